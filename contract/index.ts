@@ -1,0 +1,4 @@
+export * from './limits.js';
+export * from './outcome.js';
+export * from './request.js';
+export * from './runtime.js';

@@ -1,0 +1,61 @@
+// The outcome model shared by REST, Socket.IO and the Execution CRD status (CONTRACT.md).
+
+export const PHASES = ['Pending', 'Running', 'Succeeded', 'Failed'] as const;
+export type Phase = (typeof PHASES)[number];
+
+export const TERMINAL_PHASES: ReadonlySet<Phase> = new Set(['Succeeded', 'Failed']);
+
+export const REASONS = [
+  'Completed',
+  'NonZeroExit',
+  'CompileError',
+  'TimeLimitExceeded',
+  'MemoryLimitExceeded',
+  'OutputLimitExceeded',
+  'Cancelled',
+  'Signaled',
+  'SystemError',
+] as const;
+export type Reason = (typeof REASONS)[number];
+
+export const STREAMS = ['stdout', 'stderr'] as const;
+export type Stream = (typeof STREAMS)[number];
+
+export interface CompileOutcome {
+  exitCode: number | null;
+  durationMs: number;
+  /** stdout and stderr of the compiler together, capped. */
+  output: string;
+}
+
+export interface ExecutionOutcome {
+  phase: Phase;
+  /** Set once the phase is terminal. */
+  reason: Reason | null;
+  exitCode: number | null;
+  signal: string | null;
+  message: string;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  /** Wall time of the run step. */
+  durationMs: number | null;
+  compile?: CompileOutcome;
+  stdout: string;
+  stderr: string;
+  truncated: boolean;
+}
+
+export interface ExecutionResult extends ExecutionOutcome {
+  id: string;
+  runtime: string;
+}
+
+export function isTerminal(phase: Phase): boolean {
+  return TERMINAL_PHASES.has(phase);
+}
+
+/** Only a clean exit succeeds; every other reason is a failure. */
+export function phaseFor(reason: Reason): Phase {
+  return reason === 'Completed' ? 'Succeeded' : 'Failed';
+}

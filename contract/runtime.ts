@@ -1,0 +1,7 @@
+// What the catalog and the Runtime CRD say of a language, as clients see it.
+export interface RuntimeInfo {
+  name: string;
+  version: string;
+  aliases: string[];
+  compiled: boolean;
+}

@@ -1,0 +1,39 @@
+import type { ExecutionRequest, ExecutionResult, Limits, Phase, RuntimeInfo, Stream } from '../contract/index.js';
+
+/** A request that passed validation and admission: limits resolved against the tenant's policy. */
+export interface ExecutionSpec extends Omit<ExecutionRequest, 'limits'> {
+  limits: Limits;
+}
+
+export type ExecutionEvent =
+  | { type: 'output'; stream: Stream; data: string }
+  | { type: 'status'; phase: Phase }
+  | { type: 'exit'; result: ExecutionResult };
+
+/**
+ * Where executions run: the embedded sandbox or Kubernetes. Routes and socket handlers speak only
+ * to this. Every call names the tenant; an execution of another tenant is treated as missing.
+ */
+export interface ExecutionBackend {
+  /** Runtimes that work right now. */
+  runtimes(): Promise<RuntimeInfo[]>;
+  /** Accepts an execution; throws an ApiError (503 when at capacity, 400 for an unknown runtime). */
+  start(tenant: string, spec: ExecutionSpec): Promise<{ id: string }>;
+  get(tenant: string, id: string): Promise<ExecutionResult | undefined>;
+  /** Returns false when there is no such execution; cancelling a finished one is a no-op. */
+  cancel(tenant: string, id: string): Promise<boolean>;
+  /** Sends input to an interactive execution; `null` closes its stdin. Throws an ApiError. */
+  stdin(tenant: string, id: string, data: string | null): Promise<void>;
+  /**
+   * Output already produced (replayed first), then live events, ending with one `exit`.
+   * Undefined when there is no such execution. Stops early when `signal` aborts.
+   */
+  follow(tenant: string, id: string, signal: AbortSignal): AsyncIterable<ExecutionEvent> | undefined;
+  /** Resolves once the execution is terminal. */
+  wait(tenant: string, id: string, signal?: AbortSignal): Promise<ExecutionResult | undefined>;
+  /** Number of executions running and queued, for metrics and readiness. */
+  load(): { running: number; queued: number };
+  ready(): Promise<boolean>;
+  /** Stops accepting work; lets running executions finish until the deadline, then cancels them. */
+  close(deadlineMs: number): Promise<void>;
+}

@@ -1,0 +1,138 @@
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import yaml from 'js-yaml';
+import { z } from 'zod';
+import {
+  DEFAULT_COMPILE_LIMITS,
+  DEFAULT_LIMIT_POLICY,
+  firstFieldError,
+  limitPolicySchema,
+  limitsSchema,
+} from '../contract/index.js';
+
+// Every knob of the gateway has its home here: defaults in the schema, overrides from a YAML
+// file named by SANDPOD_CONFIG and from the few environment variables the contract names.
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url)).replace(/\/dist\/$/, '/');
+
+const tenantSchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a DNS label'),
+  /** SHA-256 (hex) of each token; plain tokens never sit in configuration. */
+  tokenSha256: z.array(z.string().regex(/^[0-9a-f]{64}$/)).min(1),
+  limits: limitPolicySchema.optional(),
+  /** Executions running or queued at once for this tenant (429 past it). */
+  maxConcurrent: z.int().positive().optional(),
+  /** Requests per second with a burst, for starting executions (429 past it). */
+  ratePerSecond: z.number().positive().optional(),
+  burst: z.int().positive().optional(),
+});
+export type TenantConfig = z.infer<typeof tenantSchema>;
+
+export const configSchema = z.strictObject({
+  host: z.string().default('127.0.0.1'),
+  port: z.int().min(0).max(65535).default(8080),
+  backend: z.enum(['embedded', 'kubernetes']).default('embedded'),
+  logLevel: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+  limits: limitPolicySchema.default(DEFAULT_LIMIT_POLICY),
+  compileLimits: limitsSchema.default(DEFAULT_COMPILE_LIMITS),
+  /** Tenants with tokens. Without any, only loopback clients are served, as tenant `default`. */
+  tenants: z.array(tenantSchema).default([]),
+  tenantDefaults: z
+    .strictObject({
+      maxConcurrent: z.int().positive().default(16),
+      ratePerSecond: z.number().positive().default(20),
+      burst: z.int().positive().default(40),
+    })
+    .prefault({}),
+  http: z
+    .strictObject({
+      /** Largest JSON body; a request above it gets 413. */
+      bodyLimitBytes: z
+        .int()
+        .positive()
+        .default(2 * 1024 * 1024),
+      /** How long `?wait=true` may hold a request open. */
+      maxWaitMs: z.int().positive().default(300_000),
+    })
+    .prefault({}),
+  socket: z
+    .strictObject({
+      /** A socket that starts or attaches to nothing for this long is closed. */
+      idleTimeoutMs: z.int().positive().default(60_000),
+      /** Executions one socket may follow at once. */
+      maxFollowed: z.int().positive().default(8),
+      /** Largest single Socket.IO message. */
+      maxMessageBytes: z
+        .int()
+        .positive()
+        .default(2 * 1024 * 1024),
+      /** Bytes of stdin one execution may receive over its life. */
+      maxStdinBytes: z
+        .int()
+        .positive()
+        .default(4 * 1024 * 1024),
+    })
+    .prefault({}),
+  embedded: z
+    .strictObject({
+      /** Executions running at once; the rest wait in a bounded queue. */
+      maxRunning: z.int().positive().default(Math.max(2, availableParallelism())),
+      maxQueued: z.int().min(0).default(64),
+      /** How long finished results stay readable. */
+      resultTtlSeconds: z.int().positive().default(3600),
+      maxResults: z.int().positive().default(10_000),
+      /** OCI runtime: runc by default, runsc (gVisor) for the strong boundary. */
+      ociRuntime: z.enum(['runc', 'runsc']).default('runc'),
+      /** Path of the runtime binary; looked up on PATH when empty. */
+      ociRuntimePath: z.string().default(''),
+      /** Where bundles and scratch mounts live while an execution runs. */
+      stateDir: z.string().default('/run/sandpod'),
+      catalogPath: z.string().default(`${repoRoot}config/runtimes.yaml`),
+      seccompProfilePath: z.string().default(`${repoRoot}config/seccomp.json`),
+      /** The unprivileged user every program runs as. */
+      uid: z.int().min(1).default(65534),
+      gid: z.int().min(1).default(65534),
+      /** CPU cores one execution may use at once. */
+      cpus: z.number().positive().default(1),
+    })
+    .prefault({}),
+  kubernetes: z
+    .strictObject({
+      /** Namespace of tenants without a namespace of their own: `<prefix><tenant>`. */
+      namespacePrefix: z.string().default('sandpod-'),
+    })
+    .prefault({}),
+  shutdownGraceMs: z.int().min(0).default(30_000),
+});
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Reads the YAML file (if any) and the environment; throws a ConfigError naming the bad field. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const fromFile = env.SANDPOD_CONFIG ? yaml.load(readFileSync(env.SANDPOD_CONFIG, 'utf8')) : {};
+  if (fromFile !== undefined && (fromFile === null || typeof fromFile !== 'object')) {
+    throw new ConfigError(`${env.SANDPOD_CONFIG}: expected a mapping`);
+  }
+  const merged: Record<string, unknown> = { ...(fromFile as object) };
+  if (env.HOST) merged.host = env.HOST;
+  if (env.PORT) merged.port = Number(env.PORT);
+  if (env.SANDPOD_BACKEND) merged.backend = env.SANDPOD_BACKEND;
+  if (env.LOG_LEVEL) merged.logLevel = env.LOG_LEVEL;
+  if (env.SANDPOD_OCI_RUNTIME) {
+    merged.embedded = { ...(merged.embedded as object | undefined), ociRuntime: env.SANDPOD_OCI_RUNTIME };
+  }
+  return parseConfig(merged);
+}
+
+export function parseConfig(input: unknown): Config {
+  const parsed = configSchema.safeParse(input);
+  if (!parsed.success) {
+    const { field, message } = firstFieldError(parsed.error);
+    throw new ConfigError(`invalid configuration at ${field || '(root)'}: ${message}`);
+  }
+  return parsed.data;
+}
