@@ -1,0 +1,246 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+import type winston from 'winston';
+import { type ExecutionResult, type Limits, type Phase, phaseFor, type Stream } from '../../contract/index.js';
+import type { ExecutionSpec } from '../backend.js';
+import type { Runtime } from './catalog.js';
+import type { CgroupDriver } from './cgroups.js';
+import { Journal } from './journal.js';
+import type { OciRuntime } from './oci-runtime.js';
+import { buildStepSpec, type SeccompProfile } from './oci-spec.js';
+import type { RootfsLayout } from './rootfs.js';
+import { mountScratch, type Scratch, stageFiles } from './scratch.js';
+import { SandboxStep, type StepOutcome } from './step.js';
+import { compileVerdict, runVerdict, type Verdict } from './verdict.js';
+
+/** What every execution on this machine shares: the runtime, the root, the policy. */
+export interface SandboxEnvironment {
+  ociRuntime: OciRuntime;
+  cgroups: CgroupDriver;
+  rootfs: RootfsLayout;
+  seccomp: SeccompProfile;
+  stateDir: string;
+  uid: number;
+  gid: number;
+  cpus: number;
+  compileLimits: Limits;
+  log: winston.Logger;
+}
+
+const BASE_ENV = {
+  PATH: '/usr/local/bin:/usr/bin:/bin',
+  HOME: '/work',
+  TMPDIR: '/tmp',
+  LANG: 'C.UTF-8',
+};
+const OPEN_FILES = 256;
+const CPU_POLL_MS = 25;
+
+export class Execution {
+  readonly journal = new Journal();
+  readonly createdAt = new Date();
+  private phase: Phase = 'Pending';
+  private startedAt: Date | null = null;
+  private current: { step: SandboxStep; isRunStep: boolean } | undefined;
+  private cancelRequested = false;
+  private readonly pendingStdin: (string | null)[] = [];
+  private stdinClosed = false;
+  private readonly log: winston.Logger;
+
+  constructor(
+    readonly id: string,
+    readonly tenant: string,
+    readonly spec: ExecutionSpec,
+    private readonly runtime: Runtime,
+    private readonly env: SandboxEnvironment,
+  ) {
+    this.log = env.log.child({ execution: id, tenant, runtime: runtime.name });
+    this.journal.status('Pending');
+  }
+
+  get result(): ExecutionResult {
+    return this.journal.finished ?? this.snapshot();
+  }
+
+  get interactive(): boolean {
+    return this.spec.interactive === true;
+  }
+
+  get isStdinClosed(): boolean {
+    return this.stdinClosed;
+  }
+
+  stdin(data: string | null): void {
+    if (this.stdinClosed) return;
+    if (data === null) this.stdinClosed = true;
+    if (this.current?.isRunStep) this.current.step.stdin(data);
+    else this.pendingStdin.push(data);
+  }
+
+  /** Ends a queued execution at once; a running one once its sandbox is down. */
+  cancel(): void {
+    this.cancelRequested = true;
+    this.current?.step.cancel();
+  }
+
+  /** Runs to the end. Never throws: a failure of the platform becomes a SystemError result. */
+  async run(): Promise<ExecutionResult> {
+    if (this.cancelRequested) return this.finish({ reason: 'Cancelled', message: 'cancelled before it started' });
+    this.startedAt = new Date();
+    this.setPhase('Running');
+    const scratchDir = join(this.env.stateDir, 'executions', this.id);
+    let scratch: Scratch | undefined;
+    try {
+      scratch = await mountScratch({
+        mountPoint: scratchDir,
+        sizeMiB: this.spec.limits.diskMiB,
+        uid: this.env.uid,
+        gid: this.env.gid,
+      });
+      const files = this.spec.files ?? [{ name: this.runtime.fileName, content: this.spec.source ?? '' }];
+      await stageFiles(scratch.work, files, this.env.uid, this.env.gid);
+      const compileFailure = this.runtime.compile ? await this.compile(scratch, this.runtime.compile) : null;
+      if (compileFailure) return this.finish(compileFailure);
+      return await this.runProgram(scratch);
+    } catch (error) {
+      this.log.error('Failed to run execution', { error: (error as Error).message });
+      return this.finish({ reason: 'SystemError', message: `the sandbox failed: ${(error as Error).message}` });
+    } finally {
+      await scratch
+        ?.release()
+        .catch((error: Error) => this.log.error('Failed to release scratch', { error: error.message }));
+    }
+  }
+
+  private compileOutcome: ExecutionResult['compile'];
+  private runOutcome: StepOutcome | undefined;
+
+  private async compile(scratch: Scratch, argv: string[]): Promise<Verdict | null> {
+    const limits = this.env.compileLimits;
+    let output = '';
+    const decoder = new StringDecoder('utf8');
+    const outcome = await this.step('compile', scratch, argv, limits, (_stream, chunk) => {
+      output += decoder.write(chunk);
+    });
+    output += decoder.end();
+    this.compileOutcome = { exitCode: outcome.exitCode, durationMs: outcome.wallMs, output };
+    this.log.info('Compiled program', {
+      exitCode: outcome.exitCode,
+      durationMs: outcome.wallMs,
+      limitHit: outcome.limitHit,
+    });
+    return compileVerdict(outcome, limits);
+  }
+
+  private async runProgram(scratch: Scratch): Promise<ExecutionResult> {
+    const argv = [
+      ...(this.interactive ? this.runtime.interactiveRun : []),
+      ...this.runtime.run,
+      ...(this.spec.args ?? []),
+    ];
+    const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
+    if (!this.interactive) {
+      if (this.spec.stdin) this.pendingStdin.unshift(this.spec.stdin);
+      this.pendingStdin.push(null);
+    } else if (this.spec.stdin) {
+      this.pendingStdin.unshift(this.spec.stdin);
+    }
+    const outcome = await this.step('run', scratch, argv, this.spec.limits, (stream, chunk) => {
+      this.journal.output(stream, decoders[stream].write(chunk));
+    });
+    for (const stream of ['stdout', 'stderr'] as const) this.journal.output(stream, decoders[stream].end());
+    this.runOutcome = outcome;
+    return this.finish(runVerdict(outcome, this.spec.limits));
+  }
+
+  private async step(
+    name: 'compile' | 'run',
+    scratch: Scratch,
+    argv: string[],
+    limits: Limits,
+    onOutput: (stream: Stream, chunk: Buffer) => void,
+  ): Promise<StepOutcome> {
+    const stepId = `${this.id}-${name}-${randomBytes(3).toString('hex')}`;
+    const cgroup = await this.env.cgroups.create(stepId, {
+      memoryMiB: limits.memoryMiB,
+      pids: limits.pids,
+      cpus: this.env.cpus,
+    });
+    const spec = buildStepSpec({
+      argv,
+      env: { ...BASE_ENV, ...this.runtime.env },
+      uid: this.env.uid,
+      gid: this.env.gid,
+      rootfsPath: this.env.rootfs.rootfsPath,
+      readOnlyBinds: this.env.rootfs.readOnlyBinds,
+      scratch,
+      cgroupsPath: cgroup.containerPath,
+      limits,
+      cpus: this.env.cpus,
+      seccomp: this.env.seccomp,
+      openFiles: OPEN_FILES,
+    });
+    const step = new SandboxStep({
+      containerId: `sandpod-${stepId}`,
+      bundleDir: join(this.env.stateDir, 'bundles', stepId),
+      spec,
+      runtime: this.env.ociRuntime,
+      cgroup,
+      limits,
+      outputBudget: limits.outputBytes,
+      onOutput,
+      cpuPollMs: CPU_POLL_MS,
+    });
+    const isRunStep = name === 'run';
+    this.current = { step, isRunStep };
+    if (isRunStep) for (const data of this.pendingStdin.splice(0)) step.stdin(data);
+    if (this.cancelRequested) step.cancel();
+    try {
+      return await step.run();
+    } finally {
+      this.current = undefined;
+    }
+  }
+
+  private setPhase(phase: Phase): void {
+    this.phase = phase;
+    this.journal.status(phase);
+  }
+
+  private finish(verdict: Verdict): ExecutionResult {
+    if (this.journal.finished) return this.journal.finished;
+    const phase = phaseFor(verdict.reason);
+    this.phase = phase;
+    this.journal.status(phase);
+    const result = this.snapshot(verdict, new Date());
+    this.journal.finish(result);
+    this.log.info('Finished execution', {
+      reason: verdict.reason,
+      exitCode: result.exitCode,
+      durationMs: result.durationMs,
+    });
+    return result;
+  }
+
+  private snapshot(verdict?: Verdict, finishedAt?: Date): ExecutionResult {
+    const run = this.runOutcome;
+    return {
+      id: this.id,
+      runtime: this.runtime.name,
+      phase: this.phase,
+      reason: verdict?.reason ?? null,
+      exitCode: run?.exitCode ?? null,
+      signal: run?.signal ?? null,
+      message: verdict?.message ?? '',
+      createdAt: this.createdAt.toISOString(),
+      startedAt: this.startedAt?.toISOString() ?? null,
+      finishedAt: finishedAt?.toISOString() ?? null,
+      durationMs: run?.wallMs ?? null,
+      ...(this.compileOutcome ? { compile: this.compileOutcome } : {}),
+      stdout: this.journal.text.stdout,
+      stderr: this.journal.text.stderr,
+      truncated: run?.limitHit === 'output',
+    };
+  }
+}

@@ -1,0 +1,124 @@
+import type { Limits } from '../../contract/index.js';
+
+// The OCI runtime spec of one sandboxed step. It says in runc's words what the operator's pod
+// spec says in Kubernetes': non-root, no capabilities, no_new_privs, read-only root, an empty
+// network namespace, a fresh pid namespace (so every descendant dies with the step), seccomp,
+// and writable space only on the execution's capped scratch mount.
+
+export interface SeccompProfile {
+  defaultAction: string;
+  defaultErrnoRet?: number;
+  architectures?: string[];
+  syscalls: { names: string[]; action: string; errnoRet?: number; args?: unknown[] }[];
+}
+
+export interface StepSpecInput {
+  argv: string[];
+  env: Record<string, string>;
+  uid: number;
+  gid: number;
+  /** Read-only root: a skeleton directory whose mount points the binds below fill. */
+  rootfsPath: string;
+  /** Host directories shown read-only, such as the toolchains under /usr. */
+  readOnlyBinds: { source: string; destination: string }[];
+  /** The execution's scratch tmpfs, already capped in size and inodes by the caller. */
+  scratch: { work: string; tmp: string; shm: string };
+  /** Where the runtime puts the container in the cgroup tree, below the caller's parent. */
+  cgroupsPath: string;
+  limits: Pick<Limits, 'memoryMiB' | 'pids'>;
+  cpus: number;
+  seccomp: SeccompProfile;
+  /** Open files per process; small enough that a flood of open() fails fast with EMFILE. */
+  openFiles: number;
+}
+
+const MiB = 1024 * 1024;
+const CPU_PERIOD_US = 100_000;
+
+/** Paths of /proc and /sys the program never needs and that would tell it about the host. */
+const MASKED_PATHS = [
+  '/proc/acpi',
+  '/proc/asound',
+  '/proc/kcore',
+  '/proc/keys',
+  '/proc/latency_stats',
+  '/proc/timer_list',
+  '/proc/timer_stats',
+  '/proc/sched_debug',
+  '/proc/scsi',
+  '/proc/interrupts',
+  '/sys/firmware',
+  '/sys/devices/virtual/powercap',
+];
+const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+
+const SCRATCH_OPTIONS = ['rbind', 'rw', 'nosuid', 'nodev'];
+
+export function buildStepSpec(input: StepSpecInput): Record<string, unknown> {
+  const memoryBytes = input.limits.memoryMiB * MiB;
+  return {
+    ociVersion: '1.0.2',
+    process: {
+      terminal: false,
+      user: { uid: input.uid, gid: input.gid, additionalGids: [] },
+      args: input.argv,
+      env: Object.entries(input.env).map(([name, value]) => `${name}=${value}`),
+      cwd: '/work',
+      capabilities: { bounding: [], effective: [], inheritable: [], permitted: [], ambient: [] },
+      noNewPrivileges: true,
+      rlimits: [
+        { type: 'RLIMIT_NOFILE', hard: input.openFiles, soft: input.openFiles },
+        { type: 'RLIMIT_CORE', hard: 0, soft: 0 },
+      ],
+    },
+    root: { path: input.rootfsPath, readonly: true },
+    hostname: 'sandbox',
+    mounts: [
+      { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
+      {
+        destination: '/dev',
+        type: 'tmpfs',
+        source: 'tmpfs',
+        options: ['nosuid', 'noexec', 'strictatime', 'mode=755', 'size=64k', 'nr_inodes=64'],
+      },
+      {
+        destination: '/dev/pts',
+        type: 'devpts',
+        source: 'devpts',
+        options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'],
+      },
+      { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
+      ...input.readOnlyBinds.map(({ source, destination }) => ({
+        destination,
+        type: 'bind',
+        source,
+        options: ['rbind', 'ro', 'nosuid', 'nodev'],
+      })),
+      { destination: '/work', type: 'bind', source: input.scratch.work, options: SCRATCH_OPTIONS },
+      { destination: '/tmp', type: 'bind', source: input.scratch.tmp, options: SCRATCH_OPTIONS },
+      { destination: '/dev/shm', type: 'bind', source: input.scratch.shm, options: [...SCRATCH_OPTIONS, 'noexec'] },
+    ],
+    linux: {
+      namespaces: [
+        { type: 'pid' },
+        { type: 'network' },
+        { type: 'ipc' },
+        { type: 'uts' },
+        { type: 'mount' },
+        { type: 'cgroup' },
+      ],
+      cgroupsPath: input.cgroupsPath,
+      resources: {
+        // The caller's parent cgroup carries the enforced limits so that its counters (CPU time,
+        // OOM kills) outlive the container; these repeat them for runtimes that ignore the parent.
+        devices: [{ allow: false, access: 'rwm' }],
+        memory: { limit: memoryBytes, swap: memoryBytes },
+        pids: { limit: input.limits.pids },
+        cpu: { quota: Math.round(input.cpus * CPU_PERIOD_US), period: CPU_PERIOD_US },
+      },
+      seccomp: input.seccomp,
+      maskedPaths: MASKED_PATHS,
+      readonlyPaths: READONLY_PATHS,
+    },
+  };
+}

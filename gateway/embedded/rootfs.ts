@@ -1,0 +1,73 @@
+import { copyFile, lstat, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+// The read-only root every step starts from: an almost empty skeleton whose mount points are
+// filled with the host's toolchains, read-only. /etc is made here rather than shown from the
+// host, so a program that reads /etc/passwd (or #includes it) sees two harmless lines.
+
+export interface RootfsLayout {
+  rootfsPath: string;
+  readOnlyBinds: { source: string; destination: string }[];
+}
+
+const USR_DIRS = ['bin', 'lib', 'lib64', 'sbin'];
+/** Host paths that toolchains reach through symlinks (cc → /etc/alternatives/cc). */
+const HOST_ETC_DIRS = ['/etc/alternatives'];
+
+async function isSymlink(path: string): Promise<boolean> {
+  try {
+    return (await lstat(path)).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function prepareRootfs(stateDir: string, uid: number, gid: number): Promise<RootfsLayout> {
+  const rootfsPath = join(stateDir, 'rootfs');
+  await rm(rootfsPath, { recursive: true, force: true });
+  await mkdir(rootfsPath, { recursive: true, mode: 0o755 });
+  const readOnlyBinds: RootfsLayout['readOnlyBinds'] = [{ source: '/usr', destination: '/usr' }];
+  for (const dir of ['usr', 'etc', 'proc', 'dev', 'tmp', 'work']) await mkdir(join(rootfsPath, dir));
+  for (const dir of USR_DIRS) {
+    const hostPath = `/${dir}`;
+    if (!(await exists(hostPath))) continue;
+    if (await isSymlink(hostPath)) {
+      // Merged /usr: /bin is a link into /usr, which is bound already.
+      await symlink(`usr/${dir}`, join(rootfsPath, dir));
+    } else {
+      await mkdir(join(rootfsPath, dir));
+      readOnlyBinds.push({ source: hostPath, destination: hostPath });
+    }
+  }
+  for (const hostDir of HOST_ETC_DIRS) {
+    if (!(await exists(hostDir))) continue;
+    await mkdir(join(rootfsPath, hostDir), { recursive: true });
+    readOnlyBinds.push({ source: hostDir, destination: hostDir });
+  }
+  await writeEtc(join(rootfsPath, 'etc'), uid, gid);
+  return { rootfsPath, readOnlyBinds };
+}
+
+async function writeEtc(etc: string, uid: number, gid: number): Promise<void> {
+  const files: Record<string, string> = {
+    passwd: `root:x:0:0:root:/root:/usr/sbin/nologin\nsandbox:x:${uid}:${gid}:sandbox:/work:/usr/sbin/nologin\n`,
+    group: `root:x:0:\nsandbox:x:${gid}:\n`,
+    hosts: '127.0.0.1\tlocalhost sandbox\n::1\tlocalhost\n',
+    'nsswitch.conf': 'passwd: files\ngroup: files\nhosts: files\n',
+    // No resolver: names other than localhost fail at once instead of timing out.
+    'resolv.conf': '',
+    hostname: 'sandbox\n',
+  };
+  for (const [name, content] of Object.entries(files)) await writeFile(join(etc, name), content, { mode: 0o644 });
+  // The loader's cache lets programs find libraries in multiarch directories quickly.
+  await copyFile('/etc/ld.so.cache', join(etc, 'ld.so.cache')).catch(() => undefined);
+}

@@ -1,0 +1,73 @@
+import { execFile } from 'node:child_process';
+import { chown, mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { SourceFile } from '../../contract/index.js';
+
+const run = promisify(execFile);
+
+// The only writable space of an execution: one tmpfs, capped in bytes and inodes, that holds the
+// program's /work, /tmp and /dev/shm. The host writes into it only before any program has run
+// (into directories it has just made), never reads from it, and drops it whole by unmounting, so
+// nothing a program leaves there (symlinks included) is ever followed by the host.
+
+export interface Scratch {
+  work: string;
+  tmp: string;
+  shm: string;
+  release(): Promise<void>;
+}
+
+export interface ScratchOptions {
+  mountPoint: string;
+  sizeMiB: number;
+  uid: number;
+  gid: number;
+}
+
+/** Enough inodes for real programs, few enough that a loop creating files stops soon. */
+export const inodesFor = (sizeMiB: number) => Math.min(1_000_000, 1024 + sizeMiB * 64);
+
+export async function mountScratch({ mountPoint, sizeMiB, uid, gid }: ScratchOptions): Promise<Scratch> {
+  await mkdir(mountPoint, { recursive: true, mode: 0o700 });
+  const options = `size=${sizeMiB}m,nr_inodes=${inodesFor(sizeMiB)},mode=0755,nosuid,nodev`;
+  await run('mount', ['-t', 'tmpfs', '-o', options, 'sandpod-scratch', mountPoint]);
+  const scratch: Scratch = {
+    work: join(mountPoint, 'work'),
+    tmp: join(mountPoint, 'tmp'),
+    shm: join(mountPoint, 'shm'),
+    release: () => unmountScratch(mountPoint),
+  };
+  try {
+    for (const [dir, mode] of [
+      [scratch.work, 0o755],
+      [scratch.tmp, 0o1777],
+      [scratch.shm, 0o1777],
+    ] as const) {
+      await mkdir(dir, { mode });
+      await chown(dir, uid, gid);
+    }
+  } catch (error) {
+    await scratch.release();
+    throw error;
+  }
+  return scratch;
+}
+
+/** Writes the request's files into a work directory no program has touched yet. */
+export async function stageFiles(workDir: string, files: SourceFile[], uid: number, gid: number): Promise<void> {
+  for (const file of files) {
+    const path = join(workDir, file.name);
+    // O_EXCL: even in a fresh directory, never write through something that already exists.
+    await writeFile(path, file.content, { flag: 'wx', mode: 0o644 });
+    await chown(path, uid, gid);
+  }
+}
+
+export async function unmountScratch(mountPoint: string): Promise<void> {
+  // Lazy unmount: a process still holding a file open cannot keep the mount, or its memory, alive.
+  await run('umount', ['-l', mountPoint]).catch((error: NodeJS.ErrnoException & { stderr?: string }) => {
+    if (!String(error.stderr ?? '').includes('not mounted')) throw error;
+  });
+  await rm(mountPoint, { recursive: true, force: true });
+}

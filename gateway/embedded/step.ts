@@ -1,0 +1,237 @@
+import { spawn } from 'node:child_process';
+import { access, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Limits, Stream } from '../../contract/index.js';
+import type { StepCgroup } from './cgroups.js';
+import type { OciRuntime } from './oci-runtime.js';
+
+// One sandboxed step (compile or run): an OCI bundle run in the foreground by the runtime, with
+// stdio over pipes, a wall deadline, CPU time polled from the step's cgroup, and an output cap.
+
+export type LimitHit = 'wall' | 'cpu' | 'output';
+
+export interface StepOutcome {
+  exitCode: number | null;
+  signal: string | null;
+  wallMs: number;
+  cpuMs: number;
+  limitHit: LimitHit | null;
+  cancelled: boolean;
+  oomKilled: boolean;
+  pidsRefused: number;
+  /** The runtime failed before the program ran; the program is not to blame. */
+  systemError: string | null;
+}
+
+export interface StepOptions {
+  containerId: string;
+  bundleDir: string;
+  spec: Record<string, unknown>;
+  runtime: OciRuntime;
+  cgroup: StepCgroup;
+  limits: Pick<Limits, 'wallTimeMs' | 'cpuTimeMs'>;
+  /** Bytes of stdout and stderr together this step may still write. */
+  outputBudget: number;
+  onOutput(stream: Stream, chunk: Buffer): void;
+  cpuPollMs: number;
+}
+
+const SIGNAL_NAMES: Record<number, string> = {
+  1: 'SIGHUP',
+  2: 'SIGINT',
+  3: 'SIGQUIT',
+  4: 'SIGILL',
+  5: 'SIGTRAP',
+  6: 'SIGABRT',
+  7: 'SIGBUS',
+  8: 'SIGFPE',
+  9: 'SIGKILL',
+  10: 'SIGUSR1',
+  11: 'SIGSEGV',
+  12: 'SIGUSR2',
+  13: 'SIGPIPE',
+  14: 'SIGALRM',
+  15: 'SIGTERM',
+  16: 'SIGSTKFLT',
+  17: 'SIGCHLD',
+  18: 'SIGCONT',
+  19: 'SIGSTOP',
+  20: 'SIGTSTP',
+  21: 'SIGTTIN',
+  22: 'SIGTTOU',
+  23: 'SIGURG',
+  24: 'SIGXCPU',
+  25: 'SIGXFSZ',
+  26: 'SIGVTALRM',
+  27: 'SIGPROF',
+  28: 'SIGWINCH',
+  29: 'SIGIO',
+  30: 'SIGPWR',
+  31: 'SIGSYS',
+};
+
+/**
+ * The runtime reports a program killed by signal n as exit status 128+n, as shells and the
+ * kubelet do; a program that itself exits with such a status reads the same on both backends.
+ */
+export function splitExitStatus(status: number): { exitCode: number | null; signal: string | null } {
+  const signalNumber = status - 128;
+  const name = SIGNAL_NAMES[signalNumber];
+  return name ? { exitCode: null, signal: name } : { exitCode: status, signal: null };
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function runtimeError(logFile: string): Promise<string> {
+  const log = await readFile(logFile, 'utf8').catch(() => '');
+  const messages = log
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      try {
+        const entry = JSON.parse(line) as { level?: string; msg?: string };
+        return entry.level === 'error' || entry.level === 'fatal' ? entry.msg : undefined;
+      } catch {
+        return line;
+      }
+    })
+    .filter(Boolean);
+  return messages.at(-1) ?? 'the OCI runtime failed without a message';
+}
+
+export class SandboxStep {
+  private child: ReturnType<typeof spawn> | undefined;
+  private limitHit: LimitHit | null = null;
+  private cancelled = false;
+  private exited = false;
+  private outputLeft: number;
+  private readonly pendingStdin: (string | null)[] = [];
+
+  constructor(private readonly options: StepOptions) {
+    this.outputLeft = options.outputBudget;
+  }
+
+  /** Queues input for the program; `null` closes its stdin. Sent once the program starts. */
+  stdin(data: string | null): void {
+    const stdin = this.child?.stdin;
+    if (!stdin) {
+      this.pendingStdin.push(data);
+      return;
+    }
+    if (stdin.destroyed || stdin.writableEnded) return;
+    if (data === null) stdin.end();
+    else stdin.write(data);
+  }
+
+  cancel(): void {
+    this.cancelled = true;
+    void this.stop();
+  }
+
+  async run(): Promise<StepOutcome> {
+    const { containerId, bundleDir, runtime, cgroup, limits } = this.options;
+    await mkdir(bundleDir, { recursive: true, mode: 0o700 });
+    await writeFile(join(bundleDir, 'config.json'), JSON.stringify(this.options.spec));
+    const pidFile = join(bundleDir, 'init.pid');
+    const logFile = join(bundleDir, 'runtime.log');
+
+    const started = performance.now();
+    const child = spawn(runtime.binary, runtime.runArgs(containerId, bundleDir, pidFile, logFile), {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
+    });
+    this.child = child;
+    // A program that exits without reading its input closes the pipe under us; that is its business.
+    child.stdin.on('error', () => undefined);
+    for (const data of this.pendingStdin.splice(0)) this.stdin(data);
+    if (this.cancelled) void this.stop();
+
+    const wallTimer = setTimeout(() => this.hit('wall'), limits.wallTimeMs);
+    const cpuTimer = setInterval(() => {
+      cgroup.cpuTimeMs().then(
+        (cpuMs) => cpuMs > limits.cpuTimeMs && this.hit('cpu'),
+        () => undefined,
+      );
+    }, this.options.cpuPollMs);
+
+    const streamsClosed = Promise.all(
+      (['stdout', 'stderr'] as const).map(
+        (stream) =>
+          new Promise<void>((resolve) => {
+            const pipe = child[stream];
+            pipe.on('data', (chunk: Buffer) => this.output(stream, chunk));
+            pipe.on('close', resolve);
+          }),
+      ),
+    );
+    const status = await new Promise<number | null>((resolve) => {
+      child.on('error', () => resolve(null));
+      child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 + 9 : null)));
+    });
+    this.exited = true;
+    const wallMs = performance.now() - started;
+    clearTimeout(wallTimer);
+    clearInterval(cpuTimer);
+    await streamsClosed;
+
+    const [cpuMs, oomKills, pidsRefused] = await Promise.all([
+      cgroup.cpuTimeMs().catch(() => 0),
+      cgroup.oomKills().catch(() => 0),
+      cgroup.pidsRefused().catch(() => 0),
+    ]);
+    if (cpuMs > limits.cpuTimeMs && this.limitHit === null) this.limitHit = 'cpu';
+    const programStarted = await exists(pidFile);
+    const systemError = programStarted || this.cancelled ? null : await runtimeError(logFile);
+    await this.cleanUp(programStarted);
+    const { exitCode, signal } = status === null ? { exitCode: null, signal: null } : splitExitStatus(status);
+    return {
+      exitCode,
+      signal,
+      wallMs: Math.round(wallMs),
+      cpuMs: Math.round(cpuMs),
+      limitHit: this.limitHit,
+      cancelled: this.cancelled,
+      oomKilled: oomKills > 0,
+      pidsRefused,
+      systemError,
+    };
+  }
+
+  private output(stream: Stream, chunk: Buffer): void {
+    if (this.outputLeft <= 0) return;
+    if (chunk.length > this.outputLeft) {
+      this.options.onOutput(stream, chunk.subarray(0, this.outputLeft));
+      this.outputLeft = 0;
+      this.hit('output');
+      return;
+    }
+    this.outputLeft -= chunk.length;
+    this.options.onOutput(stream, chunk);
+  }
+
+  private hit(limit: LimitHit): void {
+    if (this.limitHit !== null || this.cancelled || this.exited) return;
+    this.limitHit = limit;
+    void this.stop();
+  }
+
+  /** Kills the step's init; its pid namespace takes every descendant down with it. */
+  private async stop(): Promise<void> {
+    for (let attempt = 0; !this.exited && attempt < 100; attempt++) {
+      if (this.child) await this.options.runtime.kill(this.options.containerId).catch(() => undefined);
+      if (this.exited) return;
+      await new Promise((resolve) => setTimeout(resolve, attempt < 10 ? 20 : 100));
+    }
+  }
+
+  private async cleanUp(programStarted: boolean): Promise<void> {
+    if (programStarted) await this.options.runtime.forceDelete(this.options.containerId).catch(() => undefined);
+    await this.options.cgroup.remove();
+    await rm(this.options.bundleDir, { recursive: true, force: true });
+  }
+}
