@@ -12,6 +12,8 @@ const CGROUP2_SUPER_MAGIC = 0x63677270;
 const CGROUP_ROOT = '/sys/fs/cgroup';
 const MiB = 1024 * 1024;
 const CPU_PERIOD_US = 100_000;
+/** A few pages: the high-water mark stops just short of the limit when the last charge fails. */
+const LIMIT_SLACK_BYTES = 256 * 1024;
 
 export type StepLimits = Pick<Limits, 'memoryMiB' | 'pids'> & { cpus: number };
 
@@ -20,8 +22,12 @@ export interface StepCgroup {
   readonly containerPath: string;
   /** CPU time of every process and thread that ran below the parent. */
   cpuTimeMs(): Promise<number>;
-  /** How many processes the kernel killed because the parent ran out of memory. */
-  oomKills(): Promise<number>;
+  /**
+   * Whether the step ran into its memory limit: OOM kills under the parent on v2, where the
+   * count is hierarchical; on v1 the kill is counted only in the runtime's own (removed) cgroup,
+   * so the parent's high-water mark reaching the limit stands in for it.
+   */
+  memoryLimitHit(): Promise<boolean>;
   /** How many forks or thread creations the pids limit refused. */
   pidsRefused(): Promise<number>;
   /** Kills whatever still runs below the parent and removes it. */
@@ -128,7 +134,7 @@ class CgroupV2Driver implements CgroupDriver {
     return {
       containerPath: `/${relative}/container`,
       cpuTimeMs: async () => (await readKeyed(join(dir, 'cpu.stat'), 'usage_usec')) / 1000,
-      oomKills: () => readKeyed(join(dir, 'memory.events'), 'oom_kill'),
+      memoryLimitHit: async () => (await readKeyed(join(dir, 'memory.events'), 'oom_kill')) > 0,
       pidsRefused: () => readKeyed(join(dir, 'pids.events'), 'max'),
       remove: async () => {
         await kill();
@@ -187,7 +193,8 @@ class CgroupV1Driver implements CgroupDriver {
     return {
       containerPath: `/${relative}/container`,
       cpuTimeMs: async () => (await readNumber(join(cpuacctDir, 'cpuacct.usage'))) / 1e6,
-      oomKills: () => readKeyed(join(memoryDir, 'memory.oom_control'), 'oom_kill'),
+      memoryLimitHit: async () =>
+        (await readNumber(join(memoryDir, 'memory.max_usage_in_bytes'))) >= Number(memory) - LIMIT_SLACK_BYTES,
       pidsRefused: () => readKeyed(join(pidsDir, 'pids.events'), 'max'),
       remove: async () => {
         // The runtime joins every mounted hierarchy, so the parent exists in each of them.

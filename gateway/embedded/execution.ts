@@ -176,8 +176,6 @@ export class Execution {
       readOnlyBinds: this.env.rootfs.readOnlyBinds,
       scratch,
       cgroupsPath: cgroup.containerPath,
-      limits,
-      cpus: this.env.cpus,
       seccomp: this.env.seccomp,
       openFiles: OPEN_FILES,
     });

@@ -1,5 +1,3 @@
-import type { Limits } from '../../contract/index.js';
-
 // The OCI runtime spec of one sandboxed step. It says in runc's words what the operator's pod
 // spec says in Kubernetes': non-root, no capabilities, no_new_privs, read-only root, an empty
 // network namespace, a fresh pid namespace (so every descendant dies with the step), seccomp,
@@ -25,15 +23,10 @@ export interface StepSpecInput {
   scratch: { work: string; tmp: string; shm: string };
   /** Where the runtime puts the container in the cgroup tree, below the caller's parent. */
   cgroupsPath: string;
-  limits: Pick<Limits, 'memoryMiB' | 'pids'>;
-  cpus: number;
   seccomp: SeccompProfile;
   /** Open files per process; small enough that a flood of open() fails fast with EMFILE. */
   openFiles: number;
 }
-
-const MiB = 1024 * 1024;
-const CPU_PERIOD_US = 100_000;
 
 /** Paths of /proc and /sys the program never needs and that would tell it about the host. */
 const MASKED_PATHS = [
@@ -55,7 +48,6 @@ const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/pro
 const SCRATCH_OPTIONS = ['rbind', 'rw', 'nosuid', 'nodev'];
 
 export function buildStepSpec(input: StepSpecInput): Record<string, unknown> {
-  const memoryBytes = input.limits.memoryMiB * MiB;
   return {
     ociVersion: '1.0.2',
     process: {
@@ -109,12 +101,9 @@ export function buildStepSpec(input: StepSpecInput): Record<string, unknown> {
       ],
       cgroupsPath: input.cgroupsPath,
       resources: {
-        // The caller's parent cgroup carries the enforced limits so that its counters (CPU time,
-        // OOM kills) outlive the container; these repeat them for runtimes that ignore the parent.
+        // Memory, pids and CPU are limited on the parent cgroup the caller made, where the kernel
+        // charges them and counts OOM kills even after the runtime has removed this container.
         devices: [{ allow: false, access: 'rwm' }],
-        memory: { limit: memoryBytes, swap: memoryBytes },
-        pids: { limit: input.limits.pids },
-        cpu: { quota: Math.round(input.cpus * CPU_PERIOD_US), period: CPU_PERIOD_US },
       },
       seccomp: input.seccomp,
       maskedPaths: MASKED_PATHS,

@@ -179,9 +179,9 @@ export class SandboxStep {
     clearInterval(cpuTimer);
     await streamsClosed;
 
-    const [cpuMs, oomKills, pidsRefused] = await Promise.all([
+    const [cpuMs, memoryLimitHit, pidsRefused] = await Promise.all([
       cgroup.cpuTimeMs().catch(() => 0),
-      cgroup.oomKills().catch(() => 0),
+      cgroup.memoryLimitHit().catch(() => false),
       cgroup.pidsRefused().catch(() => 0),
     ]);
     if (cpuMs > limits.cpuTimeMs && this.limitHit === null) this.limitHit = 'cpu';
@@ -196,16 +196,16 @@ export class SandboxStep {
       cpuMs: Math.round(cpuMs),
       limitHit: this.limitHit,
       cancelled: this.cancelled,
-      oomKilled: oomKills > 0,
+      oomKilled: memoryLimitHit && status === 128 + 9,
       pidsRefused,
       systemError,
     };
   }
 
   private output(stream: Stream, chunk: Buffer): void {
-    if (this.outputLeft <= 0) return;
     if (chunk.length > this.outputLeft) {
-      this.options.onOutput(stream, chunk.subarray(0, this.outputLeft));
+      // Output exactly at the cap is fine; one byte past it is not.
+      if (this.outputLeft > 0) this.options.onOutput(stream, chunk.subarray(0, this.outputLeft));
       this.outputLeft = 0;
       this.hit('output');
       return;

@@ -1,0 +1,63 @@
+import { rm } from 'node:fs/promises';
+import winston from 'winston';
+import { DEFAULT_LIMITS, type ExecutionResult, type Limits } from '../../contract/index.js';
+import type { ExecutionBackend, ExecutionSpec } from '../../gateway/backend.js';
+import { type Config, parseConfig } from '../../gateway/config.js';
+import { createEmbeddedBackend } from '../../gateway/embedded/index.js';
+
+/** A logger that stays quiet unless SANDPOD_TEST_LOGS is set. */
+export function testLogger(): winston.Logger {
+  return winston.createLogger({
+    level: 'debug',
+    silent: !process.env.SANDPOD_TEST_LOGS,
+    transports: [new winston.transports.Console({ format: winston.format.json() })],
+  });
+}
+
+/**
+ * A configuration whose state lives apart from any gateway running on this machine, so that
+ * a test's start-up clean-up never touches another process's sandboxes.
+ */
+export function testConfig(overrides: Record<string, unknown> = {}, embedded: Record<string, unknown> = {}): Config {
+  return parseConfig({
+    ...overrides,
+    embedded: {
+      stateDir: `/run/sandpod-test/${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+      ociRuntime: process.env.SANDPOD_OCI_RUNTIME ?? 'runc',
+      ...(process.env.SANDPOD_OCI_RUNTIME_PATH ? { ociRuntimePath: process.env.SANDPOD_OCI_RUNTIME_PATH } : {}),
+      ...embedded,
+    },
+  });
+}
+
+export interface EmbeddedFixture {
+  backend: ExecutionBackend;
+  config: Config;
+  close(): Promise<void>;
+}
+
+export async function startEmbedded(config: Config = testConfig()): Promise<EmbeddedFixture> {
+  const backend = await createEmbeddedBackend(config, testLogger());
+  return {
+    backend,
+    config,
+    close: async () => {
+      await backend.close(5_000);
+      await rm(config.embedded.stateDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export type RunRequest = Omit<ExecutionSpec, 'limits'> & { limits?: Partial<Limits> };
+
+/** Runs one program to its end through a backend, as tenant `default` unless told otherwise. */
+export async function runToEnd(
+  backend: ExecutionBackend,
+  request: RunRequest,
+  tenant = 'default',
+): Promise<ExecutionResult> {
+  const { id } = await backend.start(tenant, { ...request, limits: { ...DEFAULT_LIMITS, ...request.limits } });
+  const result = await backend.wait(tenant, id);
+  if (!result) throw new Error(`execution ${id} vanished`);
+  return result;
+}

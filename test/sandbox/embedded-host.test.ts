@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type EmbeddedFixture, runToEnd, startEmbedded } from '../helpers/embedded.js';
+
+// What only the host can check: nothing a program starts outlives its run, nothing it plants in
+// its scratch space is followed by the host, and nothing of a run stays behind on the machine.
+
+/** Processes whose cgroup path names the execution, in any hierarchy. */
+async function processesOf(executionId: string): Promise<number[]> {
+  const found: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cgroups = await readFile(`/proc/${entry}/cgroup`, 'utf8').catch(() => '');
+    if (cgroups.includes(executionId)) found.push(Number(entry));
+  }
+  return found;
+}
+
+describe('embedded sandbox on the host', function () {
+  this.timeout(60_000);
+  let fixture: EmbeddedFixture;
+
+  before(async () => {
+    fixture = await startEmbedded();
+  });
+  after(async () => {
+    await fixture?.close();
+  });
+
+  it('should leave no process behind when main returns while a child forks forever', async () => {
+    const source = `
+#include <unistd.h>
+int main(void) {
+  if (fork() == 0) { for (;;) fork(); }
+  return 0;
+}`;
+    const result = await runToEnd(fixture.backend, { runtime: 'c', source });
+    assert.equal(result.reason, 'Completed');
+    assert.deepEqual(await processesOf(result.id), []);
+  });
+
+  it('should leave no daemon behind when a program forks, calls setsid, ignores SIGHUP and closes its fds', async () => {
+    const source = `
+#include <signal.h>
+#include <unistd.h>
+int main(void) {
+  if (fork() == 0) {
+    setsid();
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
+    close(0); close(1); close(2);
+    for (;;) sleep(1);
+  }
+  return 0;
+}`;
+    const result = await runToEnd(fixture.backend, { runtime: 'c', source });
+    assert.equal(result.reason, 'Completed');
+    assert.deepEqual(await processesOf(result.id), []);
+  });
+
+  it('should never follow a symlink the program plants where the runner works', async () => {
+    const canary = `/tmp/sandpod-canary-${randomBytes(4).toString('hex')}`;
+    await writeFile(canary, 'original');
+    try {
+      const source = `
+cd /work
+for name in config.json main.sh main stdout stderr init.pid runtime.log ../x; do
+  rm -f "$name"; ln -s ${canary} "$name" 2>/dev/null
+done
+ln -s ${canary} /tmp/config.json
+ln -s / /work/root
+echo planted`;
+      const result = await runToEnd(fixture.backend, { runtime: 'bash', source, stdin: 'input' });
+      assert.match(result.stdout, /planted/);
+      assert.equal(await readFile(canary, 'utf8'), 'original');
+    } finally {
+      await rm(canary, { force: true });
+    }
+  });
+
+  it('should remove every mount, bundle and container of a run when it ends', async () => {
+    await Promise.all([
+      runToEnd(fixture.backend, { runtime: 'python', source: 'print(1)' }),
+      runToEnd(fixture.backend, { runtime: 'c', source: 'int main(void){return 0;}' }),
+      runToEnd(fixture.backend, { runtime: 'bash', source: 'yes', limits: { outputBytes: 1000 } }),
+    ]);
+    const stateDir = fixture.config.embedded.stateDir;
+    const mounts = await readFile('/proc/self/mounts', 'utf8');
+    assert.ok(!mounts.includes(stateDir), 'a scratch mount was left behind');
+    assert.deepEqual(await readdir(join(stateDir, 'executions')), []);
+    assert.deepEqual(await readdir(join(stateDir, 'bundles')), []);
+    const runtimeState = await readdir(join(stateDir, fixture.config.embedded.ociRuntime)).catch(() => []);
+    assert.deepEqual(runtimeState, []);
+  });
+});
