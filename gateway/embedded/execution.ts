@@ -164,7 +164,7 @@ export class Execution {
     const stepId = `${this.id}-${name}-${randomBytes(3).toString('hex')}`;
     const cgroup = await this.env.cgroups.create(stepId, {
       memoryMiB: limits.memoryMiB,
-      pids: limits.pids,
+      pids: limits.pids + this.env.ociRuntime.hostPidsOverhead,
       cpus: this.env.cpus,
     });
     const spec = buildStepSpec({
@@ -178,6 +178,7 @@ export class Execution {
       cgroupsPath: cgroup.containerPath,
       seccomp: this.env.seccomp,
       openFiles: OPEN_FILES,
+      pids: limits.pids,
     });
     const step = new SandboxStep({
       containerId: `sandpod-${stepId}`,

@@ -106,7 +106,7 @@ export async function createEmbeddedBackend(config: Config, log: winston.Logger)
       ociRuntime: runtime,
       cgroups,
       rootfs,
-      seccomp,
+      seccomp: runtime.seccompFor(seccomp),
       stateDir,
       uid: settings.uid,
       gid: settings.gid,

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import type { SeccompProfile } from './oci-spec.js';
 
 const run = promisify(execFile);
 
@@ -8,8 +9,16 @@ const run = promisify(execFile);
 export interface OciRuntime {
   readonly kind: 'runc' | 'runsc';
   readonly binary: string;
+  /**
+   * Host tasks the runtime itself needs inside the step's cgroup. gVisor's sentry and gofer run
+   * there as host threads, so the host pids limit gets this headroom and the program's own limit
+   * is enforced by the sentry from the spec.
+   */
+  readonly hostPidsOverhead: number;
   /** argv (after the binary) that runs a bundle in the foreground. */
   runArgs(containerId: string, bundleDir: string, pidFile: string, logFile: string): string[];
+  /** The shared profile as this runtime must be given it. */
+  seccompFor(profile: SeccompProfile): SeccompProfile;
   kill(containerId: string): Promise<void>;
   forceDelete(containerId: string): Promise<void>;
   /** Containers this state root still knows of, left by a gateway that died. */
@@ -26,6 +35,8 @@ export function ociRuntime(kind: 'runc' | 'runsc', binary: string, stateRoot: st
   return {
     kind,
     binary,
+    hostPidsOverhead: kind === 'runsc' ? 512 : 0,
+    seccompFor: (profile) => (kind === 'runsc' ? allowClone3(profile) : profile),
     runArgs: (containerId, bundleDir, pidFile, logFile) => [
       ...globalArgs,
       '--log',
@@ -45,5 +56,19 @@ export function ociRuntime(kind: 'runc' | 'runsc', binary: string, stateRoot: st
       const { stdout } = await run(binary, [...globalArgs, 'list', '--quiet']);
       return stdout.split('\n').filter(Boolean);
     },
+  };
+}
+
+/**
+ * gVisor answers a filtered clone3 with EPERM whatever errno the profile asks for, and libc
+ * falls back to clone only on ENOSYS, so under gVisor no thread could start. There clone3 reaches
+ * the sentry, whose own kernel is the boundary, instead of the host's.
+ */
+function allowClone3(profile: SeccompProfile): SeccompProfile {
+  return {
+    ...profile,
+    syscalls: profile.syscalls.map((rule) =>
+      rule.names.includes('clone3') ? { names: rule.names, action: 'SCMP_ACT_ALLOW' } : rule,
+    ),
   };
 }

@@ -24,6 +24,8 @@ export interface StepSpecInput {
   /** Where the runtime puts the container in the cgroup tree, below the caller's parent. */
   cgroupsPath: string;
   seccomp: SeccompProfile;
+  /** Tasks the program may have; repeated in the spec for runtimes that count them themselves. */
+  pids: number;
   /** Open files per process; small enough that a flood of open() fails fast with EMFILE. */
   openFiles: number;
 }
@@ -103,7 +105,9 @@ export function buildStepSpec(input: StepSpecInput): Record<string, unknown> {
       resources: {
         // Memory, pids and CPU are limited on the parent cgroup the caller made, where the kernel
         // charges them and counts OOM kills even after the runtime has removed this container.
+        // The pids limit is repeated for gVisor, whose sentry counts the program's tasks itself.
         devices: [{ allow: false, access: 'rwm' }],
+        pids: { limit: input.pids },
       },
       seccomp: input.seccomp,
       maskedPaths: MASKED_PATHS,

@@ -1,9 +1,13 @@
-import { rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { readFile, rm } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import winston from 'winston';
 import { DEFAULT_LIMITS, type ExecutionResult, type Limits } from '../../contract/index.js';
 import type { ExecutionBackend, ExecutionSpec } from '../../gateway/backend.js';
 import { type Config, parseConfig } from '../../gateway/config.js';
 import { createEmbeddedBackend } from '../../gateway/embedded/index.js';
+
+const run = promisify(execFile);
 
 /** A logger that stays quiet unless SANDPOD_TEST_LOGS is set. */
 export function testLogger(): winston.Logger {
@@ -30,6 +34,14 @@ export function testConfig(overrides: Record<string, unknown> = {}, embedded: Re
   });
 }
 
+/** runsc keeps a network namespace bound under its state root; a test's clean-up unmounts it. */
+async function unmountBelow(dir: string): Promise<void> {
+  const mounts = await readFile('/proc/self/mounts', 'utf8');
+  for (const mountPoint of mounts.split('\n').map((line) => line.split(' ')[1] ?? '')) {
+    if (mountPoint.startsWith(`${dir}/`)) await run('umount', ['-l', mountPoint]).catch(() => undefined);
+  }
+}
+
 export interface EmbeddedFixture {
   backend: ExecutionBackend;
   config: Config;
@@ -43,6 +55,7 @@ export async function startEmbedded(config: Config = testConfig()): Promise<Embe
     config,
     close: async () => {
       await backend.close(5_000);
+      await unmountBelow(config.embedded.stateDir);
       await rm(config.embedded.stateDir, { recursive: true, force: true });
     },
   };
