@@ -54,6 +54,8 @@ export const configSchema = z.strictObject({
         .default(2 * 1024 * 1024),
       /** How long `?wait=true` may hold a request open. */
       maxWaitMs: z.int().positive().default(300_000),
+      /** How long DELETE waits for a cancelled execution to end before answering 202. */
+      cancelWaitMs: z.int().positive().default(5_000),
     })
     .prefault({}),
   socket: z
@@ -72,12 +74,20 @@ export const configSchema = z.strictObject({
         .int()
         .positive()
         .default(4 * 1024 * 1024),
+      /** Interactive executions a socket started are cancelled this long after it disconnects. */
+      disconnectGraceMs: z.int().min(0).default(10_000),
     })
     .prefault({}),
   embedded: z
     .strictObject({
-      /** Executions running at once; the rest wait in a bounded queue. */
-      maxRunning: z.int().positive().default(Math.max(2, availableParallelism())),
+      /**
+       * Executions running at once; the rest wait in a bounded queue. Twice the cores: a good
+       * part of a short run is the runtime setting up, which waits on the kernel, not a CPU.
+       */
+      maxRunning: z
+        .int()
+        .positive()
+        .default(2 * availableParallelism()),
       maxQueued: z.int().min(0).default(64),
       /** How long finished results stay readable. */
       resultTtlSeconds: z.int().positive().default(3600),

@@ -45,6 +45,8 @@ export class Execution {
   private current: { step: SandboxStep; isRunStep: boolean } | undefined;
   private cancelRequested = false;
   private readonly pendingStdin: (string | null)[] = [];
+  /** Tear-downs of finished steps, awaited before the scratch space goes. */
+  private readonly disposals: Promise<void>[] = [];
   private stdinClosed = false;
   private readonly log: winston.Logger;
 
@@ -107,6 +109,12 @@ export class Execution {
       this.log.error('Failed to run execution', { error: (error as Error).message });
       return this.finish({ reason: 'SystemError', message: `the sandbox failed: ${(error as Error).message}` });
     } finally {
+      const disposals = this.disposals
+        .splice(0)
+        .map((disposal) =>
+          disposal.catch((error: Error) => this.log.error('Failed to tear down step', { error: error.message })),
+        );
+      await Promise.all(disposals);
       await scratch
         ?.release()
         .catch((error: Error) => this.log.error('Failed to release scratch', { error: error.message }));
@@ -199,6 +207,7 @@ export class Execution {
       return await step.run();
     } finally {
       this.current = undefined;
+      this.disposals.push(step.disposed());
     }
   }
 

@@ -54,7 +54,7 @@ async function recoverLeftovers(stateDir: string, runtime: ReturnType<typeof oci
   const leftovers = mounts
     .split('\n')
     .map((line) => line.split(' ')[1] ?? '')
-    .filter((mountPoint) => mountPoint.startsWith(join(stateDir, 'executions') + '/'));
+    .filter((mountPoint) => mountPoint.startsWith(`${join(stateDir, 'executions')}/`));
   for (const mountPoint of leftovers) await unmountScratch(mountPoint).catch(() => undefined);
   if (containers.length + leftovers.length > 0) {
     log.warn('Removed leftovers of an earlier run', { containers: containers.length, mounts: leftovers.length });

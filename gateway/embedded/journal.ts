@@ -53,9 +53,13 @@ export class Journal {
         if (entry.type === 'status') {
           yield entry;
         } else {
-          if (entry.data.length > offset)
-            yield { type: 'output', stream: entry.stream, data: entry.data.slice(offset) };
-          offset = entry.data.length;
+          if (entry.data.length > offset) {
+            // Advanced before yielding: the entry may grow while a slow follower holds us suspended.
+            const data = entry.data.slice(offset);
+            offset += data.length;
+            yield { type: 'output', stream: entry.stream, data };
+            continue;
+          }
           if (index === this.entries.length - 1) break;
         }
         index++;

@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { SeccompProfile } from './oci-spec.js';
 
@@ -21,6 +23,8 @@ export interface OciRuntime {
   seccompFor(profile: SeccompProfile): SeccompProfile;
   kill(containerId: string): Promise<void>;
   forceDelete(containerId: string): Promise<void>;
+  /** Whether the runtime still keeps state of the container. */
+  hasState(containerId: string): Promise<boolean>;
   /** Containers this state root still knows of, left by a gateway that died. */
   list(): Promise<string[]>;
 }
@@ -52,6 +56,11 @@ export function ociRuntime(kind: 'runc' | 'runsc', binary: string, stateRoot: st
     ],
     kill: (containerId) => quiet(['kill', containerId, 'KILL']),
     forceDelete: (containerId) => quiet(['delete', '--force', containerId]),
+    hasState: (containerId) =>
+      access(join(stateRoot, containerId)).then(
+        () => true,
+        () => false,
+      ),
     list: async () => {
       const { stdout } = await run(binary, [...globalArgs, 'list', '--quiet']);
       return stdout.split('\n').filter(Boolean);

@@ -111,6 +111,7 @@ export class SandboxStep {
   private exited = false;
   private outputLeft: number;
   private readonly pendingStdin: (string | null)[] = [];
+  private disposal: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: StepOptions) {
     this.outputLeft = options.outputBudget;
@@ -187,7 +188,8 @@ export class SandboxStep {
     if (cpuMs > limits.cpuTimeMs && this.limitHit === null) this.limitHit = 'cpu';
     const programStarted = await exists(pidFile);
     const systemError = programStarted || this.cancelled ? null : await runtimeError(logFile);
-    await this.cleanUp(programStarted);
+    // The outcome is known; tearing down goes on while the caller reports it.
+    this.disposal = this.cleanUp(programStarted);
     const { exitCode, signal } = status === null ? { exitCode: null, signal: null } : splitExitStatus(status);
     return {
       exitCode,
@@ -229,8 +231,16 @@ export class SandboxStep {
     }
   }
 
+  /** Resolves once the step's container, cgroup and bundle are gone. */
+  disposed(): Promise<void> {
+    return this.disposal;
+  }
+
   private async cleanUp(programStarted: boolean): Promise<void> {
-    if (programStarted) await this.options.runtime.forceDelete(this.options.containerId).catch(() => undefined);
+    // The runtime deletes a container it ran in the foreground; only a killed runtime leaves one.
+    if (programStarted && (await this.options.runtime.hasState(this.options.containerId))) {
+      await this.options.runtime.forceDelete(this.options.containerId).catch(() => undefined);
+    }
     await this.options.cgroup.remove();
     await rm(this.options.bundleDir, { recursive: true, force: true });
   }

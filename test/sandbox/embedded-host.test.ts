@@ -80,18 +80,22 @@ echo planted`;
     }
   });
 
-  it('should remove every mount, bundle and container of a run when it ends', async () => {
+  it('should remove every mount, bundle and container of a run once the backend has drained', async () => {
+    const own = await startEmbedded();
     await Promise.all([
-      runToEnd(fixture.backend, { runtime: 'python', source: 'print(1)' }),
-      runToEnd(fixture.backend, { runtime: 'c', source: 'int main(void){return 0;}' }),
-      runToEnd(fixture.backend, { runtime: 'bash', source: 'yes', limits: { outputBytes: 1000 } }),
+      runToEnd(own.backend, { runtime: 'python', source: 'print(1)' }),
+      runToEnd(own.backend, { runtime: 'c', source: 'int main(void){return 0;}' }),
+      runToEnd(own.backend, { runtime: 'bash', source: 'yes', limits: { outputBytes: 1000 } }),
     ]);
-    const stateDir = fixture.config.embedded.stateDir;
+    // Results are reported before the tear-down ends; closing waits for every tear-down.
+    await own.backend.close(5_000);
+    const stateDir = own.config.embedded.stateDir;
     const mounts = await readFile('/proc/self/mounts', 'utf8');
     assert.ok(!mounts.includes(stateDir), 'a scratch mount was left behind');
     assert.deepEqual(await readdir(join(stateDir, 'executions')), []);
     assert.deepEqual(await readdir(join(stateDir, 'bundles')), []);
-    const runtimeState = await readdir(join(stateDir, fixture.config.embedded.ociRuntime)).catch(() => []);
+    const runtimeState = await readdir(join(stateDir, own.config.embedded.ociRuntime)).catch(() => []);
     assert.deepEqual(runtimeState, []);
+    await own.close();
   });
 });

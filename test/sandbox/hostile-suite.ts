@@ -335,7 +335,10 @@ int main() {
         const result = await run({ runtime: 'cpp', source, limits: { pids: 16, wallTimeMs: 10_000 } });
         if (!target.countsTasks) {
           // Bounded by memory and time instead: the run ends within its limits, later runs start.
-          assert.ok(['Completed', 'MemoryLimitExceeded', 'TimeLimitExceeded'].includes(result.reason ?? ''), result.reason ?? '');
+          assert.ok(
+            ['Completed', 'MemoryLimitExceeded', 'TimeLimitExceeded'].includes(result.reason ?? ''),
+            result.reason ?? '',
+          );
           assert.equal((await run(python('print("still here")'))).stdout, 'still here\n');
           return;
         }

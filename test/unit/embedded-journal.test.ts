@@ -45,6 +45,20 @@ describe('Journal', () => {
     assert.equal(text, 'one two three');
   });
 
+  it('should lose nothing when the last chunk grows while a slow follower holds an event', async () => {
+    const journal = new Journal();
+    journal.output('stdout', 'first ');
+    const follower = journal.follow(new AbortController().signal);
+    const held = await follower.next();
+    assert.deepEqual(held.value, { type: 'output', stream: 'stdout', data: 'first ' });
+    journal.output('stdout', 'grown ');
+    journal.finish(result);
+    let rest = '';
+    for await (const event of { [Symbol.asyncIterator]: () => follower })
+      if (event.type === 'output') rest += event.data;
+    assert.equal(rest, 'grown ');
+  });
+
   it('should merge consecutive chunks of one stream when a program writes a byte at a time', () => {
     const journal = new Journal();
     for (let index = 0; index < 1000; index++) journal.output('stdout', 'x');

@@ -1,0 +1,182 @@
+// `make bench`: hello-world latency per runtime through REST `?wait=true`, and executions per
+// second at concurrency 1, 2 and 8, each next to its floor on the same machine: the bare
+// interpreter, and the same program under the OCI runtime alone (one prepared bundle, no gateway,
+// no cgroup or scratch set-up). Prints a table; asserts nothing.
+import { execFile, spawn } from 'node:child_process';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import winston from 'winston';
+import { createApp } from '../gateway/app.js';
+import { parseConfig } from '../gateway/config.js';
+import { createEmbeddedBackend } from '../gateway/embedded/index.js';
+import { buildStepSpec, type SeccompProfile } from '../gateway/embedded/oci-spec.js';
+import { prepareRootfs } from '../gateway/embedded/rootfs.js';
+import { mountScratch } from '../gateway/embedded/scratch.js';
+
+const run = promisify(execFile);
+const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 40);
+const THROUGHPUT_RUNS = Number(process.env.BENCH_RUNS ?? 48);
+const WORKERS = [0, 1, 2, 3, 4, 5, 6, 7];
+
+const HELLO: Record<string, { source: string; bare: string[] }> = {
+  python: { source: 'print("hello")', bare: ['/usr/bin/python3', '-c', 'print("hello")'] },
+  javascript: { source: 'console.log("hello")', bare: ['/usr/bin/node', '-e', 'console.log("hello")'] },
+  bash: { source: 'echo hello', bare: ['/usr/bin/bash', '-c', 'echo hello'] },
+  c: { source: '#include <stdio.h>\nint main(void){puts("hello");}', bare: [] },
+  cpp: { source: '#include <iostream>\nint main(){std::cout<<"hello\\n";}', bare: [] },
+};
+
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+const ms = (value: number) => (Number.isNaN(value) ? '-' : `${value.toFixed(0)} ms`);
+
+async function timeOnce(action: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await action();
+  return performance.now() - started;
+}
+
+async function latencies(samples: number, action: () => Promise<unknown>): Promise<{ p50: number; p99: number }> {
+  await action(); // warm-up
+  const times: number[] = [];
+  for (let index = 0; index < samples; index++) times.push(await timeOnce(action));
+  times.sort((a, b) => a - b);
+  return { p50: percentile(times, 50), p99: percentile(times, 99) };
+}
+
+async function throughput(
+  concurrency: number,
+  total: number,
+  action: (worker: number) => Promise<unknown>,
+): Promise<number> {
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, worker) => {
+      while (next++ < total) await action(worker);
+    }),
+  );
+  return total / ((performance.now() - started) / 1000);
+}
+
+function spawnQuiet(argv: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const [command, ...args] = argv as [string, ...string[]];
+    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} exited ${code}`))));
+  });
+}
+
+/** The OCI runtime alone: one bundle prepared once, run again and again under fresh ids. */
+async function rawSandbox(stateDir: string) {
+  const seccomp = JSON.parse(
+    await import('node:fs/promises').then((fs) => fs.readFile('config/seccomp.json', 'utf8')),
+  ) as SeccompProfile;
+  const rootfs = await prepareRootfs(stateDir, 65534, 65534);
+  const scratch = await mountScratch({ mountPoint: join(stateDir, 'scratch'), sizeMiB: 64, uid: 65534, gid: 65534 });
+  // One bundle per program and worker: containers running at once need cgroups of their own.
+  const bundles = new Map<string, string>();
+  const programs = Object.entries({ python: HELLO.python?.bare ?? [], bash: HELLO.bash?.bare ?? [] });
+  for (const [name, argv] of programs.flatMap(([name, argv]) =>
+    WORKERS.map((worker) => [`${name}-${worker}`, argv] as const),
+  )) {
+    const bundle = join(stateDir, `bundle-${name}`);
+    await mkdir(bundle, { recursive: true });
+    const spec = buildStepSpec({
+      argv,
+      env: { PATH: '/usr/bin:/bin' },
+      uid: 65534,
+      gid: 65534,
+      rootfsPath: rootfs.rootfsPath,
+      readOnlyBinds: rootfs.readOnlyBinds,
+      scratch,
+      cgroupsPath: `/sandpod-bench/${name}`,
+      seccomp,
+      openFiles: 256,
+      pids: 64,
+    });
+    await writeFile(join(bundle, 'config.json'), JSON.stringify(spec));
+    bundles.set(name, bundle);
+  }
+  let counter = 0;
+  return {
+    run: (name: string, worker = 0) =>
+      spawnQuiet([
+        'runc',
+        '--root',
+        join(stateDir, 'runc'),
+        'run',
+        '--bundle',
+        bundles.get(`${name}-${worker}`) ?? '',
+        `bench-${process.pid}-${counter++}`,
+      ]),
+    close: () => scratch.release(),
+  };
+}
+
+async function main(): Promise<void> {
+  const stateDir = `/run/sandpod-bench/${process.pid}`;
+  const config = parseConfig({ port: 0, embedded: { stateDir: join(stateDir, 'gateway'), maxQueued: 1000 } });
+  const log = winston.createLogger({ silent: true });
+  const backend = await createEmbeddedBackend(config, log);
+  const gateway = createApp({ config, backend, log });
+  await new Promise<void>((resolve) => gateway.httpServer.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(gateway.httpServer.address() as AddressInfo).port}/api/v1/executions?wait=true`;
+  const viaGateway = async (runtime: string) => {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ runtime, source: HELLO[runtime]?.source }),
+    });
+    const result = (await response.json()) as { reason?: string };
+    if (result.reason !== 'Completed') throw new Error(`${runtime}: ${JSON.stringify(result)}`);
+  };
+  const raw = await rawSandbox(join(stateDir, 'raw'));
+  const { stdout: cpuModel } = await run('sh', ['-c', "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"]);
+
+  console.log(
+    `sandpod embedded benchmark — ${new Date().toISOString()}, ${cpuModel.trim()}, ${process.env.SANDPOD_OCI_RUNTIME ?? 'runc'}`,
+  );
+  console.log(`latency: ${SAMPLES} sequential hello worlds each (after one warm-up)\n`);
+  console.log(
+    '| runtime | bare interpreter p50 / p99 | raw runc p50 / p99 | gateway REST ?wait=true p50 / p99 | gateway / raw (p50) |',
+  );
+  console.log('| --- | --- | --- | --- | --- |');
+  for (const runtime of Object.keys(HELLO)) {
+    const hello = HELLO[runtime] as { bare: string[] };
+    const bare =
+      hello.bare.length > 0 ? await latencies(SAMPLES, () => spawnQuiet(hello.bare)) : { p50: NaN, p99: NaN };
+    const rawTimes =
+      runtime === 'python' || runtime === 'bash'
+        ? await latencies(SAMPLES, () => raw.run(runtime))
+        : { p50: NaN, p99: NaN };
+    const gatewayTimes = await latencies(SAMPLES, () => viaGateway(runtime));
+    const ratio = Number.isNaN(rawTimes.p50) ? '-' : `${(gatewayTimes.p50 / rawTimes.p50).toFixed(2)}x`;
+    console.log(
+      `| ${runtime} | ${ms(bare.p50)} / ${ms(bare.p99)} | ${ms(rawTimes.p50)} / ${ms(rawTimes.p99)} | ${ms(gatewayTimes.p50)} / ${ms(gatewayTimes.p99)} | ${ratio} |`,
+    );
+  }
+  console.log(`\nthroughput: ${THROUGHPUT_RUNS} python hello worlds per row, executions per second\n`);
+  console.log('| concurrency | bare interpreter | raw runc | gateway REST ?wait=true | gateway / raw |');
+  console.log('| --- | --- | --- | --- | --- |');
+  for (const concurrency of [1, 2, 8]) {
+    const bare = await throughput(concurrency, THROUGHPUT_RUNS, () => spawnQuiet(HELLO.python?.bare ?? []));
+    const rawRate = await throughput(concurrency, THROUGHPUT_RUNS, (worker) => raw.run('python', worker));
+    const gatewayRate = await throughput(concurrency, THROUGHPUT_RUNS, () => viaGateway('python'));
+    console.log(
+      `| ${concurrency} | ${bare.toFixed(1)}/s | ${rawRate.toFixed(1)}/s | ${gatewayRate.toFixed(1)}/s | ${((gatewayRate / rawRate) * 100).toFixed(0)}% |`,
+    );
+  }
+  await raw.close();
+  await gateway.close();
+  await backend.close(5000);
+  await rm(stateDir, { recursive: true, force: true });
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

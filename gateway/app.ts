@@ -1,0 +1,85 @@
+import { createServer, type Server as HttpServer } from 'node:http';
+import express, { type Express } from 'express';
+import type winston from 'winston';
+import type { ExecutionBackend } from './backend.js';
+import type { Config } from './config.js';
+import { notFound } from './errors.js';
+import { apiErrorHandler } from './http/api-errors.js';
+import { executionsRoutes } from './http/executions-routes.js';
+import { healthRoutes } from './http/health-routes.js';
+import { requestContext } from './http/request-context.js';
+import { requireTenant } from './http/require-tenant.js';
+import { webPage } from './http/web-page.js';
+import { createMetrics, type GatewayMetrics } from './metrics.js';
+import { createSocketServer, type GatewayIo } from './socket/socket-server.js';
+import { createAdmission } from './tenancy/admission.js';
+import { createAuthenticator } from './tenancy/authenticate.js';
+import { createTenantExecutions } from './tenancy/tenant-executions.js';
+
+export interface GatewayOptions {
+  config: Config;
+  backend: ExecutionBackend;
+  log: winston.Logger;
+  metrics?: GatewayMetrics;
+  /** Folder of the web bundle; the built one of this repository by default. */
+  webDir?: string;
+}
+
+export interface Gateway {
+  app: Express;
+  httpServer: HttpServer;
+  io: GatewayIo;
+  metrics: GatewayMetrics;
+  /** Closes sockets and the HTTP server; the backend stays open (its owner closes it). */
+  close(): Promise<void>;
+}
+
+/** Builds the REST API, the socket server and the web page on one HTTP server, without listening. */
+export function createApp(options: GatewayOptions): Gateway {
+  const { config, backend, log } = options;
+  const metrics = options.metrics ?? createMetrics(() => backend.load());
+  const authenticate = createAuthenticator(config);
+  const executions = createTenantExecutions({
+    backend,
+    admission: createAdmission(),
+    metrics,
+    log,
+    maxStdinBytes: config.socket.maxStdinBytes,
+  });
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.use(requestContext(log, metrics));
+  app.use(healthRoutes(backend, metrics));
+  app.use(
+    '/api/v1',
+    requireTenant(authenticate),
+    express.json({ limit: config.http.bodyLimitBytes, strict: true }),
+    executionsRoutes({ executions, maxWaitMs: config.http.maxWaitMs, cancelWaitMs: config.http.cancelWaitMs }),
+  );
+  app.use('/api', () => {
+    throw notFound('route');
+  });
+  app.use(webPage(options.webDir));
+  app.use(() => {
+    throw notFound('page');
+  });
+  app.use(apiErrorHandler(log));
+
+  const httpServer = createServer(app);
+  const sockets = createSocketServer(httpServer, { config, authenticate, executions, metrics, log });
+
+  return {
+    app,
+    httpServer,
+    io: sockets.io,
+    metrics,
+    close: async () => {
+      const closing = sockets.close();
+      // Keep-alive and long-polling connections would otherwise hold the server open.
+      httpServer.closeAllConnections();
+      await closing;
+    },
+  };
+}

@@ -1,0 +1,97 @@
+import { type Request, type Response, Router } from 'express';
+import { isTerminal } from '../../contract/index.js';
+import { ApiError } from '../errors.js';
+import type { Tenant } from '../tenancy/tenant.js';
+import type { TenantExecutions } from '../tenancy/tenant-executions.js';
+import { requestLog, tenantOf } from './request-context.js';
+
+export interface ExecutionsRoutesOptions {
+  executions: TenantExecutions;
+  /** Longest a `?wait=true` request is held open. */
+  maxWaitMs: number;
+  /** Longest DELETE waits for the cancelled execution to end. */
+  cancelWaitMs: number;
+}
+
+const wantsWait = (value: unknown) => value === 'true' || value === '1';
+
+/** A signal that fires after `ms` or when the client goes away, whichever comes first. */
+function responseDeadline(res: Response, ms: number): { signal: AbortSignal; clear: () => void } {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new Error('deadline')), ms);
+  const onClose = () => {
+    if (!res.writableEnded) controller.abort(new Error('client went away'));
+  };
+  res.on('close', onClose);
+  return {
+    signal: controller.signal,
+    clear: () => {
+      clearTimeout(timer);
+      res.off('close', onClose);
+    },
+  };
+}
+
+/** Answers with the final result if it comes in time, else 202 with the result so far. */
+async function answerWhenDone(
+  executions: TenantExecutions,
+  tenant: Tenant,
+  id: string,
+  res: Response,
+  ms: number,
+): Promise<void> {
+  const deadline = responseDeadline(res, ms);
+  try {
+    const result = await executions.wait(tenant, id, deadline.signal);
+    if (res.destroyed) return;
+    if (result && isTerminal(result.phase)) {
+      res.status(200).json(result);
+      return;
+    }
+    res.status(202).json(await executions.get(tenant, id));
+  } finally {
+    deadline.clear();
+  }
+}
+
+function idParam(req: Request): string {
+  const id = req.params.id;
+  if (typeof id !== 'string' || id === '') throw new ApiError(404, 'not_found', 'no such execution');
+  return id;
+}
+
+export function executionsRoutes(options: ExecutionsRoutesOptions): Router {
+  const { executions } = options;
+  const router = Router();
+
+  router.get('/runtimes', async (_req, res) => {
+    res.json(await executions.runtimes());
+  });
+
+  router.post('/executions', async (req, res) => {
+    if (!req.is('application/json')) {
+      throw new ApiError(415, 'unsupported_media_type', 'send the request body as Content-Type: application/json');
+    }
+    const tenant = tenantOf(res);
+    const { id } = await executions.start(tenant, req.body, requestLog(res));
+    res.location(`${req.baseUrl}/executions/${encodeURIComponent(id)}`);
+    if (!wantsWait(req.query.wait)) {
+      res.status(202).json({ id, phase: 'Pending' });
+      return;
+    }
+    await answerWhenDone(executions, tenant, id, res, options.maxWaitMs);
+  });
+
+  router.get('/executions/:id', async (req, res) => {
+    res.json(await executions.get(tenantOf(res), idParam(req)));
+  });
+
+  router.delete('/executions/:id', async (req, res) => {
+    const tenant = tenantOf(res);
+    const id = idParam(req);
+    await executions.cancel(tenant, id, requestLog(res));
+    await answerWhenDone(executions, tenant, id, res, options.cancelWaitMs);
+  });
+
+  return router;
+}

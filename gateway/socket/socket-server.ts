@@ -1,0 +1,101 @@
+import type { Server as HttpServer, IncomingMessage } from 'node:http';
+import { Server } from 'socket.io';
+import type winston from 'winston';
+import { isTerminal } from '../../contract/index.js';
+import type { Config } from '../config.js';
+import { toApiError } from '../http/api-errors.js';
+import { errorMessage } from '../logger.js';
+import type { GatewayMetrics } from '../metrics.js';
+import { type Authenticate, bearerToken } from '../tenancy/authenticate.js';
+import type { Tenant } from '../tenancy/tenant.js';
+import type { TenantExecutions } from '../tenancy/tenant-executions.js';
+import type { ClientToServerEvents, InterServerEvents, ServerToClientEvents, SocketData } from './events.js';
+import { Followers } from './followers.js';
+import { serveSocket } from './socket-session.js';
+
+export type GatewayIo = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+
+export interface SocketServerDeps {
+  config: Config;
+  authenticate: Authenticate;
+  executions: TenantExecutions;
+  metrics: GatewayMetrics;
+  log: winston.Logger;
+}
+
+/**
+ * Without tenants anyone on this machine is served, and a browser would let any web site open a
+ * WebSocket here; only pages of the gateway's own origin may then connect.
+ */
+function sameOriginOnly(req: IncomingMessage, callback: (err: string | null | undefined, success: boolean) => void) {
+  const origin = req.headers.origin;
+  if (!origin) return callback(null, true);
+  let originHost: string;
+  try {
+    originHost = new URL(origin).host;
+  } catch {
+    return callback('invalid Origin header', false);
+  }
+  if (originHost === req.headers.host) return callback(null, true);
+  callback('cross-origin connections are refused when no tenants are configured', false);
+}
+
+export function createSocketServer(
+  httpServer: HttpServer,
+  deps: SocketServerDeps,
+): { io: GatewayIo; close: () => Promise<void> } {
+  const { config, authenticate, executions, metrics, log } = deps;
+  const io: GatewayIo = new Server(httpServer, {
+    maxHttpBufferSize: config.socket.maxMessageBytes,
+    serveClient: false,
+    ...(config.tenants.length === 0 ? { allowRequest: sameOriginOnly } : {}),
+  });
+  const followers = new Followers();
+  const orphanTimers = new Set<NodeJS.Timeout>();
+
+  const cancelWhenOrphaned = (tenant: Tenant, id: string, socketLog: winston.Logger) => {
+    const timer = setTimeout(async () => {
+      orphanTimers.delete(timer);
+      if (followers.has(id)) return;
+      try {
+        const result = await executions.get(tenant, id);
+        if (isTerminal(result.phase)) return;
+        await executions.cancel(tenant, id, socketLog);
+      } catch (error) {
+        socketLog.warn('Failed to cancel orphaned execution', { id, error: errorMessage(error) });
+      }
+    }, config.socket.disconnectGraceMs);
+    orphanTimers.add(timer);
+  };
+
+  io.use((socket, next) => {
+    const auth = socket.handshake.auth as { token?: unknown } | undefined;
+    const token = typeof auth?.token === 'string' ? auth.token : bearerToken(socket.handshake.headers.authorization);
+    try {
+      socket.data.tenant = authenticate({
+        token,
+        remoteAddress: socket.handshake.address,
+        host: socket.handshake.headers.host,
+      });
+      next();
+    } catch (error) {
+      const apiError = toApiError(error);
+      next(Object.assign(new Error(apiError.message), { data: apiError.toBody() }));
+    }
+  });
+
+  io.on('connection', (socket) => {
+    metrics.socketConnections.inc();
+    socket.on('disconnect', () => metrics.socketConnections.dec());
+    serveSocket(socket, { executions, followers, limits: config.socket, log, cancelWhenOrphaned });
+  });
+
+  return {
+    io,
+    close: async () => {
+      for (const timer of orphanTimers) clearTimeout(timer);
+      orphanTimers.clear();
+      await io.close();
+    },
+  };
+}

@@ -1,0 +1,194 @@
+import type { Socket } from 'socket.io';
+import type winston from 'winston';
+import type { Config } from '../config.js';
+import { tooMany } from '../errors.js';
+import { toApiError } from '../http/api-errors.js';
+import { errorMessage } from '../logger.js';
+import type { Tenant } from '../tenancy/tenant.js';
+import type { TenantExecutions } from '../tenancy/tenant-executions.js';
+import type { Ack, ClientToServerEvents, InterServerEvents, ServerToClientEvents, SocketData } from './events.js';
+import { whenWritable } from './flow-control.js';
+import type { Followers } from './followers.js';
+import { idPayloadSchema, parsePayload, stdinPayloadSchema } from './payloads.js';
+
+export type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+
+export interface SocketSessionDeps {
+  executions: TenantExecutions;
+  followers: Followers;
+  limits: Config['socket'];
+  log: winston.Logger;
+  /** Cancels an interactive execution after the grace unless a socket follows it by then. */
+  cancelWhenOrphaned(tenant: Tenant, id: string, log: winston.Logger): void;
+}
+
+/** What a handler answers: the ack's id, and work to do once the ack is sent. */
+interface Handled {
+  id: string;
+  afterAck?: () => void;
+}
+
+/**
+ * Serves one socket: each execution it runs or attaches to is followed until its `exit`. The
+ * socket is closed when it follows nothing for the idle timeout. When it disconnects, following
+ * stops; interactive executions it started are cancelled after a grace (nobody is left to type
+ * into them), other executions keep running and stay readable over REST.
+ */
+export function serveSocket(socket: GatewaySocket, deps: SocketSessionDeps): void {
+  const { executions, followers, limits } = deps;
+  const tenant = socket.data.tenant;
+  const log = deps.log.child({ socketId: socket.id, tenant: tenant.name });
+  const follows = new Map<string, AbortController>();
+  /** Follows promised by handlers still awaiting the backend; they count against the cap. */
+  let reservedFollows = 0;
+  /** Interactive executions started here whose exit this socket has not seen. */
+  const interactiveIds = new Set<string>();
+  let idleTimer: NodeJS.Timeout | undefined;
+
+  const armIdleTimer = () => {
+    clearTimeout(idleTimer);
+    idleTimer = setTimeout(() => {
+      log.info('Closed idle socket', { idleTimeoutMs: limits.idleTimeoutMs });
+      socket.disconnect(true);
+    }, limits.idleTimeoutMs);
+  };
+
+  const reserveFollow = () => {
+    if (follows.size + reservedFollows >= limits.maxFollowed) {
+      throw tooMany(`this socket already follows ${limits.maxFollowed} executions, its maximum`, 1);
+    }
+    reservedFollows += 1;
+    let released = false;
+    return () => {
+      if (!released) reservedFollows -= 1;
+      released = true;
+    };
+  };
+
+  const pump = async (id: string, signal: AbortSignal) => {
+    for await (const event of executions.follow(tenant, id, signal)) {
+      await whenWritable(socket, signal);
+      if (signal.aborted) return;
+      if (event.type === 'output') socket.emit('output', { id, stream: event.stream, data: event.data });
+      else if (event.type === 'status') socket.emit('status', { id, phase: event.phase });
+      else {
+        interactiveIds.delete(id);
+        socket.emit('exit', { ...event.result, id });
+        return;
+      }
+    }
+  };
+
+  /** Follows an execution; the caller has checked it exists and reserved the slot. */
+  const follow = (id: string) => {
+    if (!socket.connected) return;
+    const controller = new AbortController();
+    follows.set(id, controller);
+    followers.add(id);
+    clearTimeout(idleTimer);
+    pump(id, controller.signal)
+      .catch((error: unknown) => {
+        if (!controller.signal.aborted) log.warn('Failed to follow execution', { id, error: errorMessage(error) });
+      })
+      .finally(() => {
+        follows.delete(id);
+        followers.remove(id);
+        if (follows.size === 0 && socket.connected) armIdleTimer();
+      });
+  };
+
+  const handle = (event: keyof ClientToServerEvents, handler: (payload: unknown) => Promise<Handled>) => {
+    socket.on(event, (...args: unknown[]) => {
+      const last = args.at(-1);
+      const ack = typeof last === 'function' ? (last as Ack) : undefined;
+      const payload = ack && args.length === 1 ? undefined : args[0];
+      handler(payload).then(
+        ({ id, afterAck }) => {
+          ack?.({ id });
+          afterAck?.();
+        },
+        (error: unknown) => {
+          const apiError = toApiError(error);
+          if (apiError.status >= 500 && apiError.status !== 503) {
+            log.error('Failed socket request', { event, error: errorMessage(error) });
+          }
+          ack?.(apiError.toBody());
+        },
+      );
+    });
+  };
+
+  handle('run', async (payload) => {
+    const release = reserveFollow();
+    let started: { id: string; interactive: boolean };
+    try {
+      started = await executions.start(tenant, payload, log);
+    } catch (error) {
+      release();
+      throw error;
+    }
+    const { id, interactive } = started;
+    if (!socket.connected) {
+      release();
+      if (interactive) deps.cancelWhenOrphaned(tenant, id, log);
+      return { id };
+    }
+    if (interactive) interactiveIds.add(id);
+    return {
+      id,
+      afterAck: () => {
+        release();
+        follow(id);
+      },
+    };
+  });
+
+  handle('attach', async (payload) => {
+    const { id } = parsePayload(idPayloadSchema, payload);
+    if (follows.has(id)) return { id };
+    const release = reserveFollow();
+    try {
+      // Checks existence and tenancy before the ack; following itself starts after the ack.
+      await executions.get(tenant, id);
+    } catch (error) {
+      release();
+      throw error;
+    }
+    return {
+      id,
+      afterAck: () => {
+        release();
+        if (!follows.has(id)) follow(id);
+      },
+    };
+  });
+
+  handle('stdin', async (payload) => {
+    const { id, data } = parsePayload(stdinPayloadSchema, payload);
+    await executions.stdin(tenant, id, data);
+    return { id };
+  });
+
+  handle('stdin:end', async (payload) => {
+    const { id } = parsePayload(idPayloadSchema, payload);
+    await executions.stdin(tenant, id, null);
+    return { id };
+  });
+
+  handle('cancel', async (payload) => {
+    const { id } = parsePayload(idPayloadSchema, payload);
+    await executions.cancel(tenant, id, log);
+    return { id };
+  });
+
+  socket.on('disconnect', (reason) => {
+    clearTimeout(idleTimer);
+    for (const controller of follows.values()) controller.abort();
+    for (const id of interactiveIds) deps.cancelWhenOrphaned(tenant, id, log);
+    interactiveIds.clear();
+    log.info('Disconnected socket', { reason });
+  });
+
+  log.info('Connected socket');
+  armIdleTimer();
+}

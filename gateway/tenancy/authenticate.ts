@@ -1,0 +1,78 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { isIP } from 'node:net';
+import type { Config } from '../config.js';
+import { ApiError } from '../errors.js';
+import { defaultTenant, type Tenant, tenantsFrom } from './tenant.js';
+
+/** What a client shows of itself, from an HTTP request or a socket handshake. */
+export interface Credentials {
+  token: string | undefined;
+  remoteAddress: string | undefined;
+  /** The Host header. */
+  host: string | undefined;
+}
+
+/** Tells which tenant a client is; throws a 401 ApiError when it is none. */
+export type Authenticate = (credentials: Credentials) => Tenant;
+
+const unauthorized = (message: string) => new ApiError(401, 'unauthorized', message);
+
+export function hashToken(token: string): Buffer {
+  return createHash('sha256').update(token, 'utf8').digest();
+}
+
+/** The token of an `Authorization: Bearer <token>` header, if it has one. */
+export function bearerToken(header: string | undefined): string | undefined {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  return match?.[1];
+}
+
+export function isLoopback(address: string | undefined): boolean {
+  if (!address) return false;
+  const plain = address.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address;
+  if (isIP(plain) === 4) return plain.startsWith('127.');
+  return plain === '::1';
+}
+
+/**
+ * Whether a Host header names this machine's loopback. Without tenants this is checked as well as
+ * the peer address: a web page whose name was rebound to 127.0.0.1 connects from loopback too,
+ * but still sends its own name.
+ */
+export function isLoopbackHost(host: string | undefined): boolean {
+  if (!host) return false;
+  const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d+$/, '');
+  return name.toLowerCase() === 'localhost' || isLoopback(name);
+}
+
+export function createAuthenticator(config: Config): Authenticate {
+  const tenants = tenantsFrom(config).map((tenant, index) => ({
+    tenant,
+    hashes: (config.tenants[index]?.tokenSha256 ?? []).map((hex) => Buffer.from(hex, 'hex')),
+  }));
+  if (tenants.length === 0) {
+    const loopbackTenant = defaultTenant(config);
+    return ({ remoteAddress, host }) => {
+      if (!isLoopback(remoteAddress)) {
+        throw unauthorized('no tenants are configured, so only clients on this machine (loopback) are served');
+      }
+      if (!isLoopbackHost(host)) {
+        throw unauthorized('no tenants are configured, so only http://localhost or http://127.0.0.1 is served');
+      }
+      return loopbackTenant;
+    };
+  }
+  return ({ token }) => {
+    if (!token) throw unauthorized('a token is required: send Authorization: Bearer <token>');
+    const digest = hashToken(token);
+    // Every hash is compared, so the time taken does not tell which tenant came close.
+    let found: Tenant | undefined;
+    for (const { tenant, hashes } of tenants) {
+      for (const hash of hashes) {
+        if (timingSafeEqual(hash, digest) && !found) found = tenant;
+      }
+    }
+    if (!found) throw unauthorized('the token is not valid');
+    return found;
+  };
+}

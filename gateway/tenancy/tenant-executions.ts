@@ -1,0 +1,160 @@
+import type winston from 'winston';
+import type { ExecutionResult, RuntimeInfo } from '../../contract/index.js';
+import { parseExecutionRequest, resolveLimits } from '../../contract/index.js';
+import type { ExecutionBackend, ExecutionEvent, ExecutionSpec } from '../backend.js';
+import { ApiError, invalid, notFound } from '../errors.js';
+import { errorMessage } from '../logger.js';
+import type { GatewayMetrics } from '../metrics.js';
+import type { Admission } from './admission.js';
+import type { Tenant } from './tenant.js';
+
+/**
+ * What REST routes and socket handlers may do on behalf of a tenant. It validates and admits
+ * requests, and keeps the bookkeeping (slots, metrics, stdin budget) that follows an execution to
+ * its end; the edges only translate.
+ */
+export interface TenantExecutions {
+  runtimes(): Promise<RuntimeInfo[]>;
+  /** Validates an untrusted request body and starts it; throws an ApiError (400, 429, 503). */
+  start(tenant: Tenant, body: unknown, log: winston.Logger): Promise<{ id: string; interactive: boolean }>;
+  get(tenant: Tenant, id: string): Promise<ExecutionResult>;
+  /** Throws a 404 ApiError when the tenant has no such execution. */
+  cancel(tenant: Tenant, id: string, log: winston.Logger): Promise<void>;
+  /** Sends stdin within the execution's budget; `null` closes it. */
+  stdin(tenant: Tenant, id: string, data: string | null): Promise<void>;
+  follow(tenant: Tenant, id: string, signal: AbortSignal): AsyncIterable<ExecutionEvent>;
+  /** The final result, or undefined when `signal` aborted first; 404 when there is no such execution. */
+  wait(tenant: Tenant, id: string, signal: AbortSignal): Promise<ExecutionResult | undefined>;
+}
+
+export interface TenantExecutionsDeps {
+  backend: ExecutionBackend;
+  admission: Admission;
+  metrics: GatewayMetrics;
+  log: winston.Logger;
+  maxStdinBytes: number;
+}
+
+export function findRuntime(runtimes: RuntimeInfo[], name: string): RuntimeInfo | undefined {
+  return runtimes.find((runtime) => runtime.name === name || runtime.aliases.includes(name));
+}
+
+export function createTenantExecutions(deps: TenantExecutionsDeps): TenantExecutions {
+  const { backend, admission, metrics, log } = deps;
+  /** Stdin bytes each execution received, by `tenant/id`; an entry lives until its execution ends. */
+  const stdinBytes = new Map<string, number>();
+
+  const observeEnd = (tenant: Tenant, id: string, runtime: string, releaseSlot: () => void) => {
+    backend
+      .wait(tenant.name, id)
+      .then((result) => {
+        if (!result) return;
+        metrics.executionsFinished.inc({ runtime, reason: result.reason ?? 'Unknown' });
+        if (result.durationMs !== null) metrics.runDuration.observe({ runtime }, result.durationMs / 1000);
+        log.debug('Observed end of execution', { id, tenant: tenant.name, runtime, reason: result.reason });
+      })
+      .catch((error: unknown) => {
+        log.error('Failed to wait for execution', { id, tenant: tenant.name, error: errorMessage(error) });
+      })
+      .finally(releaseSlot);
+  };
+
+  return {
+    runtimes: () => backend.runtimes(),
+
+    async start(tenant, body, requestLog) {
+      const parsed = parseExecutionRequest(body);
+      if (!parsed.ok) throw invalid(parsed.error.field, parsed.error.message);
+      const { limits: requested, ...request } = parsed.value;
+      const resolved = resolveLimits(requested, tenant.limits);
+      if ('violation' in resolved) throw invalid(resolved.violation.field, resolved.violation.message);
+      const runtimes = await backend.runtimes();
+      const runtime = findRuntime(runtimes, request.runtime);
+      if (!runtime) {
+        const known = runtimes.map((known) => known.name).join(', ');
+        throw invalid('runtime', `unknown runtime ${request.runtime}; available: ${known}`);
+      }
+      const releaseSlot = admission.admit(tenant);
+      const spec: ExecutionSpec = { ...request, runtime: runtime.name, limits: resolved.limits };
+      let id: string;
+      try {
+        ({ id } = await backend.start(tenant.name, spec));
+      } catch (error) {
+        releaseSlot();
+        throw error;
+      }
+      metrics.executionsStarted.inc({ runtime: runtime.name });
+      requestLog.info('Started execution', {
+        id,
+        tenant: tenant.name,
+        runtime: runtime.name,
+        interactive: spec.interactive === true,
+      });
+      observeEnd(tenant, id, runtime.name, releaseSlot);
+      return { id, interactive: spec.interactive === true };
+    },
+
+    async get(tenant, id) {
+      const result = await backend.get(tenant.name, id);
+      if (!result) throw notFound();
+      return result;
+    },
+
+    async cancel(tenant, id, requestLog) {
+      if (!(await backend.cancel(tenant.name, id))) throw notFound();
+      requestLog.info('Cancelled execution', { id, tenant: tenant.name });
+    },
+
+    async stdin(tenant, id, data) {
+      if (data === null) return backend.stdin(tenant.name, id, null);
+      const bytes = Buffer.byteLength(data, 'utf8');
+      const key = `${tenant.name}/${id}`;
+      const used = stdinBytes.get(key) ?? 0;
+      if (used + bytes > deps.maxStdinBytes) {
+        throw new ApiError(
+          413,
+          'payload_too_large',
+          `stdin of execution ${id} would pass its cap of ${deps.maxStdinBytes} bytes`,
+          'data',
+        );
+      }
+      // Charged before sending so concurrent sends cannot overrun the cap together.
+      if (!stdinBytes.has(key)) {
+        void backend
+          .wait(tenant.name, id)
+          .catch(() => undefined)
+          .finally(() => stdinBytes.delete(key));
+      }
+      stdinBytes.set(key, used + bytes);
+      try {
+        await backend.stdin(tenant.name, id, data);
+      } catch (error) {
+        const charged = stdinBytes.get(key);
+        if (charged !== undefined) stdinBytes.set(key, charged - bytes);
+        throw error;
+      }
+    },
+
+    follow(tenant, id, signal) {
+      const events = backend.follow(tenant.name, id, signal);
+      if (!events) throw notFound();
+      return events;
+    },
+
+    async wait(tenant, id, signal) {
+      // Some backends may settle only at the end; the caller's deadline and disconnect win anyway.
+      const aborted = new Promise<undefined>((resolve) => {
+        if (signal.aborted) resolve(undefined);
+        signal.addEventListener('abort', () => resolve(undefined), { once: true });
+      });
+      try {
+        const result = await Promise.race([backend.wait(tenant.name, id, signal), aborted]);
+        if (result === undefined && !signal.aborted) throw notFound();
+        return result;
+      } catch (error) {
+        if (signal.aborted) return undefined;
+        throw error;
+      }
+    },
+  };
+}
