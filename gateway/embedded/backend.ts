@@ -110,6 +110,7 @@ export class EmbeddedBackend implements ExecutionBackend {
       for (const execution of this.executions.values()) if (!execution.journal.finished) execution.cancel();
       await drained;
     }
+    await this.sandbox.scratchPool.close();
   }
 
   private find(tenant: string, id: string): Execution | undefined {

@@ -10,7 +10,8 @@ import { Journal } from './journal.js';
 import type { OciRuntime } from './oci-runtime.js';
 import { buildStepSpec, type SeccompProfile } from './oci-spec.js';
 import type { RootfsLayout } from './rootfs.js';
-import { mountScratch, type Scratch, stageFiles } from './scratch.js';
+import { type Scratch, stageFiles } from './scratch.js';
+import type { ScratchPool } from './scratch-pool.js';
 import { SandboxStep, type StepOutcome } from './step.js';
 import { compileVerdict, runVerdict, type Verdict } from './verdict.js';
 
@@ -21,6 +22,7 @@ export interface SandboxEnvironment {
   rootfs: RootfsLayout;
   seccomp: SeccompProfile;
   stateDir: string;
+  scratchPool: ScratchPool;
   uid: number;
   gid: number;
   cpus: number;
@@ -91,15 +93,9 @@ export class Execution {
     if (this.cancelRequested) return this.finish({ reason: 'Cancelled', message: 'cancelled before it started' });
     this.startedAt = new Date();
     this.setPhase('Running');
-    const scratchDir = join(this.env.stateDir, 'executions', this.id);
     let scratch: Scratch | undefined;
     try {
-      scratch = await mountScratch({
-        mountPoint: scratchDir,
-        sizeMiB: this.spec.limits.diskMiB,
-        uid: this.env.uid,
-        gid: this.env.gid,
-      });
+      scratch = await this.env.scratchPool.acquire(this.spec.limits.diskMiB);
       const files = this.spec.files ?? [{ name: this.runtime.fileName, content: this.spec.source ?? '' }];
       await stageFiles(scratch.work, files, this.env.uid, this.env.gid);
       const compileFailure = this.runtime.compile ? await this.compile(scratch, this.runtime.compile) : null;

@@ -12,8 +12,11 @@ import { ociRuntime } from './oci-runtime.js';
 import type { SeccompProfile } from './oci-spec.js';
 import { prepareRootfs } from './rootfs.js';
 import { unmountScratch } from './scratch.js';
+import { ScratchPool } from './scratch-pool.js';
 
 const run = promisify(execFile);
+/** Scratch mounts kept ready: enough for a burst of two without a mount on the path. */
+const SCRATCH_READY = 2;
 
 /** The machine cannot sandbox: the message says what is missing and how to get it. */
 export class SandboxUnavailableError extends Error {
@@ -108,6 +111,13 @@ export async function createEmbeddedBackend(config: Config, log: winston.Logger)
       rootfs,
       seccomp: runtime.seccompFor(seccomp),
       stateDir,
+      scratchPool: new ScratchPool({
+        dir: join(stateDir, 'executions'),
+        uid: settings.uid,
+        gid: settings.gid,
+        readySizeMiB: config.limits.defaults.diskMiB,
+        readyCount: SCRATCH_READY,
+      }),
       uid: settings.uid,
       gid: settings.gid,
       cpus: settings.cpus,
