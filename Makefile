@@ -31,7 +31,7 @@ dist/.built: $(SOURCES) $(WEB_SOURCES) tsconfig.json tsconfig.build.json $(NODE_
 build: $(NODE_STAMP) dist/.built ## Compile the gateway, operator and web page
 
 .PHONY: run
-run: deps build ## Start the gateway in embedded mode on http://$${HOST:-127.0.0.1}:$${PORT:-8080}
+run: deps build ## Start the gateway in embedded mode on http://127.0.0.1:8080 (HOST, PORT)
 	node dist/gateway/main.js
 
 .PHONY: lint
@@ -42,10 +42,28 @@ lint: $(NODE_STAMP) ## Check formatting, lint rules and types
 .PHONY: test
 test: test-deps build lint ## Install what is missing and run every test
 	mocha 'test/unit/**/*.test.ts' 'test/sandbox/**/*.test.ts' 'test/gateway/**/*.test.ts' 'test/browser/**/*.test.ts'
+	@echo "--- the hostile-program suite again, under gVisor (runsc)"
+	SANDPOD_OCI_RUNTIME=runsc SANDPOD_OCI_RUNTIME_PATH="$$(scripts/runsc-path.sh)" mocha test/sandbox/embedded-hostile.test.ts
+
+.PHONY: test-unit
+test-unit: $(NODE_STAMP) ## Run the unit tests alone (no sandbox, no browser)
+	mocha 'test/unit/**/*.test.ts'
 
 .PHONY: bench
 bench: deps build ## Measure latency and throughput against the raw sandbox floor
 	node --import=tsx bench/embedded.ts
+
+.PHONY: run-runsc
+run-runsc: deps build ## Like run, with gVisor (runsc, built on first use) as the sandbox
+	SANDPOD_OCI_RUNTIME=runsc SANDPOD_OCI_RUNTIME_PATH="$$(scripts/runsc-path.sh)" node dist/gateway/main.js
+
+.PHONY: dev-cluster
+dev-cluster: ## Build (once, cached) and start a local Kubernetes control plane and node
+	dev-cluster/up.sh
+
+.PHONY: dev-cluster-down
+dev-cluster-down: ## Stop every process of the dev cluster
+	dev-cluster/down.sh
 
 .PHONY: clean
 clean: ## Remove build output

@@ -111,6 +111,26 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** Namespace of tenants without a namespace of their own: `<prefix><tenant>`. */
       namespacePrefix: z.string().default('sandpod-'),
+      /**
+       * Namespaces of tenants that have one of their own, by tenant name. Tenants sharing a
+       * namespace are kept apart by the tenant label the gateway puts on each Execution.
+       */
+      namespaces: z.record(z.string(), z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/)).default({}),
+      /** Seconds a finished Execution stays readable before the operator deletes it. */
+      ttlSecondsAfterFinished: z.int().min(0).default(3600),
+      /**
+       * Read stdout and stderr of a pod's log apart (`stream=Stdout|Stderr`, feature gate
+       * PodLogsQuerySplitStreams). Where the API server refuses it, both are followed as stdout,
+       * as the operator then records them.
+       */
+      splitStreams: z.boolean().default(true),
+      /** How long the readiness probe waits for the API server. */
+      probeTimeoutMs: z.int().positive().default(2_000),
+      /** First and longest wait before a lost watch is started again. */
+      rewatchBaseDelayMs: z.int().positive().default(1_000),
+      rewatchMaxDelayMs: z.int().positive().default(30_000),
+      /** Wait before trying again to open a log or attach that the kubelet refused while the pod starts. */
+      podRetryDelayMs: z.int().positive().default(500),
     })
     .prefault({}),
   shutdownGraceMs: z.int().min(0).default(30_000),
@@ -134,6 +154,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (env.LOG_LEVEL) merged.logLevel = env.LOG_LEVEL;
   if (env.SANDPOD_OCI_RUNTIME) {
     merged.embedded = { ...(merged.embedded as object | undefined), ociRuntime: env.SANDPOD_OCI_RUNTIME };
+  }
+  if (env.SANDPOD_OCI_RUNTIME_PATH) {
+    merged.embedded = { ...(merged.embedded as object | undefined), ociRuntimePath: env.SANDPOD_OCI_RUNTIME_PATH };
   }
   return parseConfig(merged);
 }
