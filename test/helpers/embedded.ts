@@ -1,22 +1,15 @@
 import { execFile } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import winston from 'winston';
 import { DEFAULT_LIMITS, type ExecutionResult, type Limits } from '../../contract/index.js';
 import type { ExecutionBackend, ExecutionSpec } from '../../gateway/backend.js';
 import { type Config, parseConfig } from '../../gateway/config.js';
 import { createEmbeddedBackend } from '../../gateway/embedded/index.js';
+import { testLogger } from './logger.js';
+
+export { testLogger };
 
 const run = promisify(execFile);
-
-/** A logger that stays quiet unless SANDPOD_TEST_LOGS is set. */
-export function testLogger(): winston.Logger {
-  return winston.createLogger({
-    level: 'debug',
-    silent: !process.env.SANDPOD_TEST_LOGS,
-    transports: [new winston.transports.Console({ format: winston.format.json() })],
-  });
-}
 
 /**
  * A configuration whose state lives apart from any gateway running on this machine, so that

@@ -1,23 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { type Socket as ClientSocket, io as connectClient } from 'socket.io-client';
-import winston from 'winston';
 import type { ExecutionResult, Phase, Stream } from '../../contract/index.js';
 import { createApp, type Gateway } from '../../gateway/app.js';
 import type { ExecutionBackend } from '../../gateway/backend.js';
 import type { Config } from '../../gateway/config.js';
 import type { AckBody } from '../../gateway/socket/events.js';
+import { testLogger } from './logger.js';
 
-/** Tests keep their output readable; set TEST_LOG=debug to see the gateway's logs. */
-export function testLogger(): winston.Logger {
-  const level = process.env.TEST_LOG;
-  return winston.createLogger({
-    level: level ?? 'info',
-    silent: !level,
-    format: winston.format.json(),
-    transports: [new winston.transports.Console()],
-  });
-}
+export { testLogger };
 
 export const sha256Hex = (token: string) => createHash('sha256').update(token).digest('hex');
 
