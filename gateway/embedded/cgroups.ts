@@ -48,6 +48,11 @@ export function detectCgroupDriver(parentName = 'sandpod'): CgroupDriver {
   return fsType === CGROUP2_SUPER_MAGIC ? new CgroupV2Driver(parentName) : new CgroupV1Driver(parentName);
 }
 
+/** The v2 driver over any directory laid out like the unified hierarchy. */
+export function cgroupV2Driver(parentName: string, root: string): CgroupDriver {
+  return new CgroupV2Driver(parentName, root);
+}
+
 const readNumber = async (path: string) => Number((await readFile(path, 'utf8')).trim());
 
 /** The value of `key` in a flat-keyed file such as memory.events or cpu.stat. */
@@ -100,18 +105,21 @@ class CgroupV2Driver implements CgroupDriver {
   readonly version = 2;
   private delegated = false;
 
-  constructor(private readonly parentName: string) {}
+  constructor(
+    private readonly parentName: string,
+    private readonly root = CGROUP_ROOT,
+  ) {}
 
   private async delegateControllers(): Promise<void> {
     if (this.delegated) return;
     const enable = '+cpu +memory +pids';
     try {
-      await writeFile(join(CGROUP_ROOT, 'cgroup.subtree_control'), enable);
-      await mkdir(join(CGROUP_ROOT, this.parentName), { recursive: true });
-      await writeFile(join(CGROUP_ROOT, this.parentName, 'cgroup.subtree_control'), enable);
+      await writeFile(join(this.root, 'cgroup.subtree_control'), enable);
+      await mkdir(join(this.root, this.parentName), { recursive: true });
+      await writeFile(join(this.root, this.parentName, 'cgroup.subtree_control'), enable);
     } catch (error) {
       throw new CgroupSetupError(
-        `cannot delegate the cpu, memory and pids controllers under ${CGROUP_ROOT}: ${(error as Error).message}`,
+        `cannot delegate the cpu, memory and pids controllers under ${this.root}: ${(error as Error).message}`,
       );
     }
     this.delegated = true;
@@ -120,7 +128,7 @@ class CgroupV2Driver implements CgroupDriver {
   async create(name: string, limits: StepLimits): Promise<StepCgroup> {
     await this.delegateControllers();
     const relative = `${this.parentName}/${name}`;
-    const dir = join(CGROUP_ROOT, relative);
+    const dir = join(this.root, relative);
     await mkdir(dir);
     const memory = String(limits.memoryMiB * MiB);
     await writeFile(join(dir, 'memory.max'), memory);

@@ -297,13 +297,18 @@ int main(void) {
         else assert.equal(result.reason, 'Signaled');
       });
 
-      it('should have no controlling terminal to inject input into', async () => {
-        const result = await run(
-          python(
-            'import os\ntry:\n  os.open("/dev/tty", os.O_RDWR)\n  print("tty")\nexcept OSError as e:\n  print("no tty", e.errno)',
-          ),
-        );
-        assert.match(result.stdout, /no tty/);
+      it('should start the program in a session of its own with no controlling terminal', async () => {
+        const source = `
+import os
+print("leader" if os.getsid(0) == os.getpid() else "member")
+try:
+    os.open("/dev/tty", os.O_RDWR)
+    print("tty")
+except OSError as error:
+    print("no tty", error.errno)`;
+        const result = await run(python(source));
+        assert.match(result.stdout, /^leader$/m);
+        assert.match(result.stdout, /^no tty/m);
       });
     });
 
