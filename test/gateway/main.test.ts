@@ -76,6 +76,29 @@ describe('gateway main', function () {
     assert.match(stderr, /invalid configuration at port/);
   });
 
+  it('should refuse to run programs unsandboxed and say why when it is not root', async () => {
+    child = spawn(process.execPath, ['--import=tsx', MAIN], {
+      env: { ...process.env, PORT: '0', HOME: workDir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      uid: 65534,
+      gid: 65534,
+    });
+
+    const { code, stderr } = await exited(child);
+
+    assert.equal(code, 1);
+    assert.match(stderr, /embedded mode needs root/);
+  });
+
+  it('should exit 1 naming the OCI runtime when it is missing', async () => {
+    child = startMain({ PORT: '0', SANDPOD_OCI_RUNTIME_PATH: path.join(workDir, 'no-runc') });
+
+    const { code, stderr } = await exited(child);
+
+    assert.equal(code, 1);
+    assert.match(stderr, /the OCI runtime .*no-runc does not exist/);
+  });
+
   it('should serve, then stop cleanly when it gets SIGTERM', async () => {
     const configPath = path.join(workDir, 'config.yaml');
     await writeFile(configPath, `embedded:\n  stateDir: ${path.join(workDir, 'state')}\nshutdownGraceMs: 5000\n`);
