@@ -3,8 +3,9 @@
 // interpreter, and the same program under the OCI runtime alone (one prepared bundle, no gateway,
 // no cgroup or scratch set-up). Prints a table; asserts nothing.
 import { execFile, spawn } from 'node:child_process';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import winston from 'winston';
@@ -117,6 +118,66 @@ async function rawSandbox(stateDir: string) {
   };
 }
 
+const rssOf = async (pid: number) => {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
+};
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+
+/**
+ * The gateway's own memory, as a separate process, while programs flood their output: it should
+ * grow by the output kept (bounded by the cap), not with how much the programs try to write.
+ */
+async function floodMemory(outputBytes: number, stateDir: string): Promise<void> {
+  const port = await new Promise<number>((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port: free } = probe.address() as AddressInfo;
+      probe.close(() => resolve(free));
+    });
+  });
+  const configPath = join(stateDir, 'config.yaml');
+  await mkdir(stateDir, { recursive: true });
+  await writeFile(configPath, `embedded:\n  stateDir: ${join(stateDir, 'state')}\n  maxRunning: 8\n`);
+  const gatewayProcess = spawn(process.execPath, ['dist/gateway/main.js'], {
+    env: { ...process.env, PORT: String(port), SANDPOD_CONFIG: configPath, LOG_LEVEL: 'warn' },
+    stdio: 'ignore',
+  });
+  const base = `http://127.0.0.1:${port}`;
+  for (let attempt = 0; attempt < 100; attempt++) {
+    if (
+      await fetch(`${base}/readyz`).then(
+        (response) => response.ok,
+        () => false,
+      )
+    )
+      break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  console.log(`\ngateway process memory while \`yes\` floods its output (cap ${mib(outputBytes)} per run)\n`);
+  console.log('| floods at once | gateway RSS before | peak | after | output kept per run |');
+  console.log('| --- | --- | --- | --- | --- |');
+  for (const floods of [1, 8, 8]) {
+    const pid = gatewayProcess.pid as number;
+    const before = await rssOf(pid);
+    let peak = before;
+    const sampler = setInterval(() => void rssOf(pid).then((rss) => (peak = Math.max(peak, rss))), 20);
+    const kept = await Promise.all(
+      Array.from({ length: floods }, async () => {
+        const response = await fetch(`${base}/api/v1/executions?wait=true`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ runtime: 'bash', source: 'yes', limits: { outputBytes } }),
+        });
+        return ((await response.json()) as { stdout: string }).stdout.length;
+      }),
+    );
+    clearInterval(sampler);
+    console.log(`| ${floods} | ${mib(before)} | ${mib(peak)} | ${mib(await rssOf(pid))} | ${mib(kept[0] ?? 0)} |`);
+  }
+  gatewayProcess.kill('SIGTERM');
+  await new Promise((resolve) => gatewayProcess.once('exit', resolve));
+}
+
 async function main(): Promise<void> {
   const stateDir = `/run/sandpod-bench/${process.pid}`;
   const config = parseConfig({ port: 0, embedded: { stateDir: join(stateDir, 'gateway'), maxQueued: 1000 } });
@@ -170,6 +231,7 @@ async function main(): Promise<void> {
       `| ${concurrency} | ${bare.toFixed(1)}/s | ${rawRate.toFixed(1)}/s | ${gatewayRate.toFixed(1)}/s | ${((gatewayRate / rawRate) * 100).toFixed(0)}% |`,
     );
   }
+  await floodMemory(config.limits.maxima.outputBytes, join(stateDir, 'flood'));
   await raw.close();
   await gateway.close();
   await backend.close(5000);

@@ -92,6 +92,11 @@ export const configSchema = z.strictObject({
       /** How long finished results stay readable. */
       resultTtlSeconds: z.int().positive().default(3600),
       maxResults: z.int().positive().default(10_000),
+      /** Output that finished results may hold in memory together; the oldest go first past it. */
+      maxRetainedOutputBytes: z
+        .int()
+        .positive()
+        .default(256 * 1024 * 1024),
       /** OCI runtime: runc by default, runsc (gVisor) for the strong boundary. */
       ociRuntime: z.enum(['runc', 'runsc']).default('runc'),
       /** Path of the runtime binary; looked up on PATH when empty. */

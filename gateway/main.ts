@@ -8,7 +8,8 @@ import { createLogger, errorMessage } from './logger.js';
 
 async function createBackend(config: Config, log: winston.Logger): Promise<ExecutionBackend> {
   if (config.backend === 'kubernetes') {
-    throw new Error('the kubernetes backend is not available in this build yet; use SANDPOD_BACKEND=embedded');
+    const { createKubernetesBackend } = await import('./kubernetes/index.js');
+    return createKubernetesBackend(config, log);
   }
   // Loaded only in embedded mode: it prepares a sandbox that the Kubernetes mode does not need.
   const { createEmbeddedBackend } = await import('./embedded/index.js');

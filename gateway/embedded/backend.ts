@@ -14,6 +14,8 @@ export class EmbeddedBackend implements ExecutionBackend {
   private readonly executions = new Map<string, Execution>();
   private readonly queue: Execution[] = [];
   private running = 0;
+  /** Output held by finished results still readable. */
+  private retainedOutputChars = 0;
   private closing = false;
   private readonly idle = new Set<() => void>();
 
@@ -37,7 +39,9 @@ export class EmbeddedBackend implements ExecutionBackend {
     }
     const canRun = this.running < this.settings.maxRunning;
     if (!canRun && this.queue.length >= this.settings.maxQueued) throw atCapacity(this.retryAfterSeconds());
-    const execution = new Execution(randomUUID(), tenant, spec, runtime, this.sandbox);
+    const execution = new Execution(randomUUID(), tenant, spec, runtime, this.sandbox, (finished) =>
+      this.retain(finished),
+    );
     this.executions.set(execution.id, execution);
     if (canRun) this.launch(execution);
     else this.queue.push(execution);
@@ -56,7 +60,6 @@ export class EmbeddedBackend implements ExecutionBackend {
       this.queue.splice(queuedAt, 1);
       execution.cancel();
       await execution.run();
-      this.retain(execution);
       return true;
     }
     execution.cancel();
@@ -122,21 +125,33 @@ export class EmbeddedBackend implements ExecutionBackend {
     this.running++;
     void execution.run().finally(() => {
       this.running--;
-      this.retain(execution);
       const next = this.queue.shift();
       if (next) this.launch(next);
       else if (this.running === 0) for (const resolve of this.idle) resolve();
     });
   }
 
-  /** Keeps a finished result readable for the configured time, and the store bounded. */
+  /**
+   * Keeps a finished result readable for the configured time, with the store bounded in count and
+   * in output held: past either bound the oldest finished results go first.
+   */
   private retain(execution: Execution): void {
-    setTimeout(() => this.executions.delete(execution.id), this.settings.resultTtlSeconds * 1000).unref();
-    if (this.executions.size <= this.settings.maxResults) return;
+    this.retainedOutputChars += execution.outputChars;
+    setTimeout(() => this.forget(execution.id), this.settings.resultTtlSeconds * 1000).unref();
+    const withinBounds = () =>
+      this.executions.size <= this.settings.maxResults &&
+      this.retainedOutputChars <= this.settings.maxRetainedOutputBytes;
     for (const [id, candidate] of this.executions) {
-      if (this.executions.size <= this.settings.maxResults) break;
-      if (candidate.journal.finished) this.executions.delete(id);
+      if (withinBounds()) break;
+      if (candidate.journal.finished) this.forget(id);
     }
+  }
+
+  private forget(id: string): void {
+    const execution = this.executions.get(id);
+    if (!execution?.journal.finished) return;
+    this.executions.delete(id);
+    this.retainedOutputChars -= execution.outputChars;
   }
 
   /** A rough wait for a free slot: the queue ahead, a couple of seconds per round of slots. */

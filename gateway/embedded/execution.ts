@@ -58,6 +58,8 @@ export class Execution {
     readonly spec: ExecutionSpec,
     private readonly runtime: Runtime,
     private readonly env: SandboxEnvironment,
+    /** Told once, when the result is final (before the sandbox is torn down). */
+    private readonly onFinished: (execution: Execution) => void = () => undefined,
   ) {
     this.log = env.log.child({ execution: id, tenant, runtime: runtime.name });
     this.journal.status('Pending');
@@ -65,6 +67,11 @@ export class Execution {
 
   get result(): ExecutionResult {
     return this.journal.finished ?? this.snapshot();
+  }
+
+  /** Characters of output this execution holds. */
+  get outputChars(): number {
+    return this.journal.text.stdout.length + this.journal.text.stderr.length;
   }
 
   get interactive(): boolean {
@@ -219,6 +226,7 @@ export class Execution {
     this.journal.status(phase);
     const result = this.snapshot(verdict, new Date());
     this.journal.finish(result);
+    this.onFinished(this);
     this.log.info('Finished execution', {
       reason: verdict.reason,
       exitCode: result.exitCode,

@@ -2,13 +2,14 @@ import type { ExecutionResult, Phase, Stream } from '../../contract/index.js';
 import type { ExecutionEvent } from '../backend.js';
 
 // What an execution has said so far, in order: status changes and output. Followers replay it
-// from the start and then wait for more. Output is bounded by the execution's output cap, and
-// consecutive chunks of one stream are merged, so a program writing a byte at a time does not
-// turn into a million small objects.
+// from the start and then wait for more. Output is kept once, as the text of each stream (bounded
+// by the execution's output cap); the ordered entries only point into it, and consecutive chunks
+// of one stream share an entry, so a program writing a byte at a time costs no object per byte.
 
-type Entry = { type: 'status'; phase: Phase } | { type: 'output'; stream: Stream; data: string };
-
-const MERGE_UP_TO_CHARS = 64 * 1024;
+type Entry =
+  | { type: 'status'; phase: Phase }
+  /** Characters `start` to `end` of the stream's text. */
+  | { type: 'output'; stream: Stream; start: number; end: number };
 
 export class Journal {
   private readonly entries: Entry[] = [];
@@ -23,13 +24,12 @@ export class Journal {
 
   output(stream: Stream, data: string): void {
     if (data === '') return;
+    const start = this.text[stream].length;
     this.text[stream] += data;
+    const end = this.text[stream].length;
     const last = this.entries.at(-1);
-    if (last?.type === 'output' && last.stream === stream && last.data.length < MERGE_UP_TO_CHARS) {
-      last.data += data;
-    } else {
-      this.entries.push({ type: 'output', stream, data });
-    }
+    if (last?.type === 'output' && last.stream === stream) last.end = end;
+    else this.entries.push({ type: 'output', stream, start, end });
     this.notify();
   }
 
@@ -45,7 +45,8 @@ export class Journal {
   /** Everything so far, then live events, then one `exit`. */
   async *follow(signal: AbortSignal): AsyncGenerator<ExecutionEvent> {
     let index = 0;
-    // Characters of the entry at `index` already yielded: the last entry may still grow.
+    // Position in the stream's text up to which the entry at `index` was yielded: the last entry
+    // may still grow.
     let offset = 0;
     for (;;) {
       while (index < this.entries.length) {
@@ -53,10 +54,11 @@ export class Journal {
         if (entry.type === 'status') {
           yield entry;
         } else {
-          if (entry.data.length > offset) {
+          if (offset < entry.start) offset = entry.start;
+          if (entry.end > offset) {
             // Advanced before yielding: the entry may grow while a slow follower holds us suspended.
-            const data = entry.data.slice(offset);
-            offset += data.length;
+            const data = this.text[entry.stream].slice(offset, entry.end);
+            offset = entry.end;
             yield { type: 'output', stream: entry.stream, data };
             continue;
           }

@@ -67,6 +67,21 @@ describe('Journal', () => {
     assert.equal(entries.length, 1);
   });
 
+  it('should keep each stream apart and in order when the streams interleave', async () => {
+    const journal = new Journal();
+    journal.output('stdout', 'o1 ');
+    journal.output('stderr', 'e1 ');
+    journal.output('stdout', 'o2 ');
+    journal.output('stdout', 'o3 ');
+    journal.output('stderr', 'e2 ');
+    journal.finish(result);
+    const events = await collect(journal.follow(new AbortController().signal));
+    const outputs = events.flatMap((event) => (event.type === 'output' ? [`${event.stream}:${event.data}`] : []));
+    assert.deepEqual(outputs, ['stdout:o1 ', 'stderr:e1 ', 'stdout:o2 o3 ', 'stderr:e2 ']);
+    assert.equal(journal.text.stdout, 'o1 o2 o3 ');
+    assert.equal(journal.text.stderr, 'e1 e2 ');
+  });
+
   it('should stop following when the follower aborts', async () => {
     const journal = new Journal();
     const controller = new AbortController();

@@ -1,0 +1,279 @@
+import { ApiException, type CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import type winston from 'winston';
+import { API_GROUP, API_VERSION } from '../../contract/crd.js';
+import type { ExecutionResult, RuntimeInfo } from '../../contract/index.js';
+import { findRuntime, type Runtime } from '../../operator/objects.js';
+import type { ExecutionBackend, ExecutionEvent, ExecutionSpec } from '../backend.js';
+import type { Config } from '../config.js';
+import { ApiError, atCapacity, invalid, notFound } from '../errors.js';
+import { errorMessage } from '../logger.js';
+import { apiServerProblem } from './api-request.js';
+import { ExecutionChanges } from './execution-changes.js';
+import { CANCEL_PATCH, desiredExecution, EXECUTION_PLURAL, type ExecutionObject } from './execution-object.js';
+import { type FollowContext, followExecution } from './follow.js';
+import { belongsTo, type ExecutionRef, executionRef, newExecutionName, tenantNamespace } from './names.js';
+import { deletedResult, isFinished, phaseOf, toResult } from './result.js';
+import { runtimeInfos } from './runtime-info.js';
+import { StdinSessions } from './stdin-sessions.js';
+import type { WatchedObjects } from './watched-objects.js';
+
+// Executions as Execution objects: the API server holds every fact, the watch tells what changed,
+// and this replica keeps nothing another replica would need (stdin attaches aside, see
+// stdin-sessions.ts). An id is the Execution's name in the tenant's namespace.
+
+export interface KubernetesBackendDeps {
+  kubeConfig: FollowContext['kubeConfig'];
+  custom: CustomObjectsApi;
+  executions: WatchedObjects<ExecutionObject>;
+  runtimes: WatchedObjects<Runtime>;
+  settings: Config['kubernetes'];
+  log: winston.Logger;
+  now?: () => Date;
+}
+
+const unavailable = (error: unknown) =>
+  new ApiError(503, 'backend_unavailable', `the Kubernetes API server failed: ${statusMessage(error)}`, undefined, 5);
+
+/** The message of an API rejection's Status body, else of the error. */
+export function statusMessage(error: unknown): string {
+  if (error instanceof ApiException) {
+    const body = typeof error.body === 'string' ? safeJson(error.body) : error.body;
+    const message = (body as { message?: unknown } | undefined)?.message;
+    if (typeof message === 'string') return message;
+    return `HTTP ${error.code}`;
+  }
+  return errorMessage(error);
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return { message: text };
+  }
+}
+
+const codeOf = (error: unknown) => (error instanceof ApiException ? error.code : undefined);
+
+/** What a client is told when the API server refuses a new Execution. */
+export function createRefusal(error: unknown, namespace: string): ApiError {
+  const code = codeOf(error);
+  const message = statusMessage(error);
+  if (code === 400 || code === 422) return invalid('', `the cluster refused the execution: ${message}`);
+  if (code === 403 && /exceeded quota/i.test(message)) return atCapacity(10);
+  if (code === 403 || code === 404) {
+    return new ApiError(
+      500,
+      'backend_misconfigured',
+      `cannot create Executions in namespace ${namespace}: ${message}; check the tenant's namespace and the gateway's RBAC`,
+    );
+  }
+  return unavailable(error);
+}
+
+export class KubernetesBackend implements ExecutionBackend {
+  private closing = false;
+  private readonly closed = new AbortController();
+  private readonly stdinSessions: StdinSessions;
+  private readonly followContext: FollowContext;
+  private readonly now: () => Date;
+  private lastProblem: string | undefined;
+
+  constructor(private readonly deps: KubernetesBackendDeps) {
+    this.now = deps.now ?? (() => new Date());
+    this.stdinSessions = new StdinSessions({
+      kubeConfig: deps.kubeConfig,
+      executions: deps.executions,
+      retryDelayMs: deps.settings.podRetryDelayMs,
+      maxRetryDelayMs: deps.settings.rewatchMaxDelayMs,
+      log: deps.log,
+    });
+    this.followContext = {
+      kubeConfig: deps.kubeConfig,
+      executions: deps.executions,
+      settings: deps.settings,
+      splitStreams: { refused: false },
+      read: (ref) => this.read(ref),
+      log: deps.log,
+      now: this.now,
+    };
+  }
+
+  async runtimes(): Promise<RuntimeInfo[]> {
+    return runtimeInfos(this.deps.runtimes.list());
+  }
+
+  async start(tenant: string, spec: ExecutionSpec): Promise<{ id: string }> {
+    if (this.closing) throw new ApiError(503, 'shutting_down', 'the gateway is shutting down', undefined, 5);
+    const runtime = findRuntime(this.deps.runtimes.list(), spec.runtime);
+    if (!runtime) {
+      const names = (await this.runtimes()).map((known) => known.name).join(', ');
+      throw invalid('runtime', `unknown runtime ${JSON.stringify(spec.runtime)}; available: ${names}`);
+    }
+    const namespace = tenantNamespace(tenant, this.deps.settings);
+    // A random name taken already is retried with another; twice in a row means something else.
+    for (let attempt = 0; ; attempt += 1) {
+      const name = newExecutionName();
+      const body = desiredExecution(
+        { ...spec, runtime: runtime.metadata.name },
+        { tenant, namespace, name },
+        this.deps.settings,
+      );
+      try {
+        await this.deps.custom.createNamespacedCustomObject({
+          group: API_GROUP,
+          version: API_VERSION,
+          namespace,
+          plural: EXECUTION_PLURAL,
+          body,
+        });
+        this.deps.log.info('Created Execution', {
+          execution: `${namespace}/${name}`,
+          tenant,
+          runtime: runtime.metadata.name,
+        });
+        return { id: name };
+      } catch (error) {
+        if (codeOf(error) === 409 && attempt < 2) continue;
+        this.deps.log.warn('Failed to create Execution', { namespace, tenant, error: statusMessage(error) });
+        throw createRefusal(error, namespace);
+      }
+    }
+  }
+
+  async get(tenant: string, id: string): Promise<ExecutionResult | undefined> {
+    const found = await this.find(tenant, id);
+    return found && toResult(found.execution);
+  }
+
+  async cancel(tenant: string, id: string): Promise<boolean> {
+    const found = await this.find(tenant, id);
+    if (!found) return false;
+    if (isFinished(found.execution) || found.execution.spec.cancel === true) return true;
+    try {
+      await this.deps.custom.patchNamespacedCustomObject(
+        { group: API_GROUP, version: API_VERSION, plural: EXECUTION_PLURAL, ...found.ref, body: CANCEL_PATCH },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+    } catch (error) {
+      if (codeOf(error) === 404) return false;
+      throw unavailable(error);
+    }
+    this.deps.log.info('Requested cancel of Execution', {
+      execution: `${found.ref.namespace}/${found.ref.name}`,
+      tenant,
+    });
+    return true;
+  }
+
+  async stdin(tenant: string, id: string, data: string | null): Promise<void> {
+    const found = await this.find(tenant, id);
+    if (!found) throw notFound();
+    if (found.execution.spec.interactive !== true) {
+      throw new ApiError(409, 'not_interactive', 'the execution was not started with interactive: true');
+    }
+    await this.stdinSessions.send(found.ref, found.execution, data);
+  }
+
+  follow(tenant: string, id: string, signal: AbortSignal): AsyncIterable<ExecutionEvent> | undefined {
+    const ref = executionRef(tenant, id, this.deps.settings);
+    if (!ref) return undefined;
+    const cached = this.deps.executions.get(ref.namespace, ref.name);
+    if (cached && !this.belongs(cached, tenant)) return undefined;
+    // Not cached yet (created a moment ago, perhaps by another replica): the follower reads it.
+    return followExecution(this.followContext, ref, (execution) => this.belongs(execution, tenant), signal);
+  }
+
+  async wait(tenant: string, id: string, signal?: AbortSignal): Promise<ExecutionResult | undefined> {
+    const ref = executionRef(tenant, id, this.deps.settings);
+    if (!ref) return undefined;
+    const stop = signal ? AbortSignal.any([signal, this.closed.signal]) : this.closed.signal;
+    const changes = new ExecutionChanges(this.deps.executions, ref);
+    try {
+      let execution = await this.read(ref);
+      if (!execution || !this.belongs(execution, tenant)) return undefined;
+      while (!isFinished(execution)) {
+        const change = await changes.next(stop);
+        if (!change) return toResult(execution);
+        if ('deleted' in change) return deletedResult(execution, this.now());
+        execution = change.execution;
+      }
+      return toResult(execution);
+    } finally {
+      changes.close();
+    }
+  }
+
+  load(): { running: number; queued: number } {
+    let running = 0;
+    let queued = 0;
+    for (const execution of this.deps.executions.list()) {
+      const phase = phaseOf(execution);
+      if (phase === 'Running') running += 1;
+      else if (phase === 'Pending') queued += 1;
+    }
+    return { running, queued };
+  }
+
+  async ready(): Promise<boolean> {
+    return (await this.readiness()).ready;
+  }
+
+  /** Whether this replica can serve, and if not, why; the reason is logged when it changes. */
+  async readiness(): Promise<{ ready: boolean; reason?: string }> {
+    const problem = this.closing
+      ? 'the gateway is shutting down'
+      : (this.deps.executions.problem ??
+        this.deps.runtimes.problem ??
+        (await apiServerProblem(this.deps.kubeConfig, this.deps.settings.probeTimeoutMs)));
+    if (problem !== this.lastProblem) {
+      if (problem) this.deps.log.warn('Became unready', { reason: problem });
+      else this.deps.log.info('Became ready');
+      this.lastProblem = problem;
+    }
+    return problem ? { ready: false, reason: problem } : { ready: true };
+  }
+
+  /**
+   * Executions live on in the cluster: a replica going away leaves them running, and clients
+   * attach again through another replica. Only this replica's watches and attaches end.
+   */
+  async close(_deadlineMs: number): Promise<void> {
+    this.closing = true;
+    this.closed.abort();
+    this.stdinSessions.close();
+    await Promise.all([this.deps.executions.stop(), this.deps.runtimes.stop()]);
+  }
+
+  private belongs(execution: ExecutionObject, tenant: string): boolean {
+    return belongsTo(execution.metadata, tenant, this.deps.settings);
+  }
+
+  private async find(
+    tenant: string,
+    id: string,
+  ): Promise<{ ref: ExecutionRef; execution: ExecutionObject } | undefined> {
+    const ref = executionRef(tenant, id, this.deps.settings);
+    if (!ref) return undefined;
+    const execution = await this.read(ref);
+    if (!execution || !this.belongs(execution, tenant)) return undefined;
+    return { ref, execution };
+  }
+
+  /** From the watch's cache; on a miss from the API server, which may know it before the watch does. */
+  private async read(ref: ExecutionRef): Promise<ExecutionObject | undefined> {
+    const cached = this.deps.executions.get(ref.namespace, ref.name);
+    if (cached) return cached;
+    try {
+      return (await this.deps.custom.getNamespacedCustomObject({
+        group: API_GROUP,
+        version: API_VERSION,
+        plural: EXECUTION_PLURAL,
+        ...ref,
+      })) as ExecutionObject;
+    } catch (error) {
+      if (codeOf(error) === 404) return undefined;
+      throw unavailable(error);
+    }
+  }
+}

@@ -1,0 +1,55 @@
+import type { V1ObjectMeta } from '@kubernetes/client-node';
+import {
+  API_GROUP,
+  API_VERSION,
+  type ExecutionSpec as CrdExecutionSpec,
+  EXECUTION_KIND,
+  type ExecutionStatus,
+} from '../../contract/crd.js';
+import type { ExecutionSpec } from '../backend.js';
+import { TENANT_LABEL } from './names.js';
+
+// An Execution as the gateway writes and reads it. Status may be missing or partial: the operator
+// has not seen the object yet, or a person wrote it by hand.
+
+export const EXECUTION_PLURAL = 'executions';
+export const RUNTIME_PLURAL = 'runtimes';
+
+export interface ExecutionObject {
+  apiVersion: string;
+  kind: typeof EXECUTION_KIND;
+  metadata: V1ObjectMeta;
+  spec: CrdExecutionSpec;
+  status?: Partial<ExecutionStatus>;
+}
+
+/** The Execution that runs an admitted request; its limits are already resolved in full. */
+export function desiredExecution(
+  spec: ExecutionSpec,
+  where: { tenant: string; namespace: string; name: string },
+  settings: { ttlSecondsAfterFinished: number },
+): ExecutionObject {
+  const crdSpec: CrdExecutionSpec = {
+    runtime: spec.runtime,
+    ...(spec.source !== undefined ? { source: spec.source } : {}),
+    ...(spec.files !== undefined ? { files: spec.files.map(({ name, content }) => ({ name, content })) } : {}),
+    ...(spec.stdin !== undefined ? { stdin: spec.stdin } : {}),
+    ...(spec.args !== undefined ? { args: [...spec.args] } : {}),
+    ...(spec.interactive === true ? { interactive: true } : {}),
+    limits: { ...spec.limits },
+    ttlSecondsAfterFinished: settings.ttlSecondsAfterFinished,
+  };
+  return {
+    apiVersion: `${API_GROUP}/${API_VERSION}`,
+    kind: EXECUTION_KIND,
+    metadata: {
+      name: where.name,
+      namespace: where.namespace,
+      labels: { [TENANT_LABEL]: where.tenant },
+    },
+    spec: crdSpec,
+  };
+}
+
+/** The merge patch that asks the operator to stop an Execution; it cannot be undone. */
+export const CANCEL_PATCH = { spec: { cancel: true } } as const;

@@ -1,0 +1,211 @@
+import type { IncomingMessage } from 'node:http';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type winston from 'winston';
+import { DEFAULT_LIMITS, isTerminal, STREAMS, type Stream } from '../../contract/index.js';
+import { CONTAINER, childName } from '../../operator/objects.js';
+import type { ExecutionEvent } from '../backend.js';
+import type { Config } from '../config.js';
+import { notFound } from '../errors.js';
+import { errorMessage } from '../logger.js';
+import { ApiRequestError, openApiStream } from './api-request.js';
+import { type Change, ExecutionChanges } from './execution-changes.js';
+import type { ExecutionObject } from './execution-object.js';
+import { LiveOutput } from './live-output.js';
+import { merged } from './merged.js';
+import type { ExecutionRef } from './names.js';
+import { deletedResult, isFinished, isLaterPhase, phaseOf, toResult } from './result.js';
+import type { WatchedObjects } from './watched-objects.js';
+
+// Following an Execution: its phase from the watch, its output live from the pod's log while the
+// program runs, then whatever status holds beyond what the log gave (all of it for a follower that
+// comes after the pod is gone), and last the result from the final status, so a socket and
+// `kubectl get ex -o yaml` tell the same story.
+
+export interface FollowContext {
+  kubeConfig: KubeConfig;
+  executions: WatchedObjects<ExecutionObject>;
+  settings: Config['kubernetes'];
+  /** Set once the API server refused `stream=`; shared by every follower of this backend. */
+  splitStreams: { refused: boolean };
+  /** The Execution now: from the watch's cache, else read from the API server. */
+  read(ref: ExecutionRef): Promise<ExecutionObject | undefined>;
+  log: winston.Logger;
+  now(): Date;
+}
+
+type Item = { kind: 'output'; stream: Stream; data: string } | { kind: 'change'; change: Change };
+
+/** The pod that runs an Execution: the one status names, else the operator's fixed child name. */
+export function podNameOf(execution: ExecutionObject): string {
+  return execution.status?.podName ?? childName(execution.metadata.name ?? '', 'run');
+}
+
+export async function* followExecution(
+  ctx: FollowContext,
+  ref: ExecutionRef,
+  belongs: (execution: ExecutionObject) => boolean,
+  signal: AbortSignal,
+): AsyncGenerator<ExecutionEvent> {
+  // Subscribed before the first read, so no version between the read and the wait is missed.
+  const statusChanges = new ExecutionChanges(ctx.executions, ref);
+  const logChanges = new ExecutionChanges(ctx.executions, ref);
+  const logs = new AbortController();
+  const stopLogs = () => logs.abort();
+  signal.addEventListener('abort', stopLogs, { once: true });
+  try {
+    const initial = await ctx.read(ref);
+    if (!initial || !belongs(initial)) throw notFound();
+    let last = initial;
+    let phase = phaseOf(initial);
+    let deleted = false;
+    yield { type: 'status', phase };
+    const live = new LiveOutput(initial.spec.limits?.outputBytes ?? DEFAULT_LIMITS.outputBytes);
+    if (!isFinished(initial)) {
+      const sources = [changesOf(statusChanges, signal), podOutput(ctx, ref, initial, logChanges, live, logs.signal)];
+      for await (const item of merged<Item>(sources)) {
+        if (item.kind === 'output') {
+          yield { type: 'output', stream: item.stream, data: item.data };
+        } else if ('deleted' in item.change) {
+          deleted = true;
+        } else {
+          last = item.change.execution;
+          const next = phaseOf(last);
+          // The terminal phase waits until the log is drained, right before the exit.
+          if (!isTerminal(next) && isLaterPhase(next, phase)) {
+            phase = next;
+            yield { type: 'status', phase };
+          }
+        }
+      }
+    }
+    if (signal.aborted) return;
+    for (const stream of STREAMS) {
+      const data = live.remainder(stream, last.status?.[stream] ?? '');
+      if (data) yield { type: 'output', stream, data };
+    }
+    const result = deleted ? deletedResult(last, ctx.now()) : toResult(last);
+    if (result.phase !== phase) yield { type: 'status', phase: result.phase };
+    yield { type: 'exit', result };
+  } finally {
+    statusChanges.close();
+    logChanges.close();
+    signal.removeEventListener('abort', stopLogs);
+    logs.abort();
+  }
+}
+
+async function* changesOf(changes: ExecutionChanges, signal: AbortSignal): AsyncGenerator<Item> {
+  for (;;) {
+    const change = await changes.next(signal);
+    if (!change) return;
+    yield { kind: 'change', change };
+    if ('deleted' in change || isFinished(change.execution)) return;
+  }
+}
+
+/**
+ * The program's output from the pod's log, from the moment the Execution runs until the log ends.
+ * Opening is retried while the pod starts (the kubelet refuses the log of a container still
+ * waiting) on each new version of the Execution and after a growing delay; a log cut short is
+ * opened again and what was sent is skipped. Once the Execution is finished and its pod gone,
+ * status carries the output instead.
+ */
+async function* podOutput(
+  ctx: FollowContext,
+  ref: ExecutionRef,
+  initial: ExecutionObject,
+  changes: ExecutionChanges,
+  live: LiveOutput,
+  signal: AbortSignal,
+): AsyncGenerator<Item> {
+  let execution: ExecutionObject | undefined = initial;
+  let delayMs = ctx.settings.podRetryDelayMs;
+  while (execution && !isFinished(execution) && !signal.aborted && !live.capped) {
+    let waitMs: number | undefined;
+    if (phaseOf(execution) === 'Running') {
+      try {
+        yield* podLogs(ctx, ref.namespace, podNameOf(execution), live, signal);
+        return;
+      } catch (error) {
+        if (signal.aborted) return;
+        const expected = error instanceof ApiRequestError && (error.code === 400 || error.code === 404);
+        ctx.log[expected ? 'debug' : 'warn']('Failed to follow pod log; trying again', {
+          execution: `${ref.namespace}/${ref.name}`,
+          error: errorMessage(error),
+          retryInMs: delayMs,
+        });
+        waitMs = delayMs;
+        delayMs = Math.min(delayMs * 2, ctx.settings.rewatchMaxDelayMs);
+      }
+    }
+    const change = await changes.next(signal, waitMs);
+    if (change) execution = 'deleted' in change ? undefined : change.execution;
+    else if (waitMs === undefined) return;
+  }
+}
+
+const isSplitRefusal = (error: unknown) =>
+  error instanceof ApiRequestError && (error.code === 400 || error.code === 422) && /stream/i.test(error.message);
+
+async function* podLogs(
+  ctx: FollowContext,
+  namespace: string,
+  pod: string,
+  live: LiveOutput,
+  signal: AbortSignal,
+): AsyncGenerator<Item> {
+  const split = ctx.settings.splitStreams && !ctx.splitStreams.refused;
+  const targets: [Stream, 'Stdout' | 'Stderr' | undefined][] = split
+    ? [
+        ['stdout', 'Stdout'],
+        ['stderr', 'Stderr'],
+      ]
+    : [['stdout', undefined]];
+  const opened = new AbortController();
+  const stop = () => opened.abort();
+  signal.addEventListener('abort', stop, { once: true });
+  try {
+    let responses: IncomingMessage[];
+    try {
+      responses = await Promise.all(
+        targets.map(([, logStream]) =>
+          openApiStream(ctx.kubeConfig, logPath(namespace, pod, logStream), opened.signal),
+        ),
+      );
+    } catch (error) {
+      if (!split || !isSplitRefusal(error)) throw error;
+      ctx.splitStreams.refused = true;
+      ctx.log.warn('Followed stdout and stderr together: the API server refused split log streams', {
+        error: errorMessage(error),
+        fix: 'enable the feature gate PodLogsQuerySplitStreams on the API server and kubelets',
+      });
+      opened.abort();
+      yield* podLogs(ctx, namespace, pod, live, signal);
+      return;
+    }
+    yield* merged(responses.map((response, index) => chunksOf(response, targets[index]?.[0] ?? 'stdout', live)));
+    for (const [stream] of targets) {
+      const data = live.flush(stream);
+      if (data) yield { kind: 'output', stream, data };
+    }
+  } finally {
+    signal.removeEventListener('abort', stop);
+    opened.abort();
+  }
+}
+
+export function logPath(namespace: string, pod: string, stream: 'Stdout' | 'Stderr' | undefined): string {
+  const query = new URLSearchParams({ container: CONTAINER.run, follow: 'true' });
+  if (stream) query.set('stream', stream);
+  return `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/log?${query}`;
+}
+
+async function* chunksOf(response: IncomingMessage, stream: Stream, live: LiveOutput): AsyncGenerator<Item> {
+  let position = 0;
+  for await (const chunk of response as AsyncIterable<Buffer>) {
+    const data = live.take(stream, chunk, position);
+    position += chunk.length;
+    if (data) yield { kind: 'output', stream, data };
+    if (live.capped) return;
+  }
+}

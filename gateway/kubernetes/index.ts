@@ -1,0 +1,61 @@
+import { CustomObjectsApi, KubeConfig, type KubernetesListObject } from '@kubernetes/client-node';
+import type winston from 'winston';
+import { API_GROUP, API_VERSION } from '../../contract/crd.js';
+import type { Runtime } from '../../operator/objects.js';
+import type { Config } from '../config.js';
+import { KubernetesBackend } from './backend.js';
+import { EXECUTION_PLURAL, type ExecutionObject, RUNTIME_PLURAL } from './execution-object.js';
+import { WatchedObjects } from './watched-objects.js';
+
+/** In-cluster config inside a pod, else KUBECONFIG, else ~/.kube/config. */
+export function defaultKubeConfig(): KubeConfig {
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromDefault();
+  return kubeConfig;
+}
+
+/**
+ * Starts watching Executions and Runtimes and returns the backend. An unreachable API server does
+ * not stop it: readiness says why it is not ready, and the watches keep trying.
+ */
+export async function createKubernetesBackend(
+  config: Config,
+  log: winston.Logger,
+  kubeConfig: KubeConfig = defaultKubeConfig(),
+): Promise<KubernetesBackend> {
+  const settings = config.kubernetes;
+  const custom = kubeConfig.makeApiClient(CustomObjectsApi);
+  const base = `/apis/${API_GROUP}/${API_VERSION}`;
+  const backoff = { baseMs: settings.rewatchBaseDelayMs, maxMs: settings.rewatchMaxDelayMs };
+  const executions = new WatchedObjects<ExecutionObject>({
+    kubeConfig,
+    path: `${base}/${EXECUTION_PLURAL}`,
+    list: () =>
+      custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: EXECUTION_PLURAL }) as Promise<
+        KubernetesListObject<ExecutionObject>
+      >,
+    kind: 'Execution',
+    log,
+    backoff,
+  });
+  const runtimes = new WatchedObjects<Runtime>({
+    kubeConfig,
+    path: `${base}/${RUNTIME_PLURAL}`,
+    list: () =>
+      custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: RUNTIME_PLURAL }) as Promise<
+        KubernetesListObject<Runtime>
+      >,
+    kind: 'Runtime',
+    log,
+    backoff,
+  });
+  await Promise.all([executions.start(), runtimes.start()]);
+  const problem = executions.problem ?? runtimes.problem;
+  if (problem) log.warn('Started without the API server; will keep trying', { reason: problem });
+  else
+    log.info('Watched Executions and Runtimes', {
+      server: kubeConfig.getCurrentCluster()?.server,
+      runtimes: runtimes.list().length,
+    });
+  return new KubernetesBackend({ kubeConfig, custom, executions, runtimes, settings, log });
+}

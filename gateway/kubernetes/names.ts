@@ -1,0 +1,58 @@
+import { randomBytes } from 'node:crypto';
+import { API_GROUP } from '../../contract/crd.js';
+import type { Config } from '../config.js';
+
+// Where a tenant's Executions live and what they are called. An execution's id is its name; the
+// namespace follows from the tenant, so any replica can serve any id without shared state.
+
+/** Names the tenant that started an Execution through the gateway. */
+export const TENANT_LABEL = `${API_GROUP}/tenant`;
+
+export type NamespaceSettings = Pick<Config['kubernetes'], 'namespacePrefix' | 'namespaces'>;
+
+/** The tenant's own namespace, or `<prefix><tenant>`. */
+export function tenantNamespace(tenant: string, settings: NamespaceSettings): string {
+  return settings.namespaces[tenant] ?? `${settings.namespacePrefix}${tenant}`;
+}
+
+/** Where an Execution is: its namespace and name. */
+export interface ExecutionRef {
+  namespace: string;
+  name: string;
+}
+
+const EXECUTION_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/**
+ * The Execution an id names for this tenant, or undefined when the id cannot be a name: checked
+ * before it becomes part of an API path, so `../pods` and the like never reach the API server.
+ */
+export function executionRef(tenant: string, id: string, settings: NamespaceSettings): ExecutionRef | undefined {
+  if (!EXECUTION_NAME.test(id)) return undefined;
+  return { namespace: tenantNamespace(tenant, settings), name: id };
+}
+
+const NAME_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+/** `ex-` and 16 random characters: about 82 bits, a DNS label, and no hint of the tenant. */
+export function newExecutionName(random: (size: number) => Buffer = randomBytes): string {
+  const bytes = random(16);
+  let suffix = '';
+  for (const byte of bytes) suffix += NAME_ALPHABET[byte % NAME_ALPHABET.length];
+  return `ex-${suffix}`;
+}
+
+/**
+ * Whether the tenant may see the Execution: it is in the tenant's namespace, and when it carries
+ * a tenant label (the gateway always sets one), the label names this tenant. Executions made with
+ * kubectl in the namespace have no label and belong to whoever owns the namespace.
+ */
+export function belongsTo(
+  metadata: { namespace?: string; labels?: Record<string, string> } | undefined,
+  tenant: string,
+  settings: NamespaceSettings,
+): boolean {
+  if (metadata?.namespace !== tenantNamespace(tenant, settings)) return false;
+  const label = metadata.labels?.[TENANT_LABEL];
+  return label === undefined || label === tenant;
+}

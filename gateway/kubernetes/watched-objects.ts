@@ -1,0 +1,124 @@
+import {
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+  makeInformer,
+} from '@kubernetes/client-node';
+import type winston from 'winston';
+import { errorMessage } from '../logger.js';
+
+// One list+watch of a kind, kept alive. client-node's ListWatch relists on 410 Gone and reconnects
+// after a clean close by itself, but after any other error (the API server unreachable, a
+// refused watch) it calls the error callbacks and stops; this starts it again with a backoff of
+// rewatchBaseDelayMs doubling to rewatchMaxDelayMs, and says meanwhile what is wrong.
+
+export type Listener<T> = (object: T | undefined) => void;
+
+export interface WatchedObjectsOptions<T extends KubernetesObject> {
+  kubeConfig: KubeConfig;
+  /** Collection path of the watch, such as `/apis/sandpod.dev/v1alpha1/executions`. */
+  path: string;
+  list: () => Promise<KubernetesListObject<T>>;
+  /** Kind, for logs and readiness messages. */
+  kind: string;
+  log: winston.Logger;
+  backoff: { baseMs: number; maxMs: number };
+}
+
+const keyOf = (namespace: string | undefined, name: string | undefined) => `${namespace ?? ''}/${name ?? ''}`;
+
+export class WatchedObjects<T extends KubernetesObject> {
+  private readonly informer;
+  private readonly listeners = new Map<string, Set<Listener<T>>>();
+  private trouble: string | undefined = 'not listed yet';
+  private failedSinceStart = false;
+  private delayMs = 0;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(private readonly options: WatchedObjectsOptions<T>) {
+    this.informer = makeInformer<T>(options.kubeConfig, options.path, options.list);
+    const notify = (object: T, deleted: boolean) => {
+      this.trouble = undefined;
+      const listeners = this.listeners.get(keyOf(object.metadata?.namespace, object.metadata?.name));
+      for (const listener of [...(listeners ?? [])]) listener(deleted ? undefined : object);
+    };
+    this.informer.on('add', (object) => notify(object, false));
+    this.informer.on('update', (object) => notify(object, false));
+    this.informer.on('delete', (object) => notify(object, true));
+    this.informer.on('error', (error: unknown) => this.lost(error));
+  }
+
+  /** Lists and starts watching; resolves once the first attempt is over, whether it worked or not. */
+  async start(): Promise<void> {
+    this.stopped = false;
+    await this.attempt();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.restartTimer);
+    await this.informer.stop();
+  }
+
+  /** Why the cache may be stale, or undefined while the watch is up. */
+  get problem(): string | undefined {
+    return this.trouble;
+  }
+
+  get(namespace: string, name: string): T | undefined {
+    return this.informer.get(name, namespace);
+  }
+
+  list(): readonly T[] {
+    return this.informer.list();
+  }
+
+  /** Calls `listener` with each new version of the object, and with undefined once it is deleted. */
+  subscribe(namespace: string, name: string, listener: Listener<T>): () => void {
+    const key = keyOf(namespace, name);
+    let listeners = this.listeners.get(key);
+    if (!listeners) {
+      listeners = new Set();
+      this.listeners.set(key, listeners);
+    }
+    listeners.add(listener);
+    return () => {
+      listeners.delete(listener);
+      if (listeners.size === 0 && this.listeners.get(key) === listeners) this.listeners.delete(key);
+    };
+  }
+
+  private async attempt(): Promise<void> {
+    this.failedSinceStart = false;
+    try {
+      await this.informer.start();
+    } catch (error) {
+      this.lost(error);
+    }
+    if (!this.failedSinceStart && !this.stopped) {
+      if (this.trouble !== undefined && this.delayMs > 0)
+        this.options.log.info('Watched again', { kind: this.options.kind });
+      this.trouble = undefined;
+      this.delayMs = 0;
+    }
+  }
+
+  private lost(error: unknown): void {
+    this.failedSinceStart = true;
+    if (this.stopped) return;
+    this.trouble = `the watch of ${this.options.kind} objects failed: ${errorMessage(error)}`;
+    this.delayMs = Math.min(
+      this.delayMs > 0 ? this.delayMs * 2 : this.options.backoff.baseMs,
+      this.options.backoff.maxMs,
+    );
+    this.options.log.warn('Lost watch; watching again', {
+      kind: this.options.kind,
+      error: errorMessage(error),
+      retryInMs: this.delayMs,
+    });
+    clearTimeout(this.restartTimer);
+    this.restartTimer = setTimeout(() => void this.attempt(), this.delayMs);
+    this.restartTimer.unref();
+  }
+}
