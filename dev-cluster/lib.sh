@@ -5,6 +5,8 @@
 SANDPOD_K8S_VERSION="${SANDPOD_K8S_VERSION:-v1.34.4}"
 SANDPOD_ETCD_VERSION="${SANDPOD_ETCD_VERSION:-v3.6.16}"
 SANDPOD_KWOK_VERSION="${SANDPOD_KWOK_VERSION:-v0.8.0}"
+# containerd >= 1.7 is needed by gVisor's shim (Debian 12 ships 1.6).
+SANDPOD_CONTAINERD_VERSION="${SANDPOD_CONTAINERD_VERSION:-v1.7.35}"
 # gVisor publishes no tags to the Go module proxy; this pseudo-version is the
 # `go` branch commit the proxy resolved for gvisor.dev/gvisor@latest on 2026-11-29.
 SANDPOD_GVISOR_VERSION="${SANDPOD_GVISOR_VERSION:-v0.0.0-20260905035102-160fafc42237}"
@@ -19,7 +21,8 @@ fi
 export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
 
 # Every component the scripts know about.
-SANDPOD_COMPONENTS=(runsc etcd kube-apiserver kubectl kube-controller-manager kube-scheduler kubelet containerd-shim-runsc-v1 kwok)
+# shellcheck disable=SC2034  # used by the scripts that source this file
+SANDPOD_COMPONENTS=(runsc etcd kube-apiserver kubectl kube-controller-manager kube-scheduler kubelet containerd ctr containerd-shim-runc-v2 containerd-shim-runsc-v1 kwok)
 
 log() { printf '%s [dev-cluster] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -30,7 +33,10 @@ component_group() {
     kube-apiserver|kube-controller-manager|kube-scheduler|kubelet|kubectl) echo "k8s-$SANDPOD_K8S_VERSION" ;;
     etcd) echo "etcd-$SANDPOD_ETCD_VERSION" ;;
     kwok) echo "kwok-$SANDPOD_KWOK_VERSION" ;;
-    runsc|containerd-shim-runsc-v1) echo "gvisor-$SANDPOD_GVISOR_VERSION" ;;
+    runsc) echo "gvisor-$SANDPOD_GVISOR_VERSION" ;;
+    # built from a patched copy (see build-binaries.sh), hence its own directory
+    containerd-shim-runsc-v1) echo "gvisor-$SANDPOD_GVISOR_VERSION-sandpod" ;;
+    containerd|ctr|containerd-shim-runc-v2) echo "containerd-$SANDPOD_CONTAINERD_VERSION" ;;
     *) return 1 ;;
   esac
 }
@@ -65,9 +71,13 @@ component_version_ok() {
     runsc)
       out="$("$bin" --version 2>/dev/null)" || return 1
       grep -q "$SANDPOD_GVISOR_VERSION" <<<"$out" ;;
-    containerd-shim-runsc-v1)
-      # The shim has no version flag; accept any executable found on PATH.
-      return 0 ;;
+    containerd|ctr)
+      out="$("$bin" --version 2>/dev/null)" || return 1
+      grep -q " $SANDPOD_CONTAINERD_VERSION\b" <<<"$out" ;;
+    containerd-shim-runsc-v1|containerd-shim-runc-v2)
+      # Shims have no usable version flag: only $SANDPOD_<NAME> or the cache
+      # provide them (a Debian containerd 1.6 shim on PATH would not do).
+      return 1 ;;
     *) return 1 ;;
   esac
 }

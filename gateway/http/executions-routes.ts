@@ -68,6 +68,12 @@ export function executionsRoutes(options: ExecutionsRoutesOptions): Router {
     res.json(await executions.runtimes());
   });
 
+  // The caller's own defaults and maxima, so that clients can offer exactly what will be accepted.
+  router.get('/limits', (_req, res) => {
+    const { defaults, maxima } = tenantOf(res).limits;
+    res.json({ defaults, maxima });
+  });
+
   router.post('/executions', async (req, res) => {
     if (!req.is('application/json')) {
       throw new ApiError(415, 'unsupported_media_type', 'send the request body as Content-Type: application/json');

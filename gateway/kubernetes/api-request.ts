@@ -35,6 +35,9 @@ export async function openApiStream(
   return new Promise((resolve, reject) => {
     const request = transport.request(url, { ...options, signal }, (response) => {
       if (response.statusCode === 200) {
+        // Whoever reads the response sees its errors; this keeps one that is aborted unread (the
+        // other log of a pair that failed to open, a probe) from crashing the process.
+        response.on('error', () => undefined);
         resolve(response);
         return;
       }

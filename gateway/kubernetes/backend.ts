@@ -1,3 +1,4 @@
+import './node20-compat.js';
 import { ApiException, type CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type winston from 'winston';
 import { API_GROUP, API_VERSION } from '../../contract/crd.js';
@@ -15,7 +16,7 @@ import { belongsTo, type ExecutionRef, executionRef, newExecutionName, tenantNam
 import { deletedResult, isFinished, phaseOf, toResult } from './result.js';
 import { runtimeInfos } from './runtime-info.js';
 import { StdinSessions } from './stdin-sessions.js';
-import type { WatchedObjects } from './watched-objects.js';
+import type { ObjectWatch } from './watched-objects.js';
 
 // Executions as Execution objects: the API server holds every fact, the watch tells what changed,
 // and this replica keeps nothing another replica would need (stdin attaches aside, see
@@ -24,8 +25,8 @@ import type { WatchedObjects } from './watched-objects.js';
 export interface KubernetesBackendDeps {
   kubeConfig: FollowContext['kubeConfig'];
   custom: CustomObjectsApi;
-  executions: WatchedObjects<ExecutionObject>;
-  runtimes: WatchedObjects<Runtime>;
+  executions: ObjectWatch<ExecutionObject>;
+  runtimes: ObjectWatch<Runtime>;
   settings: Config['kubernetes'];
   log: winston.Logger;
   now?: () => Date;

@@ -14,7 +14,7 @@ import { LiveOutput } from './live-output.js';
 import { merged } from './merged.js';
 import type { ExecutionRef } from './names.js';
 import { deletedResult, isFinished, isLaterPhase, phaseOf, toResult } from './result.js';
-import type { WatchedObjects } from './watched-objects.js';
+import type { ObjectWatch } from './watched-objects.js';
 
 // Following an Execution: its phase from the watch, its output live from the pod's log while the
 // program runs, then whatever status holds beyond what the log gave (all of it for a follower that
@@ -23,7 +23,7 @@ import type { WatchedObjects } from './watched-objects.js';
 
 export interface FollowContext {
   kubeConfig: KubeConfig;
-  executions: WatchedObjects<ExecutionObject>;
+  executions: ObjectWatch<ExecutionObject>;
   settings: Config['kubernetes'];
   /** Set once the API server refused `stream=`; shared by every follower of this backend. */
   splitStreams: { refused: boolean };

@@ -1,3 +1,4 @@
+import './node20-compat.js';
 import { CustomObjectsApi, KubeConfig, type KubernetesListObject } from '@kubernetes/client-node';
 import type winston from 'winston';
 import { API_GROUP, API_VERSION } from '../../contract/crd.js';

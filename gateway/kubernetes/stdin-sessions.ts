@@ -1,3 +1,4 @@
+import './node20-compat.js';
 import { PassThrough } from 'node:stream';
 import { Attach, type KubeConfig } from '@kubernetes/client-node';
 import type winston from 'winston';
@@ -9,7 +10,7 @@ import type { ExecutionObject } from './execution-object.js';
 import { podNameOf } from './follow.js';
 import type { ExecutionRef } from './names.js';
 import { isFinished, phaseOf } from './result.js';
-import type { WatchedObjects } from './watched-objects.js';
+import type { ObjectWatch } from './watched-objects.js';
 
 // Stdin of interactive executions goes through the pod attach API into the run container (which
 // the operator makes with stdin and stdinOnce). One attach per execution is held open by the
@@ -21,7 +22,7 @@ const stdinClosed = () => new ApiError(409, 'stdin_closed', 'stdin of the execut
 
 export interface StdinContext {
   kubeConfig: KubeConfig;
-  executions: WatchedObjects<ExecutionObject>;
+  executions: ObjectWatch<ExecutionObject>;
   retryDelayMs: number;
   maxRetryDelayMs: number;
   log: winston.Logger;
@@ -44,7 +45,7 @@ class StdinSession {
     this.opened = this.open(execution).then(
       (socket) => {
         this.socket = socket;
-        (socket as unknown as { on(event: 'close', listener: () => void): void }).on('close', () => {
+        socket.on('close', () => {
           this.lost = true;
           onGone();
         });

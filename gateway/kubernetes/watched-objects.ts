@@ -1,3 +1,4 @@
+import './node20-compat.js';
 import {
   type KubeConfig,
   type KubernetesListObject,
@@ -14,6 +15,17 @@ import { errorMessage } from '../logger.js';
 
 export type Listener<T> = (object: T | undefined) => void;
 
+/** What readers of a watched kind use; tests stand in for it without an API server. */
+export interface ObjectWatch<T> {
+  /** Why the cache may be stale, or undefined while the watch is up. */
+  readonly problem: string | undefined;
+  get(namespace: string, name: string): T | undefined;
+  list(): readonly T[];
+  /** Calls `listener` with each new version of the object, and with undefined once it is deleted. */
+  subscribe(namespace: string, name: string, listener: Listener<T>): () => void;
+  stop(): Promise<void>;
+}
+
 export interface WatchedObjectsOptions<T extends KubernetesObject> {
   kubeConfig: KubeConfig;
   /** Collection path of the watch, such as `/apis/sandpod.dev/v1alpha1/executions`. */
@@ -27,7 +39,7 @@ export interface WatchedObjectsOptions<T extends KubernetesObject> {
 
 const keyOf = (namespace: string | undefined, name: string | undefined) => `${namespace ?? ''}/${name ?? ''}`;
 
-export class WatchedObjects<T extends KubernetesObject> {
+export class WatchedObjects<T extends KubernetesObject> implements ObjectWatch<T> {
   private readonly informer;
   private readonly listeners = new Map<string, Set<Listener<T>>>();
   private trouble: string | undefined = 'not listed yet';

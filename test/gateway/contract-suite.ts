@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type winston from 'winston';
 import type { ExecutionResult } from '../../contract/index.js';
-import { DEFAULT_MAX_LIMITS, isTerminal, PHASES } from '../../contract/index.js';
+import { DEFAULT_LIMITS, DEFAULT_MAX_LIMITS, isTerminal, PHASES } from '../../contract/index.js';
 import type { ExecutionBackend } from '../../gateway/backend.js';
 import { type Config, parseConfig } from '../../gateway/config.js';
 import {
@@ -39,7 +39,11 @@ function suiteConfig(overrides: Record<string, unknown> = {}): Config {
   return parseConfig({
     tenants: [
       { name: 'alpha', tokenSha256: [sha256Hex(TOKENS.alpha)] },
-      { name: 'beta', tokenSha256: [sha256Hex(TOKENS.beta)] },
+      {
+        name: 'beta',
+        tokenSha256: [sha256Hex(TOKENS.beta)],
+        limits: { defaults: { ...DEFAULT_LIMITS, memoryMiB: 64 }, maxima: { ...DEFAULT_MAX_LIMITS, memoryMiB: 128 } },
+      },
       { name: 'tiny', tokenSha256: [sha256Hex(TOKENS.tiny)], maxConcurrent: 1 },
       { name: 'slow', tokenSha256: [sha256Hex(TOKENS.slow)], ratePerSecond: 0.01, burst: 1 },
     ],
@@ -109,6 +113,23 @@ export function contractSuite(name: string, makeBackend: MakeBackend): void {
     });
 
     describe('REST', () => {
+      it('should tell each tenant its own limit defaults and maxima when asked', async () => {
+        const alpha = await api(`${url}/api/v1/limits`, TOKENS.alpha);
+        assert.equal(alpha.status, 200);
+        assert.deepEqual(alpha.body, { defaults: DEFAULT_LIMITS, maxima: DEFAULT_MAX_LIMITS });
+        const beta = await api(`${url}/api/v1/limits`, TOKENS.beta);
+        assert.equal((beta.body as { maxima: { memoryMiB: number } }).maxima.memoryMiB, 128);
+        assert.equal((beta.body as { defaults: { memoryMiB: number } }).defaults.memoryMiB, 64);
+      });
+
+      it('should hold each tenant to its own maximum when a request asks for more', async () => {
+        const request = { runtime: 'python', source: 'print(1)', limits: { memoryMiB: 256 } };
+        const refused = await post(request, TOKENS.beta);
+        assert.equal(refused.status, 400);
+        assert.equal(errorOf(refused.body).field, 'limits.memoryMiB');
+        await postStarted(request, TOKENS.alpha);
+      });
+
       it('should list the runtimes when asked', async () => {
         const { status, body } = await api(`${url}/api/v1/runtimes`, TOKENS.alpha);
 

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Stop the sandpod dev cluster started by up.sh: every process by its recorded
+# pid (node first, etcd last), then unmount whatever is left mounted under
+# <repo>/.sandpod. Keeps the state (etcd data, certificates) for the next
+# up.sh; `down.sh --purge` also deletes <repo>/.sandpod.
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=lib.sh
+. "$HERE/lib.sh"
+# shellcheck source=cluster-lib.sh
+. "$HERE/cluster-lib.sh"
+
+[ -d "$STATE" ] || { log "nothing to stop ($STATE does not exist)"; exit 0; }
+
+# Containers first, while containerd still answers: kill every task in the
+# k8s.io namespace so that no container, shim or runsc sandbox survives.
+SOCK="$STATE/run/containerd/containerd.sock"
+stop_component kubelet
+CTR="$STATE/bin/ctr"; [ -x "$CTR" ] || CTR="$(command -v ctr || true)"
+if running_pid containerd >/dev/null && [ -n "$CTR" ]; then
+  ids="$("$CTR" --address "$SOCK" -n k8s.io tasks ls -q 2>/dev/null || true)"
+  if [ -n "$ids" ]; then
+    log "killing $(wc -w <<<"$ids") containers"
+    for id in $ids; do "$CTR" --address "$SOCK" -n k8s.io tasks kill -s SIGKILL "$id" >/dev/null 2>&1 || true; done
+    sleep 2
+    for id in $ids; do "$CTR" --address "$SOCK" -n k8s.io tasks delete -f "$id" >/dev/null 2>&1 || true; done
+  fi
+fi
+
+for c in kwok kubelet containerd kube-scheduler kube-controller-manager kube-apiserver etcd; do
+  stop_component "$c"
+done
+
+# Shims (containerd-shim-runc-v2 / containerd-shim-runsc-v1) and runsc
+# sandboxes run in their own sessions: stop those whose command line names our
+# state directory (their -address / --root flags point into it).
+for p in /proc/[0-9]*; do
+  pid="${p#/proc/}"
+  cmd="$( { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null || true)"
+  case "$cmd" in
+    *containerd-shim*"$STATE/"*|*runsc*"$STATE/"*)
+      log "stopping leftover shim pid $pid"
+      kill -KILL "$pid" 2>/dev/null || true ;;
+  esac
+done
+
+# Unmount everything below the state directory, deepest first.
+for _ in 1 2 3; do
+  mapfile -t mnts < <(awk -v s="$STATE/" 'index($2, s) == 1 {print $2}' /proc/self/mounts | sort -r)
+  [ ${#mnts[@]} -gt 0 ] || break
+  for m in "${mnts[@]}"; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; done
+done
+left="$(awk -v s="$STATE/" 'index($2, s) == 1' /proc/self/mounts | wc -l)"
+[ "$left" = 0 ] || log "WARNING: $left mounts left under $STATE"
+
+# Pod network left by the CNI bridge plugin; every pod is gone, so are its IPs.
+rm -rf "$STATE/cni/ipam/sandpod"
+if ip link show sandpod0 >/dev/null 2>&1; then ip link delete sandpod0 2>/dev/null || true; fi
+
+if [ "${1:-}" = "--purge" ]; then
+  log "removing $STATE"
+  rm -rf "$STATE"
+fi
+log "dev cluster stopped"
