@@ -1,0 +1,146 @@
+import { readFileSync } from 'node:fs';
+import yaml from 'js-yaml';
+import { z } from 'zod';
+import { STATUS_BOUNDS } from '../contract/crd.js';
+import {
+  DEFAULT_COMPILE_LIMITS,
+  DEFAULT_LIMIT_POLICY,
+  firstFieldError,
+  limitPolicySchema,
+  limitsSchema,
+} from '../contract/index.js';
+
+// Every knob of the operator has its home here: defaults in the schema, overrides from a YAML file
+// named by SANDPOD_OPERATOR_CONFIG and a few environment variables.
+
+const podPolicySchema = z.strictObject({
+  /** RuntimeClass of every pod; empty means the node's default runtime (only for development). */
+  runtimeClassName: z.string().default('gvisor'),
+  seccomp: z
+    .discriminatedUnion('type', [
+      z.strictObject({ type: z.literal('RuntimeDefault') }),
+      /** Path relative to the kubelet's seccomp directory, such as `sandpod/seccomp.json`. */
+      z.strictObject({ type: z.literal('Localhost'), localhostProfile: z.string().min(1) }),
+    ])
+    .default({ type: 'RuntimeDefault' }),
+  /** The unprivileged user and group every program and compiler runs as. */
+  uid: z.int().min(1).default(65534),
+  gid: z.int().min(1).default(65534),
+  /** CPU cores of each container, request equal to limit. */
+  cpus: z.number().positive().max(64).default(1),
+  /**
+   * Seconds added to activeDeadlineSeconds: the deadline counts from the pod's start, which
+   * includes creating the sandbox, not only the program's run.
+   */
+  startGraceSeconds: z.int().min(0).max(300).default(3),
+  /** The only nameserver a pod gets; loopback inside the pod, where nothing answers. */
+  nameserver: z.string().default('127.0.0.1'),
+  /**
+   * Container logs count toward ephemeral storage, with the runtime's per-line framing on top of
+   * the program's bytes; the limit is outputBytes times this factor plus ephemeralBaseMiB.
+   */
+  logOverheadFactor: z.number().min(1).max(64).default(4),
+  ephemeralBaseMiB: z.int().min(1).max(1024).default(8),
+  /** RLIMIT_NOFILE of programs and compilers. */
+  openFiles: z.int().min(16).max(65_536).default(256),
+  imagePullPolicy: z.enum(['IfNotPresent', 'Never', 'Always']).default('IfNotPresent'),
+  /** Name of the priority class of execution pods; empty leaves it unset. */
+  priorityClassName: z.string().default(''),
+});
+export type PodPolicy = z.infer<typeof podPolicySchema>;
+
+const statusPolicySchema = z.strictObject({
+  /** Characters of stdout and of stderr kept in status. */
+  outputChars: z.int().min(0).max(STATUS_BOUNDS.outputChars).default(STATUS_BOUNDS.outputChars),
+  compileOutputChars: z.int().min(0).max(STATUS_BOUNDS.compileOutputChars).default(STATUS_BOUNDS.compileOutputChars),
+  /**
+   * Read stdout and stderr apart (`stream=Stdout|Stderr` of pods/log, alpha feature gate
+   * PodLogsQuerySplitStreams on the API server and kubelet). Where the API server refuses it, the
+   * operator notices on the first read and takes both interleaved as stdout from then on.
+   */
+  splitStreams: z.boolean().default(true),
+  /** A pod that has not started its program after this long ends as SystemError. */
+  podStartTimeoutSeconds: z.int().positive().default(120),
+  /**
+   * A pod still not ended this long after its activeDeadlineSeconds means the node failed to stop
+   * it; the Execution then ends as SystemError and the pod is deleted.
+   */
+  deadlineGraceSeconds: z.int().positive().default(30),
+  /** An Execution naming a Runtime that does not exist waits this long, then fails. */
+  runtimeMissingSeconds: z.int().min(0).default(30),
+});
+export type StatusPolicy = z.infer<typeof statusPolicySchema>;
+
+export const operatorConfigSchema = z.strictObject({
+  logLevel: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+  /** Namespace to watch; empty watches all. */
+  watchNamespace: z.string().default(''),
+  pod: podPolicySchema.prefault({}),
+  /** Fallback for Runtimes that name no defaults or maxima of their own. */
+  limits: limitPolicySchema.default(DEFAULT_LIMIT_POLICY),
+  compileLimits: limitsSchema.default(DEFAULT_COMPILE_LIMITS),
+  status: statusPolicySchema.prefault({}),
+  capacity: z
+    .strictObject({
+      /** Executions of one namespace (tenant) running at once; 0 means no cap. */
+      maxRunningPerNamespace: z.int().min(0).default(16),
+    })
+    .prefault({}),
+  queue: z
+    .strictObject({
+      workers: z.int().positive().max(256).default(16),
+      baseDelayMs: z.int().positive().default(50),
+      maxDelayMs: z.int().positive().default(300_000),
+    })
+    .prefault({}),
+  leaderElection: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      leaseName: z.string().default('sandpod-operator'),
+      /** Namespace of the Lease; defaults to the pod's own namespace (POD_NAMESPACE). */
+      leaseNamespace: z.string().default('sandpod-system'),
+      leaseDurationSeconds: z.int().positive().default(15),
+      renewDeadlineSeconds: z.int().positive().default(10),
+      retryPeriodSeconds: z.int().positive().default(2),
+    })
+    .prefault({}),
+  metrics: z
+    .strictObject({
+      host: z.string().default('0.0.0.0'),
+      port: z.int().min(0).max(65535).default(8081),
+    })
+    .prefault({}),
+  shutdownGraceMs: z.int().min(0).default(20_000),
+});
+export type OperatorConfig = z.infer<typeof operatorConfigSchema>;
+
+/** What the pure pod builder and status mapper need from the configuration. */
+export type Policy = Pick<OperatorConfig, 'pod' | 'limits' | 'compileLimits' | 'status' | 'capacity'>;
+
+export class OperatorConfigError extends Error {
+  override name = 'OperatorConfigError';
+}
+
+export function loadOperatorConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig {
+  const path = env.SANDPOD_OPERATOR_CONFIG;
+  const fromFile = path ? yaml.load(readFileSync(path, 'utf8')) : {};
+  if (fromFile !== undefined && (fromFile === null || typeof fromFile !== 'object')) {
+    throw new OperatorConfigError(`${path}: expected a mapping`);
+  }
+  const merged: Record<string, unknown> = { ...(fromFile as object) };
+  if (env.LOG_LEVEL) merged.logLevel = env.LOG_LEVEL;
+  if (env.WATCH_NAMESPACE !== undefined) merged.watchNamespace = env.WATCH_NAMESPACE;
+  if (env.POD_NAMESPACE) {
+    merged.leaderElection = { leaseNamespace: env.POD_NAMESPACE, ...(merged.leaderElection as object | undefined) };
+  }
+  return parseOperatorConfig(merged);
+}
+
+export function parseOperatorConfig(input: unknown): OperatorConfig {
+  const parsed = operatorConfigSchema.safeParse(input);
+  if (!parsed.success) {
+    const { field, message } = firstFieldError(parsed.error);
+    throw new OperatorConfigError(`invalid operator configuration at ${field || '(root)'}: ${message}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,188 @@
+import {
+  ApiException,
+  type CoreV1Api,
+  type CustomObjectsApi,
+  type EventsV1Api,
+  V1MicroTime,
+  type V1Pod,
+  type V1Secret,
+} from '@kubernetes/client-node';
+import { API_GROUP, API_VERSION, type ExecutionStatus } from '../contract/crd.js';
+import { API_VERSION_STRING, type Execution } from './objects.js';
+import type { LogRead } from './output.js';
+import { type ClusterApi, PermanentError } from './reconciler.js';
+
+// ClusterApi on the real API server. Errors are sorted here: NotFound and AlreadyExists are
+// answers, not failures; a rejection no retry can fix becomes a PermanentError; everything else
+// is thrown as it is and retried with backoff.
+
+const PLURAL = 'executions';
+
+export const REPORTING_CONTROLLER = `${API_GROUP}/operator`;
+
+export class KubeClusterApi implements ClusterApi {
+  /** Set once the API server refused `stream` (feature gate PodLogsQuerySplitStreams off). */
+  private splitStreamsRefused = false;
+
+  constructor(
+    private readonly core: CoreV1Api,
+    private readonly custom: CustomObjectsApi,
+    private readonly events: EventsV1Api,
+    private readonly identity: string,
+  ) {}
+
+  async readPod(namespace: string, name: string): Promise<V1Pod | null> {
+    try {
+      return await this.core.readNamespacedPod({ namespace, name });
+    } catch (error) {
+      if (hasCode(error, 404)) return null;
+      throw error;
+    }
+  }
+
+  async createPod(pod: V1Pod): Promise<boolean> {
+    try {
+      await this.core.createNamespacedPod({ namespace: pod.metadata?.namespace ?? '', body: pod });
+      return true;
+    } catch (error) {
+      if (hasCode(error, 409)) return false;
+      throw classifyCreateError(error, 'pod');
+    }
+  }
+
+  async deletePod(namespace: string, name: string): Promise<void> {
+    await ignoreNotFound(this.core.deleteNamespacedPod({ namespace, name, gracePeriodSeconds: 0 }));
+  }
+
+  async createSecret(secret: V1Secret): Promise<void> {
+    try {
+      await this.core.createNamespacedSecret({ namespace: secret.metadata?.namespace ?? '', body: secret });
+    } catch (error) {
+      if (hasCode(error, 409)) return;
+      throw classifyCreateError(error, 'Secret');
+    }
+  }
+
+  async deleteSecret(namespace: string, name: string): Promise<void> {
+    await ignoreNotFound(this.core.deleteNamespacedSecret({ namespace, name }));
+  }
+
+  async readLog(namespace: string, pod: string, read: LogRead): Promise<Uint8Array> {
+    // Without split streams both arrive interleaved as stdout, and stderr reads as empty.
+    if (this.splitStreamsRefused && read.stream === 'Stderr') return new Uint8Array();
+    const stream = this.splitStreamsRefused || read.stream === 'All' ? undefined : read.stream;
+    try {
+      const text = await this.core.readNamespacedPodLog({
+        namespace,
+        name: pod,
+        container: read.container,
+        limitBytes: read.limitBytes,
+        ...(stream ? { stream } : {}),
+      });
+      return Buffer.from(text ?? '', 'utf8');
+    } catch (error) {
+      const refusedStream = error instanceof ApiException && (error.code === 400 || error.code === 422);
+      if (stream && refusedStream && /stream/i.test(statusMessage(error))) {
+        this.splitStreamsRefused = true;
+        return this.readLog(namespace, pod, read);
+      }
+      // A container that never wrote a log, or a pod already gone: nothing to show.
+      if (hasCode(error, 404) || hasCode(error, 400)) return new Uint8Array();
+      throw error;
+    }
+  }
+
+  async replaceStatus(execution: Execution, status: ExecutionStatus): Promise<void> {
+    const { namespace, name } = execution.metadata;
+    await this.custom.replaceNamespacedCustomObjectStatus({
+      group: API_GROUP,
+      version: API_VERSION,
+      namespace,
+      plural: PLURAL,
+      name,
+      body: { ...execution, status },
+    });
+  }
+
+  async deleteExecution(execution: Execution): Promise<void> {
+    const { namespace, name, uid } = execution.metadata;
+    await ignoreNotFound(
+      this.custom.deleteNamespacedCustomObject({
+        group: API_GROUP,
+        version: API_VERSION,
+        namespace,
+        plural: PLURAL,
+        name,
+        propagationPolicy: 'Background',
+        // Never delete a newer Execution that took the same name.
+        body: { preconditions: { uid } },
+      }),
+    );
+  }
+
+  async recordEvent(execution: Execution, type: 'Normal' | 'Warning', reason: string, note: string): Promise<void> {
+    const { namespace, name, uid } = execution.metadata;
+    await this.events.createNamespacedEvent({
+      namespace,
+      body: {
+        metadata: { generateName: `${name}-`, namespace },
+        eventTime: new V1MicroTime(Date.now()),
+        reportingController: REPORTING_CONTROLLER,
+        reportingInstance: this.identity,
+        action: reason,
+        reason,
+        type,
+        note: note.slice(0, 1024),
+        regarding: { apiVersion: API_VERSION_STRING, kind: 'Execution', namespace, name, uid },
+      },
+    });
+  }
+}
+
+/** A short text for logs: the API server's own message rather than the client's dump of the body. */
+export function describeError(error: unknown): string {
+  if (error instanceof ApiException) return `${error.code}: ${statusMessage(error)}`;
+  return error instanceof Error ? error.message : String(error);
+}
+
+function hasCode(error: unknown, code: number): boolean {
+  return error instanceof ApiException && error.code === code;
+}
+
+async function ignoreNotFound(call: Promise<unknown>): Promise<void> {
+  try {
+    await call;
+  } catch (error) {
+    if (!hasCode(error, 404)) throw error;
+  }
+}
+
+/** The message an API rejection carries in its Status body. */
+function statusMessage(error: ApiException<unknown>): string {
+  const body = error.body;
+  if (typeof body === 'string') {
+    try {
+      return (JSON.parse(body) as { message?: string }).message ?? body;
+    } catch {
+      return body;
+    }
+  }
+  return (body as { message?: string } | undefined)?.message ?? error.message;
+}
+
+/**
+ * Invalid objects and admission refusals of the pod itself (a missing RuntimeClass, a PodSecurity
+ * level the namespace forbids) fail every retry the same way. A quota that is full, RBAC being set
+ * up or a webhook that is down may clear, so they are retried.
+ */
+export function classifyCreateError(error: unknown, what: string): unknown {
+  if (!(error instanceof ApiException)) return error;
+  const message = statusMessage(error);
+  if (error.code === 422 || error.code === 400) {
+    return new PermanentError(`the API server refused the ${what}: ${message}`);
+  }
+  if (error.code === 403 && /RuntimeClass|PodSecurity|violates/i.test(message)) {
+    return new PermanentError(`the API server refused the ${what}: ${message}; check the operator's pod policy`);
+  }
+  return error;
+}

@@ -1,0 +1,157 @@
+import { createServer } from 'node:http';
+import { hostname } from 'node:os';
+import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, EventsV1Api, KubeConfig } from '@kubernetes/client-node';
+import winston from 'winston';
+import { loadOperatorConfig, type OperatorConfig } from './config.js';
+import { createInformers } from './informers.js';
+import { describeError, KubeClusterApi } from './kube.js';
+import { LeaderElector } from './leader.js';
+import { createMetrics, startLatencySeconds } from './metrics.js';
+import { WorkQueue } from './queue.js';
+import { Reconciler } from './reconciler.js';
+
+// Wiring only: configuration, clients, leader Lease, informers, queue, workers, metrics, and a
+// shutdown that lets running passes finish.
+
+function createLogger(level: string): winston.Logger {
+  return winston.createLogger({
+    level,
+    format: winston.format.combine(
+      winston.format.timestamp(),
+      winston.format.errors({ stack: true }),
+      winston.format.json(),
+    ),
+    defaultMeta: { component: 'operator' },
+    transports: [new winston.transports.Console()],
+  });
+}
+
+const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+export async function runOperator(config: OperatorConfig): Promise<void> {
+  const log = createLogger(config.logLevel);
+  const identity = process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromDefault();
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  const custom = kubeConfig.makeApiClient(CustomObjectsApi);
+
+  const queue = new WorkQueue(config.queue);
+  const informers = createInformers({
+    kubeConfig,
+    core,
+    custom,
+    namespace: config.watchNamespace,
+    enqueue: (key) => queue.add(key),
+    log,
+  });
+  const metrics = createMetrics({ queueDepth: () => queue.depth, executions: () => informers.executions.list() });
+  const reconciler = new Reconciler(
+    new KubeClusterApi(core, custom, kubeConfig.makeApiClient(EventsV1Api), identity),
+    informers.cache,
+    config,
+    log,
+    () => new Date(),
+    {
+      onStarted: (execution, status) => {
+        const seconds = startLatencySeconds(execution, status.startedAt);
+        if (seconds !== undefined) metrics.podStartLatency.observe(seconds);
+      },
+      onFinished: (_execution, status) =>
+        metrics.executionsFinished.inc({ phase: status.phase, reason: status.reason ?? 'Unknown' }),
+    },
+  );
+
+  let ready = false;
+  const server = createServer((request, response) => {
+    if (request.url === '/metrics') {
+      metrics.registry.metrics().then(
+        (text) => response.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+        (error) => response.writeHead(500).end(errorMessage(error)),
+      );
+    } else if (request.url === '/healthz') {
+      response.writeHead(200).end('ok');
+    } else if (request.url === '/readyz') {
+      response.writeHead(ready ? 200 : 503).end(ready ? 'ok' : 'not leading or not synced');
+    } else {
+      response.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(config.metrics.port, config.metrics.host, resolve));
+  log.info('Started metrics server', { port: config.metrics.port });
+
+  let stopping = false;
+  const elector = config.leaderElection.enabled
+    ? new LeaderElector({
+        api: kubeConfig.makeApiClient(CoordinationV1Api),
+        name: config.leaderElection.leaseName,
+        namespace: config.leaderElection.leaseNamespace,
+        identity,
+        timing: config.leaderElection,
+        log,
+      })
+    : undefined;
+  const workers: Promise<void>[] = [];
+
+  const stop = (why: string, exitCode: number) => {
+    if (stopping) return;
+    stopping = true;
+    void (async () => {
+      log.info('Stopping operator', { why });
+      queue.shutDown();
+      const grace = new Promise((resolve) => setTimeout(resolve, config.shutdownGraceMs).unref());
+      await Promise.race([Promise.allSettled(workers), grace]);
+      await informers.stop().catch(() => undefined);
+      await elector?.release().catch(() => undefined);
+      server.close();
+      log.info('Stopped operator', { why });
+      process.exit(exitCode);
+    })();
+  };
+  process.once('SIGTERM', () => stop('SIGTERM', 0));
+  process.once('SIGINT', () => stop('SIGINT', 0));
+
+  if (elector) {
+    await elector.acquire();
+    // A replica that cannot renew must stop at once: another one is about to take over.
+    elector.keepRenewing(() => stop('lost the leader Lease', 1));
+  }
+  await informers.start();
+  log.info('Synced caches', {
+    executions: informers.executions.list().length,
+    pods: informers.pods.list().length,
+    runtimes: informers.runtimes.list().length,
+  });
+  ready = true;
+
+  for (let worker = 0; worker < config.queue.workers; worker += 1) {
+    workers.push(
+      (async () => {
+        for (;;) {
+          const key = await queue.take();
+          if (key === undefined) return;
+          const endTimer = metrics.reconcileDuration.startTimer();
+          try {
+            const result = await reconciler.reconcile(key);
+            queue.forget(key);
+            if (result.requeueAfterMs !== undefined) queue.addAfter(key, result.requeueAfterMs);
+          } catch (error) {
+            metrics.reconcileErrors.inc();
+            const retryInMs = queue.retry(key);
+            log.warn('Failed to reconcile; will retry', { execution: key, error: describeError(error), retryInMs });
+          } finally {
+            endTimer();
+            queue.done(key);
+          }
+        }
+      })(),
+    );
+  }
+}
+
+if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
+  runOperator(loadOperatorConfig()).catch((error) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,74 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { PHASES } from '../contract/index.js';
+import type { Execution } from './objects.js';
+import { toDate } from './status.js';
+
+export interface OperatorMetrics {
+  registry: Registry;
+  reconcileDuration: Histogram;
+  reconcileErrors: Counter;
+  executionsFinished: Counter<'phase' | 'reason'>;
+  podStartLatency: Histogram;
+}
+
+/** Each operator has its own registry, so tests can build many side by side. */
+export function createMetrics(load: { queueDepth(): number; executions(): Iterable<Execution> }): OperatorMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'sandpod_operator_' });
+  new Gauge({
+    name: 'sandpod_operator_queue_depth',
+    help: 'Keys waiting in the work queue',
+    registers: [registry],
+    collect() {
+      this.set(load.queueDepth());
+    },
+  });
+  new Gauge({
+    name: 'sandpod_operator_executions',
+    help: 'Executions known to the operator, by phase',
+    labelNames: ['phase'],
+    registers: [registry],
+    collect() {
+      const counts = new Map<string, number>(PHASES.map((phase) => [phase, 0]));
+      for (const execution of load.executions()) {
+        const phase = execution.status?.phase ?? 'Pending';
+        counts.set(phase, (counts.get(phase) ?? 0) + 1);
+      }
+      for (const [phase, count] of counts) this.set({ phase }, count);
+    },
+  });
+  return {
+    registry,
+    reconcileDuration: new Histogram({
+      name: 'sandpod_operator_reconcile_duration_seconds',
+      help: 'Time one reconcile pass took',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    reconcileErrors: new Counter({
+      name: 'sandpod_operator_reconcile_errors_total',
+      help: 'Reconcile passes that failed and were retried',
+      registers: [registry],
+    }),
+    executionsFinished: new Counter({
+      name: 'sandpod_operator_executions_finished_total',
+      help: 'Executions that reached a terminal phase, by phase and reason',
+      labelNames: ['phase', 'reason'],
+      registers: [registry],
+    }),
+    podStartLatency: new Histogram({
+      name: 'sandpod_operator_pod_start_latency_seconds',
+      help: 'From an Execution created to its program (or compiler) running',
+      buckets: [0.25, 0.5, 1, 2, 3, 5, 10, 20, 30, 60, 120],
+      registers: [registry],
+    }),
+  };
+}
+
+/** Seconds from creation to start, for the start latency histogram. */
+export function startLatencySeconds(execution: Execution, startedAt: string | null): number | undefined {
+  const created = toDate(execution.metadata.creationTimestamp);
+  const started = toDate(startedAt);
+  if (!created || !started) return undefined;
+  return Math.max(0, (started.getTime() - created.getTime()) / 1000);
+}

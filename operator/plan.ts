@@ -1,0 +1,90 @@
+import { executionSpecSchema } from '../contract/crd.js';
+import {
+  firstFieldError,
+  type LimitPolicy,
+  type Limits,
+  type RequestedLimits,
+  resolveLimits,
+  type SourceFile,
+} from '../contract/index.js';
+import type { Policy } from './config.js';
+import type { Execution, Runtime } from './objects.js';
+
+// What an Execution asks for, checked and completed against its Runtime and the operator's policy.
+// A failed check is permanent: the same spec and Runtime fail the same way on every pass.
+
+/** A Secret holds at most 1 MiB of data; source files and stdin travel in one. */
+export const SECRET_DATA_BYTES = 1024 * 1024;
+
+export interface ExecutionPlan {
+  limits: Limits;
+  /** Set for compiled runtimes only. */
+  compileLimits?: Limits;
+  files: SourceFile[];
+  /** Absent when the program gets no stdin (or, when interactive, a live one). */
+  stdin?: string;
+  compileArgv?: string[];
+  runArgv: string[];
+  interactive: boolean;
+}
+
+export type PlanResult = { ok: true; plan: ExecutionPlan } | { ok: false; message: string };
+
+export function planExecution(execution: Execution, runtime: Runtime, policy: Policy): PlanResult {
+  const parsed = executionSpecSchema.safeParse(execution.spec);
+  if (!parsed.success) {
+    const { message } = firstFieldError(parsed.error);
+    return { ok: false, message: `spec is invalid: ${message}` };
+  }
+  const spec = parsed.data;
+  const resolved = resolveLimits(spec.limits, runtimeLimitPolicy(runtime, policy.limits));
+  if ('violation' in resolved) {
+    return { ok: false, message: `spec.${resolved.violation.field}: ${resolved.violation.message}` };
+  }
+  const files = spec.files ?? [{ name: runtime.spec.fileName, content: spec.source ?? '' }];
+  const interactive = spec.interactive === true;
+  const stdin = interactive ? undefined : spec.stdin;
+  const payloadBytes = [...files.map((file) => file.content), stdin ?? ''].reduce(
+    (total, text) => total + Buffer.byteLength(text, 'utf8'),
+    0,
+  );
+  if (payloadBytes > SECRET_DATA_BYTES) {
+    return {
+      ok: false,
+      message: `source files and stdin take ${payloadBytes} bytes; a pod can receive at most ${SECRET_DATA_BYTES}`,
+    };
+  }
+  const compiled = runtime.spec.compile !== undefined;
+  return {
+    ok: true,
+    plan: {
+      limits: resolved.limits,
+      ...(compiled ? { compileLimits: withRequested(policy.compileLimits, runtime.spec.compileLimits) } : {}),
+      files,
+      ...(stdin !== undefined ? { stdin } : {}),
+      ...(compiled ? { compileArgv: runtime.spec.compile } : {}),
+      runArgv: [...runtime.spec.run, ...(spec.args ?? [])],
+      interactive,
+    },
+  };
+}
+
+/** The Runtime's own defaults and maxima over the operator's. */
+export function runtimeLimitPolicy(runtime: Runtime, fallback: LimitPolicy): LimitPolicy {
+  const defaults = withRequested(fallback.defaults, runtime.spec.limits?.defaults);
+  const maxima = withRequested(fallback.maxima, runtime.spec.limits?.maxima);
+  // A Runtime that raises a default past the operator's maximum raises that maximum with it.
+  for (const name of Object.keys(defaults) as (keyof Limits)[]) {
+    if (defaults[name] > maxima[name] && runtime.spec.limits?.maxima?.[name] === undefined)
+      maxima[name] = defaults[name];
+  }
+  return { defaults, maxima };
+}
+
+function withRequested(base: Limits, requested: RequestedLimits | undefined): Limits {
+  const limits = { ...base };
+  for (const [name, value] of Object.entries(requested ?? {}) as [keyof Limits, number | undefined][]) {
+    if (value !== undefined) limits[name] = value;
+  }
+  return limits;
+}

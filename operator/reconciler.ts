@@ -1,0 +1,263 @@
+import type { V1Pod, V1Secret } from '@kubernetes/client-node';
+import type { Logger } from 'winston';
+import type { ExecutionStatus } from '../contract/crd.js';
+import { isTerminal } from '../contract/index.js';
+import { queuePosition } from './capacity.js';
+import type { Policy } from './config.js';
+import { CONTAINER, type Execution, findRuntime, parseKey, podName, type Runtime, secretName } from './objects.js';
+import { type CapturedOutput, captureOutput, type LogRead, logReads } from './output.js';
+import { type ExecutionPlan, planExecution } from './plan.js';
+import { desiredPod, desiredSecret } from './pod.js';
+import { type Observation, statusChanged, statusFrom, toDate, withoutNulls } from './status.js';
+
+// reconcile(namespace/name): read the Execution and its pod, make the children the plan calls for,
+// rebuild status from what is there and write it only if it changed. Safe to run any number of
+// times: child names are fixed, creation tolerates AlreadyExists, deletion tolerates NotFound.
+
+/** The few calls the reconciler makes; kube.ts implements them on the real API. */
+export interface ClusterApi {
+  /** A live read, past the cache: null when the pod does not exist. */
+  readPod(namespace: string, name: string): Promise<V1Pod | null>;
+  /** Resolves false when a pod of that name already exists. */
+  createPod(pod: V1Pod): Promise<boolean>;
+  deletePod(namespace: string, name: string): Promise<void>;
+  createSecret(secret: V1Secret): Promise<void>;
+  deleteSecret(namespace: string, name: string): Promise<void>;
+  readLog(namespace: string, pod: string, read: LogRead): Promise<Uint8Array>;
+  /** Replaces status at the Execution's resourceVersion; a conflict throws and is retried. */
+  replaceStatus(execution: Execution, status: ExecutionStatus): Promise<void>;
+  deleteExecution(execution: Execution): Promise<void>;
+  recordEvent(execution: Execution, type: 'Normal' | 'Warning', reason: string, note: string): Promise<void>;
+}
+
+/** What the informers hold. */
+export interface ClusterCache {
+  execution(namespace: string, name: string): Execution | undefined;
+  executions(namespace: string): Iterable<Execution>;
+  pod(namespace: string, name: string): V1Pod | undefined;
+  runtimes(): Iterable<Runtime>;
+}
+
+/** A failure that retrying cannot fix; it becomes a terminal SystemError with this message. */
+export class PermanentError extends Error {
+  override name = 'PermanentError';
+}
+
+export interface ReconcileResult {
+  /** Look again after this long even if nothing changes (deadlines, TTL). */
+  requeueAfterMs?: number;
+}
+
+export interface ReconcilerHooks {
+  onFinished?(execution: Execution, status: ExecutionStatus): void;
+  onStarted?(execution: Execution, status: ExecutionStatus): void;
+}
+
+/** How soon to look again at an Execution whose cached copy predates the status just written. */
+const STALE_CACHE_RETRY_MS = 200;
+
+export class Reconciler {
+  /**
+   * Per key, the resourceVersion a status was last written over: while the cache still shows that
+   * version, it has not seen the write yet, and acting on it would only end in a conflict.
+   */
+  private readonly writtenOver = new Map<string, string>();
+  /** Keys whose finished children are known gone, so a resync does not delete them again. */
+  private readonly cleanedUp = new Map<string, string>();
+
+  constructor(
+    private readonly api: ClusterApi,
+    private readonly cache: ClusterCache,
+    private readonly policy: Policy,
+    private readonly log: Logger,
+    private readonly clock: () => Date = () => new Date(),
+    private readonly hooks: ReconcilerHooks = {},
+  ) {}
+
+  async reconcile(key: string): Promise<ReconcileResult> {
+    const { namespace, name } = parseKey(key);
+    const execution = this.cache.execution(namespace, name);
+    // Gone: the garbage collector removes the pod and Secret through their owner references.
+    if (!execution) {
+      this.writtenOver.delete(key);
+      this.cleanedUp.delete(key);
+      return {};
+    }
+    const version = execution.metadata.resourceVersion;
+    if (version !== undefined && this.writtenOver.get(key) === version) return { requeueAfterMs: STALE_CACHE_RETRY_MS };
+    this.writtenOver.delete(key);
+    const log = this.log.child({ execution: key });
+    if (execution.status?.phase && isTerminal(execution.status.phase)) return this.finished(execution, log);
+
+    const now = this.clock();
+    const runtime = findRuntime(this.cache.runtimes(), execution.spec.runtime);
+    const planned = runtime ? planExecution(execution, runtime, this.policy) : undefined;
+    let pod = ownPod(this.cache.pod(namespace, podName(execution)), execution);
+    // The cache may not have seen a pod created a moment ago; only a live read proves it is gone.
+    if (!pod && execution.status?.podName) {
+      pod = ownPod(await this.api.readPod(namespace, execution.status.podName), execution);
+    }
+
+    const observed: Observation = { runtimeFound: runtime !== undefined, pod };
+    if (planned) observed.plan = planned;
+    const wantsPod = runtime && planned?.ok && !pod && !execution.status?.podName && execution.spec.cancel !== true;
+    if (wantsPod) {
+      const position = queuePosition(
+        execution,
+        this.cache.executions(namespace),
+        this.policy.capacity.maxRunningPerNamespace,
+      );
+      if (position > 0) observed.queuePosition = position;
+    }
+    if (wantsPod && !observed.queuePosition) {
+      try {
+        observed.pod = await this.createChildren(execution, runtime, planned.plan, log);
+      } catch (error) {
+        if (!(error instanceof PermanentError)) throw error;
+        observed.createError = error.message;
+      }
+    }
+    if (planned?.ok && observed.pod && hasEnded(observed.pod, execution)) {
+      observed.output = await this.readOutput(observed.pod, planned.plan);
+    }
+
+    const status = statusFrom(execution, observed, now, this.policy.status);
+    if (statusChanged(execution.status, status)) {
+      await this.api.replaceStatus(execution, withoutNulls(status));
+      if (version !== undefined) this.writtenOver.set(key, version);
+      log.info('Updated status', { phase: status.phase, reason: status.reason, pod: status.podName });
+      await this.announce(execution, status);
+    }
+    if (isTerminal(status.phase)) return this.finished({ ...execution, status }, log);
+    return recheck(execution, observed, now, this.policy);
+  }
+
+  private async createChildren(
+    execution: Execution,
+    runtime: Runtime,
+    plan: ExecutionPlan,
+    log: Logger,
+  ): Promise<V1Pod> {
+    const secret = desiredSecret(execution, runtime, plan);
+    await this.api.createSecret(secret);
+    const pod = desiredPod(execution, runtime, plan, this.policy.pod);
+    const created = await this.api.createPod(pod);
+    if (created) {
+      log.info('Created Pod', { pod: pod.metadata?.name, runtime: runtime.metadata.name });
+      await this.event(execution, 'Normal', 'PodCreated', `Created pod ${pod.metadata?.name}`);
+      return pod;
+    }
+    const existing = await this.api.readPod(execution.metadata.namespace, podName(execution));
+    if (existing && !ownPod(existing, execution)) {
+      // An Execution of the same name was deleted and made again; its old pod is on its way out.
+      throw new Error(`pod ${podName(execution)} still belongs to an earlier Execution of this name`);
+    }
+    return existing ?? pod;
+  }
+
+  /** Output is read once, after the pod ended (or when cancelled), and before the pod is deleted. */
+  private async readOutput(pod: V1Pod, plan: ExecutionPlan): Promise<CapturedOutput> {
+    const logs: Partial<Record<LogRead['part'], Uint8Array>> = {};
+    for (const read of logReads(plan, this.policy.status)) {
+      if (!containerStarted(pod, read.container)) continue;
+      logs[read.part] = await this.api.readLog(pod.metadata?.namespace ?? '', pod.metadata?.name ?? '', read);
+    }
+    return captureOutput(logs, plan.limits, this.policy.status);
+  }
+
+  /** A finished Execution gives its capacity back at once and is deleted after its TTL. */
+  private async finished(execution: Execution, log: Logger): Promise<ReconcileResult> {
+    const { namespace, name, uid } = execution.metadata;
+    const key = `${namespace}/${name}`;
+    if (this.cache.pod(namespace, podName(execution))) {
+      await this.api.deletePod(namespace, podName(execution));
+      log.info('Deleted Pod', { pod: podName(execution) });
+    }
+    if (this.cleanedUp.get(key) !== uid) {
+      await this.api.deleteSecret(namespace, secretName(execution));
+      this.cleanedUp.set(key, uid);
+    }
+    const expiry = ttlExpiry(execution);
+    if (!expiry) return {};
+    const left = expiry.getTime() - this.clock().getTime();
+    if (left > 0) return { requeueAfterMs: left };
+    await this.api.deleteExecution(execution);
+    log.info('Deleted Execution after its TTL', { ttlSeconds: execution.spec.ttlSecondsAfterFinished });
+    return {};
+  }
+
+  /** Events are for people; one lost to an API hiccup is logged, not retried. */
+  private async event(execution: Execution, type: 'Normal' | 'Warning', reason: string, note: string) {
+    try {
+      await this.api.recordEvent(execution, type, reason, note);
+    } catch (error) {
+      this.log.warn('Failed to record Event', {
+        execution: `${execution.metadata.namespace}/${execution.metadata.name}`,
+        reason,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+  }
+
+  private async announce(execution: Execution, status: ExecutionStatus): Promise<void> {
+    // A pod may start and end between two passes: its start counts even if Running was never seen.
+    if (!execution.status?.startedAt && status.startedAt) this.hooks.onStarted?.(execution, status);
+    const before = execution.status?.phase;
+    if (before === status.phase) return;
+    if (status.phase === 'Running') {
+      await this.event(execution, 'Normal', 'Started', status.message || 'Started');
+    } else if (isTerminal(status.phase)) {
+      this.hooks.onFinished?.(execution, status);
+      const type = status.phase === 'Succeeded' ? 'Normal' : 'Warning';
+      await this.event(execution, type, status.reason ?? 'Finished', status.message || status.phase);
+    }
+  }
+}
+
+/** The pod if this Execution controls it; a pod of an earlier Execution with the same name is not. */
+function ownPod(pod: V1Pod | null | undefined, execution: Execution): V1Pod | null {
+  if (!pod) return null;
+  const owner = pod.metadata?.ownerReferences?.find((ref) => ref.controller);
+  return owner?.uid === execution.metadata.uid ? pod : null;
+}
+
+/** The pod ended, or it is being cancelled after it started: time to read what it wrote. */
+function hasEnded(pod: V1Pod, execution: Execution): boolean {
+  const phase = pod.status?.phase;
+  if (phase === 'Succeeded' || phase === 'Failed') return true;
+  return execution.spec.cancel === true;
+}
+
+function containerStarted(pod: V1Pod, name: string): boolean {
+  const statuses = name === CONTAINER.compile ? pod.status?.initContainerStatuses : pod.status?.containerStatuses;
+  const state = statuses?.find((status) => status.name === name)?.state;
+  return state?.running !== undefined || state?.terminated !== undefined;
+}
+
+export function ttlExpiry(execution: Execution): Date | undefined {
+  const ttl = execution.spec.ttlSecondsAfterFinished;
+  const finishedAt = toDate(execution.status?.finishedAt);
+  if (ttl === undefined || !finishedAt) return undefined;
+  return new Date(finishedAt.getTime() + ttl * 1000);
+}
+
+/** When a waiting Execution must be looked at again even if no event arrives. */
+export function recheck(execution: Execution, observed: Observation, now: Date, policy: Policy): ReconcileResult {
+  const created = toDate(execution.metadata.creationTimestamp) ?? now;
+  const deadlines: number[] = [];
+  if (!observed.runtimeFound) deadlines.push(created.getTime() + policy.status.runtimeMissingSeconds * 1000);
+  const pod = observed.pod;
+  if (pod && pod.status?.phase === 'Pending') {
+    const podCreated = toDate(pod.metadata?.creationTimestamp) ?? now;
+    deadlines.push(podCreated.getTime() + policy.status.podStartTimeoutSeconds * 1000);
+  }
+  // The kubelet ends a pod at its deadline; look once more after it, in case the node did not.
+  const started = toDate(pod?.status?.startTime);
+  const deadline = pod?.spec?.activeDeadlineSeconds;
+  if (started && deadline !== undefined) {
+    deadlines.push(started.getTime() + (deadline + policy.status.deadlineGraceSeconds) * 1000);
+  }
+  const next = Math.min(...deadlines);
+  if (!Number.isFinite(next)) return {};
+  return { requeueAfterMs: Math.max(1000, next - now.getTime() + 1000) };
+}

@@ -1,0 +1,27 @@
+import assert from 'node:assert/strict';
+import { loadOperatorConfig, OperatorConfigError, parseOperatorConfig } from '../../operator/config.js';
+
+describe('operator configuration', () => {
+  it('should default to gVisor, RuntimeDefault seccomp and uid 65534 when nothing is set', () => {
+    const config = parseOperatorConfig({});
+    assert.equal(config.pod.runtimeClassName, 'gvisor');
+    assert.deepEqual(config.pod.seccomp, { type: 'RuntimeDefault' });
+    assert.equal(config.pod.uid, 65534);
+    assert.equal(config.leaderElection.enabled, true);
+  });
+
+  it('should name the bad field when the configuration is wrong', () => {
+    assert.throws(
+      () => parseOperatorConfig({ pod: { seccomp: { type: 'Localhost' } } }),
+      (error: unknown) => error instanceof OperatorConfigError && /pod\.seccomp/.test(error.message),
+    );
+    assert.throws(() => parseOperatorConfig({ pod: { uid: 0 } }), /pod\.uid/);
+  });
+
+  it('should take the Lease namespace from POD_NAMESPACE and the watch scope from WATCH_NAMESPACE', () => {
+    const config = loadOperatorConfig({ POD_NAMESPACE: 'ops', WATCH_NAMESPACE: 'tenant-a', LOG_LEVEL: 'debug' });
+    assert.equal(config.leaderElection.leaseNamespace, 'ops');
+    assert.equal(config.watchNamespace, 'tenant-a');
+    assert.equal(config.logLevel, 'debug');
+  });
+});
