@@ -222,13 +222,18 @@ export class SandboxStep {
     void this.stop();
   }
 
-  /** Kills the step's init; its pid namespace takes every descendant down with it. */
+  /**
+   * Kills the step's init; its pid namespace takes every descendant down with it. A runtime that
+   * cannot be made to kill its container is itself killed, and the tear-down then kills whatever
+   * is left in the step's cgroup, so a slot is never held by a hung runtime.
+   */
   private async stop(): Promise<void> {
-    for (let attempt = 0; !this.exited && attempt < 100; attempt++) {
+    for (let attempt = 0; !this.exited && attempt < 50; attempt++) {
       if (this.child) await this.options.runtime.kill(this.options.containerId).catch(() => undefined);
       if (this.exited) return;
       await new Promise((resolve) => setTimeout(resolve, attempt < 10 ? 20 : 100));
     }
+    if (!this.exited) this.child?.kill('SIGKILL');
   }
 
   /** Resolves once the step's container, cgroup and bundle are gone. */
