@@ -44,6 +44,14 @@ test: test-deps build lint ## Install what is missing and run every test
 	mocha 'test/unit/**/*.test.ts' 'test/sandbox/**/*.test.ts' 'test/gateway/**/*.test.ts' 'test/browser/**/*.test.ts'
 	@echo "--- the hostile-program suite again, under gVisor (runsc)"
 	SANDPOD_OCI_RUNTIME=runsc SANDPOD_OCI_RUNTIME_PATH="$$(scripts/runsc-path.sh)" mocha test/sandbox/embedded-hostile.test.ts
+	@echo "--- suites that need a Kubernetes control plane and node (the dev cluster)"
+	$(MAKE) --no-print-directory test-cluster
+
+CLUSTER_SUITES := 'test/operator/**/*.cluster.test.ts'
+
+.PHONY: test-cluster
+test-cluster: $(NODE_STAMP) ## Run the operator and Kubernetes suites on the dev cluster (started if needed)
+	scripts/test-cluster.sh $(CLUSTER_SUITES)
 
 .PHONY: test-unit
 test-unit: $(NODE_STAMP) ## Run the unit tests alone (no sandbox, no browser)
