@@ -121,6 +121,11 @@ export const configSchema = z.strictObject({
        * namespace are kept apart by the tenant label the gateway puts on each Execution.
        */
       namespaces: z.record(z.string(), z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/)).default({}),
+      /**
+       * Which namespaces the gateway watches for Executions: those of the configured tenants (a
+       * Role in each is enough), or all of them (a ClusterRole; for tenants added at runtime).
+       */
+      watch: z.enum(['tenants', 'all']).default('tenants'),
       /** Seconds a finished Execution stays readable before the operator deletes it. */
       ttlSecondsAfterFinished: z.int().min(0).default(3600),
       /**

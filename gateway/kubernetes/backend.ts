@@ -95,6 +95,7 @@ export class KubernetesBackend implements ExecutionBackend {
       settings: deps.settings,
       splitStreams: { refused: false },
       read: (ref) => this.read(ref),
+      readWhole: (ref) => this.readWhole(ref),
       log: deps.log,
       now: this.now,
     };
@@ -143,8 +144,9 @@ export class KubernetesBackend implements ExecutionBackend {
   }
 
   async get(tenant: string, id: string): Promise<ExecutionResult | undefined> {
-    const found = await this.find(tenant, id);
-    return found && toResult(found.execution);
+    const ref = executionRef(tenant, id, this.deps.settings);
+    const execution = ref && (await this.readWhole(ref));
+    return execution && this.belongs(execution, tenant) ? toResult(execution) : undefined;
   }
 
   async cancel(tenant: string, id: string): Promise<boolean> {
@@ -195,11 +197,12 @@ export class KubernetesBackend implements ExecutionBackend {
       if (!execution || !this.belongs(execution, tenant)) return undefined;
       while (!isFinished(execution)) {
         const change = await changes.next(stop);
-        if (!change) return toResult(execution);
+        if (!change) return toResult((await this.readWhole(ref)) ?? execution);
         if ('deleted' in change) return deletedResult(execution, this.now());
         execution = change.execution;
       }
-      return toResult(execution);
+      // The watch keeps Executions without their output.
+      return toResult((await this.readWhole(ref)) ?? execution);
     } finally {
       changes.close();
     }
@@ -261,10 +264,15 @@ export class KubernetesBackend implements ExecutionBackend {
     return { ref, execution };
   }
 
-  /** From the watch's cache; on a miss from the API server, which may know it before the watch does. */
+  /**
+   * From the watch's cache, without output; on a miss from the API server, which may know it
+   * before the watch does.
+   */
   private async read(ref: ExecutionRef): Promise<ExecutionObject | undefined> {
-    const cached = this.deps.executions.get(ref.namespace, ref.name);
-    if (cached) return cached;
+    return this.deps.executions.get(ref.namespace, ref.name) ?? this.readWhole(ref);
+  }
+
+  private async readWhole(ref: ExecutionRef): Promise<ExecutionObject | undefined> {
     try {
       return (await this.deps.custom.getNamespacedCustomObject({
         group: API_GROUP,

@@ -53,3 +53,18 @@ export function desiredExecution(
 
 /** The merge patch that asks the operator to stop an Execution; it cannot be undone. */
 export const CANCEL_PATCH = { spec: { cancel: true } } as const;
+
+/**
+ * What the watch cache keeps of an Execution: names, labels and times, what a follower needs of
+ * the spec, and status without output. Readers that need output read the whole object.
+ */
+export function slimExecution(execution: ExecutionObject): ExecutionObject {
+  const { source: _source, files: _files, stdin: _stdin, args: _args, ...spec } = execution.spec;
+  const { managedFields: _managedFields, ...metadata } = execution.metadata;
+  const slim: ExecutionObject = { ...execution, metadata, spec };
+  if (execution.status) {
+    const { stdout: _stdout, stderr: _stderr, compile: _compile, ...status } = execution.status;
+    slim.status = status;
+  }
+  return slim;
+}

@@ -27,8 +27,10 @@ export interface FollowContext {
   settings: Config['kubernetes'];
   /** Set once the API server refused `stream=`; shared by every follower of this backend. */
   splitStreams: { refused: boolean };
-  /** The Execution now: from the watch's cache, else read from the API server. */
+  /** The Execution now, perhaps without output: from the watch's cache, else the API server. */
   read(ref: ExecutionRef): Promise<ExecutionObject | undefined>;
+  /** The whole Execution, output included, from the API server. */
+  readWhole(ref: ExecutionRef): Promise<ExecutionObject | undefined>;
   log: winston.Logger;
   now(): Date;
 }
@@ -79,11 +81,12 @@ export async function* followExecution(
       }
     }
     if (signal.aborted) return;
+    const final = deleted ? last : await wholeOrLast(ctx, ref, last);
     for (const stream of STREAMS) {
-      const data = live.remainder(stream, last.status?.[stream] ?? '');
+      const data = live.remainder(stream, final.status?.[stream] ?? '');
       if (data) yield { type: 'output', stream, data };
     }
-    const result = deleted ? deletedResult(last, ctx.now()) : toResult(last);
+    const result = deleted ? deletedResult(last, ctx.now()) : toResult(final);
     if (result.phase !== phase) yield { type: 'status', phase: result.phase };
     yield { type: 'exit', result };
   } finally {
@@ -91,6 +94,19 @@ export async function* followExecution(
     logChanges.close();
     signal.removeEventListener('abort', stopLogs);
     logs.abort();
+  }
+}
+
+/** The watch keeps Executions without output; the final status with output comes from a read. */
+async function wholeOrLast(ctx: FollowContext, ref: ExecutionRef, last: ExecutionObject): Promise<ExecutionObject> {
+  try {
+    return (await ctx.readWhole(ref)) ?? last;
+  } catch (error) {
+    ctx.log.warn('Failed to read the final status; ending with what the watch had', {
+      execution: `${ref.namespace}/${ref.name}`,
+      error: errorMessage(error),
+    });
+    return last;
   }
 }
 

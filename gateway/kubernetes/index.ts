@@ -4,9 +4,12 @@ import type winston from 'winston';
 import { API_GROUP, API_VERSION } from '../../contract/crd.js';
 import type { Runtime } from '../../operator/objects.js';
 import type { Config } from '../config.js';
+import { DEFAULT_TENANT_NAME } from '../tenancy/tenant.js';
 import { KubernetesBackend } from './backend.js';
-import { EXECUTION_PLURAL, type ExecutionObject, RUNTIME_PLURAL } from './execution-object.js';
-import { WatchedObjects } from './watched-objects.js';
+import { EXECUTION_PLURAL, type ExecutionObject, RUNTIME_PLURAL, slimExecution } from './execution-object.js';
+import { tenantNamespaces } from './names.js';
+import { NamespacedWatches } from './namespaced-watches.js';
+import { type ObjectWatch, WatchedObjects } from './watched-objects.js';
 
 /** In-cluster config inside a pod, else KUBECONFIG, else ~/.kube/config. */
 export function defaultKubeConfig(): KubeConfig {
@@ -28,35 +31,57 @@ export async function createKubernetesBackend(
   const custom = kubeConfig.makeApiClient(CustomObjectsApi);
   const base = `/apis/${API_GROUP}/${API_VERSION}`;
   const backoff = { baseMs: settings.rewatchBaseDelayMs, maxMs: settings.rewatchMaxDelayMs };
-  const executions = new WatchedObjects<ExecutionObject>({
-    kubeConfig,
-    path: `${base}/${EXECUTION_PLURAL}`,
-    list: () =>
-      custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: EXECUTION_PLURAL }) as Promise<
-        KubernetesListObject<ExecutionObject>
-      >,
-    kind: 'Execution',
-    log,
-    backoff,
-  });
+  const group = { group: API_GROUP, version: API_VERSION };
+
+  const watchExecutions = (namespace: string | undefined) =>
+    new WatchedObjects<ExecutionObject>({
+      kubeConfig,
+      path: namespace ? `${base}/namespaces/${namespace}/${EXECUTION_PLURAL}` : `${base}/${EXECUTION_PLURAL}`,
+      list: () =>
+        (namespace
+          ? custom.listNamespacedCustomObject({ ...group, namespace, plural: EXECUTION_PLURAL })
+          : custom.listClusterCustomObject({ ...group, plural: EXECUTION_PLURAL })) as Promise<
+          KubernetesListObject<ExecutionObject>
+        >,
+      kind: namespace ? `Execution in ${namespace}` : 'Execution',
+      log,
+      backoff,
+      slim: slimExecution,
+    });
+  const namespaces =
+    settings.watch === 'all'
+      ? undefined
+      : tenantNamespaces(
+          config.tenants.map((tenant) => tenant.name),
+          DEFAULT_TENANT_NAME,
+          settings,
+        );
+  const executionWatches = namespaces
+    ? new Map(namespaces.map((namespace) => [namespace, watchExecutions(namespace)]))
+    : new Map([['', watchExecutions(undefined)]]);
+  const executions: ObjectWatch<ExecutionObject> = namespaces
+    ? new NamespacedWatches(executionWatches)
+    : (executionWatches.get('') as WatchedObjects<ExecutionObject>);
+
   const runtimes = new WatchedObjects<Runtime>({
     kubeConfig,
     path: `${base}/${RUNTIME_PLURAL}`,
     list: () =>
-      custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: RUNTIME_PLURAL }) as Promise<
-        KubernetesListObject<Runtime>
-      >,
+      custom.listClusterCustomObject({ ...group, plural: RUNTIME_PLURAL }) as Promise<KubernetesListObject<Runtime>>,
     kind: 'Runtime',
     log,
     backoff,
   });
-  await Promise.all([executions.start(), runtimes.start()]);
+
+  await Promise.all([...[...executionWatches.values()].map((watch) => watch.start()), runtimes.start()]);
   const problem = executions.problem ?? runtimes.problem;
   if (problem) log.warn('Started without the API server; will keep trying', { reason: problem });
-  else
+  else {
     log.info('Watched Executions and Runtimes', {
       server: kubeConfig.getCurrentCluster()?.server,
+      namespaces: namespaces ?? 'all',
       runtimes: runtimes.list().length,
     });
+  }
   return new KubernetesBackend({ kubeConfig, custom, executions, runtimes, settings, log });
 }

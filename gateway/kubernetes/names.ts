@@ -10,6 +10,16 @@ export const TENANT_LABEL = `${API_GROUP}/tenant`;
 
 export type NamespaceSettings = Pick<Config['kubernetes'], 'namespacePrefix' | 'namespaces'>;
 
+/** The namespaces of the configured tenants, or of the loopback tenant when there are none. */
+export function tenantNamespaces(
+  tenants: readonly string[],
+  loopbackTenant: string,
+  settings: NamespaceSettings,
+): string[] {
+  const names = tenants.length > 0 ? tenants : [loopbackTenant];
+  return [...new Set(names.map((tenant) => tenantNamespace(tenant, settings)))].sort();
+}
+
 /** The tenant's own namespace, or `<prefix><tenant>`. */
 export function tenantNamespace(tenant: string, settings: NamespaceSettings): string {
   return settings.namespaces[tenant] ?? `${settings.namespacePrefix}${tenant}`;

@@ -3,7 +3,8 @@ import {
   type KubeConfig,
   type KubernetesListObject,
   type KubernetesObject,
-  makeInformer,
+  ListWatch,
+  Watch,
 } from '@kubernetes/client-node';
 import type winston from 'winston';
 import { errorMessage } from '../logger.js';
@@ -35,12 +36,45 @@ export interface WatchedObjectsOptions<T extends KubernetesObject> {
   kind: string;
   log: winston.Logger;
   backoff: { baseMs: number; maxMs: number };
+  /**
+   * What of each object the cache keeps. Executions carry source, stdin and output of up to a
+   * few MiB; the cache needs their phase only, and readers fetch the whole object when they
+   * need it.
+   */
+  slim?: (object: T) => T;
+}
+
+/** A Watch that hands on each object slimmed, so the list+watch cache never holds the rest. */
+class SlimmingWatch<T> extends Watch {
+  constructor(
+    kubeConfig: KubeConfig,
+    private readonly slim: (object: T) => T,
+  ) {
+    super(kubeConfig);
+  }
+
+  override watch(
+    path: string,
+    queryParams: Record<string, string | number | boolean | undefined>,
+    callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void,
+    done: (err: unknown) => void,
+  ): Promise<AbortController> {
+    return super.watch(
+      path,
+      queryParams,
+      (phase, object, watchObject) => {
+        // ERROR events carry a Status, not an object of the kind.
+        callback(phase, phase === 'ERROR' ? object : this.slim(object as T), watchObject);
+      },
+      done,
+    );
+  }
 }
 
 const keyOf = (namespace: string | undefined, name: string | undefined) => `${namespace ?? ''}/${name ?? ''}`;
 
 export class WatchedObjects<T extends KubernetesObject> implements ObjectWatch<T> {
-  private readonly informer;
+  private readonly informer: ListWatch<T>;
   private readonly listeners = new Map<string, Set<Listener<T>>>();
   private trouble: string | undefined = 'not listed yet';
   private failedSinceStart = false;
@@ -49,7 +83,12 @@ export class WatchedObjects<T extends KubernetesObject> implements ObjectWatch<T
   private stopped = false;
 
   constructor(private readonly options: WatchedObjectsOptions<T>) {
-    this.informer = makeInformer<T>(options.kubeConfig, options.path, options.list);
+    const slim = options.slim ?? ((object: T) => object);
+    const list = async () => {
+      const listed = await options.list();
+      return { ...listed, items: listed.items.map(slim) };
+    };
+    this.informer = new ListWatch<T>(options.path, new SlimmingWatch(options.kubeConfig, slim), list, false);
     const notify = (object: T, deleted: boolean) => {
       this.trouble = undefined;
       const listeners = this.listeners.get(keyOf(object.metadata?.namespace, object.metadata?.name));
