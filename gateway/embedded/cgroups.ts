@@ -28,8 +28,11 @@ export interface StepCgroup {
    * so the parent's high-water mark reaching the limit stands in for it.
    */
   memoryLimitHit(): Promise<boolean>;
-  /** How many forks or thread creations the pids limit refused. */
-  pidsRefused(): Promise<number>;
+  /**
+   * Whether the step's tasks reached the pids limit. The peak is read, not the count of refused
+   * forks: on v1 (and v2 before Linux 6.13) that count stays in the runtime's removed cgroup.
+   */
+  pidsLimitReached(): Promise<boolean>;
   /** Kills whatever still runs below the parent and removes it. */
   remove(): Promise<void>;
 }
@@ -143,7 +146,7 @@ class CgroupV2Driver implements CgroupDriver {
       containerPath: `/${relative}/container`,
       cpuTimeMs: async () => (await readKeyed(join(dir, 'cpu.stat'), 'usage_usec')) / 1000,
       memoryLimitHit: async () => (await readKeyed(join(dir, 'memory.events'), 'oom_kill')) > 0,
-      pidsRefused: () => readKeyed(join(dir, 'pids.events'), 'max'),
+      pidsLimitReached: async () => (await readNumber(join(dir, 'pids.peak'))) >= limits.pids,
       remove: async () => {
         await kill();
         await removeTree(dir);
@@ -203,7 +206,7 @@ class CgroupV1Driver implements CgroupDriver {
       cpuTimeMs: async () => (await readNumber(join(cpuacctDir, 'cpuacct.usage'))) / 1e6,
       memoryLimitHit: async () =>
         (await readNumber(join(memoryDir, 'memory.max_usage_in_bytes'))) >= Number(memory) - LIMIT_SLACK_BYTES,
-      pidsRefused: () => readKeyed(join(pidsDir, 'pids.events'), 'max'),
+      pidsLimitReached: async () => (await readNumber(join(pidsDir, 'pids.peak'))) >= limits.pids,
       remove: async () => {
         // The runtime joins every mounted hierarchy, so the parent exists in each of them.
         this.hierarchies ??= v1Hierarchies();

@@ -18,7 +18,7 @@ export interface StepOutcome {
   limitHit: LimitHit | null;
   cancelled: boolean;
   oomKilled: boolean;
-  pidsRefused: number;
+  pidsLimitReached: boolean;
   /** The runtime failed before the program ran; the program is not to blame. */
   systemError: string | null;
 }
@@ -180,10 +180,10 @@ export class SandboxStep {
     clearInterval(cpuTimer);
     await streamsClosed;
 
-    const [cpuMs, memoryLimitHit, pidsRefused] = await Promise.all([
+    const [cpuMs, memoryLimitHit, pidsLimitReached] = await Promise.all([
       cgroup.cpuTimeMs().catch(() => 0),
       cgroup.memoryLimitHit().catch(() => false),
-      cgroup.pidsRefused().catch(() => 0),
+      cgroup.pidsLimitReached().catch(() => false),
     ]);
     if (cpuMs > limits.cpuTimeMs && this.limitHit === null) this.limitHit = 'cpu';
     const programStarted = await exists(pidFile);
@@ -199,7 +199,7 @@ export class SandboxStep {
       limitHit: this.limitHit,
       cancelled: this.cancelled,
       oomKilled: memoryLimitHit && status === 128 + 9,
-      pidsRefused,
+      pidsLimitReached,
       systemError,
     };
   }

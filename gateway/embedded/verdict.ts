@@ -46,10 +46,7 @@ export function runVerdict(outcome: StepOutcome, limits: Limits): Verdict {
   if (outcome.oomKilled && outcome.exitCode !== 0) {
     return { reason: 'MemoryLimitExceeded', message: `memory limit of ${limits.memoryMiB} MiB exceeded` };
   }
-  const pidsNote =
-    outcome.pidsRefused > 0
-      ? ` (${outcome.pidsRefused} process or thread creations hit the limit of ${limits.pids})`
-      : '';
+  const pidsNote = outcome.pidsLimitReached ? ` (creating processes or threads hit the limit of ${limits.pids})` : '';
   if (outcome.signal) return { reason: 'Signaled', message: `killed by ${outcome.signal}${pidsNote}` };
   if (outcome.exitCode === 0) return { reason: 'Completed', message: `exited with code 0${pidsNote}` };
   if (outcome.exitCode === null) return { reason: 'SystemError', message: 'the program ended without an exit status' };

@@ -34,10 +34,10 @@ describe('cgroup v2 driver', () => {
     const dir = join(root, 'sandpod/exec-run');
     await writeFile(join(dir, 'cpu.stat'), 'usage_usec 1234567\nuser_usec 1000000\nsystem_usec 234567\n');
     await writeFile(join(dir, 'memory.events'), 'low 0\nhigh 0\nmax 12\noom 1\noom_kill 1\n');
-    await writeFile(join(dir, 'pids.events'), 'max 7\n');
+    await writeFile(join(dir, 'pids.peak'), '32\n');
     assert.equal(await cgroup.cpuTimeMs(), 1234.567);
     assert.equal(await cgroup.memoryLimitHit(), true);
-    assert.equal(await cgroup.pidsRefused(), 7);
+    assert.equal(await cgroup.pidsLimitReached(), true);
   });
 
   it('should read no OOM kill when memory.events counts none', async () => {

@@ -11,7 +11,7 @@ const clean: StepOutcome = {
   limitHit: null,
   cancelled: false,
   oomKilled: false,
-  pidsRefused: 0,
+  pidsLimitReached: false,
   systemError: null,
 };
 
@@ -26,7 +26,7 @@ describe('runVerdict', () => {
     ['an OOM kill', { exitCode: null, signal: 'SIGKILL', oomKilled: true }, 'MemoryLimitExceeded', /memory/],
     ['a cancel', { exitCode: null, signal: 'SIGKILL', cancelled: true, limitHit: 'wall' }, 'Cancelled', /cancel/],
     ['a runtime failure', { exitCode: 1, systemError: 'no such file' }, 'SystemError', /no such file/],
-    ['a fork bomb', { exitCode: 1, pidsRefused: 40 }, 'NonZeroExit', /40 process/],
+    ['a fork bomb', { exitCode: 1, pidsLimitReached: true }, 'NonZeroExit', /hit the limit of 64/],
     ['an output cap hit before a timeout', { limitHit: 'output', oomKilled: true }, 'OutputLimitExceeded', /output/],
   ];
   for (const [what, outcome, reason, message] of table) {
