@@ -31,7 +31,10 @@ export async function openApiStream(
   const url = new URL(path, cluster.server);
   const options: https.RequestOptions = { method: 'GET', headers: { accept: '*/*' } };
   await kubeConfig.applyToHTTPSOptions(options);
-  const transport = url.protocol === 'http:' ? http : https;
+  const plain = url.protocol === 'http:';
+  // The kubeconfig's agent speaks TLS; a plain-HTTP server (a local proxy, a test) needs none.
+  if (plain) delete options.agent;
+  const transport = plain ? http : https;
   return new Promise((resolve, reject) => {
     const request = transport.request(url, { ...options, signal }, (response) => {
       if (response.statusCode === 200) {

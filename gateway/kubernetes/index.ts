@@ -1,4 +1,6 @@
-import './node20-compat.js';
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, join } from 'node:path';
 import { CustomObjectsApi, KubeConfig, type KubernetesListObject } from '@kubernetes/client-node';
 import type winston from 'winston';
 import { API_GROUP, API_VERSION } from '../../contract/crd.js';
@@ -11,10 +13,33 @@ import { tenantNamespaces } from './names.js';
 import { NamespacedWatches } from './namespaced-watches.js';
 import { type ObjectWatch, WatchedObjects } from './watched-objects.js';
 
-/** In-cluster config inside a pod, else KUBECONFIG, else ~/.kube/config. */
-export function defaultKubeConfig(): KubeConfig {
+const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
+/**
+ * KUBECONFIG, else ~/.kube/config, else the pod's service account. Without any of them the client
+ * would quietly aim at http://localhost:8080; the gateway says what is missing instead.
+ */
+export function defaultKubeConfig(env: NodeJS.ProcessEnv = process.env): KubeConfig {
+  const found =
+    Boolean(env.KUBECONFIG) || existsSync(join(homedir(), '.kube', 'config')) || existsSync(SERVICE_ACCOUNT_TOKEN);
+  if (!found) {
+    throw new Error(
+      'no Kubernetes credentials: set KUBECONFIG (the dev cluster writes .sandpod/kubeconfig), ' +
+        'create ~/.kube/config, or run the gateway in a pod with a service account',
+    );
+  }
   const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromDefault();
+  const [first, ...more] = (env.KUBECONFIG ?? '').split(delimiter).filter(Boolean);
+  if (!first) {
+    kubeConfig.loadFromDefault();
+    return kubeConfig;
+  }
+  kubeConfig.loadFromFile(first);
+  for (const file of more) {
+    const merged = new KubeConfig();
+    merged.loadFromFile(file);
+    kubeConfig.mergeConfig(merged);
+  }
   return kubeConfig;
 }
 

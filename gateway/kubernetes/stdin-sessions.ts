@@ -1,4 +1,3 @@
-import './node20-compat.js';
 import { PassThrough } from 'node:stream';
 import { Attach, type KubeConfig } from '@kubernetes/client-node';
 import type winston from 'winston';

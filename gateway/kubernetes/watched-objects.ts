@@ -1,4 +1,3 @@
-import './node20-compat.js';
 import {
   type KubeConfig,
   type KubernetesListObject,

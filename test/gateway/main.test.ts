@@ -58,13 +58,13 @@ describe('gateway main', function () {
     await rm(workDir, { recursive: true, force: true });
   });
 
-  it('should exit 1 with a clear message when the kubernetes backend is asked for', async () => {
-    child = startMain({ SANDPOD_BACKEND: 'kubernetes' });
+  it('should exit 1 with a clear message when the kubernetes backend has no credentials', async () => {
+    child = startMain({ SANDPOD_BACKEND: 'kubernetes', KUBECONFIG: '', HOME: workDir });
 
     const { code, stderr } = await exited(child);
 
     assert.equal(code, 1);
-    assert.match(stderr, /kubernetes backend/);
+    assert.match(stderr, /kubernetes backend could not start: no Kubernetes credentials/);
   });
 
   it('should exit 1 naming the field when the configuration is invalid', async () => {

@@ -1,4 +1,3 @@
-import '../../gateway/kubernetes/node20-compat.js';
 import assert from 'node:assert/strict';
 import { ApiException } from '@kubernetes/client-node';
 import { createRefusal, statusMessage } from '../../gateway/kubernetes/backend.js';

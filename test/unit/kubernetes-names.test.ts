@@ -5,6 +5,7 @@ import {
   newExecutionName,
   TENANT_LABEL,
   tenantNamespace,
+  tenantNamespaces,
 } from '../../gateway/kubernetes/names.js';
 
 const settings = { namespacePrefix: 'sandpod-', namespaces: { acme: 'acme-runs', shared1: 'pool', shared2: 'pool' } };
@@ -17,6 +18,19 @@ describe('kubernetes names', () => {
 
     it('should use the mapped namespace when the tenant has one', () => {
       assert.equal(tenantNamespace('acme', settings), 'acme-runs');
+    });
+  });
+
+  describe('tenantNamespaces', () => {
+    it('should list each namespace once, sorted, when tenants share one', () => {
+      assert.deepEqual(tenantNamespaces(['shared2', 'alpha', 'shared1'], 'default', settings), [
+        'pool',
+        'sandpod-alpha',
+      ]);
+    });
+
+    it('should watch the loopback tenant when no tenants are configured', () => {
+      assert.deepEqual(tenantNamespaces([], 'default', settings), ['sandpod-default']);
     });
   });
 

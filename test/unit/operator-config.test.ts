@@ -24,4 +24,10 @@ describe('operator configuration', () => {
     assert.equal(config.watchNamespace, 'tenant-a');
     assert.equal(config.logLevel, 'debug');
   });
+
+  it('should take the RuntimeClass from SANDPOD_RUNTIME_CLASS over the file, empty meaning runc', () => {
+    assert.equal(loadOperatorConfig({ SANDPOD_RUNTIME_CLASS: '' }).pod.runtimeClassName, '');
+    assert.equal(loadOperatorConfig({ SANDPOD_RUNTIME_CLASS: 'kata' }).pod.runtimeClassName, 'kata');
+    assert.equal(loadOperatorConfig({}).pod.runtimeClassName, 'gvisor');
+  });
 });

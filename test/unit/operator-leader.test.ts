@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import type { V1Lease } from '@kubernetes/client-node';
+import { ApiException, type CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
+import winston from 'winston';
+import { LeaderElector } from '../../operator/leader.js';
 import { claimedLease, leaseDecision } from '../../operator/lease.js';
 
 const now = new Date('2026-01-01T10:00:20Z');
@@ -44,5 +46,32 @@ describe('claimedLease', () => {
     const claimed = claimedLease(held, 'me', now, timing, 'sandpod-operator', 'sandpod-system');
     assert.equal(claimed.spec?.leaseTransitions, 2);
     assert.equal(new Date(claimed.spec?.acquireTime ?? 0).toISOString(), '2026-01-01T09:00:00.000Z');
+  });
+});
+
+describe('LeaderElector', () => {
+  it('should say how to fix it when the Lease namespace does not exist', async () => {
+    const notFound = () => Promise.reject(new ApiException(404, 'Not Found', '{"reason":"NotFound"}', {}));
+    const api = { readNamespacedLease: notFound, createNamespacedLease: notFound } as unknown as CoordinationV1Api;
+    const warnings: string[] = [];
+    const log = winston.createLogger({ silent: true });
+    const elector = new LeaderElector({
+      api,
+      name: 'sandpod-operator',
+      namespace: 'sandpod-system',
+      identity: 'me',
+      timing: { ...timing, retryPeriodSeconds: 0.01 },
+      log,
+    });
+    log.warn = ((message: string, meta: { error: string }) => {
+      warnings.push(`${message}: ${meta.error}`);
+      void elector.release();
+      return log;
+    }) as unknown as typeof log.warn;
+    await assert.rejects(elector.acquire(), /stopped before the Lease was acquired/);
+    assert.match(
+      warnings[0] ?? '',
+      /namespace sandpod-system does not exist; create it \(kubectl apply -f manifests\/rbac\/\)/,
+    );
   });
 });

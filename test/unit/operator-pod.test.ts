@@ -216,7 +216,7 @@ describe('desiredPod', () => {
     const { pod, secret } = build({ stdin: '1 2\n' });
     assert.equal(Buffer.from(secret.data?.stdin ?? '', 'base64').toString(), '1 2\n');
     const command = pod.spec?.containers[0]?.command ?? [];
-    assert.match(command[2] ?? '', /exec "\$@" <\/sandpod\/input\/stdin$/);
+    assert.match(command[2] ?? '', / "\$@" <\/sandpod\/input\/stdin; exit \$\?$/);
     assert.ok(pod.spec?.containers[0]?.volumeMounts?.some((m) => m.mountPath === PATHS.input && m.readOnly));
   });
 
@@ -226,7 +226,7 @@ describe('desiredPod', () => {
     assert.equal(run?.stdin, true);
     assert.equal(run?.stdinOnce, true);
     assert.equal(secret.data?.stdin, undefined);
-    assert.match(run?.command?.[2] ?? '', /exec "\$@"$/);
+    assert.match(run?.command?.[2] ?? '', / "\$@"; exit \$\?$/);
   });
 
   it('should make the Secret immutable, owned and labelled like the pod', () => {
@@ -255,6 +255,12 @@ describe('launch', () => {
     );
     const output = execFileSync(command[0] ?? '', command.slice(1), { encoding: 'utf8' });
     assert.equal(output, '2\n3\n256\na b|$HOME|');
+  });
+
+  it('should report a program killed by a signal as 128 + the signal number when run by a real shell', () => {
+    const command = launch(['sh', '-c', 'kill -XCPU $$'], limits, 'none', policy().pod);
+    const result = spawnSync(command[0] ?? '', command.slice(1), { encoding: 'utf8' });
+    assert.equal(result.status, 128 + 24);
   });
 
   it('should give the program end of file on stdin when there is none', () => {

@@ -1,0 +1,181 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import yaml from 'js-yaml';
+
+// The dev cluster of `dev-cluster/up.sh`, reused as it is: KUBECONFIG or .sandpod/kubeconfig, and
+// its kubectl. Nothing here starts a cluster; whoever runs the suite decides that. Every object a
+// test run makes lives in a namespace of its own (or is named after the run), deleted at the end.
+
+const repo = new URL('../../', import.meta.url);
+export const repoPath = (relative: string) => new URL(relative, repo).pathname;
+
+export const kubeconfigPath = process.env.KUBECONFIG ?? repoPath('.sandpod/kubeconfig');
+const kubectlPath = process.env.SANDPOD_KUBECTL ?? kubectlFromEnvFile() ?? 'kubectl';
+
+function kubectlFromEnvFile(): string | undefined {
+  const envFile = repoPath('.sandpod/bin.env');
+  if (!existsSync(envFile)) return undefined;
+  return /^SANDPOD_KUBECTL=(.+)$/m.exec(readFileSync(envFile, 'utf8'))?.[1];
+}
+
+export function kubectl(args: string[], input?: string): { ok: boolean; out: string } {
+  const result = spawnSync(kubectlPath, args, {
+    env: { ...process.env, KUBECONFIG: kubeconfigPath },
+    input,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { ok: result.status === 0, out: `${result.stdout ?? ''}${result.stderr ?? ''}` };
+}
+
+/**
+ * Why the dev cluster cannot be used, or undefined when its API server answers. Suites then skip
+ * with the reason in their title, except under SANDPOD_REQUIRE_CLUSTER=1 (make test), where a
+ * missing cluster is an error.
+ */
+export function clusterProblem(): string | undefined {
+  const problem = findClusterProblem();
+  return problem && required(problem);
+}
+
+function findClusterProblem(): string | undefined {
+  if (!existsSync(kubeconfigPath)) return `no kubeconfig at ${kubeconfigPath} (start it with dev-cluster/up.sh)`;
+  const ready = kubectl(['get', '--raw', '/readyz']);
+  return ready.ok ? undefined : `the API server of ${kubeconfigPath} does not answer: ${ready.out.trim()}`;
+}
+
+function required(problem: string): string {
+  if (process.env.SANDPOD_REQUIRE_CLUSTER === '1') throw new Error(`SANDPOD_REQUIRE_CLUSTER=1, but ${problem}`);
+  return problem;
+}
+
+/** Whether a node is Ready, so pods can run (else only the control plane is tested). */
+export function nodeReady(): boolean {
+  const ready = findNodeReady();
+  if (!ready) required('the dev cluster has no Ready node');
+  return ready;
+}
+
+function findNodeReady(): boolean {
+  const nodes = kubectl([
+    'get',
+    'nodes',
+    '-o',
+    'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}',
+  ]);
+  return nodes.ok && nodes.out.split('\n').includes('True');
+}
+
+export function loadKubeConfig(): KubeConfig {
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromFile(kubeconfigPath);
+  return kubeConfig;
+}
+
+/** Installs the CRDs (idempotent) and waits until the API server serves them. */
+export function installCrds(): void {
+  const applied = kubectl(['apply', '--server-side', '--force-conflicts', '-f', repoPath('manifests/crds/')]);
+  if (!applied.ok) throw new Error(applied.out);
+  const established = kubectl([
+    'wait',
+    '--for=condition=Established',
+    '--timeout=60s',
+    'crd/executions.sandpod.dev',
+    'crd/runtimes.sandpod.dev',
+  ]);
+  if (!established.ok) throw new Error(established.out);
+}
+
+export function createNamespace(name: string): void {
+  const created = kubectl(['create', 'namespace', name]);
+  if (!created.ok) throw new Error(created.out);
+}
+
+export function deleteNamespace(name: string): void {
+  kubectl(['delete', 'namespace', name, '--wait=false', '--ignore-not-found']);
+}
+
+export interface RunningOperator {
+  /** Everything the operator logged, for a failed test's message. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts operator/main.ts as a child process watching one namespace, without leader election
+ * (another operator elsewhere may hold the Lease) and with `policy` over its defaults.
+ */
+export async function startOperator(namespace: string, policy: Record<string, unknown>): Promise<RunningOperator> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sandpod-operator-test-'));
+  const configPath = path.join(dir, 'operator.yaml');
+  writeFileSync(
+    configPath,
+    yaml.dump({
+      watchNamespace: namespace,
+      leaderElection: { enabled: false },
+      metrics: { host: '127.0.0.1', port: 0 },
+      shutdownGraceMs: 2_000,
+      ...policy,
+    }),
+  );
+  const child: ChildProcess = spawn(process.execPath, ['--import=tsx', repoPath('operator/main.ts')], {
+    env: { ...process.env, KUBECONFIG: kubeconfigPath, SANDPOD_OPERATOR_CONFIG: configPath, LOG_LEVEL: 'debug' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    output = (output + chunk.toString('utf8')).slice(-200_000);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the operator did not sync within 60 s:\n${output}`)), 60_000);
+    const check = () => {
+      if (/Synced caches/.test(output)) {
+        clearTimeout(timer);
+        child.stdout?.off('data', check);
+        resolve();
+      }
+    };
+    child.stdout?.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the operator exited with ${code}:\n${output}`));
+    });
+  });
+  return {
+    output: () => output,
+    stop: async () => {
+      if (child.exitCode === null && child.pid !== undefined) child.kill('SIGTERM');
+      const killLater = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(killLater);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Names of the Runtime objects in the cluster. */
+export function runtimeNames(): string[] {
+  const listed = kubectl(['get', 'runtimes.sandpod.dev', '-o', 'jsonpath={.items[*].metadata.name}']);
+  return listed.ok ? listed.out.split(/\s+/).filter(Boolean) : [];
+}
+
+/** Whether the RuntimeClass exists, so pods can ask for it. */
+export function runtimeClassExists(name: string): boolean {
+  return kubectl(['get', 'runtimeclass', name]).ok;
+}
+
+/** Runtimes (of `names`) whose image no node has: their pods cannot start where pulls are impossible. */
+export function runtimesWithoutImages(names: string[]): string[] {
+  const images = kubectl(['get', 'nodes', '-o', 'jsonpath={.items[*].status.images[*].names[*]}']);
+  const onNodes = new Set(images.ok ? images.out.split(/\s+/) : []);
+  return names.filter((name) => {
+    const image = kubectl(['get', 'runtimes.sandpod.dev', name, '-o', 'jsonpath={.spec.image}']);
+    return !image.ok || !onNodes.has(image.out.trim());
+  });
+}
