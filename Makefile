@@ -51,7 +51,8 @@ test: test-deps build lint ## Install what is missing and run every test
 # hostile) are left out until the dev node keeps stdout and stderr apart and the operator passes
 # them; run them with `scripts/test-cluster.sh test/kubernetes/<suite>.cluster.test.ts`.
 CLUSTER_SUITES := 'test/operator/**/*.cluster.test.ts' test/kubernetes/backend.cluster.test.ts \
-	test/kubernetes/readiness.cluster.test.ts test/kubernetes/restart.cluster.test.ts
+	test/kubernetes/readiness.cluster.test.ts test/kubernetes/restart.cluster.test.ts \
+	test/kubernetes/rbac.cluster.test.ts
 
 .PHONY: test-cluster
 test-cluster: $(NODE_STAMP) ## Run the operator and Kubernetes suites on the dev cluster (started if needed)
