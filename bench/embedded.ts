@@ -180,7 +180,14 @@ async function floodMemory(outputBytes: number, stateDir: string): Promise<void>
 
 async function main(): Promise<void> {
   const stateDir = `/run/sandpod-bench/${process.pid}`;
-  const config = parseConfig({ port: 0, embedded: { stateDir: join(stateDir, 'gateway'), maxQueued: 1000 } });
+  const config = parseConfig({
+    port: 0,
+    embedded: {
+      stateDir: join(stateDir, 'gateway'),
+      maxQueued: 1000,
+      ...(process.env.BENCH_MAX_RUNNING ? { maxRunning: Number(process.env.BENCH_MAX_RUNNING) } : {}),
+    },
+  });
   const log = winston.createLogger({ silent: true });
   const backend = await createEmbeddedBackend(config, log);
   const gateway = createApp({ config, backend, log });

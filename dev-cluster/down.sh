@@ -53,9 +53,13 @@ done
 left="$(awk -v s="$STATE/" 'index($2, s) == 1' /proc/self/mounts | wc -l)"
 [ "$left" = 0 ] || log "WARNING: $left mounts left under $STATE"
 
-# Pod network left by the CNI bridge plugin; every pod is gone, so are its IPs.
+# Pod network left by the CNI bridge plugin; every pod is gone, so are its IPs. Only when this
+# state directory's node made it: a control plane started elsewhere (SANDPOD_DEV_STATE,
+# SANDPOD_DEV_NODE=0) must not take the running node's bridge with it.
 rm -rf "$STATE/cni/ipam/sandpod"
-if ip link show sandpod0 >/dev/null 2>&1; then ip link delete sandpod0 2>/dev/null || true; fi
+if [ -e "$STATE/cni/net.d/10-sandpod.conflist" ] && ip link show sandpod0 >/dev/null 2>&1; then
+  ip link delete sandpod0 2>/dev/null || true
+fi
 
 if [ "${1:-}" = "--purge" ]; then
   log "removing $STATE"

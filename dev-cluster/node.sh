@@ -2,7 +2,7 @@
 # Start one real node for the dev cluster (called by up.sh after the control
 # plane is ready): containerd (built 1.7, else Debian's 1.6) with runc
 # (cgroupfs) and a CNI bridge without a default route, kubelet, local images
-# sandpod.local/pause:3.10 and sandpod.local/python:3.11, and RuntimeClass
+# (images/build-images.sh: pause and the sandpod.local/runtime-<lang>:dev images), and RuntimeClass
 # `gvisor` (handler runsc, gVisor's shim) when runsc, the shim and containerd
 # >= 1.7 are available.
 # Exits non-zero with the reason when the node cannot run on this machine.
@@ -114,6 +114,9 @@ binary_name = "$RUNSC"
 root = "$RUN/runsc"
 [runsc_config]
   platform = "systrap"
+  # No network stack in the sandbox beyond its own loopback: a program cannot reach the pod
+  # network, the node or the API server, whatever the CNI set up for the pod.
+  network = "none"
 EOF
 fi
 
@@ -216,10 +219,8 @@ start containerd "$CONTAINERD" --config "$CD/config.toml" --log-level warn
 WAIT_COMPONENT=containerd wait_for containerd 60 "$CTR" --address "$SOCK" version || no_node "containerd did not start (log: $LOGS/containerd.log)"
 
 # --- images ---------------------------------------------------------------------
-if ! "$CTR" --address "$SOCK" -n k8s.io images ls -q | grep -q '^sandpod.local/python:3.11$' ||
-   ! "$CTR" --address "$SOCK" -n k8s.io images ls -q | grep -q '^sandpod.local/pause:3.10$'; then
-  CTR="$CTR" "$HERE/images/build-images.sh" "$STATE/images" "$SOCK" || no_node "building the local images failed"
-fi
+# Cached by content in $SANDPOD_CACHE_DIR/images; an unchanged image is not imported again.
+CTR="$CTR" "$HERE/images/build-images.sh" "$SANDPOD_CACHE_DIR/images" "$SOCK" || no_node "building the local images failed"
 
 # --- kubelet ------------------------------------------------------------------------
 KL="$STATE/kubelet"
@@ -269,6 +270,10 @@ imageGCHighThresholdPercent: 95
 imageGCLowThresholdPercent: 90
 containerLogMaxSize: 10Mi
 containerLogMaxFiles: 2
+# pods/log?stream=Stdout|Stderr (alpha in 1.34; kube-apiserver has the same gate in up.sh): the
+# operator reads a program's stdout and stderr apart.
+featureGates:
+  PodLogsQuerySplitStreams: true
 EOF
 
 check_ports kubelet "$KUBELET_PORT" "$KUBELET_HEALTHZ_PORT"
@@ -302,4 +307,4 @@ EOF
 else
   log "no RuntimeClass gvisor (reason above)"
 fi
-log "node $NODE_NAME ready; images: sandpod.local/pause:3.10, sandpod.local/python:3.11 (use imagePullPolicy: Never or IfNotPresent)"
+log "node $NODE_NAME ready; images: sandpod.local/pause:3.10, sandpod.local/runtime-{python,javascript,c,cpp,bash}:dev (use imagePullPolicy: Never or IfNotPresent)"

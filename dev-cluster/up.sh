@@ -155,6 +155,7 @@ start kube-apiserver "$APISERVER" \
   --profiling=false \
   --endpoint-reconciler-type=none \
   --enable-priority-and-fairness=false \
+  --feature-gates=PodLogsQuerySplitStreams=true \
   --v=1
 WAIT_COMPONENT=kube-apiserver wait_for "kube-apiserver /readyz" 180 "$KUBECTL" --kubeconfig="$KUBECONFIG_PATH" get --raw=/readyz ||
   die "kube-apiserver did not become ready (log: $LOGS/kube-apiserver.log)"

@@ -11,10 +11,14 @@ import {
 } from '../contract/index.js';
 
 // Every knob of the operator has its home here: defaults in the schema, overrides from a YAML file
-// named by SANDPOD_OPERATOR_CONFIG and a few environment variables.
+// named by SANDPOD_OPERATOR_CONFIG and a few environment variables (LOG_LEVEL, WATCH_NAMESPACE,
+// POD_NAMESPACE, SANDPOD_RUNTIME_CLASS).
 
 const podPolicySchema = z.strictObject({
-  /** RuntimeClass of every pod; empty means the node's default runtime (only for development). */
+  /**
+   * RuntimeClass of every pod; empty means the node's default runtime, runc (only for development
+   * and tests). SANDPOD_RUNTIME_CLASS overrides it.
+   */
   runtimeClassName: z.string().default('gvisor'),
   seccomp: z
     .discriminatedUnion('type', [
@@ -130,6 +134,9 @@ export function loadOperatorConfig(env: NodeJS.ProcessEnv = process.env): Operat
   const merged: Record<string, unknown> = { ...(fromFile as object) };
   if (env.LOG_LEVEL) merged.logLevel = env.LOG_LEVEL;
   if (env.WATCH_NAMESPACE !== undefined) merged.watchNamespace = env.WATCH_NAMESPACE;
+  if (env.SANDPOD_RUNTIME_CLASS !== undefined) {
+    merged.pod = { ...(merged.pod as object | undefined), runtimeClassName: env.SANDPOD_RUNTIME_CLASS };
+  }
   if (env.POD_NAMESPACE) {
     merged.leaderElection = { leaseNamespace: env.POD_NAMESPACE, ...(merged.leaderElection as object | undefined) };
   }

@@ -91,6 +91,13 @@ export class LeaderElector {
     } catch (error) {
       // Someone else wrote the Lease first (409 on both create and stale update): not ours this round.
       if (error instanceof ApiException && error.code === 409) return false;
+      if (decision === 'create' && error instanceof ApiException && error.code === 404) {
+        throw new Error(
+          `cannot create the leader Lease ${namespace}/${name}: namespace ${namespace} does not exist; ` +
+            'create it (kubectl apply -f manifests/rbac/), or set leaderElection.leaseNamespace (POD_NAMESPACE), ' +
+            'or leaderElection.enabled: false for a single local operator',
+        );
+      }
       throw error;
     }
   }

@@ -232,10 +232,15 @@ export function ephemeralStorageMiB(limits: Limits, policy: PodPolicy): number {
 
 /**
  * The container's command: a POSIX shell that sets the limits Kubernetes has no field for (CPU
- * seconds, processes, open files), connects stdin, then replaces itself with the program. The
- * argv follows as positional parameters, so no part of it is ever parsed by the shell.
+ * seconds, processes, open files), connects stdin, runs the program and exits with its status
+ * (128 + n when signal n killed it). The argv follows as positional parameters, so no part of it
+ * is ever parsed by the shell.
  * RLIMIT_CPU: soft at the limit (SIGXCPU, reported as TimeLimitExceeded), hard one second later.
  * RLIMIT_NPROC counts per user inside the gVisor sandbox, so it bounds this run only.
+ * The shell stays as the container's first process instead of exec'ing the program (`; exit $?`
+ * keeps dash from exec'ing the last command): under runc the first process is its PID
+ * namespace's init, for which the kernel drops signals whose default action is to terminate, so
+ * an exec'd program would ignore SIGXCPU and only die at the hard limit's SIGKILL ("Signaled").
  */
 export function launch(argv: string[], limits: Limits, stdin: 'file' | 'none' | 'live', policy: PodPolicy): string[] {
   const cpuSeconds = Math.ceil(limits.cpuTimeMs / 1000);
@@ -246,7 +251,7 @@ export function launch(argv: string[], limits: Limits, stdin: 'file' | 'none' | 
     `{ ulimit -p ${limits.pids} 2>/dev/null || ulimit -u ${limits.pids}; }`,
     `ulimit -n ${policy.openFiles}`,
     'ulimit -c 0',
-    `exec "$@"${redirect}`,
+    `"$@"${redirect}`,
   ].join(' && ');
-  return ['/bin/sh', '-c', script, 'sandpod', ...argv];
+  return ['/bin/sh', '-c', `${script}; exit $?`, 'sandpod', ...argv];
 }

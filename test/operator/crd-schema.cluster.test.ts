@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import yaml from 'js-yaml';
+import { clusterReachable, kubectl, skipOrFail } from './cluster.js';
 
 // Needs a control plane: the dev cluster of `make dev-cluster` (KUBECONFIG, or .sandpod/kubeconfig)
 // and a kubectl (SANDPOD_KUBECTL, or kubectl on PATH). It installs the CRDs, then checks with the
@@ -9,30 +9,7 @@ import yaml from 'js-yaml';
 // object it creates lives in a namespace of its own, deleted at the end.
 
 const repo = new URL('../../', import.meta.url);
-const kubeconfig = process.env.KUBECONFIG ?? new URL('.sandpod/kubeconfig', repo).pathname;
-const kubectlPath = process.env.SANDPOD_KUBECTL ?? kubectlFromEnvFile() ?? 'kubectl';
 const namespace = `sandpod-crd-test-${process.pid}`;
-
-function kubectlFromEnvFile(): string | undefined {
-  const envFile = new URL('.sandpod/bin.env', repo).pathname;
-  if (!existsSync(envFile)) return undefined;
-  return /^SANDPOD_KUBECTL=(.+)$/m.exec(readFileSync(envFile, 'utf8'))?.[1];
-}
-
-function kubectl(args: string[], input?: string): { ok: boolean; out: string } {
-  const result = spawnSync(kubectlPath, args, {
-    env: { ...process.env, KUBECONFIG: kubeconfig },
-    input,
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  return { ok: result.status === 0, out: `${result.stdout ?? ''}${result.stderr ?? ''}` };
-}
-
-function clusterReachable(): boolean {
-  if (!existsSync(kubeconfig)) return false;
-  return kubectl(['get', '--raw', '/readyz']).ok;
-}
 
 const execution = (name: string, spec: Record<string, unknown>) =>
   JSON.stringify({ apiVersion: 'sandpod.dev/v1alpha1', kind: 'Execution', metadata: { name, namespace }, spec });
@@ -43,7 +20,7 @@ describe('Execution and Runtime CRDs on the dev cluster (needs a control plane)'
   this.timeout(120_000);
 
   before(function () {
-    if (!clusterReachable()) this.skip();
+    if (!clusterReachable()) skipOrFail(this, 'no API server answers (dev-cluster/up.sh)');
     const crds = kubectl([
       'apply',
       '--server-side',
@@ -64,7 +41,7 @@ describe('Execution and Runtime CRDs on the dev cluster (needs a control plane)'
   });
 
   after(() => {
-    if (existsSync(kubeconfig)) kubectl(['delete', 'namespace', namespace, '--wait=false', '--ignore-not-found']);
+    if (clusterReachable()) kubectl(['delete', 'namespace', namespace, '--wait=false', '--ignore-not-found']);
   });
 
   it('should accept every default Runtime when applied (dry run)', () => {

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { clientLoads, clusterReachable, eventually, kubectl, OperatorProcess, repo, skipOrFail } from './cluster.js';
 
 // Needs a control plane: the dev cluster of `make dev-cluster` (KUBECONFIG, or .sandpod/kubeconfig)
 // and kubectl (SANDPOD_KUBECTL, .sandpod/bin.env, or PATH). Runs the real operator as a child
@@ -11,55 +10,13 @@ import { fileURLToPath } from 'node:url';
 // own name, and removes both at the end. Programs are not expected to run here (see the node tests):
 // what is checked is the operator's handling of Executions and pods through the real API server.
 
-const repo = fileURLToPath(new URL('../../', import.meta.url));
-const kubeconfig = process.env.KUBECONFIG ?? join(repo, '.sandpod/kubeconfig');
-const kubectlPath = process.env.SANDPOD_KUBECTL ?? kubectlFromEnvFile() ?? 'kubectl';
 const namespace = `sandpod-op-test-${process.pid}`;
 const runtimeName = `op-test-${process.pid}`;
-
-function kubectlFromEnvFile(): string | undefined {
-  const envFile = join(repo, '.sandpod/bin.env');
-  if (!existsSync(envFile)) return undefined;
-  return /^SANDPOD_KUBECTL=(.+)$/m.exec(readFileSync(envFile, 'utf8'))?.[1];
-}
-
-function kubectl(args: string[], input?: string): { ok: boolean; out: string } {
-  const result = spawnSync(kubectlPath, args, {
-    env: { ...process.env, KUBECONFIG: kubeconfig },
-    input,
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  return { ok: result.status === 0, out: `${result.stdout ?? ''}${result.stderr ?? ''}` };
-}
 
 function json<T>(args: string[]): T {
   const result = kubectl([...args, '-o', 'json']);
   assert.ok(result.ok, result.out);
   return JSON.parse(result.out) as T;
-}
-
-/**
- * @kubernetes/client-node 2.0.1 loads undici 8, which needs Node >= 22.19; on older Node the
- * project's stand-ins (gateway/kubernetes/node20-compat.ts) are loaded first, while they exist.
- */
-const compatShim = join(repo, 'gateway/kubernetes/node20-compat.ts');
-const nodeImports = ['--import=tsx', ...(existsSync(compatShim) ? [`--import=${compatShim}`] : [])];
-
-/** The operator can only start where @kubernetes/client-node loads. */
-function clientLoads(): boolean {
-  const load = "import('@kubernetes/client-node').then(() => process.exit(0), () => process.exit(1))";
-  return spawnSync(process.execPath, [...nodeImports, '-e', load], { cwd: repo }).status === 0;
-}
-
-async function eventually<T>(what: string, read: () => T | undefined, timeoutMs = 60_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = read();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
 }
 
 interface ExecutionJson {
@@ -93,42 +50,17 @@ const terminal = (name: string) => () => {
 describe('operator on the dev cluster (needs a control plane)', function () {
   this.timeout(240_000);
   const workDir = mkdtempSync(join(tmpdir(), 'sandpod-operator-test-'));
-  const operators: ChildProcess[] = [];
-  const logs: string[] = [];
+  const operators: OperatorProcess[] = [];
 
-  function startOperator(): ChildProcess {
-    const child = spawn(process.execPath, [...nodeImports, join(repo, 'operator/main.ts')], {
-      cwd: repo,
-      env: {
-        ...process.env,
-        KUBECONFIG: kubeconfig,
-        SANDPOD_OPERATOR_CONFIG: join(workDir, 'operator.yaml'),
-        POD_NAME: `operator-${operators.length}`,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const index = operators.length;
-    logs[index] = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      logs[index] += chunk.toString();
-    });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      logs[index] += chunk.toString();
-    });
-    operators.push(child);
-    return child;
-  }
-
-  async function stopOperator(child: ChildProcess) {
-    if (child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
-  }
+  const startOperator = () => {
+    const operator = new OperatorProcess(join(workDir, 'operator.yaml'), `operator-${operators.length}`);
+    operators.push(operator);
+    return operator;
+  };
 
   before(function () {
-    if (!existsSync(kubeconfig) || !kubectl(['get', '--raw', '/readyz']).ok) this.skip();
-    if (!clientLoads()) this.skip();
+    if (!clusterReachable()) skipOrFail(this, 'no API server answers (dev-cluster/up.sh)');
+    if (!clientLoads()) skipOrFail(this, '@kubernetes/client-node does not load on this Node.js');
     assert.ok(kubectl(['apply', '--server-side', '--force-conflicts', '-f', join(repo, 'manifests/crds/')]).ok);
     assert.ok(kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/executions.sandpod.dev']).ok);
     assert.ok(kubectl(['create', 'namespace', namespace]).ok);
@@ -160,7 +92,7 @@ describe('operator on the dev cluster (needs a control plane)', function () {
   });
 
   after(async () => {
-    for (const child of operators) await stopOperator(child);
+    for (const operator of operators) await operator.stop();
     kubectl(['delete', 'namespace', namespace, '--wait=false', '--ignore-not-found']);
     kubectl(['delete', 'runtime.sandpod.dev', runtimeName, '--ignore-not-found']);
     rmSync(workDir, { recursive: true, force: true });
@@ -193,7 +125,7 @@ describe('operator on the dev cluster (needs a control plane)', function () {
   it('should not make a second pod when the operator restarts mid-flight', async () => {
     const [first] = operators;
     assert.ok(first);
-    await stopOperator(first);
+    await first.stop();
     startOperator();
     await new Promise((resolve) => setTimeout(resolve, 5000));
     const pods = json<{ items: unknown[] }>(['get', 'pods', '-n', namespace, '-l', 'sandpod.dev/execution=policy']);
@@ -261,9 +193,7 @@ describe('operator on the dev cluster (needs a control plane)', function () {
   it('should let only one of two replicas lead', async () => {
     startOperator();
     await new Promise((resolve) => setTimeout(resolve, 4000));
-    const leading = operators.filter(
-      (child, index) => child.exitCode === null && /Acquired leader Lease/.test(logs[index] ?? ''),
-    );
-    assert.equal(leading.length, 1, logs.join('\n---\n'));
+    const leading = operators.filter((operator) => operator.running && /Acquired leader Lease/.test(operator.log));
+    assert.equal(leading.length, 1, operators.map((operator) => operator.log).join('\n---\n'));
   });
 });

@@ -1,0 +1,93 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// What the operator's cluster suites share: the dev cluster's kubeconfig and kubectl, polling for
+// an end state, the operator as a child process, and the rule for a missing cluster (skip, or fail
+// when SANDPOD_REQUIRE_CLUSTER=1 says a cluster must be there).
+
+export const repo = fileURLToPath(new URL('../../', import.meta.url));
+export const kubeconfig = process.env.KUBECONFIG ?? join(repo, '.sandpod/kubeconfig');
+export const kubectlPath = process.env.SANDPOD_KUBECTL ?? kubectlFromEnvFile() ?? 'kubectl';
+
+function kubectlFromEnvFile(): string | undefined {
+  const envFile = join(repo, '.sandpod/bin.env');
+  if (!existsSync(envFile)) return undefined;
+  return /^SANDPOD_KUBECTL=(.+)$/m.exec(readFileSync(envFile, 'utf8'))?.[1];
+}
+
+export function kubectl(args: string[], input?: string): { ok: boolean; out: string } {
+  const result = spawnSync(kubectlPath, args, {
+    env: { ...process.env, KUBECONFIG: kubeconfig },
+    input,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { ok: result.status === 0, out: `${result.stdout ?? ''}${result.stderr ?? ''}` };
+}
+
+export function clusterReachable(): boolean {
+  return existsSync(kubeconfig) && kubectl(['get', '--raw', '/readyz']).ok;
+}
+
+export const clusterRequired = () => process.env.SANDPOD_REQUIRE_CLUSTER === '1';
+
+/**
+ * A suite whose cluster (or node) is missing skips, saying why, unless SANDPOD_REQUIRE_CLUSTER=1
+ * makes that a failure: CI that started a cluster must not pass by skipping every test.
+ */
+export function skipOrFail(context: Mocha.Context, why: string): never {
+  if (clusterRequired()) throw new Error(`${why}, and SANDPOD_REQUIRE_CLUSTER=1 requires it`);
+  process.stderr.write(`      skipped: ${why} (set SANDPOD_REQUIRE_CLUSTER=1 to make this a failure)\n`);
+  context.skip();
+}
+
+export async function eventually<T>(what: string, read: () => T | undefined, timeoutMs = 60_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = read();
+    if (value !== undefined) return value;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+/** @kubernetes/client-node 2.0.1 loads on Node 20 with undici pinned to 7 (package.json overrides). */
+const nodeImports = ['--import=tsx'];
+
+/** The operator can only start where @kubernetes/client-node loads. */
+export function clientLoads(): boolean {
+  const load = "import('@kubernetes/client-node').then(() => process.exit(0), () => process.exit(1))";
+  return spawnSync(process.execPath, [...nodeImports, '-e', load], { cwd: repo }).status === 0;
+}
+
+/** The operator as a child process with the configuration file given; its log is kept for failures. */
+export class OperatorProcess {
+  log = '';
+  private readonly child: ChildProcess;
+
+  constructor(configPath: string, podName: string) {
+    this.child = spawn(process.execPath, [...nodeImports, join(repo, 'operator/main.ts')], {
+      cwd: repo,
+      env: { ...process.env, KUBECONFIG: kubeconfig, SANDPOD_OPERATOR_CONFIG: configPath, POD_NAME: podName },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const keep = (chunk: Buffer) => {
+      this.log += chunk.toString();
+    };
+    this.child.stdout?.on('data', keep);
+    this.child.stderr?.on('data', keep);
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.kill('SIGTERM');
+    await exited;
+  }
+}
