@@ -1,8 +1,8 @@
 import type winston from 'winston';
+import { createLogger, errorMessage } from '../observability/logger.js';
 import { createApp } from './app.js';
 import type { ExecutionBackend } from './backend.js';
 import { type Config, loadConfig } from './config.js';
-import { createLogger, errorMessage } from './logger.js';
 
 // Wires configuration, logger, backend and gateway, listens, and shuts down gracefully.
 
@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   } catch (error) {
     fail(errorMessage(error));
   }
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, 'gateway');
 
   let backend: ExecutionBackend;
   try {

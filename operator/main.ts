@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import { hostname } from 'node:os';
 import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, EventsV1Api, KubeConfig } from '@kubernetes/client-node';
-import winston from 'winston';
+import { createLogger, errorMessage } from '../observability/logger.js';
 import { loadOperatorConfig, type OperatorConfig } from './config.js';
 import { createInformers } from './informers.js';
 import { describeError, KubeClusterApi } from './kube.js';
@@ -13,23 +13,8 @@ import { Reconciler } from './reconciler.js';
 // Wiring only: configuration, clients, leader Lease, informers, queue, workers, metrics, and a
 // shutdown that lets running passes finish.
 
-function createLogger(level: string): winston.Logger {
-  return winston.createLogger({
-    level,
-    format: winston.format.combine(
-      winston.format.timestamp(),
-      winston.format.errors({ stack: true }),
-      winston.format.json(),
-    ),
-    defaultMeta: { component: 'operator' },
-    transports: [new winston.transports.Console()],
-  });
-}
-
-const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));
-
 export async function runOperator(config: OperatorConfig): Promise<void> {
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, 'operator');
   const identity = process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromDefault();

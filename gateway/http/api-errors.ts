@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler } from 'express';
 import type winston from 'winston';
+import { errorMessage } from '../../observability/logger.js';
 import { ApiError } from '../errors.js';
-import { errorMessage } from '../logger.js';
 
 interface HttpErrorLike {
   status?: unknown;

@@ -2,11 +2,11 @@ import { ApiException, type CustomObjectsApi, PatchStrategy, setHeaderOptions } 
 import type winston from 'winston';
 import { API_GROUP, API_VERSION } from '../../contract/crd.js';
 import type { ExecutionResult, RuntimeInfo } from '../../contract/index.js';
+import { errorMessage } from '../../observability/logger.js';
 import { findRuntime, type Runtime } from '../../operator/objects.js';
 import type { ExecutionBackend, ExecutionEvent, ExecutionSpec } from '../backend.js';
 import type { Config } from '../config.js';
 import { ApiError, atCapacity, invalid, notFound } from '../errors.js';
-import { errorMessage } from '../logger.js';
 import { apiServerProblem } from './api-request.js';
 import { ExecutionChanges } from './execution-changes.js';
 import { CANCEL_PATCH, desiredExecution, EXECUTION_PLURAL, type ExecutionObject } from './execution-object.js';

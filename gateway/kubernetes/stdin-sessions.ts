@@ -1,9 +1,9 @@
 import { PassThrough } from 'node:stream';
 import { Attach, type KubeConfig } from '@kubernetes/client-node';
 import type winston from 'winston';
+import { errorMessage } from '../../observability/logger.js';
 import { CONTAINER } from '../../operator/objects.js';
 import { ApiError } from '../errors.js';
-import { errorMessage } from '../logger.js';
 import { ExecutionChanges } from './execution-changes.js';
 import type { ExecutionObject } from './execution-object.js';
 import { podNameOf } from './follow.js';

@@ -1,9 +1,9 @@
 import type { Socket } from 'socket.io';
 import type winston from 'winston';
+import { errorMessage } from '../../observability/logger.js';
 import type { Config } from '../config.js';
 import { tooMany } from '../errors.js';
 import { toApiError } from '../http/api-errors.js';
-import { errorMessage } from '../logger.js';
 import type { Tenant } from '../tenancy/tenant.js';
 import type { TenantExecutions } from '../tenancy/tenant-executions.js';
 import type { Ack, ClientToServerEvents, InterServerEvents, ServerToClientEvents, SocketData } from './events.js';

@@ -1,9 +1,9 @@
 import type winston from 'winston';
 import type { ExecutionResult, RuntimeInfo } from '../../contract/index.js';
 import { parseExecutionRequest, resolveLimits } from '../../contract/index.js';
+import { errorMessage } from '../../observability/logger.js';
 import type { ExecutionBackend, ExecutionEvent, ExecutionSpec } from '../backend.js';
 import { ApiError, invalid, notFound } from '../errors.js';
-import { errorMessage } from '../logger.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { Admission } from './admission.js';
 import type { Tenant } from './tenant.js';

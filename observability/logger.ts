@@ -1,7 +1,10 @@
 import winston from 'winston';
 
-/** Structured JSON lines on stdout; each request and socket gets a child of this logger. */
-export function createLogger(level: string): winston.Logger {
+/**
+ * Structured JSON lines on stdout, named by component (gateway, operator); each request, socket
+ * and reconcile gets a child of this logger.
+ */
+export function createLogger(level: string, component: string): winston.Logger {
   return winston.createLogger({
     level,
     format: winston.format.combine(
@@ -9,7 +12,7 @@ export function createLogger(level: string): winston.Logger {
       winston.format.errors({ stack: true }),
       winston.format.json(),
     ),
-    defaultMeta: { component: 'gateway' },
+    defaultMeta: { component },
     transports: [new winston.transports.Console()],
   });
 }
