@@ -55,7 +55,7 @@ CLUSTER_SUITES := 'test/operator/**/*.cluster.test.ts' test/kubernetes/backend.c
 	test/kubernetes/rbac.cluster.test.ts
 
 .PHONY: test-cluster
-test-cluster: $(NODE_STAMP) ## Run the operator and Kubernetes suites on the dev cluster (started if needed)
+test-cluster: build ## Run the operator and Kubernetes suites on the dev cluster (started if needed)
 	scripts/test-cluster.sh $(CLUSTER_SUITES)
 
 .PHONY: test-unit
@@ -71,7 +71,7 @@ run-runsc: deps build ## Like run, with gVisor (runsc, built on first use) as th
 	SANDPOD_OCI_RUNTIME=runsc SANDPOD_OCI_RUNTIME_PATH="$$(scripts/runsc-path.sh)" node dist/gateway/main.js
 
 .PHONY: dev-cluster
-dev-cluster: ## Build (once, cached) and start a local Kubernetes control plane and node
+dev-cluster: build ## Start a local Kubernetes (built once, cached) with sandpod on 127.0.0.1:8081
 	dev-cluster/up.sh
 
 .PHONY: dev-cluster-down

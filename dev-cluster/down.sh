@@ -12,7 +12,11 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 [ -d "$STATE" ] || { log "nothing to stop ($STATE does not exist)"; exit 0; }
 
-# Containers first, while containerd still answers: kill every task in the
+# sandpod's own processes first, while the API server still answers their last calls.
+stop_component sandpod-gateway
+stop_component sandpod-operator
+
+# Containers next, while containerd still answers: kill every task in the
 # k8s.io namespace so that no container, shim or runsc sandbox survives.
 SOCK="$STATE/run/containerd/containerd.sock"
 stop_component kubelet

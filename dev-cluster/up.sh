@@ -239,4 +239,20 @@ EOF
   done
   WAIT_COMPONENT=kwok wait_for "kwok nodes Ready" 60 sh -c "! '$KUBECTL' --kubeconfig='$KUBECONFIG_PATH' get nodes -l type=kwok --no-headers | grep -v ' Ready '"
 fi
-echo "export KUBECONFIG=$KUBECONFIG_PATH"
+
+# --- sandpod itself: CRDs, Runtimes, the operator and the gateway on 8081 --------------
+if [ "${SANDPOD_DEV_SANDPOD:-1}" != 0 ]; then
+  "$HERE/sandpod.sh"
+fi
+
+cat <<USAGE
+export KUBECONFIG=$KUBECONFIG_PATH
+kubectl: $KUBECTL   (kubectl get ex, kubectl get nodes)
+USAGE
+if [ "${SANDPOD_DEV_SANDPOD:-1}" != 0 ]; then
+  cat <<USAGE
+gateway (Kubernetes mode): http://127.0.0.1:${SANDPOD_DEV_GATEWAY_PORT:-8081}/  token: \$(cat $STATE/token)
+  curl -H "Authorization: Bearer \$(cat $STATE/token)" -H 'content-type: application/json' \\
+    -d '{"runtime":"python","source":"print(42)"}' 'http://127.0.0.1:${SANDPOD_DEV_GATEWAY_PORT:-8081}/api/v1/executions?wait=true'
+USAGE
+fi
