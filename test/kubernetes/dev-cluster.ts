@@ -1,35 +1,16 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import yaml from 'js-yaml';
+import { clusterRequired, kubeconfigPath, kubectl, repoPath } from '../helpers/dev-cluster.js';
 
 // The dev cluster of `dev-cluster/up.sh`, reused as it is: KUBECONFIG or .sandpod/kubeconfig, and
 // its kubectl. Nothing here starts a cluster; whoever runs the suite decides that. Every object a
 // test run makes lives in a namespace of its own (or is named after the run), deleted at the end.
 
-const repo = new URL('../../', import.meta.url);
-export const repoPath = (relative: string) => new URL(relative, repo).pathname;
-
-export const kubeconfigPath = process.env.KUBECONFIG ?? repoPath('.sandpod/kubeconfig');
-const kubectlPath = process.env.SANDPOD_KUBECTL ?? kubectlFromEnvFile() ?? 'kubectl';
-
-function kubectlFromEnvFile(): string | undefined {
-  const envFile = repoPath('.sandpod/bin.env');
-  if (!existsSync(envFile)) return undefined;
-  return /^SANDPOD_KUBECTL=(.+)$/m.exec(readFileSync(envFile, 'utf8'))?.[1];
-}
-
-export function kubectl(args: string[], input?: string): { ok: boolean; out: string } {
-  const result = spawnSync(kubectlPath, args, {
-    env: { ...process.env, KUBECONFIG: kubeconfigPath },
-    input,
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  return { ok: result.status === 0, out: `${result.stdout ?? ''}${result.stderr ?? ''}` };
-}
+export { kubeconfigPath, kubectl, repoPath } from '../helpers/dev-cluster.js';
 
 /**
  * Why the dev cluster cannot be used, or undefined when its API server answers. Suites then skip
@@ -48,7 +29,7 @@ function findClusterProblem(): string | undefined {
 }
 
 function required(problem: string): string {
-  if (process.env.SANDPOD_REQUIRE_CLUSTER === '1') throw new Error(`SANDPOD_REQUIRE_CLUSTER=1, but ${problem}`);
+  if (clusterRequired()) throw new Error(`SANDPOD_REQUIRE_CLUSTER=1, but ${problem}`);
   return problem;
 }
 

@@ -1,37 +1,20 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { clusterRequired, kubeconfigPath, kubectl, repo } from '../helpers/dev-cluster.js';
 
 // What the operator's cluster suites share: the dev cluster's kubeconfig and kubectl, polling for
 // an end state, the operator as a child process, and the rule for a missing cluster (skip, or fail
 // when SANDPOD_REQUIRE_CLUSTER=1 says a cluster must be there).
 
-export const repo = fileURLToPath(new URL('../../', import.meta.url));
-export const kubeconfig = process.env.KUBECONFIG ?? join(repo, '.sandpod/kubeconfig');
-export const kubectlPath = process.env.SANDPOD_KUBECTL ?? kubectlFromEnvFile() ?? 'kubectl';
-
-function kubectlFromEnvFile(): string | undefined {
-  const envFile = join(repo, '.sandpod/bin.env');
-  if (!existsSync(envFile)) return undefined;
-  return /^SANDPOD_KUBECTL=(.+)$/m.exec(readFileSync(envFile, 'utf8'))?.[1];
-}
-
-export function kubectl(args: string[], input?: string): { ok: boolean; out: string } {
-  const result = spawnSync(kubectlPath, args, {
-    env: { ...process.env, KUBECONFIG: kubeconfig },
-    input,
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  return { ok: result.status === 0, out: `${result.stdout ?? ''}${result.stderr ?? ''}` };
-}
+export { kubectl, kubectlPath, repo } from '../helpers/dev-cluster.js';
+export const kubeconfig = kubeconfigPath;
 
 export function clusterReachable(): boolean {
   return existsSync(kubeconfig) && kubectl(['get', '--raw', '/readyz']).ok;
 }
 
-export const clusterRequired = () => process.env.SANDPOD_REQUIRE_CLUSTER === '1';
+export { clusterRequired };
 
 /**
  * A suite whose cluster (or node) is missing skips, saying why, unless SANDPOD_REQUIRE_CLUSTER=1
