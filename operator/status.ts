@@ -256,7 +256,8 @@ function runOutcome(run: V1ContainerStateTerminated, limits: Limits | undefined)
     };
   }
   if (signal) return { ...failed('Signaled', `killed by ${signal}`), signal };
-  if (run.exitCode === 0) return { phase: 'Succeeded', reason: 'Completed', message: '', exitCode: 0, signal: null };
+  if (run.exitCode === 0)
+    return { phase: 'Succeeded', reason: 'Completed', message: 'exited with code 0', exitCode: 0, signal: null };
   return { ...failed('NonZeroExit', `exited with code ${run.exitCode}`), exitCode: run.exitCode };
 }
 
