@@ -439,25 +439,25 @@ except OSError as error:
 
     describe('network', () => {
       it('should fail fast when a program reaches for the internet, metadata or the host', async () => {
+        // Fast means refused at once: no name resolves and no route exists, so nothing waits for a
+        // timeout (each attempt allows 3 s, and a timeout would print TimeoutError).
         const source = `
-import socket, time, urllib.request
-started = time.monotonic()
+import socket, urllib.request
 def attempt(name, action):
     try:
         action()
         print(name, "connected")
     except Exception as error:
-        print(name, "failed", type(error).__name__)
+        reason = getattr(error, "reason", error)
+        print(name, "failed", type(reason).__name__)
 attempt("dns", lambda: urllib.request.urlopen("http://example.com", timeout=3))
 attempt("metadata", lambda: socket.create_connection(("169.254.169.254", 80), timeout=3))
 attempt("loopback", lambda: socket.create_connection(("127.0.0.1", 8080), timeout=3))
-attempt("private", lambda: socket.create_connection(("10.96.0.1", 443), timeout=3))
-print("elapsed", round(time.monotonic() - started, 2))`;
+attempt("private", lambda: socket.create_connection(("10.96.0.1", 443), timeout=3))`;
         const result = await run(python(source));
         assert.doesNotMatch(result.stdout, /connected/);
-        assert.equal(result.stdout.match(/failed/g)?.length, 4);
-        const elapsed = Number(/elapsed ([\d.]+)/.exec(result.stdout)?.[1]);
-        assert.ok(elapsed < 2, `took ${elapsed} s`);
+        assert.equal(result.stdout.match(/failed/g)?.length, 4, result.stdout);
+        assert.doesNotMatch(result.stdout, /Timeout|timeout/);
       });
 
       it('should see no network interface but loopback when a program lists them', async () => {
