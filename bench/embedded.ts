@@ -12,6 +12,7 @@ import winston from 'winston';
 import { createApp } from '../gateway/app.js';
 import { parseConfig } from '../gateway/config.js';
 import { createEmbeddedBackend } from '../gateway/embedded/index.js';
+import { Mounter } from '../gateway/embedded/mounter.js';
 import { buildStepSpec, type SeccompProfile } from '../gateway/embedded/oci-spec.js';
 import { prepareRootfs } from '../gateway/embedded/rootfs.js';
 import { mountScratch } from '../gateway/embedded/scratch.js';
@@ -77,7 +78,13 @@ async function rawSandbox(stateDir: string) {
     await import('node:fs/promises').then((fs) => fs.readFile('config/seccomp.json', 'utf8')),
   ) as SeccompProfile;
   const rootfs = await prepareRootfs(stateDir, 65534, 65534);
-  const scratch = await mountScratch({ mountPoint: join(stateDir, 'scratch'), sizeMiB: 64, uid: 65534, gid: 65534 });
+  const scratch = await mountScratch({
+    mounter: new Mounter(),
+    mountPoint: join(stateDir, 'scratch'),
+    sizeMiB: 64,
+    uid: 65534,
+    gid: 65534,
+  });
   // One bundle per program and worker: containers running at once need cgroups of their own.
   const bundles = new Map<string, string>();
   const programs = Object.entries({ python: HELLO.python?.bare ?? [], bash: HELLO.bash?.bare ?? [] });

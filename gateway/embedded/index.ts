@@ -8,6 +8,7 @@ import type { Config } from '../config.js';
 import { EmbeddedBackend } from './backend.js';
 import { loadCatalog } from './catalog.js';
 import { detectCgroupDriver } from './cgroups.js';
+import { Mounter } from './mounter.js';
 import { ociRuntime } from './oci-runtime.js';
 import type { SeccompProfile } from './oci-spec.js';
 import { prepareRootfs } from './rootfs.js';
@@ -48,7 +49,12 @@ async function findBinary(name: string, configured: string): Promise<string> {
 }
 
 /** Removes what a gateway that died left behind: containers, scratch mounts. */
-async function recoverLeftovers(stateDir: string, runtime: ReturnType<typeof ociRuntime>, log: winston.Logger) {
+async function recoverLeftovers(
+  stateDir: string,
+  runtime: ReturnType<typeof ociRuntime>,
+  mounter: Mounter,
+  log: winston.Logger,
+) {
   const containers = await runtime.list().catch(() => []);
   for (const id of containers.filter((name) => name.startsWith('sandpod-'))) {
     await runtime.forceDelete(id).catch(() => undefined);
@@ -58,7 +64,7 @@ async function recoverLeftovers(stateDir: string, runtime: ReturnType<typeof oci
     .split('\n')
     .map((line) => line.split(' ')[1] ?? '')
     .filter((mountPoint) => mountPoint.startsWith(`${join(stateDir, 'executions')}/`));
-  for (const mountPoint of leftovers) await unmountScratch(mountPoint).catch(() => undefined);
+  for (const mountPoint of leftovers) await unmountScratch(mounter, mountPoint).catch(() => undefined);
   if (containers.length + leftovers.length > 0) {
     log.warn('Removed leftovers of an earlier run', { containers: containers.length, mounts: leftovers.length });
   }
@@ -77,7 +83,8 @@ export async function createEmbeddedBackend(config: Config, log: winston.Logger)
   await mkdir(join(stateDir, 'executions'), { recursive: true, mode: 0o700 });
   await mkdir(join(stateDir, 'bundles'), { recursive: true, mode: 0o700 });
   const runtime = ociRuntime(settings.ociRuntime, binary, join(stateDir, settings.ociRuntime));
-  await recoverLeftovers(stateDir, runtime, log);
+  const mounter = new Mounter();
+  await recoverLeftovers(stateDir, runtime, mounter, log);
 
   let cgroups: ReturnType<typeof detectCgroupDriver>;
   try {
@@ -112,6 +119,7 @@ export async function createEmbeddedBackend(config: Config, log: winston.Logger)
       seccomp: runtime.seccompFor(seccomp),
       stateDir,
       scratchPool: new ScratchPool({
+        mounter,
         dir: join(stateDir, 'executions'),
         uid: settings.uid,
         gid: settings.gid,

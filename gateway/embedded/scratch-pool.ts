@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import type { Mounter } from './mounter.js';
 import { mountScratch, type Scratch } from './scratch.js';
 
 // Mounting a tmpfs costs a process spawn, about ten milliseconds on the path of every run.
@@ -7,6 +8,7 @@ import { mountScratch, type Scratch } from './scratch.js';
 // execution, and never returns to the pool.
 
 export interface ScratchPoolOptions {
+  mounter: Mounter;
   dir: string;
   uid: number;
   gid: number;
@@ -37,6 +39,8 @@ export class ScratchPool {
     this.closed = true;
     const unused = this.ready.splice(0);
     await Promise.all(unused.map((ready) => ready.then((scratch) => scratch.release()).catch(() => undefined)));
+    // Closed after every execution has drained: nothing mounts or unmounts any more.
+    this.options.mounter.close();
   }
 
   private refill(): void {
@@ -48,7 +52,7 @@ export class ScratchPool {
   }
 
   private mount(sizeMiB: number): Promise<Scratch> {
-    const { dir, uid, gid } = this.options;
-    return mountScratch({ mountPoint: join(dir, randomBytes(8).toString('hex')), sizeMiB, uid, gid });
+    const { mounter, dir, uid, gid } = this.options;
+    return mountScratch({ mounter, mountPoint: join(dir, randomBytes(8).toString('hex')), sizeMiB, uid, gid });
   }
 }

@@ -1,10 +1,7 @@
-import { execFile } from 'node:child_process';
 import { chown, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { SourceFile } from '../../contract/index.js';
-
-const run = promisify(execFile);
+import type { Mounter } from './mounter.js';
 
 // The only writable space of an execution: one tmpfs, capped in bytes and inodes, that holds the
 // program's /work, /tmp and /dev/shm. The host writes into it only before any program has run
@@ -19,6 +16,7 @@ export interface Scratch {
 }
 
 export interface ScratchOptions {
+  mounter: Mounter;
   mountPoint: string;
   sizeMiB: number;
   uid: number;
@@ -28,15 +26,15 @@ export interface ScratchOptions {
 /** Enough inodes for real programs, few enough that a loop creating files stops soon. */
 export const inodesFor = (sizeMiB: number) => Math.min(1_000_000, 1024 + sizeMiB * 64);
 
-export async function mountScratch({ mountPoint, sizeMiB, uid, gid }: ScratchOptions): Promise<Scratch> {
+export async function mountScratch({ mounter, mountPoint, sizeMiB, uid, gid }: ScratchOptions): Promise<Scratch> {
   await mkdir(mountPoint, { recursive: true, mode: 0o700 });
   const options = `size=${sizeMiB}m,nr_inodes=${inodesFor(sizeMiB)},mode=0755,nosuid,nodev`;
-  await run('mount', ['-t', 'tmpfs', '-o', options, 'sandpod-scratch', mountPoint]);
+  await mounter.mount(mountPoint, options);
   const scratch: Scratch = {
     work: join(mountPoint, 'work'),
     tmp: join(mountPoint, 'tmp'),
     shm: join(mountPoint, 'shm'),
-    release: () => unmountScratch(mountPoint),
+    release: () => unmountScratch(mounter, mountPoint),
   };
   try {
     for (const [dir, mode] of [
@@ -64,10 +62,9 @@ export async function stageFiles(workDir: string, files: SourceFile[], uid: numb
   }
 }
 
-export async function unmountScratch(mountPoint: string): Promise<void> {
-  // Lazy unmount: a process still holding a file open cannot keep the mount, or its memory, alive.
-  await run('umount', ['-l', mountPoint]).catch((error: NodeJS.ErrnoException & { stderr?: string }) => {
-    if (!String(error.stderr ?? '').includes('not mounted')) throw error;
+export async function unmountScratch(mounter: Mounter, mountPoint: string): Promise<void> {
+  await mounter.unmount(mountPoint).catch((error: Error) => {
+    if (!error.message.includes('not mounted')) throw error;
   });
   await rm(mountPoint, { recursive: true, force: true });
 }
