@@ -181,11 +181,14 @@ async function* podLogs(
   const stop = () => opened.abort();
   signal.addEventListener('abort', stop, { once: true });
   try {
-    let responses: IncomingMessage[];
     try {
-      responses = await Promise.all(
-        targets.map(([, logStream]) =>
-          openApiStream(ctx.kubeConfig, logPath(namespace, pod, logStream), opened.signal),
+      // Each log is read from the moment it answers, not once both have: the kubelet answers a
+      // followed log only when the container first writes to that stream or ends, so output on
+      // one stream would otherwise wait for the other (a program that prints, then waits for
+      // input and never writes to stderr, would show nothing until it ends).
+      yield* merged(
+        targets.map(([stream, logStream]) =>
+          logOf(ctx, logPath(namespace, pod, logStream), stream, live, opened.signal),
         ),
       );
     } catch (error) {
@@ -199,7 +202,6 @@ async function* podLogs(
       yield* podLogs(ctx, namespace, pod, live, signal);
       return;
     }
-    yield* merged(responses.map((response, index) => chunksOf(response, targets[index]?.[0] ?? 'stdout', live)));
     for (const [stream] of targets) {
       const data = live.flush(stream);
       if (data) yield { kind: 'output', stream, data };
@@ -208,6 +210,18 @@ async function* podLogs(
     signal.removeEventListener('abort', stop);
     opened.abort();
   }
+}
+
+/** One log: opened, then read chunk by chunk as `stream`. */
+async function* logOf(
+  ctx: FollowContext,
+  path: string,
+  stream: Stream,
+  live: LiveOutput,
+  signal: AbortSignal,
+): AsyncGenerator<Item> {
+  const response = await openApiStream(ctx.kubeConfig, path, signal);
+  yield* chunksOf(response, stream, live);
 }
 
 export function logPath(namespace: string, pod: string, stream: 'Stdout' | 'Stderr' | undefined): string {

@@ -147,6 +147,44 @@ describe('following a pod log', () => {
     assert.ok(requests.every((request) => request.includes('follow=true')));
   });
 
+  it('should send stdout while the stderr log has not answered yet', async () => {
+    // The kubelet answers a followed log only once the container wrote to that stream or ended:
+    // a program that prints and then waits for input leaves the stderr log unanswered meanwhile.
+    const held: ServerResponse[] = [];
+    let stderrAnswered = false;
+    const answerStderr = () => {
+      if (stderrAnswered) return;
+      stderrAnswered = true;
+      for (const response of held) if (!response.headersSent) response.writeHead(200).end();
+    };
+    const fallback = setTimeout(answerStderr, 1000);
+    handler = (stream, _request, response) => {
+      if (stream === 'Stderr') {
+        if (stderrAnswered) response.writeHead(200).end();
+        else held.push(response);
+        return;
+      }
+      response.writeHead(200);
+      response.write('before\n');
+      held.push(response);
+    };
+    const watch = new OneExecution({ phase: 'Running' });
+    let stdoutBeforeStderr = false;
+
+    const { events } = await follow(watch, { phase: 'Succeeded', reason: 'Completed', stdout: 'before\n' }, (sent) => {
+      if (!text(sent, 'stdout').includes('before')) return false;
+      stdoutBeforeStderr = !stderrAnswered;
+      answerStderr();
+      for (const response of held) response.end();
+      return true;
+    });
+    clearTimeout(fallback);
+
+    assert.equal(stdoutBeforeStderr, true);
+    assert.equal(text(events, 'stdout'), 'before\n');
+    assert.equal(events.at(-1)?.type, 'exit');
+  });
+
   it('should follow both as stdout when the API server refuses stream=', async () => {
     handler = (stream, _request, response) => {
       if (stream) {
