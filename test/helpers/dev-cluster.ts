@@ -29,3 +29,27 @@ export function kubectl(args: string[], input?: string): { ok: boolean; out: str
 
 /** Set by `make test`: a missing cluster fails the suite instead of skipping it. */
 export const clusterRequired = () => process.env.SANDPOD_REQUIRE_CLUSTER === '1';
+
+/**
+ * A suite whose cluster (or node) is missing skips, saying why, unless SANDPOD_REQUIRE_CLUSTER=1
+ * makes that a failure: CI that started a cluster must not pass by skipping every test.
+ */
+export function skipOrFail(context: Mocha.Context, why: string): never {
+  if (clusterRequired()) throw new Error(`${why}, and SANDPOD_REQUIRE_CLUSTER=1 requires it`);
+  process.stderr.write(`      skipped: ${why} (set SANDPOD_REQUIRE_CLUSTER=1 to make this a failure)\n`);
+  context.skip();
+}
+
+/** Installs the CRDs (idempotent) and waits until the API server serves them. */
+export function installCrds(): void {
+  const applied = kubectl(['apply', '--server-side', '--force-conflicts', '-f', repoPath('manifests/crds/')]);
+  if (!applied.ok) throw new Error(applied.out);
+  const established = kubectl([
+    'wait',
+    '--for=condition=Established',
+    '--timeout=60s',
+    'crd/executions.sandpod.dev',
+    'crd/runtimes.sandpod.dev',
+  ]);
+  if (!established.ok) throw new Error(established.out);
+}

@@ -14,6 +14,7 @@ import {
   installCrds,
   kubectl,
   loadKubeConfig,
+  skipOrFail,
 } from './dev-cluster.js';
 
 // Needs a control plane only (the dev cluster's API server; no node, no operator): the Kubernetes
@@ -81,7 +82,7 @@ describe(title, function () {
   let kubeConfig: KubeConfig;
 
   before(async function () {
-    if (problem) this.skip();
+    if (problem) skipOrFail(this, problem);
     installCrds();
     createNamespace(namespace);
     const runtime = {

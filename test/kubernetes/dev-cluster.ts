@@ -10,7 +10,7 @@ import { clusterRequired, kubeconfigPath, kubectl, repoPath } from '../helpers/d
 // its kubectl. Nothing here starts a cluster; whoever runs the suite decides that. Every object a
 // test run makes lives in a namespace of its own (or is named after the run), deleted at the end.
 
-export { kubeconfigPath, kubectl, repoPath } from '../helpers/dev-cluster.js';
+export { installCrds, kubeconfigPath, kubectl, repoPath, skipOrFail } from '../helpers/dev-cluster.js';
 
 /**
  * Why the dev cluster cannot be used, or undefined when its API server answers. Suites then skip
@@ -54,20 +54,6 @@ export function loadKubeConfig(): KubeConfig {
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(kubeconfigPath);
   return kubeConfig;
-}
-
-/** Installs the CRDs (idempotent) and waits until the API server serves them. */
-export function installCrds(): void {
-  const applied = kubectl(['apply', '--server-side', '--force-conflicts', '-f', repoPath('manifests/crds/')]);
-  if (!applied.ok) throw new Error(applied.out);
-  const established = kubectl([
-    'wait',
-    '--for=condition=Established',
-    '--timeout=60s',
-    'crd/executions.sandpod.dev',
-    'crd/runtimes.sandpod.dev',
-  ]);
-  if (!established.ok) throw new Error(established.out);
 }
 
 export function createNamespace(name: string): void {

@@ -16,6 +16,7 @@ import {
   runtimeClassExists,
   runtimeNames,
   runtimesWithoutImages,
+  skipOrFail,
   startOperator,
 } from './dev-cluster.js';
 
@@ -52,7 +53,7 @@ describe(title, function () {
   let operator: RunningOperator | undefined;
 
   before(async function () {
-    if (problem) this.skip();
+    if (problem) skipOrFail(this, problem);
     installCrds();
     createMissingRuntimes();
     const withoutImages = runtimesWithoutImages(['python', 'javascript', 'c', 'cpp', 'bash']);

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { clusterProblem, createNamespace, deleteNamespace, installCrds, kubectl, repoPath } from './dev-cluster.js';
+import {
+  clusterProblem,
+  createNamespace,
+  deleteNamespace,
+  installCrds,
+  kubectl,
+  repoPath,
+  skipOrFail,
+} from './dev-cluster.js';
 
 // Needs a control plane only: manifests/rbac/gateway.yaml applied to the dev cluster's API server,
 // and the gateway's service account asked, through impersonation, what it may and may not do.
@@ -36,7 +44,7 @@ describe(title, function () {
   let createdSystemNamespace = false;
 
   before(async function () {
-    if (problem) this.skip();
+    if (problem) skipOrFail(this, problem);
     installCrds();
     if (!kubectl(['get', 'namespace', 'sandpod-system']).ok) {
       createNamespace('sandpod-system');

@@ -12,6 +12,7 @@ import {
   installCrds,
   kubectl,
   loadKubeConfig,
+  skipOrFail,
 } from './dev-cluster.js';
 
 // Needs a control plane only. The backend talks to the dev cluster's API server through a TCP
@@ -75,7 +76,7 @@ describe(title, function () {
   let backend: KubernetesBackend;
 
   before(async function () {
-    if (problem) this.skip();
+    if (problem) skipOrFail(this, problem);
     installCrds();
     createNamespace(namespace);
     const runtime = {

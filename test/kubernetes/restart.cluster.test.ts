@@ -14,6 +14,7 @@ import {
   nodeReady,
   type RunningOperator,
   runtimeClassExists,
+  skipOrFail,
   startOperator,
 } from './dev-cluster.js';
 
@@ -47,7 +48,7 @@ describe(title, function () {
   };
 
   before(async function () {
-    if (problem) this.skip();
+    if (problem) skipOrFail(this, problem);
     installCrds();
     createNamespace(namespace);
     operator = await startOperator(namespace, {

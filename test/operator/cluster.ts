@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { clusterRequired, kubeconfigPath, kubectl, repo } from '../helpers/dev-cluster.js';
+import { kubeconfigPath, kubectl, repo } from '../helpers/dev-cluster.js';
 
 // What the operator's cluster suites share: the dev cluster's kubeconfig and kubectl, polling for
 // an end state, the operator as a child process, and the rule for a missing cluster (skip, or fail
@@ -14,17 +14,7 @@ export function clusterReachable(): boolean {
   return existsSync(kubeconfig) && kubectl(['get', '--raw', '/readyz']).ok;
 }
 
-export { clusterRequired };
-
-/**
- * A suite whose cluster (or node) is missing skips, saying why, unless SANDPOD_REQUIRE_CLUSTER=1
- * makes that a failure: CI that started a cluster must not pass by skipping every test.
- */
-export function skipOrFail(context: Mocha.Context, why: string): never {
-  if (clusterRequired()) throw new Error(`${why}, and SANDPOD_REQUIRE_CLUSTER=1 requires it`);
-  process.stderr.write(`      skipped: ${why} (set SANDPOD_REQUIRE_CLUSTER=1 to make this a failure)\n`);
-  context.skip();
-}
+export { clusterRequired, installCrds, skipOrFail } from '../helpers/dev-cluster.js';
 
 export async function eventually<T>(what: string, read: () => T | undefined, timeoutMs = 60_000): Promise<T> {
   const until = Date.now() + timeoutMs;

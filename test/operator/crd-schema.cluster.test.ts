@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import yaml from 'js-yaml';
-import { clusterReachable, kubectl, skipOrFail } from './cluster.js';
+import { clusterReachable, installCrds, kubectl, skipOrFail } from './cluster.js';
 
 // Needs a control plane: the dev cluster of `make dev-cluster` (KUBECONFIG, or .sandpod/kubeconfig)
 // and a kubectl (SANDPOD_KUBECTL, or kubectl on PATH). It installs the CRDs, then checks with the
@@ -21,22 +21,7 @@ describe('Execution and Runtime CRDs on the dev cluster (needs a control plane)'
 
   before(function () {
     if (!clusterReachable()) skipOrFail(this, 'no API server answers (dev-cluster/up.sh)');
-    const crds = kubectl([
-      'apply',
-      '--server-side',
-      '--force-conflicts',
-      '-f',
-      new URL('manifests/crds/', repo).pathname,
-    ]);
-    assert.ok(crds.ok, crds.out);
-    const established = kubectl([
-      'wait',
-      '--for=condition=Established',
-      '--timeout=60s',
-      'crd/executions.sandpod.dev',
-      'crd/runtimes.sandpod.dev',
-    ]);
-    assert.ok(established.ok, established.out);
+    installCrds();
     assert.ok(kubectl(['create', 'namespace', namespace]).ok);
   });
 
