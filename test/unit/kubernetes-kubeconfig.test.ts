@@ -28,8 +28,11 @@ describe('defaultKubeConfig', () => {
   });
 
   it('should say what is missing when there are no credentials at all', function () {
-    // Only a pod has a service-account token there; this suite never runs in one.
-    if (existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token')) this.skip();
+    // Only a pod has a service-account token there; in one, credentials do exist and this cannot hold.
+    if (existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token')) {
+      process.stderr.write('      skipped: running in a pod, which has a service-account token\n');
+      this.skip();
+    }
     const home = process.env.HOME;
     const emptyHome = mkdtempSync(path.join(tmpdir(), 'sandpod-home-'));
     process.env.HOME = emptyHome;
