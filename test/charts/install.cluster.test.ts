@@ -108,6 +108,12 @@ function configMapFile(name: string, key: string): string {
   return content;
 }
 
+function tokenSecretData(): Record<string, string> {
+  const secret = kubectl(['get', 'secret', `${fullname}-tenant-tokens`, '-n', systemNamespace, '-o', 'json']);
+  assert.ok(secret.ok, secret.out);
+  return (JSON.parse(secret.out) as { data: Record<string, string> }).data;
+}
+
 interface LocalProcess {
   child: ChildProcess;
   output(): string;
@@ -303,9 +309,7 @@ describe(title, function () {
 
   it("should complete an Execution sent to the installed gateway with the release's tenant token", async () => {
     assert.ok(gatewayUrl, 'the gateway is not running');
-    const secret = kubectl(['get', 'secret', `${fullname}-tenant-tokens`, '-n', systemNamespace, '-o', 'json']);
-    assert.ok(secret.ok, secret.out);
-    const encoded = (JSON.parse(secret.out) as { data: Record<string, string> }).data[tenant];
+    const encoded = tokenSecretData()[tenant];
     assert.ok(encoded, `no token for tenant ${tenant}`);
     const token = Buffer.from(encoded, 'base64').toString();
 
@@ -322,5 +326,24 @@ describe(title, function () {
     assert.deepEqual([result.phase, result.reason, result.stdout], ['Succeeded', 'Completed', 'installed by helm\n']);
     const listed = kubectl(['get', 'executions.sandpod.dev', '-n', tenantNamespace, '-o', 'name']);
     assert.ok(listed.ok && listed.out.trim().length > 0, `no Execution in ${tenantNamespace}: ${listed.out}`);
+  });
+
+  it('should keep the tenant token and the gateway configuration across helm upgrade', () => {
+    assert.ok(installed, 'the release is not installed');
+    const before = [tokenSecretData(), configMapFile(`${fullname}-gateway`, 'gateway.yaml')];
+    const upgraded = helm([
+      'upgrade',
+      release,
+      chartDir,
+      '--namespace',
+      systemNamespace,
+      '--values',
+      valuesFile,
+      '--kubeconfig',
+      kubeconfigPath,
+    ]);
+    assert.ok(upgraded.ok, upgraded.stderr);
+    assert.match(upgraded.stdout, /REVISION: 2/);
+    assert.deepEqual([tokenSecretData(), configMapFile(`${fullname}-gateway`, 'gateway.yaml')], before);
   });
 });
