@@ -67,8 +67,9 @@ test-chart: $(NODE_STAMP) ## Lint, render and policy-check the Helm chart, and c
 	mocha --ignore 'test/charts/**/*.cluster.test.ts' 'test/charts/**/*.test.ts'
 
 .PHONY: manifests
-manifests: $(NODE_STAMP) ## Regenerate manifests/ (and the chart's CRDs) from the contract and the chart
+manifests: $(NODE_STAMP) ## Regenerate manifests/, the chart's CRDs and its config schemas from the code and the chart
 	node --import=tsx operator/crd/generate.ts
+	node --import=tsx charts/values-schema.ts && biome format --write charts/sandpod/values.schema.json
 	@scripts/helm-path.sh >/dev/null
 	node --import=tsx charts/manifests.ts
 

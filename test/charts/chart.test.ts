@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import yaml from 'js-yaml';
 import { chartDir, ciValues, helm, helmPath, renderChart, templateArgs } from '../../charts/render.js';
+import { VALUES_SCHEMA_PATH, valuesSchema } from '../../charts/values-schema.js';
 import { parseConfig } from '../../gateway/config.js';
 import { parseOperatorConfig } from '../../operator/config.js';
 import { configMapFile, findObject, objectsOf, VALUES_SETS } from './rendered.js';
@@ -135,12 +137,27 @@ describe('helm chart charts/sandpod', function () {
       ['a string where a number belongs', ['gateway.port=http'], /gateway\/port/],
       ['a digest that is not sha256', ['images.digest=latest'], /images\/digest/],
       ['a container without a memory limit', ['gateway.resources.limits=null'], /gateway\/resources/],
+      [
+        'a misspelt gateway setting',
+        ['gateway.config.socket.idleTimeoutMS=5'],
+        /gateway\/config\/socket.*idleTimeoutMS/,
+      ],
+      [
+        'an operator setting the operator would refuse',
+        ['operator.config.queue.workers=0'],
+        /operator\/config\/queue\/workers/,
+      ],
     ];
     for (const [what, set, path] of cases) {
       it(`should refuse ${what}, naming the value`, () => {
         assert.match(refusal(set), path);
       });
     }
+
+    it("should hold the gateway's and the operator's configuration schemas as the code defines them", () => {
+      const committed = JSON.parse(readFileSync(VALUES_SCHEMA_PATH, 'utf8'));
+      assert.deepEqual(committed, valuesSchema(committed), 'values.schema.json is stale: run make manifests');
+    });
 
     it('should refuse a tenant without a token when the chart may not make one', () => {
       assert.match(refusal(['tenantTokens.generate=false']), /tenant "demo" has no token/);
