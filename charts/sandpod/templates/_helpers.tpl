@@ -163,3 +163,30 @@ then is.
 {{- define "sandpod.flowList" -}}
 [{{ range $i, $item := . }}{{ if $i }}, {{ end }}{{ toJson $item }}{{ end }}]
 {{- end -}}
+
+{{/*
+The gateway's `tenants` (gateway/config.ts) as YAML {tenants: [...]}: names, token sha256 (given,
+or of the token the chart made or read), and the optional per-tenant settings.
+*/}}
+{{- define "sandpod.gatewayTenants" -}}
+{{- $tokens := include "sandpod.tenantTokens" . | fromYaml -}}
+{{- $tenants := list -}}
+{{- range .Values.tenants -}}
+{{- $entry := dict "name" .name -}}
+{{- if .tokenSha256 -}}
+{{- $_ := set $entry "tokenSha256" .tokenSha256 -}}
+{{- else -}}
+{{- $_ := set $entry "tokenSha256" (list (get $tokens .name | sha256sum)) -}}
+{{- end -}}
+{{- with .limits }}{{ $_ := set $entry "limits" . }}{{ end -}}
+{{- with .maxConcurrent }}{{ $_ := set $entry "maxConcurrent" . }}{{ end -}}
+{{- with .ratePerSecond }}{{ $_ := set $entry "ratePerSecond" . }}{{ end -}}
+{{- with .burst }}{{ $_ := set $entry "burst" . }}{{ end -}}
+{{- $tenants = append $tenants $entry -}}
+{{- end -}}
+{{- toYaml (dict "tenants" $tenants) -}}
+{{- end -}}
+
+{{- define "sandpod.tenantsSecretName" -}}
+{{- default (printf "%s-tenants" (include "sandpod.fullname" .)) .Values.gateway.tenantsSecret.existingSecret -}}
+{{- end -}}
