@@ -14,8 +14,8 @@ ARG LANGUAGE
 # image, and Node 20 where the script looks for it (/usr/bin/node, as Debian's nodejs puts it).
 RUN apt-get update \
   && apt-get install -y --no-install-recommends dash coreutils bash python3.11 \
-       gcc gcc-12 cpp cpp-12 libgcc-12-dev binutils libc6-dev linux-libc-dev libcrypt-dev libnsl-dev rpcsvc-proto \
-       g++ g++-12 libstdc++-12-dev \
+       gcc gcc-12 cpp cpp-12 libgcc-12-dev binutils binutils-common binutils-x86-64-linux-gnu libc6-dev \
+       linux-libc-dev libcrypt-dev libnsl-dev rpcsvc-proto g++ g++-12 libstdc++-12-dev \
   && rm -rf /var/lib/apt/lists/* \
   && ln -sf /usr/local/bin/node /usr/bin/node
 COPY dev-cluster/images/build-images.sh dev-cluster/images/pause.c /build/
