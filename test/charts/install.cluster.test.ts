@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import yaml from 'js-yaml';
-import { chartDir, helm, helmPath, renderChart } from '../../charts/render.js';
+import { chartDir, ciValues, helm, helmPath, renderChart } from '../../charts/render.js';
 import {
   clusterProblem,
   createNamespace,
@@ -43,20 +43,19 @@ const systemNamespace = id;
 const tenantNamespace = `${id}-tenant`;
 const tenant = 'chart';
 
-/** The release's values: the chart's defaults but for what the dev cluster cannot or must not take. */
+/**
+ * The release's values: charts/sandpod/ci/dev-cluster-values.yaml (what the dev cluster cannot or
+ * must not take: no pods of the chart, the shared RuntimeClass and Runtimes left alone, no seccomp
+ * installer), with this run's own tenant and namespace.
+ */
 function installValues(): Record<string, unknown> {
+  const devCluster = yaml.load(readFileSync(ciValues('dev-cluster'), 'utf8')) as Record<
+    string,
+    Record<string, unknown>
+  >;
   return {
-    images: { tag: 'dev' },
-    // No image of the gateway/operator on the node: they run as local processes instead.
-    operator: { replicas: 0, watchNamespace: tenantNamespace },
-    gateway: { replicas: 0 },
-    executions: {
-      // Shared with the dev cluster's own install, which made them; this release leaves them be.
-      runtimeClass: { create: false },
-      // The installer DaemonSet would need the sandpod image on the node.
-      seccomp: { type: 'RuntimeDefault' },
-    },
-    runtimes: { create: false },
+    ...devCluster,
+    operator: { ...devCluster.operator, watchNamespace: tenantNamespace },
     tenants: [{ name: tenant, namespace: tenantNamespace, createNamespace: false }],
   };
 }

@@ -8,7 +8,14 @@ import {
 
 // What the chart renders for the values sets under charts/sandpod/ci/, rendered once per run.
 
-export const VALUES_SETS = ['default', 'all-features', 'watch-all', 'tenants-secret', 'manifests'] as const;
+export const VALUES_SETS = [
+  'default',
+  'all-features',
+  'watch-all',
+  'tenants-secret',
+  'dev-cluster',
+  'manifests',
+] as const;
 export type ValuesSet = (typeof VALUES_SETS)[number];
 
 export const optionsOf = (set: ValuesSet): TemplateOptions =>
