@@ -159,6 +159,23 @@ describe('helm chart charts/sandpod', function () {
       assert.deepEqual(committed, valuesSchema(committed), 'values.schema.json is stale: run make manifests');
     });
 
+    it('should refuse limit defaults above their maxima, naming both', () => {
+      assert.match(
+        refusal(['executions.limits.defaults.memoryMiB=2000']),
+        /executions\.limits\.defaults\.memoryMiB \(2000\) is above executions\.limits\.maxima\.memoryMiB/,
+      );
+    });
+
+    it('should refuse an operator watchNamespace that leaves a tenant namespace unserved', () => {
+      assert.match(refusal(['operator.watchNamespace=elsewhere']), /tenant namespace sandpod-demo would never run/);
+    });
+
+    it('should refuse a tenant listed twice', () => {
+      const result = helm(['template', ...templateArgs({}), '--set-json', 'tenants=[{"name":"a"},{"name":"a"}]']);
+      assert.equal(result.ok, false);
+      assert.match(result.stderr, /"a" is listed twice/);
+    });
+
     it('should refuse a tenant without a token when the chart may not make one', () => {
       assert.match(refusal(['tenantTokens.generate=false']), /tenant "demo" has no token/);
     });
