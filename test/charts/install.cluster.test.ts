@@ -227,6 +227,30 @@ describe(title, function () {
     }
   });
 
+  it('should have the objects of every optional part accepted in a server-side dry run', () => {
+    // Ingress, autoscaler, LoadBalancer Service, RuntimeClass overhead and scheduling, node pools,
+    // pull secrets. Objects in the example tenant namespaces (absent here) are left out, as they
+    // are the same kinds the default dry run checked; ServiceMonitors need the Prometheus
+    // Operator's CRDs, which the dev cluster has not.
+    const documents = renderChart({
+      release,
+      namespace: systemNamespace,
+      valuesFiles: [ciValues('all-features')],
+    }).filter(
+      ({ object }) =>
+        object.kind !== 'ServiceMonitor' &&
+        object.kind !== 'Namespace' &&
+        (object.metadata.namespace === undefined || object.metadata.namespace === systemNamespace),
+    );
+    const kinds = new Set(documents.map((document) => document.object.kind));
+    for (const kind of ['Ingress', 'HorizontalPodAutoscaler', 'RuntimeClass', 'DaemonSet', 'Deployment']) {
+      assert.ok(kinds.has(kind), `the dry run had no ${kind}`);
+    }
+    const manifest = documents.map((document) => yaml.dump(document.object)).join('---\n');
+    const applied = kubectl(['apply', '--server-side', '--dry-run=server', '--force-conflicts', '-f', '-'], manifest);
+    assert.ok(applied.ok, applied.out);
+  });
+
   it('should install as a Helm release', () => {
     const result = helm([
       'install',
