@@ -41,7 +41,9 @@ lint: $(NODE_STAMP) ## Check formatting, lint rules and types
 
 .PHONY: test
 test: test-deps build lint ## Install what is missing and run every test
-	mocha 'test/unit/**/*.test.ts' 'test/sandbox/**/*.test.ts' 'test/gateway/**/*.test.ts' 'test/browser/**/*.test.ts'
+	@scripts/helm-path.sh >/dev/null # the chart tests need helm; built from Go modules on first use
+	mocha --ignore 'test/charts/**/*.cluster.test.ts' 'test/unit/**/*.test.ts' 'test/sandbox/**/*.test.ts' \
+		'test/gateway/**/*.test.ts' 'test/browser/**/*.test.ts' 'test/charts/**/*.test.ts'
 	@echo "--- the hostile-program suite again, under gVisor (runsc)"
 	SANDPOD_OCI_RUNTIME=runsc SANDPOD_OCI_RUNTIME_PATH="$$(scripts/runsc-path.sh)" mocha test/sandbox/embedded-hostile.test.ts
 	@echo "--- suites that need a Kubernetes control plane and node (the dev cluster)"
@@ -51,11 +53,29 @@ test: test-deps build lint ## Install what is missing and run every test
 # operator passes it; run it with `scripts/test-cluster.sh test/kubernetes/hostile.cluster.test.ts`.
 CLUSTER_SUITES := 'test/operator/**/*.cluster.test.ts' test/kubernetes/backend.cluster.test.ts \
 	test/kubernetes/readiness.cluster.test.ts test/kubernetes/restart.cluster.test.ts \
-	test/kubernetes/rbac.cluster.test.ts test/kubernetes/gateway-contract.cluster.test.ts
+	test/kubernetes/rbac.cluster.test.ts test/kubernetes/gateway-contract.cluster.test.ts \
+	test/charts/install.cluster.test.ts
 
 .PHONY: test-cluster
 test-cluster: build ## Run the operator and Kubernetes suites on the dev cluster (started if needed)
+	@scripts/helm-path.sh >/dev/null
 	scripts/test-cluster.sh $(CLUSTER_SUITES)
+
+.PHONY: test-chart
+test-chart: $(NODE_STAMP) ## Lint, render and policy-check the Helm chart, and check manifests/ against it
+	@scripts/helm-path.sh >/dev/null
+	mocha --ignore 'test/charts/**/*.cluster.test.ts' 'test/charts/**/*.test.ts'
+
+.PHONY: manifests
+manifests: $(NODE_STAMP) ## Regenerate manifests/, the chart's CRDs and its config schemas from the code and the chart
+	node --import=tsx operator/crd/generate.ts
+	node --import=tsx charts/values-schema.ts && biome format --write charts/sandpod/values.schema.json
+	@scripts/helm-path.sh >/dev/null
+	node --import=tsx charts/manifests.ts
+
+.PHONY: images
+images: ## Build the gateway/operator and runtime images with docker, podman or buildah (REGISTRY, TAG, PUSH=1)
+	images/build.sh
 
 .PHONY: test-unit
 test-unit: $(NODE_STAMP) ## Run the unit tests alone (no sandbox, no browser)

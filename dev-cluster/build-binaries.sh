@@ -3,7 +3,7 @@
 #   $SANDPOD_CACHE_DIR/bin/<group>-<version>/<name>   (default ~/.cache/sandpod)
 # Usage: dev-cluster/build-binaries.sh [component ...]   (default: all)
 #   components: runsc etcd kube-apiserver kubectl kube-controller-manager
-#               kube-scheduler kubelet containerd-shim-runsc-v1 kwok
+#               kube-scheduler kubelet containerd-shim-runsc-v1 kwok helm
 # A component is skipped when $SANDPOD_<NAME> names an executable, when the
 # cached file exists and is executable, or when PATH has one reporting the
 # pinned version. Builds run one after another at low priority (nice 15).
@@ -134,6 +134,11 @@ func main() { etcdmain.Main(os.Args) }')"
       dir="$(simple_wrapper "kwok-$SANDPOD_KWOK_VERSION" sigs.k8s.io/kwok "$SANDPOD_KWOK_VERSION")"
       pkg="sigs.k8s.io/kwok/cmd/kwok"
       ldflags="-s -w -X 'sigs.k8s.io/kwok/pkg/consts.Version=$SANDPOD_KWOK_VERSION'" ;;
+    helm)
+      dir="$(simple_wrapper "helm-$SANDPOD_HELM_VERSION" helm.sh/helm/v4 "$SANDPOD_HELM_VERSION")"
+      pkg=helm.sh/helm/v4/cmd/helm
+      # As helm's own Makefile sets it; without it `helm version` says only the minor version.
+      ldflags="-s -w -X 'helm.sh/helm/v4/internal/version.version=$SANDPOD_HELM_VERSION' -X 'helm.sh/helm/v4/internal/version.gitTreeState=clean'" ;;
     runsc)
       dir="$(simple_wrapper "gvisor-$SANDPOD_GVISOR_VERSION" gvisor.dev/gvisor "$SANDPOD_GVISOR_VERSION")"
       pkg=gvisor.dev/gvisor/runsc

@@ -5,6 +5,8 @@
 SANDPOD_K8S_VERSION="${SANDPOD_K8S_VERSION:-v1.34.4}"
 SANDPOD_ETCD_VERSION="${SANDPOD_ETCD_VERSION:-v3.6.16}"
 SANDPOD_KWOK_VERSION="${SANDPOD_KWOK_VERSION:-v0.8.0}"
+# Helm 4 (helm.sh/helm/v4): Helm 3's support ended in November 2026. Used by the chart tests only.
+SANDPOD_HELM_VERSION="${SANDPOD_HELM_VERSION:-v4.3.2}"
 # containerd >= 1.7 is needed by gVisor's shim (Debian 12 ships 1.6).
 SANDPOD_CONTAINERD_VERSION="${SANDPOD_CONTAINERD_VERSION:-v1.7.35}"
 # gVisor publishes no tags to the Go module proxy; this pseudo-version is the
@@ -22,7 +24,7 @@ export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
 
 # Every component the scripts know about.
 # shellcheck disable=SC2034  # used by the scripts that source this file
-SANDPOD_COMPONENTS=(runsc etcd kube-apiserver kubectl kube-controller-manager kube-scheduler kubelet containerd ctr containerd-shim-runc-v2 containerd-shim-runsc-v1 kwok)
+SANDPOD_COMPONENTS=(runsc etcd kube-apiserver kubectl kube-controller-manager kube-scheduler kubelet containerd ctr containerd-shim-runc-v2 containerd-shim-runsc-v1 kwok helm)
 
 log() { printf '%s [dev-cluster] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -33,6 +35,7 @@ component_group() {
     kube-apiserver|kube-controller-manager|kube-scheduler|kubelet|kubectl) echo "k8s-$SANDPOD_K8S_VERSION" ;;
     etcd) echo "etcd-$SANDPOD_ETCD_VERSION" ;;
     kwok) echo "kwok-$SANDPOD_KWOK_VERSION" ;;
+    helm) echo "helm-$SANDPOD_HELM_VERSION" ;;
     runsc) echo "gvisor-$SANDPOD_GVISOR_VERSION" ;;
     # built from a patched copy (see build-binaries.sh), hence its own directory
     containerd-shim-runsc-v1) echo "gvisor-$SANDPOD_GVISOR_VERSION-sandpod" ;;
@@ -68,6 +71,9 @@ component_version_ok() {
     kwok)
       out="$("$bin" --version 2>/dev/null)" || return 1
       grep -q "$SANDPOD_KWOK_VERSION" <<<"$out" ;;
+    helm)
+      out="$("$bin" version --template '{{.Version}}' 2>/dev/null)" || return 1
+      [ "$out" = "$SANDPOD_HELM_VERSION" ] ;;
     runsc)
       out="$("$bin" --version 2>/dev/null)" || return 1
       grep -q "$SANDPOD_GVISOR_VERSION" <<<"$out" ;;

@@ -1,0 +1,52 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { configSchema } from '../gateway/config.js';
+import { operatorConfigSchema } from '../operator/config.js';
+import { chartDir } from './render.js';
+
+// values.schema.json is written by hand except for `gateway.config` and `operator.config`, which
+// are the JSON Schema of the zod schemas the gateway and operator parse their files with, so a
+// misspelt setting fails `helm install` instead of the pod's start. Run after changing either
+// configuration schema (make manifests does):
+//   node --import=tsx charts/values-schema.ts
+// test/charts/chart.test.ts fails while the committed file holds other schemas.
+
+export const VALUES_SCHEMA_PATH = `${chartDir}/values.schema.json`;
+
+type JsonSchema = { [key: string]: unknown; properties?: Record<string, JsonSchema> };
+
+function configJsonSchema(schema: z.ZodType, description: string): JsonSchema {
+  // Input side: every key may be left out (the program fills defaults); strict objects stay strict.
+  const { $schema: _, ...generated } = z.toJSONSchema(schema, { io: 'input', target: 'draft-7' }) as JsonSchema;
+  return { ...generated, description };
+}
+
+/** The committed schema with both configuration schemas put in from the code. */
+export function valuesSchema(committed: JsonSchema = JSON.parse(readFileSync(VALUES_SCHEMA_PATH, 'utf8'))): JsonSchema {
+  const properties = committed.properties ?? {};
+  const withConfig = (name: string, config: JsonSchema) => {
+    const component = properties[name];
+    if (!component?.properties) throw new Error(`values.schema.json has no ${name}.properties`);
+    return { ...component, properties: { ...component.properties, config } };
+  };
+  return {
+    ...committed,
+    properties: {
+      ...properties,
+      operator: withConfig(
+        'operator',
+        configJsonSchema(operatorConfigSchema, 'operator/config.ts keys, merged over what the chart sets'),
+      ),
+      gateway: withConfig(
+        'gateway',
+        configJsonSchema(configSchema, 'gateway/config.ts keys, merged over what the chart sets'),
+      ),
+    },
+  };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  writeFileSync(VALUES_SCHEMA_PATH, `${JSON.stringify(valuesSchema(), null, 2)}\n`);
+  console.error('Wrote charts/sandpod/values.schema.json');
+}
