@@ -16,10 +16,27 @@ export const VALUES_SCHEMA_PATH = `${chartDir}/values.schema.json`;
 
 type JsonSchema = { [key: string]: unknown; properties?: Record<string, JsonSchema> };
 
+const checkout = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * Defaults that name a file of this checkout (the catalog, the seccomp profile) say where the
+ * program finds them when run from a clone; they mean nothing in an image, and would make the
+ * committed schema depend on the folder it was generated in.
+ */
+function withoutCheckoutPaths(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(withoutCheckoutPaths);
+  if (node === null || typeof node !== 'object') return node;
+  return Object.fromEntries(
+    Object.entries(node)
+      .filter(([key, value]) => !(key === 'default' && typeof value === 'string' && value.startsWith(checkout)))
+      .map(([key, value]) => [key, withoutCheckoutPaths(value)]),
+  );
+}
+
 function configJsonSchema(schema: z.ZodType, description: string): JsonSchema {
   // Input side: every key may be left out (the program fills defaults); strict objects stay strict.
   const { $schema: _, ...generated } = z.toJSONSchema(schema, { io: 'input', target: 'draft-7' }) as JsonSchema;
-  return { ...generated, description };
+  return { ...(withoutCheckoutPaths(generated) as JsonSchema), description };
 }
 
 /** The committed schema with both configuration schemas put in from the code. */
