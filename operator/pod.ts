@@ -24,6 +24,8 @@ export const PATHS = {
   stdin: '/sandpod/input/stdin',
   build: '/sandpod/build',
   tmp: '/tmp',
+  /** The program's working directory and HOME, with a writable copy of the source files. */
+  work: '/work',
 } as const;
 
 /** Where the launcher writes its report; the kubelet copies it into the container's status. */
@@ -67,10 +69,10 @@ export function desiredPod(execution: Execution, runtime: Runtime, plan: Executi
     name: CONTAINER.run,
     image: runtime.spec.image,
     imagePullPolicy: policy.imagePullPolicy,
-    command: launch(plan.runArgv, plan.limits, stdinSource(plan), policy),
-    workingDir: PATHS.source,
+    command: launch(plan.runArgv, plan.limits, stdinSource(plan), policy, PATHS.source),
+    workingDir: PATHS.work,
     env: [
-      { name: 'HOME', value: PATHS.tmp },
+      { name: 'HOME', value: PATHS.work },
       { name: 'TMPDIR', value: PATHS.tmp },
     ],
     resources: resources(plan.limits, policy),
@@ -79,7 +81,9 @@ export function desiredPod(execution: Execution, runtime: Runtime, plan: Executi
       sourceMount,
       ...(plan.stdin !== undefined ? [{ name: VOLUME.input, mountPath: PATHS.input, readOnly: true }] : []),
       ...(compiled ? [{ name: VOLUME.build, mountPath: PATHS.build, readOnly: true }] : []),
-      { name: VOLUME.tmp, mountPath: PATHS.tmp },
+      // One scratch volume, one diskMiB budget, for both, as in embedded mode.
+      { name: VOLUME.tmp, mountPath: PATHS.tmp, subPath: 'tmp' },
+      { name: VOLUME.tmp, mountPath: PATHS.work, subPath: 'work' },
     ],
     terminationMessagePath: TERMINATION_MESSAGE_PATH,
     terminationMessagePolicy: 'File',
@@ -244,12 +248,19 @@ export const PROGRAM_ENV = ['PATH', 'HOME', 'TMPDIR', 'LANG'] as const;
  * image at `policy.launcher`) runs the argv as its child and enforces what Kubernetes has no field
  * for: the step's wall time from its own start, the CPU time of all its processes and threads,
  * one output budget for stdout and stderr, the allow-listed environment, a session of its own,
- * the process and open-file limits and stdin. It kills every process of the step when the
+ * the process and open-file limits and stdin; for the run step it copies the source files from their
+ * read-only Secret volume into the writable working directory, as embedded mode stages them. It kills every process of the step when the
  * program ends or a limit is hit, and writes the outcome with millisecond times as the
  * termination message (read back by status.ts). The argv is never parsed by a shell.
  * RLIMIT_NPROC counts per user inside the gVisor sandbox, so it bounds this run only.
  */
-export function launch(argv: string[], limits: Limits, stdin: 'file' | 'none' | 'live', policy: PodPolicy): string[] {
+export function launch(
+  argv: string[],
+  limits: Limits,
+  stdin: 'file' | 'none' | 'live',
+  policy: PodPolicy,
+  copySourcesFrom?: string,
+): string[] {
   const stdinArgs = stdin === 'file' ? ['--stdin', PATHS.stdin] : stdin === 'none' ? ['--stdin', '/dev/null'] : [];
   return [
     policy.launcher,
@@ -265,6 +276,7 @@ export function launch(argv: string[], limits: Limits, stdin: 'file' | 'none' | 
     String(policy.openFiles),
     ...stdinArgs,
     ...PROGRAM_ENV.flatMap((name) => ['--env', name]),
+    ...(copySourcesFrom ? ['--copy-from', copySourcesFrom] : []),
     '--report',
     TERMINATION_MESSAGE_PATH,
     '--',

@@ -9,12 +9,13 @@
  *     program forwards at most --output-bytes to the container's log and kills the step past it;
  *   - an allow-listed environment (the kubelet injects KUBERNETES_SERVICE_* whatever the pod asks);
  *   - the program in a session of its own, RLIMIT_NPROC/NOFILE/CORE, stdin from a file;
+ *   - the source files copied from their read-only volume into the writable working directory;
  *   - the outcome, with times in milliseconds, as one JSON line in the termination message.
  * When the program ends (or a limit is hit) every process left in the namespace is killed before
  * the report is written, so nothing the program started can overwrite it or outlive the step.
  *
  * Usage: sandpod-launch [--wall-ms N] [--cpu-ms N] [--output-bytes N] [--pids N] [--open-files N]
- *          [--stdin PATH] [--env NAME]... [--report PATH] -- PROGRAM [ARG]...
+ *          [--stdin PATH] [--env NAME]... [--copy-from DIR] [--report PATH] -- PROGRAM [ARG]...
  * A limit of 0 (or left out) is not enforced. --stdin left out keeps the inherited stdin (a live
  * attach). The report goes to /dev/termination-log unless --report names another file.
  * Built statically by dev-cluster/images/build-images.sh into every runtime image. */
@@ -40,7 +41,7 @@
 
 struct options {
   long long wall_ms, cpu_ms, output_bytes, pids, open_files;
-  const char *stdin_path, *report_path;
+  const char *stdin_path, *report_path, *copy_from;
   const char *env_names[MAX_ENV];
   int env_count;
   char **argv;
@@ -76,6 +77,7 @@ static void parse(int argc, char **argv, struct options *o) {
     else if (!strcmp(name, "--open-files")) o->open_files = parse_count(value, name);
     else if (!strcmp(name, "--stdin")) o->stdin_path = value;
     else if (!strcmp(name, "--report")) o->report_path = value;
+    else if (!strcmp(name, "--copy-from")) o->copy_from = value;
     else if (!strcmp(name, "--env")) {
       if (o->env_count == MAX_ENV) die_usage("too many --env names");
       o->env_names[o->env_count++] = value;
@@ -129,6 +131,40 @@ static long long step_cpu_ms(pid_t self) {
   }
   closedir(proc);
   return ticks * 1000 / ticks_per_second;
+}
+
+/* Copies the plain files of a directory (a Secret volume: its entries are symlinks into a
+ * hidden ..data directory, which is skipped) into the working directory, writable by the program
+ * as its own scratch files are. Returns 0, or an errno with *failed naming the file. */
+static int copy_sources(const char *from, const char **failed) {
+  DIR *dir = opendir(from);
+  if (!dir) {
+    *failed = from;
+    return errno;
+  }
+  static char buffer[CHUNK], path[4096];
+  struct dirent *entry;
+  int error = 0;
+  while (!error && (entry = readdir(dir))) {
+    if (entry->d_name[0] == '.') continue;
+    snprintf(path, sizeof path, "%s/%s", from, entry->d_name);
+    int in = open(path, O_RDONLY | O_CLOEXEC);
+    if (in < 0) {
+      error = errno;
+      break;
+    }
+    int out = open(entry->d_name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (out < 0) error = errno;
+    ssize_t n;
+    while (!error && (n = read(in, buffer, sizeof buffer)) != 0) {
+      if (n < 0 || write(out, buffer, (size_t)n) != n) error = n < 0 ? errno : ENOSPC;
+    }
+    close(in);
+    if (out >= 0 && close(out) < 0 && !error) error = errno;
+  }
+  closedir(dir);
+  if (error) *failed = path;
+  return error;
 }
 
 static void write_all(int fd, const char *data, size_t length) {
@@ -323,6 +359,20 @@ int main(int argc, char **argv) {
   sigaddset(&chld, SIGCHLD);
   sigprocmask(SIG_BLOCK, &chld, NULL);
   int exits = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
+
+  if (o.copy_from) {
+    const char *failed = NULL;
+    int error = copy_sources(o.copy_from, &failed);
+    if (error) {
+      /* Reported like a program that cannot start: the platform, not the program, failed. */
+      struct outcome out = {0};
+      long long now = now_ms(CLOCK_REALTIME);
+      snprintf(out.error, sizeof out.error, "cannot copy the source %.160s: %s", failed, strerror(error));
+      report(&o, &out, now, now, 0, 0, 0);
+      fprintf(stderr, "sandpod-launch: %s\n", out.error);
+      return 127;
+    }
+  }
 
   int out_pipe[2], err_pipe[2], exec_pipe[2];
   if (exits < 0 || pipe2(out_pipe, O_CLOEXEC) || pipe2(err_pipe, O_CLOEXEC) || pipe2(exec_pipe, O_CLOEXEC)) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type LaunchReport, launcherExitCode, launchReport } from '../../operator/launch-report.js';
@@ -37,7 +37,7 @@ describe('sandpod-launch (needs root and gcc)', function () {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  function launch(options: string[], argv: string[], env: Record<string, string> = {}): Promise<Launched> {
+  function launch(options: string[], argv: string[], env: Record<string, string> = {}, cwd = dir): Promise<Launched> {
     runs += 1;
     const reportPath = join(dir, `report-${runs}.json`);
     const child = spawn(
@@ -46,6 +46,7 @@ describe('sandpod-launch (needs root and gcc)', function () {
       {
         env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
         stdio: ['ignore', 'pipe', 'pipe'],
+        cwd,
       },
     );
     let stdout = '';
@@ -166,6 +167,21 @@ describe('sandpod-launch (needs root and gcc)', function () {
     // RLIMIT_NPROC is per user and the launcher is one of the user's processes; RLIMIT_CPU is a
     // per-process backstop a second past the step's limit.
     assert.equal(result.stdout, '8\n64\n0\n3\n');
+  });
+
+  it('should copy the source files into the working directory, writable, and leave dot entries', async () => {
+    const source = mkdtempSync(join(dir, 'source-'));
+    const work = mkdtempSync(join(dir, 'work-'));
+    writeFileSync(join(source, 'main.py'), 'print(1)\n');
+    mkdirSync(join(source, '..data'));
+    const result = await launch(
+      ['--copy-from', source],
+      ['sh', '-c', 'ls -A && echo x >> main.py && cat main.py'],
+      {},
+      work,
+    );
+    assert.equal(result.report.error, null);
+    assert.equal(result.stdout, 'main.py\nprint(1)\nx\n');
   });
 
   it('should say why when the program cannot be started', async () => {

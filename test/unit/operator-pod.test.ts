@@ -176,7 +176,17 @@ describe('desiredPod', () => {
       mounts.find((m) => m.name === 'source'),
       { name: 'source', mountPath: PATHS.source, readOnly: true },
     );
-    assert.equal(pod.spec?.containers[0]?.workingDir, PATHS.source);
+    // The program works in a writable copy: /work and /tmp share the one scratch volume and budget.
+    assert.equal(pod.spec?.containers[0]?.workingDir, PATHS.work);
+    assert.deepEqual(
+      mounts.filter((m) => m.name === 'tmp'),
+      [
+        { name: 'tmp', mountPath: '/tmp', subPath: 'tmp' },
+        { name: 'tmp', mountPath: '/work', subPath: 'work' },
+      ],
+    );
+    const command = pod.spec?.containers[0]?.command ?? [];
+    assert.equal(command[command.indexOf('--copy-from') + 1], PATHS.source);
   });
 
   it('should map file names with + to indexed Secret keys when files are given', () => {
