@@ -6,7 +6,7 @@
 #   sandpod.local/runtime-javascript:dev    the host's node
 #   sandpod.local/runtime-c:dev             gcc-12, binutils, libc6-dev headers and libraries
 #   sandpod.local/runtime-cpp:dev           the C image plus g++-12 and libstdc++-12-dev
-#   sandpod.local/runtime-bash:dev          bash
+#   sandpod.local/runtime-bash:dev          bash, grep and sed
 #   sandpod.local/python:3.11               another name for runtime-python (older tests use it)
 # Every runtime image has the operator's launcher at /usr/local/bin/sandpod-launch (static, from
 # operator/launcher/sandpod-launch.c: the first process of every container), dash as /bin/sh and
@@ -129,7 +129,9 @@ list_python() {
   } | complete_list
 }
 list_javascript() { { package_files "${BASE_PACKAGES[@]}"; echo /usr/bin/node; } | complete_list; }
-list_bash() { { package_files "${BASE_PACKAGES[@]}" bash; } | complete_list; }
+# A shell runtime is for shell scripts: grep and sed belong to it as much as coreutils do.
+BASH_PACKAGES=(bash grep sed)
+list_bash() { { package_files "${BASE_PACKAGES[@]}" "${BASH_PACKAGES[@]}"; } | complete_list; }
 C_PACKAGES=(gcc gcc-12 cpp cpp-12 libgcc-12-dev binutils binutils-common binutils-x86-64-linux-gnu libc6-dev
   linux-libc-dev libcrypt-dev libnsl-dev rpcsvc-proto)
 # Left out of the compilers (about 100 MB): -flto (lto1, lto-dump), the sanitizers, gold, dwp, gprofng.
@@ -249,7 +251,7 @@ missing_for() {
     javascript) [ -x /usr/bin/node ] || echo "/usr/bin/node (apt-get install nodejs)" ;;
     c) pkgs+=("${C_PACKAGES[@]}") ;;
     cpp) pkgs+=("${C_PACKAGES[@]}" g++ g++-12 libstdc++-12-dev) ;;
-    bash) pkgs+=(bash) ;;
+    bash) pkgs+=("${BASH_PACKAGES[@]}") ;;
   esac
   for pkg in "${pkgs[@]}"; do
     dpkg-query -W -f '${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || echo "package $pkg"

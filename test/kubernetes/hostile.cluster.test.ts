@@ -53,6 +53,8 @@ if (problem) {
       },
       // gVisor runs a program's tasks as goroutines and does not enforce the pids limit.
       countsTasks: !gvisor,
+      // The kubelet mounts the emptyDir that holds /tmp and /work: no inode cap, no nosuid.
+      mountsScratch: false,
     };
   });
 }
