@@ -270,7 +270,7 @@ function runOutcome(
     };
   }
   if (report?.limit === 'cpu') {
-    return { ...cpuExceeded(limits), signal: 'SIGKILL' };
+    return { ...cpuExceeded(limits, report.cpuMs), signal: 'SIGKILL' };
   }
   const signal = report ? (report.signal === null ? null : signalName(report.signal)) : signalOf(run);
   // RLIMIT_CPU stays as a per-process backstop behind the launcher's count.
@@ -281,8 +281,12 @@ function runOutcome(
   return { ...failed('NonZeroExit', `exited with code ${run.exitCode}`), exitCode: run.exitCode };
 }
 
-const cpuExceeded = (limits: Limits | undefined): Outcome =>
-  failed('TimeLimitExceeded', `used more than ${limits ? `${limits.cpuTimeMs} ms` : 'its limit'} of CPU time`);
+/** The launcher's count says how far past the limit the step got before it was killed. */
+const cpuExceeded = (limits: Limits | undefined, usedMs?: number): Outcome =>
+  failed(
+    'TimeLimitExceeded',
+    `used more than ${limits ? `${limits.cpuTimeMs} ms` : 'its limit'} of CPU time${usedMs === undefined ? '' : ` (${usedMs} ms when stopped)`}`,
+  );
 
 function compileFailure(
   status: V1ContainerStatus,

@@ -182,11 +182,14 @@ const endings: EndCase[] = [
   },
   {
     name: "the launcher's count of CPU time over all processes",
-    pod: pod({ phase: 'Failed', containerStatuses: [container('run', launched({ limit: 'cpu', signal: 9 }))] }),
+    pod: pod({
+      phase: 'Failed',
+      containerStatuses: [container('run', launched({ limit: 'cpu', signal: 9, cpuMs: 5020 }))],
+    }),
     phase: 'Failed',
     reason: 'TimeLimitExceeded',
     signal: 'SIGKILL',
-    message: /5000 ms of CPU time/,
+    message: /more than 5000 ms of CPU time \(5020 ms when stopped\)/,
   },
   {
     name: "the launcher's output cap",
