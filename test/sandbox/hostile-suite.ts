@@ -444,6 +444,15 @@ except OSError as error:
         assert.equal(result.stderr.length + result.stdout.length, 50_000);
       });
 
+      it('should end a fast flood at the output cap, not at the clock, when it writes megabytes at once', async () => {
+        // Cut by the sandbox as it happens: a cap enforced only after the run (or by a slower
+        // watcher) would let this flood run into its wall time instead.
+        const source = 'import os\nchunk = b"f" * 65536\nwhile True:\n    os.write(2, chunk)';
+        const result = await run(python(source, { limits: { outputBytes: 4_000_000, wallTimeMs: 3000 } }));
+        assert.equal(result.reason, 'OutputLimitExceeded', result.message);
+        assert.equal(result.truncated, true);
+      });
+
       it('should count stdout and stderr together against one cap', async () => {
         const source = 'import sys\nwhile True:\n    sys.stdout.write("o" * 1000)\n    sys.stderr.write("e" * 1000)';
         const result = await run(python(source, { limits: { outputBytes: 20_000 } }));
