@@ -145,9 +145,12 @@ describe('sandpod-launch (needs root and gcc)', function () {
     assert.equal(result.stdout, 'early\n');
   });
 
-  it('should overwrite a report the program wrote itself', async () => {
+  it('should overwrite a report the program wrote, even one a daemon of it keeps rewriting', async () => {
     const forged = join(dir, `report-${runs + 1}.json`);
-    const result = await launch([], ['sh', '-c', `echo '{"sandpodLaunch":1,"limit":"wall"}' > ${forged}; exit 0`]);
+    const lie = `echo '{"sandpodLaunch":1,"limit":"wall"}' > ${forged}`;
+    // The daemon rewrites the file until it is killed; only a launcher that kills first wins.
+    const source = `${lie}; setsid sh -c 'while :; do ${lie.replaceAll("'", "'\\''")}; done' & sleep 0.2; exit 0`;
+    const result = await launch([], ['sh', '-c', source]);
     assert.equal(result.report.limit, null);
     assert.equal(result.report.exitCode, 0);
   });
