@@ -49,12 +49,10 @@ test: test-deps build lint ## Install what is missing and run every test
 	@echo "--- suites that need a Kubernetes control plane and node (the dev cluster)"
 	$(MAKE) --no-print-directory test-cluster
 
-# The Kubernetes hostile suite (test/kubernetes/hostile.cluster.test.ts) is left out until the
-# operator passes it; run it with `scripts/test-cluster.sh test/kubernetes/hostile.cluster.test.ts`.
 CLUSTER_SUITES := 'test/operator/**/*.cluster.test.ts' test/kubernetes/backend.cluster.test.ts \
 	test/kubernetes/readiness.cluster.test.ts test/kubernetes/restart.cluster.test.ts \
 	test/kubernetes/rbac.cluster.test.ts test/kubernetes/gateway-contract.cluster.test.ts \
-	test/charts/install.cluster.test.ts
+	test/kubernetes/hostile.cluster.test.ts test/charts/install.cluster.test.ts
 
 .PHONY: test-cluster
 test-cluster: build ## Run the operator and Kubernetes suites on the dev cluster (started if needed)

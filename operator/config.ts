@@ -47,6 +47,17 @@ const podPolicySchema = z.strictObject({
   ephemeralBaseMiB: z.int().min(1).max(1024).default(8),
   /** RLIMIT_NOFILE of programs and compilers. */
   openFiles: z.int().min(16).max(65_536).default(256),
+  /**
+   * Path of sandpod-launch (operator/launcher) in every runtime image: the first process of each
+   * container, which enforces the step's wall and CPU time, output cap and environment.
+   */
+  launcher: z.string().startsWith('/').default('/usr/local/bin/sandpod-launch'),
+  /**
+   * Annotations of every execution pod. Under gVisor, `dev.gvisor.flag.oci-seccomp: "true"` has
+   * runsc apply the pod's seccomp profile inside the sandbox, which it otherwise ignores;
+   * containerd hands it on only for runtimes whose `pod_annotations` list it.
+   */
+  annotations: z.record(z.string(), z.string()).default({}),
   imagePullPolicy: z.enum(['IfNotPresent', 'Never', 'Always']).default('IfNotPresent'),
   /** Name of the priority class of execution pods; empty leaves it unset. */
   priorityClassName: z.string().default(''),

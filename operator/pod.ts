@@ -24,7 +24,12 @@ export const PATHS = {
   stdin: '/sandpod/input/stdin',
   build: '/sandpod/build',
   tmp: '/tmp',
+  /** The program's working directory and HOME, with a writable copy of the source files. */
+  work: '/work',
 } as const;
+
+/** Where the launcher writes its report; the kubelet copies it into the container's status. */
+export const TERMINATION_MESSAGE_PATH = '/dev/termination-log';
 
 const VOLUME = { source: 'source', input: 'input', build: 'build', tmp: 'tmp' } as const;
 const STDIN_KEY = 'stdin';
@@ -64,10 +69,10 @@ export function desiredPod(execution: Execution, runtime: Runtime, plan: Executi
     name: CONTAINER.run,
     image: runtime.spec.image,
     imagePullPolicy: policy.imagePullPolicy,
-    command: launch(plan.runArgv, plan.limits, stdinSource(plan), policy),
-    workingDir: PATHS.source,
+    command: launch(plan.runArgv, plan.limits, stdinSource(plan), policy, PATHS.source),
+    workingDir: PATHS.work,
     env: [
-      { name: 'HOME', value: PATHS.tmp },
+      { name: 'HOME', value: PATHS.work },
       { name: 'TMPDIR', value: PATHS.tmp },
     ],
     resources: resources(plan.limits, policy),
@@ -76,8 +81,11 @@ export function desiredPod(execution: Execution, runtime: Runtime, plan: Executi
       sourceMount,
       ...(plan.stdin !== undefined ? [{ name: VOLUME.input, mountPath: PATHS.input, readOnly: true }] : []),
       ...(compiled ? [{ name: VOLUME.build, mountPath: PATHS.build, readOnly: true }] : []),
-      { name: VOLUME.tmp, mountPath: PATHS.tmp },
+      // One scratch volume, one diskMiB budget, for both, as in embedded mode.
+      { name: VOLUME.tmp, mountPath: PATHS.tmp, subPath: 'tmp' },
+      { name: VOLUME.tmp, mountPath: PATHS.work, subPath: 'work' },
     ],
+    terminationMessagePath: TERMINATION_MESSAGE_PATH,
     terminationMessagePolicy: 'File',
     ...(plan.interactive ? { stdin: true, stdinOnce: true } : {}),
   };
@@ -96,6 +104,7 @@ export function desiredPod(execution: Execution, runtime: Runtime, plan: Executi
       resources: resources(plan.compileLimits, policy),
       securityContext,
       volumeMounts: [sourceMount, { name: VOLUME.build, mountPath: PATHS.build }],
+      terminationMessagePath: TERMINATION_MESSAGE_PATH,
       terminationMessagePolicy: 'File',
     });
   }
@@ -130,6 +139,7 @@ export function desiredPod(execution: Execution, runtime: Runtime, plan: Executi
       name: podName(execution),
       namespace: execution.metadata.namespace,
       labels: childLabels(execution, runtime.metadata.name),
+      ...(Object.keys(policy.annotations).length > 0 ? { annotations: { ...policy.annotations } } : {}),
       ownerReferences: [ownerReference(execution)],
     },
     spec: {
@@ -230,28 +240,46 @@ export function ephemeralStorageMiB(limits: Limits, policy: PodPolicy): number {
   return Math.ceil((limits.outputBytes * policy.logOverheadFactor) / MiB) + policy.ephemeralBaseMiB;
 }
 
+/** The only variables a program sees; the kubelet adds KUBERNETES_SERVICE_* and more to every container. */
+export const PROGRAM_ENV = ['PATH', 'HOME', 'TMPDIR', 'LANG'] as const;
+
 /**
- * The container's command: a POSIX shell that sets the limits Kubernetes has no field for (CPU
- * seconds, processes, open files), connects stdin, runs the program and exits with its status
- * (128 + n when signal n killed it). The argv follows as positional parameters, so no part of it
- * is ever parsed by the shell.
- * RLIMIT_CPU: soft at the limit (SIGXCPU, reported as TimeLimitExceeded), hard one second later.
+ * The container's command: the launcher (operator/launcher/sandpod-launch.c, in every runtime
+ * image at `policy.launcher`) runs the argv as its child and enforces what Kubernetes has no field
+ * for: the step's wall time from its own start, the CPU time of all its processes and threads,
+ * one output budget for stdout and stderr, the allow-listed environment, a session of its own,
+ * the process and open-file limits and stdin; for the run step it copies the source files from their
+ * read-only Secret volume into the writable working directory, as embedded mode stages them. It kills every process of the step when the
+ * program ends or a limit is hit, and writes the outcome with millisecond times as the
+ * termination message (read back by status.ts). The argv is never parsed by a shell.
  * RLIMIT_NPROC counts per user inside the gVisor sandbox, so it bounds this run only.
- * The shell stays as the container's first process instead of exec'ing the program (`; exit $?`
- * keeps dash from exec'ing the last command): under runc the first process is its PID
- * namespace's init, for which the kernel drops signals whose default action is to terminate, so
- * an exec'd program would ignore SIGXCPU and only die at the hard limit's SIGKILL ("Signaled").
  */
-export function launch(argv: string[], limits: Limits, stdin: 'file' | 'none' | 'live', policy: PodPolicy): string[] {
-  const cpuSeconds = Math.ceil(limits.cpuTimeMs / 1000);
-  const redirect = stdin === 'file' ? ` <${PATHS.stdin}` : stdin === 'none' ? ' </dev/null' : '';
-  const script = [
-    `ulimit -St ${cpuSeconds}`,
-    `ulimit -Ht ${cpuSeconds + 1}`,
-    `{ ulimit -p ${limits.pids} 2>/dev/null || ulimit -u ${limits.pids}; }`,
-    `ulimit -n ${policy.openFiles}`,
-    'ulimit -c 0',
-    `"$@"${redirect}`,
-  ].join(' && ');
-  return ['/bin/sh', '-c', `${script}; exit $?`, 'sandpod', ...argv];
+export function launch(
+  argv: string[],
+  limits: Limits,
+  stdin: 'file' | 'none' | 'live',
+  policy: PodPolicy,
+  copySourcesFrom?: string,
+): string[] {
+  const stdinArgs = stdin === 'file' ? ['--stdin', PATHS.stdin] : stdin === 'none' ? ['--stdin', '/dev/null'] : [];
+  return [
+    policy.launcher,
+    '--wall-ms',
+    String(limits.wallTimeMs),
+    '--cpu-ms',
+    String(limits.cpuTimeMs),
+    '--output-bytes',
+    String(limits.outputBytes),
+    '--pids',
+    String(limits.pids),
+    '--open-files',
+    String(policy.openFiles),
+    ...stdinArgs,
+    ...PROGRAM_ENV.flatMap((name) => ['--env', name]),
+    ...(copySourcesFrom ? ['--copy-from', copySourcesFrom] : []),
+    '--report',
+    TERMINATION_MESSAGE_PATH,
+    '--',
+    ...argv,
+  ];
 }

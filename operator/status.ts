@@ -3,6 +3,7 @@ import type { V1ContainerState, V1ContainerStateTerminated, V1ContainerStatus, V
 import { type Condition, type ExecutionStatus, STATUS_BOUNDS } from '../contract/crd.js';
 import { type CompileOutcome, isTerminal, type Limits, type Phase, phaseFor, type Reason } from '../contract/index.js';
 import type { StatusPolicy } from './config.js';
+import { type LaunchReport, launchReport } from './launch-report.js';
 import { CONTAINER, type Execution } from './objects.js';
 import type { CapturedOutput } from './output.js';
 import type { ExecutionPlan } from './plan.js';
@@ -68,7 +69,9 @@ export function statusFrom(
   const terminal = isTerminal(outcome.phase);
   const output = terminal ? observed.output : undefined;
   const startedAt = firstStart(pod);
-  const durationMs = runDurationMs(run?.state?.terminated);
+  const runEnd = run?.state?.terminated;
+  const report = launchReport(runEnd);
+  const durationMs = report?.durationMs ?? runDurationMs(runEnd);
   const status: ExecutionStatus = {
     phase: outcome.phase,
     reason: outcome.reason,
@@ -82,7 +85,8 @@ export function statusFrom(
     ...(outcome.compile ? { compile: outcome.compile } : {}),
     stdout: output?.stdout ?? '',
     stderr: output?.stderr ?? '',
-    truncated: output?.truncated ?? false,
+    // The launcher cuts output at the limit itself, so the logs alone no longer show it was cut.
+    truncated: (output?.truncated ?? false) || (terminal && report?.limit === 'output'),
     podName: pod?.metadata?.name ?? previous?.podName ?? null,
     observedGeneration: execution.metadata.generation ?? 0,
     conditions: [],
@@ -191,7 +195,8 @@ function endedPod(pod: V1Pod, plan: ExecutionPlan | undefined, output: CapturedO
   const limits = plan?.limits;
   const compileStatus = containerStatus(pod, CONTAINER.compile, true);
   const compileEnd = compileStatus?.state?.terminated;
-  const compile = compileStatus ? compileOutcome(compileEnd, output) : undefined;
+  const compileReport = launchReport(compileEnd);
+  const compile = compileStatus ? compileOutcome(compileEnd, compileReport, output) : undefined;
   const withCompile = (outcome: Outcome): Outcome => (compile ? { ...outcome, compile } : outcome);
 
   if (podReason === 'Evicted') {
@@ -203,9 +208,12 @@ function endedPod(pod: V1Pod, plan: ExecutionPlan | undefined, output: CapturedO
     return withCompile(failed('SystemError', `the node evicted the pod: ${podMessage || 'no reason given'}`));
   }
   if (compileStatus && compileEnd?.exitCode !== 0) {
-    return withCompile(compileFailure(compileStatus, podReason, plan, pod));
+    return withCompile(compileFailure(compileStatus, compileReport, podReason, plan, pod));
   }
-  if (output?.outputLimitExceeded) {
+  const runState = containerStatus(pod, CONTAINER.run, false)?.state;
+  const run = runState?.terminated;
+  const report = launchReport(run);
+  if (output?.outputLimitExceeded || report?.limit === 'output') {
     return withCompile(
       failed(
         'OutputLimitExceeded',
@@ -213,9 +221,9 @@ function endedPod(pod: V1Pod, plan: ExecutionPlan | undefined, output: CapturedO
       ),
     );
   }
-  const runState = containerStatus(pod, CONTAINER.run, false)?.state;
-  const run = runState?.terminated;
-  if (podReason === 'DeadlineExceeded') {
+  // The launcher ends the step at its own wall limit, before the pod's deadline, which then only
+  // catches a step that never got going or a launcher that did not answer.
+  if (podReason === 'DeadlineExceeded' && !(run && report)) {
     // The deadline counts from the pod's start, so a sandbox that never came up hits it too.
     if (!hasStarted(runState)) {
       return withCompile(
@@ -229,10 +237,14 @@ function endedPod(pod: V1Pod, plan: ExecutionPlan | undefined, output: CapturedO
       failed('SystemError', `pod failed before the program ran: ${podReason ?? 'unknown'} ${podMessage}`.trim()),
     );
   }
-  return withCompile(runOutcome(run, limits));
+  return withCompile(runOutcome(run, report, limits));
 }
 
-function runOutcome(run: V1ContainerStateTerminated, limits: Limits | undefined): Outcome {
+function runOutcome(
+  run: V1ContainerStateTerminated,
+  report: LaunchReport | undefined,
+  limits: Limits | undefined,
+): Outcome {
   if (run.reason === 'OOMKilled') {
     return {
       ...failed('MemoryLimitExceeded', `used more than ${limits ? `${limits.memoryMiB} MiB` : 'its limit'} of memory`),
@@ -248,21 +260,37 @@ function runOutcome(run: V1ContainerStateTerminated, limits: Limits | undefined)
       `the program could not start: ${run.message ?? run.reason}; check the Runtime's run argv`,
     );
   }
-  const signal = signalOf(run);
-  if (signal === 'SIGXCPU') {
+  if (report?.error) {
+    return failed('SystemError', `the program could not start: ${report.error}; check the Runtime's run argv`);
+  }
+  if (report?.limit === 'wall') {
     return {
-      ...failed('TimeLimitExceeded', `used more than ${limits ? `${limits.cpuTimeMs} ms` : 'its limit'} of CPU time`),
-      signal,
+      ...failed('TimeLimitExceeded', `did not finish within ${wallText(limits)} of wall time`),
+      signal: 'SIGKILL',
     };
   }
+  if (report?.limit === 'cpu') {
+    return { ...cpuExceeded(limits, report.cpuMs), signal: 'SIGKILL' };
+  }
+  const signal = report ? (report.signal === null ? null : signalName(report.signal)) : signalOf(run);
+  // RLIMIT_CPU stays as a per-process backstop behind the launcher's count.
+  if (signal === 'SIGXCPU') return { ...cpuExceeded(limits), signal };
   if (signal) return { ...failed('Signaled', `killed by ${signal}`), signal };
   if (run.exitCode === 0)
     return { phase: 'Succeeded', reason: 'Completed', message: 'exited with code 0', exitCode: 0, signal: null };
   return { ...failed('NonZeroExit', `exited with code ${run.exitCode}`), exitCode: run.exitCode };
 }
 
+/** The launcher's count says how far past the limit the step got before it was killed. */
+const cpuExceeded = (limits: Limits | undefined, usedMs?: number): Outcome =>
+  failed(
+    'TimeLimitExceeded',
+    `used more than ${limits ? `${limits.cpuTimeMs} ms` : 'its limit'} of CPU time${usedMs === undefined ? '' : ` (${usedMs} ms when stopped)`}`,
+  );
+
 function compileFailure(
   status: V1ContainerStatus,
+  report: LaunchReport | undefined,
   podReason: string | undefined,
   plan: ExecutionPlan | undefined,
   pod: V1Pod,
@@ -278,12 +306,21 @@ function compileFailure(
       `the compiler used more than ${limits ? `${limits.memoryMiB} MiB` : 'its limit'} of memory`,
     );
   }
-  if (podReason === 'DeadlineExceeded' && end?.exitCode !== 0) {
+  if (report?.error) {
+    return failed('SystemError', `the compiler could not start: ${report.error}; check the Runtime's compile argv`);
+  }
+  if (report?.limit === 'wall' || (podReason === 'DeadlineExceeded' && !report && end?.exitCode !== 0)) {
     return failed('CompileError', `the compiler did not finish within ${wallText(limits)}`);
   }
+  if (report?.limit === 'output') {
+    return failed(
+      'CompileError',
+      `the compiler wrote more than ${limits ? `${limits.outputBytes} bytes` : 'its limit'} of output`,
+    );
+  }
   if (!end) return failed('SystemError', `the pod failed before compiling finished: ${podReason ?? 'unknown'}`);
-  const signal = signalOf(end);
-  if (signal === 'SIGXCPU') {
+  const signal = report ? (report.signal === null ? null : signalName(report.signal)) : signalOf(end);
+  if (report?.limit === 'cpu' || signal === 'SIGXCPU') {
     return failed(
       'CompileError',
       `the compiler used more than ${limits ? `${limits.cpuTimeMs} ms` : 'its limit'} of CPU time`,
@@ -295,11 +332,12 @@ function compileFailure(
 
 function compileOutcome(
   end: V1ContainerStateTerminated | undefined,
+  report: LaunchReport | undefined,
   output: CapturedOutput | undefined,
 ): CompileOutcome {
   return {
     exitCode: end?.exitCode ?? null,
-    durationMs: runDurationMs(end) ?? 0,
+    durationMs: report?.durationMs ?? runDurationMs(end) ?? 0,
     output: output?.compile ?? '',
   };
 }
@@ -421,7 +459,7 @@ function firstStart(pod: V1Pod | null): Date | undefined {
   return candidates.sort((a, b) => a.getTime() - b.getTime())[0];
 }
 
-/** Container times have whole seconds only; the duration is as precise as they are. */
+/** Container times have whole seconds only: the fallback where the launcher left no report. */
 function runDurationMs(end: V1ContainerStateTerminated | undefined): number | null {
   const started = toDate(end?.startedAt);
   const finished = toDate(end?.finishedAt);

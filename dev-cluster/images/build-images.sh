@@ -6,10 +6,11 @@
 #   sandpod.local/runtime-javascript:dev    the host's node
 #   sandpod.local/runtime-c:dev             gcc-12, binutils, libc6-dev headers and libraries
 #   sandpod.local/runtime-cpp:dev           the C image plus g++-12 and libstdc++-12-dev
-#   sandpod.local/runtime-bash:dev          bash
+#   sandpod.local/runtime-bash:dev          bash, grep and sed
 #   sandpod.local/python:3.11               another name for runtime-python (older tests use it)
-# Every runtime image has dash as /bin/sh and coreutils (the operator's container command is
-# `/bin/sh -c 'ulimit ...; exec "$@"'`), /etc/passwd with nobody (65534), and mount points
+# Every runtime image has the operator's launcher at /usr/local/bin/sandpod-launch (static, from
+# operator/launcher/sandpod-launch.c: the first process of every container), dash as /bin/sh and
+# coreutils, /etc/passwd with root and sandbox (65534) only, and mount points
 # /sandpod/{src,input,build}. Everything is world-readable: pods run as uid 65534.
 #
 # Cached: an image's key is the hash of this script, pause.c, the versions of every installed
@@ -25,6 +26,7 @@
 set -euo pipefail
 umask 022
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+LAUNCHER_SOURCE="$HERE/../../operator/launcher/sandpod-launch.c"
 CACHE_DIR="${SANDPOD_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/sandpod}"
 NO_IMPORT=0
 args=()
@@ -127,7 +129,9 @@ list_python() {
   } | complete_list
 }
 list_javascript() { { package_files "${BASE_PACKAGES[@]}"; echo /usr/bin/node; } | complete_list; }
-list_bash() { { package_files "${BASE_PACKAGES[@]}" bash; } | complete_list; }
+# A shell runtime is for shell scripts: grep and sed belong to it as much as coreutils do.
+BASH_PACKAGES=(bash grep sed)
+list_bash() { { package_files "${BASE_PACKAGES[@]}" "${BASH_PACKAGES[@]}"; } | complete_list; }
 C_PACKAGES=(gcc gcc-12 cpp cpp-12 libgcc-12-dev binutils binutils-common binutils-x86-64-linux-gnu libc6-dev
   linux-libc-dev libcrypt-dev libnsl-dev rpcsvc-proto)
 # Left out of the compilers (about 100 MB): -flto (lto1, lto-dump), the sanitizers, gold, dwp, gprofng.
@@ -147,8 +151,9 @@ base_dirs() {
   mkdir -p "$r"/{dev,etc,proc,sys,tmp,usr/bin,usr/sbin,usr/lib,usr/lib64,sandpod/src,sandpod/input,sandpod/build}
   ln -s usr/bin "$r/bin"; ln -s usr/sbin "$r/sbin"; ln -s usr/lib "$r/lib"; ln -s usr/lib64 "$r/lib64"
   chmod 1777 "$r/tmp"
-  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/sh\n' >"$r/etc/passwd"
-  printf 'root:x:0:\nnogroup:x:65534:\n' >"$r/etc/group"
+  # The same two users as embedded mode's generated /etc: a program that reads the file learns nothing.
+  printf 'root:x:0:0:root:/root:/usr/sbin/nologin\nsandbox:x:65534:65534:sandbox:/tmp:/usr/sbin/nologin\n' >"$r/etc/passwd"
+  printf 'root:x:0:\nsandbox:x:65534:\n' >"$r/etc/group"
   : >"$r/etc/hosts"; : >"$r/etc/resolv.conf"; : >"$r/etc/hostname"
 }
 
@@ -159,6 +164,8 @@ assemble_root() {
   # --no-dereference keeps symlinks; directories come out 0755 (umask), files keep their modes.
   tar -C / --no-recursion -cf - -T <(sed 's|^/||') | tar -C "$r" --no-same-owner -xf -
   [ -e "$r/usr/bin/sh" ] || ln -s dash "$r/usr/bin/sh"
+  mkdir -p "$r/usr/local/bin"
+  gcc -static -O2 -s -Wall -Wextra -Werror -o "$r/usr/local/bin/sandpod-launch" "$LAUNCHER_SOURCE"
   # No file in the image may be writable by anyone but root, nor setuid.
   chmod -R u+rwX,go+rX,go-w,ug-s "$r"
   chmod 1777 "$r/tmp"
@@ -190,7 +197,7 @@ make_image() {
   log "built $ref -> $out ($(du -h "$out" | cut -f1))"
 }
 
-SCRIPT_HASH="$(cat "${BASH_SOURCE[0]}" "$HERE/pause.c" | sha256sum | cut -c1-16)"
+SCRIPT_HASH="$(cat "${BASH_SOURCE[0]}" "$HERE/pause.c" "$LAUNCHER_SOURCE" | sha256sum | cut -c1-16)"
 HOST_HASH="$( {
   echo "$SCRIPT_HASH"
   dpkg-query -W -f '${Package}:${Architecture} ${Version}\n'
@@ -244,7 +251,7 @@ missing_for() {
     javascript) [ -x /usr/bin/node ] || echo "/usr/bin/node (apt-get install nodejs)" ;;
     c) pkgs+=("${C_PACKAGES[@]}") ;;
     cpp) pkgs+=("${C_PACKAGES[@]}" g++ g++-12 libstdc++-12-dev) ;;
-    bash) pkgs+=(bash) ;;
+    bash) pkgs+=("${BASH_PACKAGES[@]}") ;;
   esac
   for pkg in "${pkgs[@]}"; do
     dpkg-query -W -f '${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || echo "package $pkg"

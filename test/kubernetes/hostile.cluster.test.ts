@@ -33,7 +33,13 @@ if (problem) {
     const gvisor = runtimeClassExists('gvisor');
     const policy = { defaults: DEFAULT_LIMITS, maxima: DEFAULT_MAX_LIMITS };
     const operator = await startOperator(namespace, {
-      pod: { runtimeClassName: gvisor ? 'gvisor' : '' },
+      pod: {
+        runtimeClassName: gvisor ? 'gvisor' : '',
+        // The project's profile, which dev-cluster/node.sh puts into the kubelet's seccomp root;
+        // the annotation has gVisor apply it inside the sandbox, where runc applies it anyway.
+        seccomp: { type: 'Localhost', localhostProfile: 'sandpod/seccomp.json' },
+        annotations: { 'dev.gvisor.flag.oci-seccomp': 'true' },
+      },
       limits: policy,
     });
     const config = parseConfig({ backend: 'kubernetes', kubernetes: { namespaces: { default: namespace } } });
@@ -47,6 +53,8 @@ if (problem) {
       },
       // gVisor runs a program's tasks as goroutines and does not enforce the pids limit.
       countsTasks: !gvisor,
+      // The kubelet mounts the emptyDir that holds /tmp and /work: no inode cap, no nosuid.
+      mountsScratch: false,
     };
   });
 }

@@ -7,5 +7,6 @@ hostileSuite(`embedded, ${process.env.SANDPOD_OCI_RUNTIME ?? 'runc'}`, async () 
     run: (request) => runToEnd(fixture.backend, request),
     close: fixture.close,
     countsTasks: fixture.config.embedded.ociRuntime === 'runc',
+    mountsScratch: true,
   };
 });

@@ -14,6 +14,14 @@ export interface HostileTarget {
    * thread bomb is bounded by memory and time instead, and the suite checks that.
    */
   countsTasks: boolean;
+  /**
+   * Whether the backend mounts scratch space itself. Embedded mode mounts its own tmpfs with an
+   * inode cap and nosuid. On Kubernetes the kubelet mounts the emptyDir with a size limit only and
+   * without nosuid, and no pod field sets either; there an endless file creator is ended by its
+   * run's own limits instead, and a setuid file in scratch is inert under no_new_privs, which the
+   * suite checks in their place.
+   */
+  mountsScratch: boolean;
 }
 
 const c = (source: string, extra: Partial<RunRequest> = {}): RunRequest => ({ runtime: 'c', source, ...extra });
@@ -377,6 +385,11 @@ try:
 except OSError as error:
     print(count, error.errno)`;
         const result = await run(python(source, { limits: { diskMiB: 4 } }));
+        if (!target.mountsScratch) {
+          // No inode cap to hit: the CPU or wall limit ends it (the next case sees the files gone).
+          assert.equal(result.reason, 'TimeLimitExceeded', JSON.stringify(result));
+          return;
+        }
         assert.equal(result.reason, 'Completed');
         const [count, errno] = result.stdout.trim().split(' ');
         assert.equal(errno, '28');
@@ -390,12 +403,14 @@ except OSError as error:
         });
         const result = await run({
           runtime: 'bash',
-          source: 'ls -A /tmp /dev/shm; ls -A /work; grep -E " /(tmp|work) " /proc/self/mounts',
+          source:
+            'ls -A /tmp /dev/shm; ls -A /work; grep -E " /(tmp|work) " /proc/self/mounts; grep NoNewPrivs /proc/self/status',
         });
         assert.doesNotMatch(result.stdout, /left|idcopy/);
-        for (const line of result.stdout.split('\n').filter((entry) => / \/(tmp|work) /.test(entry))) {
-          assert.match(line, /nosuid/);
-        }
+        assert.match(result.stdout, /NoNewPrivs:\s+1/);
+        const scratchMounts = result.stdout.split('\n').filter((entry) => / \/(tmp|work) /.test(entry));
+        assert.ok(scratchMounts.length > 0, result.stdout);
+        if (target.mountsScratch) for (const line of scratchMounts) assert.match(line, /nosuid/);
       });
 
       it('should fail fast with EMFILE when a program opens 5000 files', async () => {
@@ -427,6 +442,15 @@ except OSError as error:
         const result = await run(python(source, { limits: { outputBytes: 50_000 } }));
         assert.equal(result.reason, 'OutputLimitExceeded');
         assert.equal(result.stderr.length + result.stdout.length, 50_000);
+      });
+
+      it('should end a fast flood at the output cap, not at the clock, when it writes megabytes at once', async () => {
+        // Cut by the sandbox as it happens: a cap enforced only after the run (or by a slower
+        // watcher) would let this flood run into its wall time instead.
+        const source = 'import os\nchunk = b"f" * 65536\nwhile True:\n    os.write(2, chunk)';
+        const result = await run(python(source, { limits: { outputBytes: 4_000_000, wallTimeMs: 3000 } }));
+        assert.equal(result.reason, 'OutputLimitExceeded', result.message);
+        assert.equal(result.truncated, true);
       });
 
       it('should count stdout and stderr together against one cap', async () => {

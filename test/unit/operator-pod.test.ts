@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { childName, findRuntime } from '../../operator/objects.js';
 import { type ExecutionPlan, planExecution } from '../../operator/plan.js';
@@ -177,7 +176,17 @@ describe('desiredPod', () => {
       mounts.find((m) => m.name === 'source'),
       { name: 'source', mountPath: PATHS.source, readOnly: true },
     );
-    assert.equal(pod.spec?.containers[0]?.workingDir, PATHS.source);
+    // The program works in a writable copy: /work and /tmp share the one scratch volume and budget.
+    assert.equal(pod.spec?.containers[0]?.workingDir, PATHS.work);
+    assert.deepEqual(
+      mounts.filter((m) => m.name === 'tmp'),
+      [
+        { name: 'tmp', mountPath: '/tmp', subPath: 'tmp' },
+        { name: 'tmp', mountPath: '/work', subPath: 'work' },
+      ],
+    );
+    const command = pod.spec?.containers[0]?.command ?? [];
+    assert.equal(command[command.indexOf('--copy-from') + 1], PATHS.source);
   });
 
   it('should map file names with + to indexed Secret keys when files are given', () => {
@@ -216,7 +225,10 @@ describe('desiredPod', () => {
     const { pod, secret } = build({ stdin: '1 2\n' });
     assert.equal(Buffer.from(secret.data?.stdin ?? '', 'base64').toString(), '1 2\n');
     const command = pod.spec?.containers[0]?.command ?? [];
-    assert.match(command[2] ?? '', / "\$@" <\/sandpod\/input\/stdin; exit \$\?$/);
+    assert.deepEqual(command.slice(command.indexOf('--stdin'), command.indexOf('--stdin') + 2), [
+      '--stdin',
+      '/sandpod/input/stdin',
+    ]);
     assert.ok(pod.spec?.containers[0]?.volumeMounts?.some((m) => m.mountPath === PATHS.input && m.readOnly));
   });
 
@@ -226,7 +238,8 @@ describe('desiredPod', () => {
     assert.equal(run?.stdin, true);
     assert.equal(run?.stdinOnce, true);
     assert.equal(secret.data?.stdin, undefined);
-    assert.match(run?.command?.[2] ?? '', / "\$@"; exit \$\?$/);
+    // No --stdin: the program keeps the container's stdin, which the gateway attaches to.
+    assert.equal(run?.command?.includes('--stdin'), false);
   });
 
   it('should make the Secret immutable, owned and labelled like the pod', () => {
@@ -239,36 +252,52 @@ describe('desiredPod', () => {
   it('should pass program argv and args as positional parameters, never through the shell parser', () => {
     const { pod } = build({ args: ['$(reboot)', "'; rm -rf /"] });
     const command = pod.spec?.containers[0]?.command ?? [];
-    assert.deepEqual(command.slice(3), ['sandpod', 'python3', 'main.py', '$(reboot)', "'; rm -rf /"]);
+    assert.equal(command[0], '/usr/local/bin/sandpod-launch');
+    assert.deepEqual(command.slice(command.indexOf('--') + 1), ['python3', 'main.py', '$(reboot)', "'; rm -rf /"]);
+  });
+
+  it('should have the launcher report into the termination message of both steps', () => {
+    const { pod } = build({ runtime: 'c' }, cRuntime());
+    for (const step of allContainers(pod)) {
+      assert.equal(step.command?.[0], '/usr/local/bin/sandpod-launch');
+      assert.equal(step.terminationMessagePath, '/dev/termination-log');
+      assert.equal(step.terminationMessagePolicy, 'File');
+      const report = step.command?.indexOf('--report') ?? -1;
+      assert.equal(step.command?.[report + 1], '/dev/termination-log');
+    }
+  });
+
+  it('should annotate the pod as configured and leave annotations out otherwise', () => {
+    const annotations = { 'dev.gvisor.flag.oci-seccomp': 'true' };
+    assert.deepEqual(build({}, runtime(), { pod: { annotations } }).pod.metadata?.annotations, annotations);
+    assert.equal(build().pod.metadata?.annotations, undefined);
   });
 });
 
 describe('launch', () => {
   const limits = { wallTimeMs: 1000, cpuTimeMs: 1500, memoryMiB: 64, pids: 7, outputBytes: 100, diskMiB: 8 };
+  const option = (command: string[], name: string) => command[command.indexOf(name) + 1];
 
-  it('should run the program with the CPU, process and file limits set when run by a real shell', () => {
-    const command = launch(
-      ['sh', '-c', 'ulimit -St; ulimit -Ht; ulimit -n; printf "%s|" "$@"', 'x', 'a b', '$HOME'],
-      limits,
-      'none',
-      policy().pod,
-    );
-    const output = execFileSync(command[0] ?? '', command.slice(1), { encoding: 'utf8' });
-    assert.equal(output, '2\n3\n256\na b|$HOME|');
+  it("should hand the step's limits to the launcher as options", () => {
+    const command = launch(['python3', 'main.py'], limits, 'none', policy().pod);
+    assert.equal(option(command, '--wall-ms'), '1000');
+    assert.equal(option(command, '--cpu-ms'), '1500');
+    assert.equal(option(command, '--output-bytes'), '100');
+    assert.equal(option(command, '--pids'), '7');
+    assert.equal(option(command, '--open-files'), '256');
+    assert.equal(option(command, '--stdin'), '/dev/null');
   });
 
-  it('should report a program killed by a signal as 128 + the signal number when run by a real shell', () => {
-    const command = launch(['sh', '-c', 'kill -XCPU $$'], limits, 'none', policy().pod);
-    const result = spawnSync(command[0] ?? '', command.slice(1), { encoding: 'utf8' });
-    assert.equal(result.status, 128 + 24);
+  it('should let only the allow-listed variables through to the program', () => {
+    const command = launch(['env'], limits, 'none', policy().pod);
+    const kept = command.flatMap((word, index) => (word === '--env' ? [command[index + 1]] : []));
+    assert.deepEqual(kept, ['PATH', 'HOME', 'TMPDIR', 'LANG']);
   });
 
-  it('should give the program end of file on stdin when there is none', () => {
-    const command = launch(['cat'], limits, 'none', policy().pod);
-    // The parent offers data on stdin; cat must not see it (it may exit before the write: EPIPE).
-    const result = spawnSync(command[0] ?? '', command.slice(1), { encoding: 'utf8', input: 'leak' });
-    assert.equal(result.stdout, '');
-    assert.equal(result.status, 0);
+  it('should start the launcher the policy names', () => {
+    const command = launch(['true'], limits, 'live', policy({ pod: { launcher: '/opt/sandpod/launch' } }).pod);
+    assert.equal(command[0], '/opt/sandpod/launch');
+    assert.deepEqual(command.slice(-2), ['--', 'true']);
   });
 });
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import type { V1Pod } from '@kubernetes/client-node';
 import { executionStatusSchema } from '../../contract/crd.js';
 import type { Reason } from '../../contract/index.js';
+import { type LaunchReport, launcherExitCode } from '../../operator/launch-report.js';
 import type { CapturedOutput } from '../../operator/output.js';
 import { planExecution } from '../../operator/plan.js';
 import { formatDuration, type Observation, statusChanged, statusFrom } from '../../operator/status.js';
@@ -23,6 +24,24 @@ const output = (fields: Partial<CapturedOutput> = {}): CapturedOutput => ({
   outputLimitExceeded: false,
   ...fields,
 });
+
+/** A container that sandpod-launch ended, its report in the termination message. */
+function launched(report: Partial<LaunchReport>, exitCode = launcherExitCode({ ...REPORT, ...report })) {
+  const end = terminated(exitCode).terminated;
+  return { terminated: { ...end, message: `${JSON.stringify({ ...REPORT, ...report })}\n` } };
+}
+const REPORT: LaunchReport = {
+  sandpodLaunch: 1,
+  startedAt: '2026-01-01T10:00:01.250Z',
+  finishedAt: '2026-01-01T10:00:02.484Z',
+  durationMs: 1234,
+  cpuMs: 10,
+  outputBytes: 3,
+  limit: null,
+  exitCode: 0,
+  signal: null,
+  error: null,
+};
 
 const failedPod = (reason: string, message: string, extra: V1Pod['status'] = {}) =>
   pod({ phase: 'Failed', reason, message, ...extra });
@@ -145,6 +164,66 @@ const endings: EndCase[] = [
     message: /1048576 bytes/,
   },
   {
+    name: "the launcher's wall limit",
+    pod: pod({ phase: 'Failed', containerStatuses: [container('run', launched({ limit: 'wall', signal: 9 }))] }),
+    phase: 'Failed',
+    reason: 'TimeLimitExceeded',
+    signal: 'SIGKILL',
+    message: /10000 ms of wall time/,
+  },
+  {
+    name: "the launcher's wall limit just as the pod deadline passed",
+    pod: failedPod('DeadlineExceeded', 'Pod was active on the node longer than the specified deadline', {
+      containerStatuses: [container('run', launched({ limit: 'wall', signal: 9 }))],
+    }),
+    phase: 'Failed',
+    reason: 'TimeLimitExceeded',
+    message: /wall time/,
+  },
+  {
+    name: "the launcher's count of CPU time over all processes",
+    pod: pod({
+      phase: 'Failed',
+      containerStatuses: [container('run', launched({ limit: 'cpu', signal: 9, cpuMs: 5020 }))],
+    }),
+    phase: 'Failed',
+    reason: 'TimeLimitExceeded',
+    signal: 'SIGKILL',
+    message: /more than 5000 ms of CPU time \(5020 ms when stopped\)/,
+  },
+  {
+    name: "the launcher's output cap",
+    pod: pod({ phase: 'Failed', containerStatuses: [container('run', launched({ limit: 'output', signal: 9 }))] }),
+    phase: 'Failed',
+    reason: 'OutputLimitExceeded',
+    message: /1048576 bytes/,
+  },
+  {
+    name: 'a program the launcher could not start',
+    pod: pod({
+      phase: 'Failed',
+      containerStatuses: [
+        container('run', launched({ error: 'cannot run python3: No such file or directory', exitCode: 127 })),
+      ],
+    }),
+    phase: 'Failed',
+    reason: 'SystemError',
+    message: /cannot run python3.*run argv/,
+  },
+  {
+    name: 'a program the launcher saw killed by SIGSEGV',
+    pod: pod({ phase: 'Failed', containerStatuses: [container('run', launched({ exitCode: null, signal: 11 }))] }),
+    phase: 'Failed',
+    reason: 'Signaled',
+    signal: 'SIGSEGV',
+  },
+  {
+    name: 'a report the program forged (the exit code does not match it)',
+    pod: pod({ phase: 'Succeeded', containerStatuses: [container('run', launched({ limit: 'wall' }, 0))] }),
+    phase: 'Succeeded',
+    reason: 'Completed',
+  },
+  {
     name: 'a container that could not start',
     pod: pod({
       phase: 'Failed',
@@ -197,6 +276,21 @@ describe('statusFrom', () => {
     assert.equal(status.podName, 'hello-run');
   });
 
+  it("should take the duration in milliseconds from the launcher's report", () => {
+    const done = pod({ phase: 'Succeeded', containerStatuses: [container('run', launched({}))] });
+    const status = statusFrom(execution(), observe(done, { output: output() }), at(10), statusPolicy);
+    assert.equal(status.reason, 'Completed');
+    assert.equal(status.durationMs, 1234);
+    assert.equal(status.duration, '1.23s');
+  });
+
+  it('should mark output truncated when the launcher cut it at the cap', () => {
+    const capped = pod({ phase: 'Failed', containerStatuses: [container('run', launched({ limit: 'output' }))] });
+    const status = statusFrom(execution(), observe(capped, { output: output() }), at(10), statusPolicy);
+    assert.equal(status.reason, 'OutputLimitExceeded');
+    assert.equal(status.truncated, true);
+  });
+
   describe('with a compiled runtime', () => {
     const observeC = (p: V1Pod, compileOutput = 'main.c:1: error: expected ;') =>
       ({ runtimeFound: true, plan: cPlan, pod: p, output: output({ compile: compileOutput }) }) as Observation;
@@ -218,6 +312,25 @@ describe('statusFrom', () => {
         assert.equal(status.exitCode, exitCode);
         assert.equal(status.compile?.output, 'main.c:1: error: expected ;');
         assert.equal(status.compile?.durationMs, 2000);
+      });
+    }
+
+    const reportCases = [
+      { name: 'wall limit', report: { limit: 'wall' as const, signal: 9 }, message: /did not finish within 20000 ms/ },
+      { name: 'CPU count', report: { limit: 'cpu' as const, signal: 9 }, message: /15000 ms of CPU time/ },
+      { name: 'output cap', report: { limit: 'output' as const, signal: 9 }, message: /wrote more than/ },
+    ];
+    for (const { name, report, message } of reportCases) {
+      it(`should end as CompileError when the launcher's ${name} ended the compiler`, () => {
+        const p = pod({
+          phase: 'Failed',
+          initContainerStatuses: [container('compile', launched(report))],
+          containerStatuses: [container('run', { waiting: { reason: 'PodInitializing' } })],
+        });
+        const status = statusFrom(execution({ runtime: 'c' }), observeC(p), at(30), statusPolicy);
+        assert.equal(status.reason, 'CompileError');
+        assert.match(status.message, message);
+        assert.equal(status.compile?.durationMs, 1234);
       });
     }
 

@@ -1,0 +1,458 @@
+/* sandpod-launch: the first process of every container the operator starts (compile and run).
+ *
+ * Kubernetes has no field for what a judge needs per step, so this small static program does it
+ * inside the sandbox, the same way under runc and gVisor:
+ *   - wall time counted from its own start, not the pod's (the pod deadline stays as a backstop);
+ *   - CPU time of every process and thread of the step, read from /proc of the step's own PID
+ *     namespace (RLIMIT_CPU is per process, and gVisor exposes no per-container CPU counter);
+ *   - one output budget for stdout and stderr together: the program writes into pipes, this
+ *     program forwards at most --output-bytes to the container's log and kills the step past it;
+ *   - an allow-listed environment (the kubelet injects KUBERNETES_SERVICE_* whatever the pod asks);
+ *   - the program in a session of its own, RLIMIT_NPROC/NOFILE/CORE, stdin from a file;
+ *   - the source files copied from their read-only volume into the writable working directory;
+ *   - the outcome, with times in milliseconds, as one JSON line in the termination message.
+ * When the program ends (or a limit is hit) every process left in the namespace is killed before
+ * the report is written, so nothing the program started can overwrite it or outlive the step.
+ *
+ * Usage: sandpod-launch [--wall-ms N] [--cpu-ms N] [--output-bytes N] [--pids N] [--open-files N]
+ *          [--stdin PATH] [--env NAME]... [--copy-from DIR] [--report PATH] -- PROGRAM [ARG]...
+ * A limit of 0 (or left out) is not enforced. --stdin left out keeps the inherited stdin (a live
+ * attach). The report goes to /dev/termination-log unless --report names another file.
+ * Built statically by dev-cluster/images/build-images.sh into every runtime image. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_ENV 32
+#define CPU_POLL_MS 20
+#define CHUNK 65536
+
+struct options {
+  long long wall_ms, cpu_ms, output_bytes, pids, open_files;
+  const char *stdin_path, *report_path, *copy_from;
+  const char *env_names[MAX_ENV];
+  int env_count;
+  char **argv;
+};
+
+static void die_usage(const char *why) {
+  fprintf(stderr, "sandpod-launch: %s\n", why);
+  exit(125);
+}
+
+static long long parse_count(const char *text, const char *name) {
+  char *end;
+  errno = 0;
+  long long value = strtoll(text, &end, 10);
+  if (errno || *end || value < 0) {
+    fprintf(stderr, "sandpod-launch: %s needs a whole number >= 0, got %s\n", name, text);
+    exit(125);
+  }
+  return value;
+}
+
+static void parse(int argc, char **argv, struct options *o) {
+  memset(o, 0, sizeof *o);
+  o->report_path = "/dev/termination-log";
+  int i = 1;
+  for (; i < argc && strcmp(argv[i], "--") != 0; i += 2) {
+    const char *name = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!value) die_usage("an option lacks its value");
+    if (!strcmp(name, "--wall-ms")) o->wall_ms = parse_count(value, name);
+    else if (!strcmp(name, "--cpu-ms")) o->cpu_ms = parse_count(value, name);
+    else if (!strcmp(name, "--output-bytes")) o->output_bytes = parse_count(value, name);
+    else if (!strcmp(name, "--pids")) o->pids = parse_count(value, name);
+    else if (!strcmp(name, "--open-files")) o->open_files = parse_count(value, name);
+    else if (!strcmp(name, "--stdin")) o->stdin_path = value;
+    else if (!strcmp(name, "--report")) o->report_path = value;
+    else if (!strcmp(name, "--copy-from")) o->copy_from = value;
+    else if (!strcmp(name, "--env")) {
+      if (o->env_count == MAX_ENV) die_usage("too many --env names");
+      o->env_names[o->env_count++] = value;
+    } else {
+      fprintf(stderr, "sandpod-launch: unknown option %s\n", name);
+      exit(125);
+    }
+  }
+  if (i >= argc - 1) die_usage("no program after --");
+  o->argv = argv + i + 1;
+}
+
+static long long now_ms(clockid_t clock) {
+  struct timespec t;
+  clock_gettime(clock, &t);
+  return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* CPU ticks of the step: every live process's own and reaped children's time, and the time of
+ * the children this program reaped itself (its own time is overhead, not the program's). Only the
+ * step's processes are visible: /proc belongs to its PID namespace. */
+static long long step_cpu_ms(pid_t self) {
+  static long ticks_per_second;
+  if (!ticks_per_second) ticks_per_second = sysconf(_SC_CLK_TCK);
+  DIR *proc = opendir("/proc");
+  if (!proc) return 0;
+  long long ticks = 0;
+  struct dirent *entry;
+  while ((entry = readdir(proc))) {
+    char *end;
+    long pid = strtol(entry->d_name, &end, 10);
+    if (*end || pid <= 0) continue;
+    char path[64], stat[1024];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    ssize_t n = read(fd, stat, sizeof stat - 1);
+    close(fd);
+    if (n <= 0) continue;
+    stat[n] = 0;
+    /* The command name may hold spaces and parentheses; the fields start after the last ')'. */
+    char *fields = strrchr(stat, ')');
+    if (!fields) continue;
+    unsigned long long utime, stime;
+    long long cutime, cstime;
+    if (sscanf(fields + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %lld %lld", &utime, &stime,
+               &cutime, &cstime) != 4)
+      continue;
+    ticks += cutime + cstime;
+    if (pid != self) ticks += (long long)(utime + stime);
+  }
+  closedir(proc);
+  return ticks * 1000 / ticks_per_second;
+}
+
+/* Copies the plain files of a directory (a Secret volume: its entries are symlinks into a
+ * hidden ..data directory, which is skipped) into the working directory, writable by the program
+ * as its own scratch files are. Returns 0, or an errno with *failed naming the file. */
+static int copy_sources(const char *from, const char **failed) {
+  DIR *dir = opendir(from);
+  if (!dir) {
+    *failed = from;
+    return errno;
+  }
+  static char buffer[CHUNK], path[4096];
+  struct dirent *entry;
+  int error = 0;
+  while (!error && (entry = readdir(dir))) {
+    if (entry->d_name[0] == '.') continue;
+    snprintf(path, sizeof path, "%s/%s", from, entry->d_name);
+    int in = open(path, O_RDONLY | O_CLOEXEC);
+    if (in < 0) {
+      error = errno;
+      break;
+    }
+    int out = open(entry->d_name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (out < 0) error = errno;
+    ssize_t n;
+    while (!error && (n = read(in, buffer, sizeof buffer)) != 0) {
+      if (n < 0 || write(out, buffer, (size_t)n) != n) error = n < 0 ? errno : ENOSPC;
+    }
+    close(in);
+    if (out >= 0 && close(out) < 0 && !error) error = errno;
+  }
+  closedir(dir);
+  if (error) *failed = path;
+  return error;
+}
+
+static void write_all(int fd, const char *data, size_t length) {
+  while (length > 0) {
+    ssize_t n = write(fd, data, length);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return; /* the log is gone; the budget still counts, so the step still ends */
+    }
+    data += n;
+    length -= (size_t)n;
+  }
+}
+
+static int pid_one;
+static pid_t program;
+
+/* Every process of the step but this one. As the init of its PID namespace, kill(-1) reaches
+ * them all, daemons in sessions of their own included; elsewhere (tests on a host) only the
+ * program's session can be named. */
+static void kill_step(void) {
+  if (pid_one) kill(-1, SIGKILL);
+  else {
+    kill(-program, SIGKILL);
+    kill(program, SIGKILL);
+  }
+}
+
+struct outcome {
+  const char *limit;
+  int status, have_status;
+  char error[256];
+};
+
+static void note_exit(struct outcome *out, pid_t pid, int status) {
+  if (pid == program && !out->have_status) {
+    out->status = status;
+    out->have_status = 1;
+  }
+}
+
+static void reap_all(struct outcome *out) {
+  for (;;) {
+    kill_step();
+    int status;
+    pid_t pid = waitpid(-1, &status, 0);
+    if (pid < 0) {
+      if (errno == EINTR) continue;
+      return; /* ECHILD: nothing left */
+    }
+    note_exit(out, pid, status);
+  }
+}
+
+static void json_string(FILE *f, const char *text) {
+  fputc('"', f);
+  for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
+    if (*c == '"' || *c == '\\') fprintf(f, "\\%c", *c);
+    else if (*c < 0x20) fprintf(f, "\\u%04x", *c);
+    else fputc(*c, f);
+  }
+  fputc('"', f);
+}
+
+static void iso_time(char *buffer, size_t size, long long epoch_ms) {
+  time_t seconds = (time_t)(epoch_ms / 1000);
+  struct tm utc;
+  gmtime_r(&seconds, &utc);
+  size_t n = strftime(buffer, size, "%Y-%m-%dT%H:%M:%S", &utc);
+  snprintf(buffer + n, size - n, ".%03lldZ", epoch_ms % 1000);
+}
+
+static void report(const struct options *o, const struct outcome *out, long long started, long long finished,
+                   long long duration, long long cpu, long long forwarded) {
+  FILE *f = fopen(o->report_path, "w");
+  if (!f) {
+    fprintf(stderr, "sandpod-launch: cannot write %s: %s\n", o->report_path, strerror(errno));
+    return;
+  }
+  char start_text[40], finish_text[40];
+  iso_time(start_text, sizeof start_text, started);
+  iso_time(finish_text, sizeof finish_text, finished);
+  fprintf(f, "{\"sandpodLaunch\":1,\"startedAt\":\"%s\",\"finishedAt\":\"%s\",\"durationMs\":%lld,\"cpuMs\":%lld,",
+          start_text, finish_text, duration, cpu);
+  fprintf(f, "\"outputBytes\":%lld,\"limit\":", forwarded);
+  if (out->limit) json_string(f, out->limit);
+  else fputs("null", f);
+  int exited = out->have_status && WIFEXITED(out->status);
+  int signaled = out->have_status && WIFSIGNALED(out->status);
+  if (exited) fprintf(f, ",\"exitCode\":%d,\"signal\":null", WEXITSTATUS(out->status));
+  else if (signaled) fprintf(f, ",\"exitCode\":null,\"signal\":%d", WTERMSIG(out->status));
+  else fputs(",\"exitCode\":null,\"signal\":null", f);
+  fputs(",\"error\":", f);
+  if (out->error[0]) json_string(f, out->error);
+  else fputs("null", f);
+  fputs("}\n", f);
+  fclose(f);
+}
+
+static void child(const struct options *o, int out_pipe, int err_pipe, int exec_pipe) {
+  /* Dispositions and masks survive exec: the program starts with the defaults. */
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
+  setsid();
+  if (o->stdin_path) {
+    int in = open(o->stdin_path, O_RDONLY);
+    if (in < 0 || dup2(in, 0) < 0) goto failed;
+    if (in != 0) close(in);
+  }
+  if (dup2(out_pipe, 1) < 0 || dup2(err_pipe, 2) < 0) goto failed;
+  close(out_pipe);
+  close(err_pipe);
+  struct rlimit core = {0, 0};
+  setrlimit(RLIMIT_CORE, &core);
+  if (o->open_files) {
+    struct rlimit files = {(rlim_t)o->open_files, (rlim_t)o->open_files};
+    if (setrlimit(RLIMIT_NOFILE, &files) < 0) goto failed;
+  }
+  if (o->pids) {
+    /* Per user, and this launcher is a process of the same user. */
+    struct rlimit tasks = {(rlim_t)o->pids + 1, (rlim_t)o->pids + 1};
+    if (setrlimit(RLIMIT_NPROC, &tasks) < 0) goto failed;
+  }
+  if (o->cpu_ms) {
+    /* A backstop per process, past the step's limit that the launcher enforces by polling. */
+    rlim_t seconds = (rlim_t)((o->cpu_ms + 999) / 1000 + 1);
+    struct rlimit cpu = {seconds, seconds + 1};
+    setrlimit(RLIMIT_CPU, &cpu);
+  }
+  char *env[MAX_ENV + 1];
+  int count = 0;
+  for (int i = 0; i < o->env_count; i++) {
+    const char *value = getenv(o->env_names[i]);
+    if (!value) continue;
+    size_t size = strlen(o->env_names[i]) + strlen(value) + 2;
+    char *entry = malloc(size);
+    if (!entry) goto failed;
+    snprintf(entry, size, "%s=%s", o->env_names[i], value);
+    env[count++] = entry;
+  }
+  env[count] = NULL;
+  environ = env;
+  execvp(o->argv[0], o->argv);
+failed: {
+  int error = errno;
+  write_all(exec_pipe, (const char *)&error, sizeof error);
+  _exit(127);
+}
+}
+
+/* What the step writes, forwarded to the container's stdout and stderr within one budget. */
+struct streams {
+  int sources[2];
+  long long budget, forwarded;
+  int over;
+};
+
+/* Forwards what pipe i holds now; marks the budget spent when the program wrote past it. */
+static void forward(struct streams *s, int i) {
+  static char buffer[CHUNK];
+  /* A bounded number of reads, so a flood cannot keep the clocks from being checked. */
+  for (int reads = 0; reads < 16 && s->sources[i] >= 0 && !s->over; reads++) {
+    ssize_t n = read(s->sources[i], buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return; /* EAGAIN: nothing more for now */
+    if (n == 0) {
+      close(s->sources[i]);
+      s->sources[i] = -1;
+      return;
+    }
+    long long room = s->budget ? s->budget - s->forwarded : n;
+    long long kept = n < room ? n : room;
+    write_all(i == 0 ? 1 : 2, buffer, (size_t)kept);
+    s->forwarded += kept;
+    if (kept < n) s->over = 1;
+  }
+}
+
+int main(int argc, char **argv) {
+  struct options o;
+  parse(argc, argv, &o);
+  /* Not dumpable: a program of the same uid can neither ptrace this process nor read its memory. */
+  prctl(PR_SET_DUMPABLE, 0);
+  pid_one = getpid() == 1;
+  if (!pid_one) prctl(PR_SET_CHILD_SUBREAPER, 1);
+  signal(SIGPIPE, SIG_IGN);
+  /* A child's exit wakes the loop at once, so durationMs is the program's, not the poll's. */
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &chld, NULL);
+  int exits = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
+
+  if (o.copy_from) {
+    const char *failed = NULL;
+    int error = copy_sources(o.copy_from, &failed);
+    if (error) {
+      /* Reported like a program that cannot start: the platform, not the program, failed. */
+      struct outcome out = {0};
+      long long now = now_ms(CLOCK_REALTIME);
+      snprintf(out.error, sizeof out.error, "cannot copy the source %.160s: %s", failed, strerror(error));
+      report(&o, &out, now, now, 0, 0, 0);
+      fprintf(stderr, "sandpod-launch: %s\n", out.error);
+      return 127;
+    }
+  }
+
+  int out_pipe[2], err_pipe[2], exec_pipe[2];
+  if (exits < 0 || pipe2(out_pipe, O_CLOEXEC) || pipe2(err_pipe, O_CLOEXEC) || pipe2(exec_pipe, O_CLOEXEC)) {
+    perror("sandpod-launch: setting up");
+    return 125;
+  }
+  long long started = now_ms(CLOCK_REALTIME), start = now_ms(CLOCK_MONOTONIC);
+  program = fork();
+  if (program < 0) {
+    perror("sandpod-launch: fork");
+    return 125;
+  }
+  if (program == 0) child(&o, out_pipe[1], err_pipe[1], exec_pipe[1]);
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+  close(exec_pipe[1]);
+
+  struct outcome out = {0};
+  int exec_error = 0;
+  if (read(exec_pipe[0], &exec_error, sizeof exec_error) == (ssize_t)sizeof exec_error) {
+    snprintf(out.error, sizeof out.error, "cannot run %s: %s", o.argv[0], strerror(exec_error));
+  }
+  close(exec_pipe[0]);
+
+  struct streams s = {.sources = {out_pipe[0], err_pipe[0]}, .budget = o.output_bytes};
+  for (int i = 0; i < 2; i++) fcntl(s.sources[i], F_SETFL, O_NONBLOCK);
+  long long cpu = 0, next_cpu_check = start;
+  while (!out.error[0]) {
+    long long now = now_ms(CLOCK_MONOTONIC), elapsed = now - start;
+    if (o.wall_ms && elapsed >= o.wall_ms) {
+      out.limit = "wall";
+      break;
+    }
+    /* Reading /proc costs system calls per process, so it runs on a clock, not on every write. */
+    if (o.cpu_ms && now >= next_cpu_check) {
+      cpu = step_cpu_ms(getpid());
+      if (cpu >= o.cpu_ms) {
+        out.limit = "cpu";
+        break;
+      }
+      next_cpu_check = now + CPU_POLL_MS;
+    }
+    long long wait = o.cpu_ms ? next_cpu_check - now : 60000;
+    if (o.wall_ms && o.wall_ms - elapsed < wait) wait = o.wall_ms - elapsed;
+    struct pollfd fds[3] = {{.fd = exits, .events = POLLIN},
+                            {.fd = s.sources[0], .events = POLLIN},
+                            {.fd = s.sources[1], .events = POLLIN}};
+    if (poll(fds, 3, (int)(wait > 0 ? wait : 0)) > 0) {
+      for (int i = 0; i < 2; i++) {
+        if (fds[i + 1].revents) forward(&s, i);
+      }
+    }
+    if (s.over) {
+      out.limit = "output";
+      break;
+    }
+    struct signalfd_siginfo info;
+    while (read(exits, &info, sizeof info) > 0) {
+    }
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) note_exit(&out, pid, status);
+    if (out.have_status) break;
+  }
+  long long finish = now_ms(CLOCK_MONOTONIC), finished = now_ms(CLOCK_REALTIME);
+
+  /* The program is done (or over a limit): nothing it started may run on or hold the pipes. */
+  reap_all(&out);
+  long long final_cpu = step_cpu_ms(getpid());
+  if (final_cpu > cpu) cpu = final_cpu;
+  /* What the step wrote before its end is still in the pipes. */
+  for (int i = 0; i < 2; i++) forward(&s, i);
+  if (s.over && !out.limit) out.limit = "output";
+
+  report(&o, &out, started, finished, finish - start, cpu, s.forwarded);
+  if (out.error[0]) {
+    fprintf(stderr, "sandpod-launch: %s\n", out.error);
+    return 127;
+  }
+  if (out.limit) return 128 + SIGKILL;
+  if (WIFEXITED(out.status)) return WEXITSTATUS(out.status);
+  return 128 + WTERMSIG(out.status);
+}
