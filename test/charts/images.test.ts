@@ -59,6 +59,16 @@ describe('images', () => {
     assert.ok(packagesOf('c').includes('libc6-dev'));
   });
 
+  it('should copy every repository file build-images.sh compiles into the runtime build, at the path it reads', () => {
+    assert.match(buildImages, /LAUNCHER_SOURCE="\$HERE\/\.\.\/\.\.\/operator\/launcher\/sandpod-launch\.c"/);
+    assert.match(
+      runtimeDockerfile,
+      /^COPY dev-cluster\/images\/build-images\.sh dev-cluster\/images\/pause\.c \/src\/dev-cluster\/images\/$/m,
+    );
+    assert.match(runtimeDockerfile, /^COPY operator\/launcher\/sandpod-launch\.c \/src\/operator\/launcher\/$/m);
+    assert.match(runtimeDockerfile, /\/src\/dev-cluster\/images\/build-images\.sh \/out/);
+  });
+
   it('should install python3.11 and put node 20 where build-images.sh looks for them', () => {
     assert.ok(aptInstalled().has('python3.11'));
     assert.match(buildImages, /\/usr\/bin\/node/);
