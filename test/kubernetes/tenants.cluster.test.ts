@@ -92,6 +92,8 @@ function gatewayConfig(secret = secretName): Config {
       rewatchMaxDelayMs: 1_000,
     },
     http: { cancelWaitMs: 5_000 },
+    // Far past the suite's timeout: a socket that goes must have been sent away for its token.
+    socket: { idleTimeoutMs: 3_600_000 },
   });
 }
 
