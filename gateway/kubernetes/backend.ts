@@ -127,8 +127,12 @@ export class KubernetesBackend implements ExecutionBackend {
     };
   }
 
-  get tenants(): TenantDirectory {
-    return this.deps.tenants;
+  /**
+   * The tenants of the watched Secret. Tenants of a configuration file are left to the gateway
+   * that holds it: tests serve several configurations from one backend.
+   */
+  get tenants(): TenantDirectory | undefined {
+    return this.deps.tenantsSecret?.tenants;
   }
 
   async runtimes(): Promise<RuntimeInfo[]> {

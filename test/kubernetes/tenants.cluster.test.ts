@@ -272,7 +272,7 @@ describe(title, function () {
       const metrics = await api(`${first.gateway.url}/metrics`, undefined);
       return /^sandpod_tenants_source_problem 1$/m.test(String(metrics.body));
     });
-    assert.match(first.backend.tenants.problem ?? '', /key tenants\.yaml, is invalid: \[0\]\.name/);
+    assert.match(first.backend.tenants?.problem ?? '', /key tenants\.yaml, is invalid: \[0\]\.name/);
     assert.equal(await limitsStatus(first, TOKENS.alpha), 200);
     assert.equal(await limitsStatus(first, TOKENS.beta), 200);
     assert.deepEqual(await first.backend.readiness(), { ready: true });
