@@ -7,7 +7,7 @@
 // Skips, saying why, when the dev cluster or its node is not there.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import yaml from 'js-yaml';
@@ -34,6 +34,9 @@ const RUNNING = Number(process.env.BENCH_K8S_RUNNING ?? 20);
 const LINES = Number(process.env.BENCH_K8S_LINES ?? 30);
 /** CPU of each pod under load: small enough that RUNNING pods fit the node's CPU requests. */
 const LOAD_POD_CPUS = Number(process.env.BENCH_K8S_POD_CPUS ?? 0.08);
+
+/** USER_HZ of Linux on every architecture Node runs on here. */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 const run = `${process.pid}-${Date.now().toString(36)}`;
 const namespace = `sandpod-bench-${run}`;
@@ -74,6 +77,15 @@ class Child {
       if (Date.now() > deadline) throw new Error(`${what} did not start within 60 s:\n${this.output}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+  }
+
+  /** CPU seconds the process has used so far (user and system), from /proc. */
+  cpuSeconds(): number {
+    const stat = readFileSync(`/proc/${this.child.pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return ticks / CLOCK_TICKS_PER_SECOND;
   }
 
   async stop(): Promise<void> {
@@ -241,7 +253,7 @@ async function latencyPhase(url: string): Promise<void> {
 /** Each line is `<index> <epoch ms>`; how late a line arrives is the receive time minus that. */
 const STREAMER = `import time\nfor i in range(${LINES}):\n    print(i, int(time.time() * 1000), flush=True)\n    time.sleep(0.1)\n`;
 
-async function loadPhase(url: string): Promise<void> {
+async function loadPhase(url: string, gateway: Child): Promise<void> {
   const sockets = await Promise.all(Array.from({ length: SOCKETS }, () => connect(url)));
   let outputEvents = 0;
   let lines = 0;
@@ -250,6 +262,7 @@ async function loadPhase(url: string): Promise<void> {
   const liveLags: number[] = [];
   const body = { runtime: 'python', source: STREAMER, limits: { wallTimeMs: 60_000, memoryMiB: 64 } };
   const startedAt = performance.now();
+  const gatewayCpuBefore = gateway.cpuSeconds();
   const results = await Promise.all(
     sockets.map((socket) =>
       runOverSocket(socket, body, (data, first) => {
@@ -269,6 +282,7 @@ async function loadPhase(url: string): Promise<void> {
     ),
   );
   const seconds = (performance.now() - startedAt) / 1000;
+  const gatewayCpu = gateway.cpuSeconds() - gatewayCpuBefore;
   for (const socket of sockets) socket.close();
   const completed = results.filter((result) => result.reason === 'Completed').length;
   const ordered = sorted(lags);
@@ -284,6 +298,9 @@ async function loadPhase(url: string): Promise<void> {
   console.log(`| executions completed per second | ${(completed / seconds).toFixed(2)}/s |`);
   console.log(`| output events delivered per second | ${(outputEvents / seconds).toFixed(1)}/s |`);
   console.log(`| lines delivered | ${lines} of ${SOCKETS * LINES} |`);
+  console.log(
+    `| gateway process CPU | ${gatewayCpu.toFixed(1)} s (${((100 * gatewayCpu) / seconds).toFixed(0)}% of one core) |`,
+  );
   const lagRow = (what: string, values: number[]) =>
     `| ${what} p50 / p99 / max | ${ms(percentile(values, 50))} / ${ms(percentile(values, 99))} / ${ms(values.at(-1) ?? Number.NaN)} |`;
   console.log(lagRow('event lag, printed to received, every line', ordered));
@@ -322,7 +339,7 @@ async function main(): Promise<void> {
     await operator.stop();
     operator = await startOperator(dir, LOAD_POD_CPUS);
     children.push(operator);
-    await loadPhase(gateway.url);
+    await loadPhase(gateway.url, gateway.child);
     console.log(
       `\nload average at the end ${loadavg()
         .map((load) => load.toFixed(2))
