@@ -199,6 +199,14 @@ export const configSchema = z
     shutdownGraceMs: z.int().min(0).default(30_000),
   })
   .superRefine((config, context) => {
+    // Without the Kubernetes backend nobody reads the Secret, and no tenants would mean open loopback.
+    if (config.kubernetes.tenantsSecret && config.backend !== 'kubernetes') {
+      context.addIssue({
+        code: 'custom',
+        path: ['kubernetes', 'tenantsSecret'],
+        message: 'a tenants Secret needs backend: kubernetes',
+      });
+    }
     // Two sources of tenants would leave open which one a token or a name belongs to.
     if (config.kubernetes.tenantsSecret && config.tenants.length > 0) {
       context.addIssue({

@@ -78,10 +78,15 @@ describe('tenants in the configuration', () => {
     );
   });
 
-  it('should refuse tenants beside a tenants Secret', () => {
+  it('should refuse tenants beside a tenants Secret, and a Secret without the Kubernetes backend', () => {
+    assert.throws(
+      () => parseConfig({ kubernetes: { tenantsSecret: { namespace: 'sandpod-system', name: 'sandpod-tenants' } } }),
+      (error: unknown) => error instanceof ConfigError && /needs backend: kubernetes/.test(error.message),
+    );
     assert.throws(
       () =>
         parseConfig({
+          backend: 'kubernetes',
           tenants: [tenant('a', 'x')],
           kubernetes: { tenantsSecret: { namespace: 'sandpod-system', name: 'sandpod-tenants' } },
         }),
@@ -91,6 +96,7 @@ describe('tenants in the configuration', () => {
 
   it('should read the tenants Secret reference with its default key', () => {
     const config = parseConfig({
+      backend: 'kubernetes',
       kubernetes: { tenantsSecret: { namespace: 'sandpod-system', name: 'sandpod-tenants' } },
     });
     assert.deepEqual(config.kubernetes.tenantsSecret, {
