@@ -76,146 +76,146 @@ const tenantsSecretSchema = z.strictObject({
 });
 export type TenantsSecretRef = z.infer<typeof tenantsSecretSchema>;
 
-export const configSchema = z
-  .strictObject({
-    host: z.string().default('127.0.0.1'),
-    port: z.int().min(0).max(65535).default(8080),
-    backend: z.enum(['embedded', 'kubernetes']).default('embedded'),
-    logLevel: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
-    limits: limitPolicySchema.default(DEFAULT_LIMIT_POLICY),
-    compileLimits: limitsSchema.default(DEFAULT_COMPILE_LIMITS),
-    /** Tenants with tokens. Without any, only loopback clients are served, as tenant `default`. */
-    tenants: tenantListSchema.default([]),
-    tenantDefaults: z
-      .strictObject({
-        maxConcurrent: z.int().positive().default(16),
-        ratePerSecond: z.number().positive().default(20),
-        burst: z.int().positive().default(40),
-      })
-      .prefault({}),
-    http: z
-      .strictObject({
-        /** Largest JSON body; a request above it gets 413. */
-        bodyLimitBytes: z
-          .int()
-          .positive()
-          .default(2 * 1024 * 1024),
-        /** How long `?wait=true` may hold a request open. */
-        maxWaitMs: z.int().positive().default(300_000),
-        /** How long DELETE waits for a cancelled execution to end before answering 202. */
-        cancelWaitMs: z.int().positive().default(5_000),
-      })
-      .prefault({}),
-    socket: z
-      .strictObject({
-        /** A socket that starts or attaches to nothing for this long is closed. */
-        idleTimeoutMs: z.int().positive().default(60_000),
-        /** Executions one socket may follow at once. */
-        maxFollowed: z.int().positive().default(8),
-        /** Largest single Socket.IO message. */
-        maxMessageBytes: z
-          .int()
-          .positive()
-          .default(2 * 1024 * 1024),
-        /** Bytes of stdin one execution may receive over its life. */
-        maxStdinBytes: z
-          .int()
-          .positive()
-          .default(4 * 1024 * 1024),
-        /** Interactive executions a socket started are cancelled this long after it disconnects. */
-        disconnectGraceMs: z.int().min(0).default(10_000),
-      })
-      .prefault({}),
-    embedded: z
-      .strictObject({
-        /**
-         * Executions running at once; the rest wait in a bounded queue. Twice the cores: a good
-         * part of a short run is the runtime setting up, which waits on the kernel, not a CPU.
-         */
-        maxRunning: z
-          .int()
-          .positive()
-          .default(2 * availableParallelism()),
-        maxQueued: z.int().min(0).default(64),
-        /** How long finished results stay readable. */
-        resultTtlSeconds: z.int().positive().default(3600),
-        maxResults: z.int().positive().default(10_000),
-        /** Output that finished results may hold in memory together; the oldest go first past it. */
-        maxRetainedOutputBytes: z
-          .int()
-          .positive()
-          .default(256 * 1024 * 1024),
-        /** OCI runtime: runc by default, runsc (gVisor) for the strong boundary. */
-        ociRuntime: z.enum(['runc', 'runsc']).default('runc'),
-        /** Path of the runtime binary; looked up on PATH when empty. */
-        ociRuntimePath: z.string().default(''),
-        /** Where bundles and scratch mounts live while an execution runs. */
-        stateDir: z.string().default('/run/sandpod'),
-        catalogPath: z.string().default(`${repoRoot}config/runtimes.yaml`),
-        seccompProfilePath: z.string().default(`${repoRoot}config/seccomp.json`),
-        /** The unprivileged user every program runs as. */
-        uid: z.int().min(1).default(65534),
-        gid: z.int().min(1).default(65534),
-        /** CPU cores one execution may use at once. */
-        cpus: z.number().positive().default(1),
-      })
-      .prefault({}),
-    kubernetes: z
-      .strictObject({
-        /** Namespace of tenants without a namespace of their own: `<prefix><tenant>`. */
-        namespacePrefix: z.string().default('sandpod-'),
-        /**
-         * Namespaces of tenants that have one of their own, by tenant name. Tenants sharing a
-         * namespace are kept apart by the tenant label the gateway puts on each Execution.
-         */
-        namespaces: z.record(z.string(), dnsLabel).default({}),
-        /**
-         * A Secret holding the tenants (see README, Kubernetes mode), watched so that changes apply
-         * without a restart. When set, `tenants` must be empty.
-         */
-        tenantsSecret: tenantsSecretSchema.optional(),
-        /**
-         * Which namespaces the gateway watches for Executions: those of the configured tenants (a
-         * Role in each is enough), or all of them (a ClusterRole; for tenants added at runtime).
-         */
-        watch: z.enum(['tenants', 'all']).default('tenants'),
-        /** Seconds a finished Execution stays readable before the operator deletes it. */
-        ttlSecondsAfterFinished: z.int().min(0).default(3600),
-        /**
-         * Read stdout and stderr of a pod's log apart (`stream=Stdout|Stderr`, feature gate
-         * PodLogsQuerySplitStreams). Where the API server refuses it, both are followed as stdout,
-         * as the operator then records them.
-         */
-        splitStreams: z.boolean().default(true),
-        /** How long the readiness probe waits for the API server. */
-        probeTimeoutMs: z.int().positive().default(2_000),
-        /** First and longest wait before a lost watch is started again. */
-        rewatchBaseDelayMs: z.int().positive().default(1_000),
-        rewatchMaxDelayMs: z.int().positive().default(30_000),
-        /** Wait before trying again to open a log or attach that the kubelet refused while the pod starts. */
-        podRetryDelayMs: z.int().positive().default(500),
-      })
-      .prefault({}),
-    shutdownGraceMs: z.int().min(0).default(30_000),
-  })
-  .superRefine((config, context) => {
-    // Without the Kubernetes backend nobody reads the Secret, and no tenants would mean open loopback.
-    if (config.kubernetes.tenantsSecret && config.backend !== 'kubernetes') {
-      context.addIssue({
-        code: 'custom',
-        path: ['kubernetes', 'tenantsSecret'],
-        message: 'a tenants Secret needs backend: kubernetes',
-      });
-    }
-    // Two sources of tenants would leave open which one a token or a name belongs to.
-    if (config.kubernetes.tenantsSecret && config.tenants.length > 0) {
-      context.addIssue({
-        code: 'custom',
-        path: ['tenants'],
-        message: 'tenants come from kubernetes.tenantsSecret; leave tenants empty',
-      });
-    }
-  });
+const configFields = z.strictObject({
+  host: z.string().default('127.0.0.1'),
+  port: z.int().min(0).max(65535).default(8080),
+  backend: z.enum(['embedded', 'kubernetes']).default('embedded'),
+  logLevel: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+  limits: limitPolicySchema.default(DEFAULT_LIMIT_POLICY),
+  compileLimits: limitsSchema.default(DEFAULT_COMPILE_LIMITS),
+  /** Tenants with tokens. Without any, only loopback clients are served, as tenant `default`. */
+  tenants: tenantListSchema.default([]),
+  tenantDefaults: z
+    .strictObject({
+      maxConcurrent: z.int().positive().default(16),
+      ratePerSecond: z.number().positive().default(20),
+      burst: z.int().positive().default(40),
+    })
+    .prefault({}),
+  http: z
+    .strictObject({
+      /** Largest JSON body; a request above it gets 413. */
+      bodyLimitBytes: z
+        .int()
+        .positive()
+        .default(2 * 1024 * 1024),
+      /** How long `?wait=true` may hold a request open. */
+      maxWaitMs: z.int().positive().default(300_000),
+      /** How long DELETE waits for a cancelled execution to end before answering 202. */
+      cancelWaitMs: z.int().positive().default(5_000),
+    })
+    .prefault({}),
+  socket: z
+    .strictObject({
+      /** A socket that starts or attaches to nothing for this long is closed. */
+      idleTimeoutMs: z.int().positive().default(60_000),
+      /** Executions one socket may follow at once. */
+      maxFollowed: z.int().positive().default(8),
+      /** Largest single Socket.IO message. */
+      maxMessageBytes: z
+        .int()
+        .positive()
+        .default(2 * 1024 * 1024),
+      /** Bytes of stdin one execution may receive over its life. */
+      maxStdinBytes: z
+        .int()
+        .positive()
+        .default(4 * 1024 * 1024),
+      /** Interactive executions a socket started are cancelled this long after it disconnects. */
+      disconnectGraceMs: z.int().min(0).default(10_000),
+    })
+    .prefault({}),
+  embedded: z
+    .strictObject({
+      /**
+       * Executions running at once; the rest wait in a bounded queue. Twice the cores: a good
+       * part of a short run is the runtime setting up, which waits on the kernel, not a CPU.
+       */
+      maxRunning: z
+        .int()
+        .positive()
+        .default(2 * availableParallelism()),
+      maxQueued: z.int().min(0).default(64),
+      /** How long finished results stay readable. */
+      resultTtlSeconds: z.int().positive().default(3600),
+      maxResults: z.int().positive().default(10_000),
+      /** Output that finished results may hold in memory together; the oldest go first past it. */
+      maxRetainedOutputBytes: z
+        .int()
+        .positive()
+        .default(256 * 1024 * 1024),
+      /** OCI runtime: runc by default, runsc (gVisor) for the strong boundary. */
+      ociRuntime: z.enum(['runc', 'runsc']).default('runc'),
+      /** Path of the runtime binary; looked up on PATH when empty. */
+      ociRuntimePath: z.string().default(''),
+      /** Where bundles and scratch mounts live while an execution runs. */
+      stateDir: z.string().default('/run/sandpod'),
+      catalogPath: z.string().default(`${repoRoot}config/runtimes.yaml`),
+      seccompProfilePath: z.string().default(`${repoRoot}config/seccomp.json`),
+      /** The unprivileged user every program runs as. */
+      uid: z.int().min(1).default(65534),
+      gid: z.int().min(1).default(65534),
+      /** CPU cores one execution may use at once. */
+      cpus: z.number().positive().default(1),
+    })
+    .prefault({}),
+  kubernetes: z
+    .strictObject({
+      /** Namespace of tenants without a namespace of their own: `<prefix><tenant>`. */
+      namespacePrefix: z.string().default('sandpod-'),
+      /**
+       * Namespaces of tenants that have one of their own, by tenant name. Tenants sharing a
+       * namespace are kept apart by the tenant label the gateway puts on each Execution.
+       */
+      namespaces: z.record(z.string(), dnsLabel).default({}),
+      /**
+       * A Secret holding the tenants (see README, Kubernetes mode), watched so that changes apply
+       * without a restart. When set, `tenants` must be empty.
+       */
+      tenantsSecret: tenantsSecretSchema.optional(),
+      /**
+       * Which namespaces the gateway watches for Executions: those of the configured tenants (a
+       * Role in each is enough), or all of them (a ClusterRole; for tenants added at runtime).
+       */
+      watch: z.enum(['tenants', 'all']).default('tenants'),
+      /** Seconds a finished Execution stays readable before the operator deletes it. */
+      ttlSecondsAfterFinished: z.int().min(0).default(3600),
+      /**
+       * Read stdout and stderr of a pod's log apart (`stream=Stdout|Stderr`, feature gate
+       * PodLogsQuerySplitStreams). Where the API server refuses it, both are followed as stdout,
+       * as the operator then records them.
+       */
+      splitStreams: z.boolean().default(true),
+      /** How long the readiness probe waits for the API server. */
+      probeTimeoutMs: z.int().positive().default(2_000),
+      /** First and longest wait before a lost watch is started again. */
+      rewatchBaseDelayMs: z.int().positive().default(1_000),
+      rewatchMaxDelayMs: z.int().positive().default(30_000),
+      /** Wait before trying again to open a log or attach that the kubelet refused while the pod starts. */
+      podRetryDelayMs: z.int().positive().default(500),
+    })
+    .prefault({}),
+  shutdownGraceMs: z.int().min(0).default(30_000),
+});
+
+export const configSchema = configFields.superRefine((config, context) => {
+  // Without the Kubernetes backend nobody reads the Secret, and no tenants would mean open loopback.
+  if (config.kubernetes.tenantsSecret && config.backend !== 'kubernetes') {
+    context.addIssue({
+      code: 'custom',
+      path: ['kubernetes', 'tenantsSecret'],
+      message: 'a tenants Secret needs backend: kubernetes',
+    });
+  }
+  // Two sources of tenants would leave open which one a token or a name belongs to.
+  if (config.kubernetes.tenantsSecret && config.tenants.length > 0) {
+    context.addIssue({
+      code: 'custom',
+      path: ['tenants'],
+      message: 'tenants come from kubernetes.tenantsSecret; leave tenants empty',
+    });
+  }
+});
 export type Config = z.infer<typeof configSchema>;
 
 export class ConfigError extends Error {

@@ -6,8 +6,7 @@ import { errorMessage } from '../../observability/logger.js';
 import type { Config } from '../config.js';
 import { toApiError } from '../http/api-errors.js';
 import type { GatewayMetrics } from '../metrics.js';
-import type { Credentials } from '../tenancy/authenticate.js';
-import { type Authenticate, bearerToken } from '../tenancy/authenticate.js';
+import { type Authenticate, bearerToken, type Credentials } from '../tenancy/authenticate.js';
 import type { Tenant } from '../tenancy/tenant.js';
 import type { TenantDirectory } from '../tenancy/tenant-directory.js';
 import type { TenantExecutions } from '../tenancy/tenant-executions.js';
@@ -95,16 +94,17 @@ export function createSocketServer(
 
   // A revoked token (or a removed tenant) ends its sockets at once: they could otherwise go on
   // following and starting executions for as long as they stay connected.
+  const stillValid = (socket: GatewaySocket) => {
+    const credentials = credentialsOf.get(socket);
+    try {
+      return credentials !== undefined && authenticate(credentials).name === socket.data.tenant.name;
+    } catch {
+      return false; // a 401: the token is no longer any tenant's
+    }
+  };
   const stopCheckingTokens = tenants.onChange(() => {
     for (const socket of io.of('/').sockets.values()) {
-      const credentials = credentialsOf.get(socket);
-      let stillValid = false;
-      try {
-        stillValid = credentials !== undefined && authenticate(credentials).name === socket.data.tenant.name;
-      } catch {
-        stillValid = false;
-      }
-      if (stillValid) continue;
+      if (stillValid(socket)) continue;
       log.info('Disconnected socket of a revoked token', { socketId: socket.id, tenant: socket.data.tenant.name });
       socket.disconnect(true);
     }
