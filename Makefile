@@ -52,7 +52,8 @@ test: test-deps build lint ## Install what is missing and run every test
 CLUSTER_SUITES := 'test/operator/**/*.cluster.test.ts' test/kubernetes/backend.cluster.test.ts \
 	test/kubernetes/readiness.cluster.test.ts test/kubernetes/restart.cluster.test.ts \
 	test/kubernetes/rbac.cluster.test.ts test/kubernetes/gateway-contract.cluster.test.ts \
-	test/kubernetes/hostile.cluster.test.ts test/charts/install.cluster.test.ts
+	test/kubernetes/hostile.cluster.test.ts test/kubernetes/tenants.cluster.test.ts \
+	test/charts/install.cluster.test.ts
 
 .PHONY: test-cluster
 test-cluster: build ## Run the operator and Kubernetes suites on the dev cluster (started if needed)
@@ -80,8 +81,9 @@ test-unit: $(NODE_STAMP) ## Run the unit tests alone (no sandbox, no browser)
 	mocha 'test/unit/**/*.test.ts'
 
 .PHONY: bench
-bench: deps build ## Measure latency and throughput against the raw sandbox floor
+bench: deps build ## Measure latency and throughput against the raw sandbox floor, then on the dev cluster
 	node --import=tsx bench/embedded.ts
+	node --import=tsx bench/kubernetes.ts
 
 .PHONY: run-runsc
 run-runsc: deps build ## Like run, with gVisor (runsc, built on first use) as the sandbox

@@ -14,7 +14,9 @@ import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { createSocketServer, type GatewayIo } from './socket/socket-server.js';
 import { createAdmission } from './tenancy/admission.js';
 import { createAuthenticator } from './tenancy/authenticate.js';
+import { configuredTenants } from './tenancy/tenant-directory.js';
 import { createTenantExecutions } from './tenancy/tenant-executions.js';
+import { watchTenantMetrics } from './tenancy/tenant-metrics.js';
 
 export interface GatewayOptions {
   config: Config;
@@ -38,13 +40,17 @@ export interface Gateway {
 export function createApp(options: GatewayOptions): Gateway {
   const { config, backend, log } = options;
   const metrics = options.metrics ?? createMetrics(() => backend.load());
-  const authenticate = createAuthenticator(config);
+  const tenants = backend.tenants ?? configuredTenants(config);
+  watchTenantMetrics(metrics.registry, tenants);
+  const authenticate = createAuthenticator(tenants, config);
+  const unfinished = backend.unfinished?.bind(backend);
   const executions = createTenantExecutions({
     backend,
-    admission: createAdmission(),
+    admission: createAdmission(Date.now, unfinished),
     metrics,
     log,
     maxStdinBytes: config.socket.maxStdinBytes,
+    currentTenant: (tenant) => (tenants.tokensRequired ? tenants.find(tenant.name) : tenant),
   });
 
   const app = express();
@@ -68,7 +74,7 @@ export function createApp(options: GatewayOptions): Gateway {
   app.use(apiErrorHandler(log));
 
   const httpServer = createServer(app);
-  const sockets = createSocketServer(httpServer, { config, authenticate, executions, metrics, log });
+  const sockets = createSocketServer(httpServer, { config, tenants, authenticate, executions, metrics, log });
 
   return {
     app,

@@ -1,4 +1,5 @@
 import type { ExecutionRequest, ExecutionResult, Limits, Phase, RuntimeInfo, Stream } from '../contract/index.js';
+import type { TenantDirectory } from './tenancy/tenant-directory.js';
 
 /** A request that passed validation and admission: limits resolved against the tenant's policy. */
 export interface ExecutionSpec extends Omit<ExecutionRequest, 'limits'> {
@@ -31,6 +32,13 @@ export interface ExecutionBackend {
   follow(tenant: string, id: string, signal: AbortSignal): AsyncIterable<ExecutionEvent> | undefined;
   /** Resolves once the execution is terminal. */
   wait(tenant: string, id: string, signal?: AbortSignal): Promise<ExecutionResult | undefined>;
+  /**
+   * Unfinished executions of the tenant on every replica, when the backend can tell (Kubernetes:
+   * from its watch). Without it, each gateway process counts the executions it started itself.
+   */
+  unfinished?(tenant: string): number;
+  /** The tenants, when the backend reads them itself (Kubernetes: a watched Secret); else the configuration file's. */
+  readonly tenants?: TenantDirectory;
   /** Number of executions running and queued, for metrics and readiness. */
   load(): { running: number; queued: number };
   ready(): Promise<boolean>;

@@ -16,8 +16,10 @@ import {
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url)).replace(/\/dist\/$/, '/');
 
+const dnsLabel = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a DNS label');
+
 const tenantSchema = z.strictObject({
-  name: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a DNS label'),
+  name: dnsLabel,
   /** SHA-256 (hex) of each token; plain tokens never sit in configuration. */
   tokenSha256: z.array(z.string().regex(/^[0-9a-f]{64}$/)).min(1),
   limits: limitPolicySchema.optional(),
@@ -26,10 +28,55 @@ const tenantSchema = z.strictObject({
   /** Requests per second with a burst, for starting executions (429 past it). */
   ratePerSecond: z.number().positive().optional(),
   burst: z.int().positive().optional(),
+  /**
+   * Kubernetes mode: the namespace of the tenant's Executions. Without it,
+   * `kubernetes.namespaces[name]`, else `<kubernetes.namespacePrefix><name>`.
+   */
+  namespace: dnsLabel.optional(),
 });
 export type TenantConfig = z.infer<typeof tenantSchema>;
 
-export const configSchema = z.strictObject({
+/**
+ * The tenants of the configuration file, and of the Kubernetes Secret that may replace it. A name
+ * or a token given twice would make a token's tenant depend on the order, so both must be unique.
+ */
+export const tenantListSchema = z.array(tenantSchema).superRefine((tenants, context) => {
+  const names = new Set<string>();
+  const tokens = new Set<string>();
+  tenants.forEach((tenant, index) => {
+    if (names.has(tenant.name)) {
+      context.addIssue({ code: 'custom', path: [index, 'name'], message: `tenant ${tenant.name} is given twice` });
+    }
+    names.add(tenant.name);
+    tenant.tokenSha256.forEach((hash, hashIndex) => {
+      if (tokens.has(hash)) {
+        context.addIssue({
+          code: 'custom',
+          path: [index, 'tokenSha256', hashIndex],
+          message: 'this token hash is given twice; a token belongs to one tenant',
+        });
+      }
+      tokens.add(hash);
+    });
+  });
+});
+
+/** Where the gateway reads its tenants from in Kubernetes mode, instead of `tenants`. */
+const tenantsSecretSchema = z.strictObject({
+  namespace: dnsLabel,
+  name: z
+    .string()
+    .max(253)
+    .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a DNS subdomain'),
+  /** The key of the Secret's data that holds the tenants, as a YAML list like `tenants`. */
+  key: z
+    .string()
+    .regex(/^[-._a-zA-Z0-9]+$/, 'must be a Secret data key')
+    .default('tenants.yaml'),
+});
+export type TenantsSecretRef = z.infer<typeof tenantsSecretSchema>;
+
+const configFields = z.strictObject({
   host: z.string().default('127.0.0.1'),
   port: z.int().min(0).max(65535).default(8080),
   backend: z.enum(['embedded', 'kubernetes']).default('embedded'),
@@ -37,7 +84,7 @@ export const configSchema = z.strictObject({
   limits: limitPolicySchema.default(DEFAULT_LIMIT_POLICY),
   compileLimits: limitsSchema.default(DEFAULT_COMPILE_LIMITS),
   /** Tenants with tokens. Without any, only loopback clients are served, as tenant `default`. */
-  tenants: z.array(tenantSchema).default([]),
+  tenants: tenantListSchema.default([]),
   tenantDefaults: z
     .strictObject({
       maxConcurrent: z.int().positive().default(16),
@@ -120,7 +167,12 @@ export const configSchema = z.strictObject({
        * Namespaces of tenants that have one of their own, by tenant name. Tenants sharing a
        * namespace are kept apart by the tenant label the gateway puts on each Execution.
        */
-      namespaces: z.record(z.string(), z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/)).default({}),
+      namespaces: z.record(z.string(), dnsLabel).default({}),
+      /**
+       * A Secret holding the tenants (see README, Kubernetes mode), watched so that changes apply
+       * without a restart. When set, `tenants` must be empty.
+       */
+      tenantsSecret: tenantsSecretSchema.optional(),
       /**
        * Which namespaces the gateway watches for Executions: those of the configured tenants (a
        * Role in each is enough), or all of them (a ClusterRole; for tenants added at runtime).
@@ -144,6 +196,25 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   shutdownGraceMs: z.int().min(0).default(30_000),
+});
+
+export const configSchema = configFields.superRefine((config, context) => {
+  // Without the Kubernetes backend nobody reads the Secret, and no tenants would mean open loopback.
+  if (config.kubernetes.tenantsSecret && config.backend !== 'kubernetes') {
+    context.addIssue({
+      code: 'custom',
+      path: ['kubernetes', 'tenantsSecret'],
+      message: 'a tenants Secret needs backend: kubernetes',
+    });
+  }
+  // Two sources of tenants would leave open which one a token or a name belongs to.
+  if (config.kubernetes.tenantsSecret && config.tenants.length > 0) {
+    context.addIssue({
+      code: 'custom',
+      path: ['tenants'],
+      message: 'tenants come from kubernetes.tenantsSecret; leave tenants empty',
+    });
+  }
 });
 export type Config = z.infer<typeof configSchema>;
 

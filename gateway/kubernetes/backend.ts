@@ -7,14 +7,24 @@ import { findRuntime, type Runtime } from '../../operator/objects.js';
 import type { ExecutionBackend, ExecutionEvent, ExecutionSpec } from '../backend.js';
 import type { Config } from '../config.js';
 import { ApiError, atCapacity, invalid, notFound } from '../errors.js';
+import type { TenantDirectory } from '../tenancy/tenant-directory.js';
 import { apiServerProblem } from './api-request.js';
 import { ExecutionChanges } from './execution-changes.js';
 import { CANCEL_PATCH, desiredExecution, EXECUTION_PLURAL, type ExecutionObject } from './execution-object.js';
 import { type FollowContext, followExecution } from './follow.js';
-import { belongsTo, type ExecutionRef, executionRef, newExecutionName, tenantNamespace } from './names.js';
+import {
+  belongsTo,
+  type ExecutionRef,
+  executionRef,
+  type NamespaceSettings,
+  namespaceSettingsOf,
+  newExecutionName,
+  tenantNamespace,
+} from './names.js';
 import { deletedResult, isFinished, phaseOf, toResult } from './result.js';
 import { runtimeInfos } from './runtime-info.js';
 import { StdinSessions } from './stdin-sessions.js';
+import type { TenantsSecret } from './tenants-secret.js';
 import type { ObjectWatch } from './watched-objects.js';
 
 // Executions as Execution objects: the API server holds every fact, the watch tells what changed,
@@ -27,9 +37,19 @@ export interface KubernetesBackendDeps {
   executions: ObjectWatch<ExecutionObject>;
   runtimes: ObjectWatch<Runtime>;
   settings: Config['kubernetes'];
+  /** The tenants served: those of the configuration file, or of the watched Secret. */
+  tenants: TenantDirectory;
+  /** Set when the tenants come from a Secret: readiness waits for its first good version. */
+  tenantsSecret?: TenantsSecret;
   log: winston.Logger;
   now?: () => Date;
 }
+
+/**
+ * How long an Execution this replica created is counted before the watch shows it. The watch
+ * delivers it within milliseconds while it is up; this only bounds a leak when it never does.
+ */
+const UNSEEN_CREATION_TTL_MS = 60_000;
 
 const unavailable = (error: unknown) =>
   new ApiError(503, 'backend_unavailable', `the Kubernetes API server failed: ${statusMessage(error)}`, undefined, 5);
@@ -78,9 +98,16 @@ export class KubernetesBackend implements ExecutionBackend {
   private readonly followContext: FollowContext;
   private readonly now: () => Date;
   private lastProblem: string | undefined;
+  private namespaceSettings: NamespaceSettings;
+  /** Executions created here that the watch has not shown yet, by `namespace/name`. */
+  private readonly unseenCreations = new Map<string, { tenant: string; createdAtMs: number }>();
 
   constructor(private readonly deps: KubernetesBackendDeps) {
     this.now = deps.now ?? (() => new Date());
+    this.namespaceSettings = namespaceSettingsOf(deps.settings, deps.tenants);
+    deps.tenants.onChange(() => {
+      this.namespaceSettings = namespaceSettingsOf(deps.settings, deps.tenants);
+    });
     this.stdinSessions = new StdinSessions({
       kubeConfig: deps.kubeConfig,
       executions: deps.executions,
@@ -100,6 +127,14 @@ export class KubernetesBackend implements ExecutionBackend {
     };
   }
 
+  /**
+   * The tenants of the watched Secret. Tenants of a configuration file are left to the gateway
+   * that holds it: tests serve several configurations from one backend.
+   */
+  get tenants(): TenantDirectory | undefined {
+    return this.deps.tenantsSecret?.tenants;
+  }
+
   async runtimes(): Promise<RuntimeInfo[]> {
     return runtimeInfos(this.deps.runtimes.list());
   }
@@ -111,7 +146,7 @@ export class KubernetesBackend implements ExecutionBackend {
       const names = (await this.runtimes()).map((known) => known.name).join(', ');
       throw invalid('runtime', `unknown runtime ${JSON.stringify(spec.runtime)}; available: ${names}`);
     }
-    const namespace = tenantNamespace(tenant, this.deps.settings);
+    const namespace = tenantNamespace(tenant, this.namespaceSettings);
     // A random name taken already is retried with another; twice in a row means something else.
     for (let attempt = 0; ; attempt += 1) {
       const name = newExecutionName();
@@ -133,6 +168,7 @@ export class KubernetesBackend implements ExecutionBackend {
           tenant,
           runtime: runtime.metadata.name,
         });
+        this.unseenCreations.set(`${namespace}/${name}`, { tenant, createdAtMs: this.now().getTime() });
         return { id: name };
       } catch (error) {
         if (codeOf(error) === 409 && attempt < 2) continue;
@@ -143,7 +179,7 @@ export class KubernetesBackend implements ExecutionBackend {
   }
 
   async get(tenant: string, id: string): Promise<ExecutionResult | undefined> {
-    const ref = executionRef(tenant, id, this.deps.settings);
+    const ref = executionRef(tenant, id, this.namespaceSettings);
     const execution = ref && (await this.readWhole(ref));
     return execution && this.belongs(execution, tenant) ? toResult(execution) : undefined;
   }
@@ -178,7 +214,7 @@ export class KubernetesBackend implements ExecutionBackend {
   }
 
   follow(tenant: string, id: string, signal: AbortSignal): AsyncIterable<ExecutionEvent> | undefined {
-    const ref = executionRef(tenant, id, this.deps.settings);
+    const ref = executionRef(tenant, id, this.namespaceSettings);
     if (!ref) return undefined;
     const cached = this.deps.executions.get(ref.namespace, ref.name);
     if (cached && !this.belongs(cached, tenant)) return undefined;
@@ -187,7 +223,7 @@ export class KubernetesBackend implements ExecutionBackend {
   }
 
   async wait(tenant: string, id: string, signal?: AbortSignal): Promise<ExecutionResult | undefined> {
-    const ref = executionRef(tenant, id, this.deps.settings);
+    const ref = executionRef(tenant, id, this.namespaceSettings);
     if (!ref) return undefined;
     const stop = signal ? AbortSignal.any([signal, this.closed.signal]) : this.closed.signal;
     const changes = new ExecutionChanges(this.deps.executions, ref);
@@ -205,6 +241,32 @@ export class KubernetesBackend implements ExecutionBackend {
     } finally {
       changes.close();
     }
+  }
+
+  /**
+   * Unfinished Executions of the tenant as this replica's watch shows them (so those of every
+   * replica), plus those it created itself that the watch has not shown yet. What another
+   * replica is creating can be missing: from its admission through its create round trip to
+   * this watch's delivery. On the dev cluster that is 9 ms (p50) to 19 ms (p99) for the create
+   * and under 2 ms more for the watch. Within that window each replica may admit up to the cap
+   * on its own, so the tenant can pass maxConcurrent by the starts that other replicas admit
+   * within those milliseconds, and by no more.
+   */
+  unfinished(tenant: string): number {
+    let count = 0;
+    for (const execution of this.deps.executions.list()) {
+      if (!isFinished(execution) && this.belongs(execution, tenant)) count += 1;
+    }
+    const nowMs = this.now().getTime();
+    for (const [key, created] of this.unseenCreations) {
+      const [namespace = '', name = ''] = key.split('/');
+      if (this.deps.executions.get(namespace, name) || nowMs - created.createdAtMs > UNSEEN_CREATION_TTL_MS) {
+        this.unseenCreations.delete(key);
+      } else if (created.tenant === tenant) {
+        count += 1;
+      }
+    }
+    return count;
   }
 
   load(): { running: number; queued: number } {
@@ -226,7 +288,8 @@ export class KubernetesBackend implements ExecutionBackend {
   async readiness(): Promise<{ ready: boolean; reason?: string }> {
     const problem = this.closing
       ? 'the gateway is shutting down'
-      : (this.deps.executions.problem ??
+      : (this.deps.tenantsSecret?.unreadyReason ??
+        this.deps.executions.problem ??
         this.deps.runtimes.problem ??
         (await apiServerProblem(this.deps.kubeConfig, this.deps.settings.probeTimeoutMs)));
     if (problem !== this.lastProblem) {
@@ -245,18 +308,18 @@ export class KubernetesBackend implements ExecutionBackend {
     this.closing = true;
     this.closed.abort();
     this.stdinSessions.close();
-    await Promise.all([this.deps.executions.stop(), this.deps.runtimes.stop()]);
+    await Promise.all([this.deps.executions.stop(), this.deps.runtimes.stop(), this.deps.tenantsSecret?.stop()]);
   }
 
   private belongs(execution: ExecutionObject, tenant: string): boolean {
-    return belongsTo(execution.metadata, tenant, this.deps.settings);
+    return belongsTo(execution.metadata, tenant, this.namespaceSettings);
   }
 
   private async find(
     tenant: string,
     id: string,
   ): Promise<{ ref: ExecutionRef; execution: ExecutionObject } | undefined> {
-    const ref = executionRef(tenant, id, this.deps.settings);
+    const ref = executionRef(tenant, id, this.namespaceSettings);
     if (!ref) return undefined;
     const execution = await this.read(ref);
     if (!execution || !this.belongs(execution, tenant)) return undefined;

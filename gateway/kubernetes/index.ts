@@ -1,16 +1,19 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { CustomObjectsApi, KubeConfig, type KubernetesListObject } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, KubeConfig, type KubernetesListObject } from '@kubernetes/client-node';
 import type winston from 'winston';
 import { API_GROUP, API_VERSION } from '../../contract/crd.js';
+import { errorMessage } from '../../observability/logger.js';
 import type { Runtime } from '../../operator/objects.js';
 import type { Config } from '../config.js';
 import { DEFAULT_TENANT_NAME } from '../tenancy/tenant.js';
+import { configuredTenants } from '../tenancy/tenant-directory.js';
 import { KubernetesBackend } from './backend.js';
 import { EXECUTION_PLURAL, type ExecutionObject, RUNTIME_PLURAL, slimExecution } from './execution-object.js';
-import { tenantNamespaces } from './names.js';
+import { namespaceSettingsOf, tenantNamespace, tenantNamespaces } from './names.js';
 import { NamespacedWatches } from './namespaced-watches.js';
+import { TenantsSecret } from './tenants-secret.js';
 import { type ObjectWatch, WatchedObjects } from './watched-objects.js';
 
 const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
@@ -73,20 +76,48 @@ export async function createKubernetesBackend(
       backoff,
       slim: slimExecution,
     });
-  const namespaces =
-    settings.watch === 'all'
-      ? undefined
-      : tenantNamespaces(
-          config.tenants.map((tenant) => tenant.name),
-          DEFAULT_TENANT_NAME,
-          settings,
-        );
-  const executionWatches = namespaces
-    ? new Map(namespaces.map((namespace) => [namespace, watchExecutions(namespace)]))
-    : new Map([['', watchExecutions(undefined)]]);
-  const executions: ObjectWatch<ExecutionObject> = namespaces
-    ? new NamespacedWatches(executionWatches)
-    : (executionWatches.get('') as WatchedObjects<ExecutionObject>);
+  const tenantsSecret = settings.tenantsSecret
+    ? new TenantsSecret({
+        kubeConfig,
+        core: kubeConfig.makeApiClient(CoreV1Api),
+        ref: settings.tenantsSecret,
+        defaults: config,
+        log,
+        backoff,
+      })
+    : undefined;
+  await tenantsSecret?.start();
+  const tenants = tenantsSecret?.tenants ?? configuredTenants(config);
+  const namespacesOfTenants = () => {
+    const namespaceSettings = namespaceSettingsOf(settings, tenants);
+    const names = tenants.entries().map(({ tenant }) => tenant.name);
+    // Loopback mode serves the `default` tenant; a Secret's tenants are all there is.
+    return tenantsSecret
+      ? [...new Set(names.map((name) => tenantNamespace(name, namespaceSettings)))].sort()
+      : tenantNamespaces(names, DEFAULT_TENANT_NAME, namespaceSettings);
+  };
+
+  let executions: ObjectWatch<ExecutionObject>;
+  let firstWatches: Promise<void>;
+  if (settings.watch === 'all') {
+    const all = watchExecutions(undefined);
+    executions = all;
+    firstWatches = all.start();
+  } else if (tenantsSecret) {
+    // The namespaces follow the Secret's tenants: a tenant added gets its namespace watched.
+    const followed = new NamespacedWatches<ExecutionObject>(new Map(), watchExecutions);
+    tenants.onChange(() => {
+      followed.watchOnly(namespacesOfTenants()).catch((error: unknown) => {
+        log.error('Failed to change the namespaces watched', { error: errorMessage(error) });
+      });
+    });
+    executions = followed;
+    firstWatches = followed.watchOnly(namespacesOfTenants());
+  } else {
+    const fixed = new Map(namespacesOfTenants().map((namespace) => [namespace, watchExecutions(namespace)]));
+    executions = new NamespacedWatches(fixed);
+    firstWatches = Promise.all([...fixed.values()].map((watch) => watch.start())).then(() => undefined);
+  }
 
   const runtimes = new WatchedObjects<Runtime>({
     kubeConfig,
@@ -98,15 +129,16 @@ export async function createKubernetesBackend(
     backoff,
   });
 
-  await Promise.all([...[...executionWatches.values()].map((watch) => watch.start()), runtimes.start()]);
-  const problem = executions.problem ?? runtimes.problem;
-  if (problem) log.warn('Started without the API server; will keep trying', { reason: problem });
+  await Promise.all([firstWatches, runtimes.start()]);
+  const problem = tenantsSecret?.unreadyReason ?? executions.problem ?? runtimes.problem;
+  if (problem) log.warn('Started without the API server or tenants; will keep trying', { reason: problem });
   else {
     log.info('Watched Executions and Runtimes', {
       server: kubeConfig.getCurrentCluster()?.server,
-      namespaces: namespaces ?? 'all',
+      namespaces: executions instanceof NamespacedWatches ? executions.namespaces() : 'all',
       runtimes: runtimes.list().length,
+      tenants: tenants.entries().length,
     });
   }
-  return new KubernetesBackend({ kubeConfig, custom, executions, runtimes, settings, log });
+  return new KubernetesBackend({ kubeConfig, custom, executions, runtimes, settings, tenants, tenantsSecret, log });
 }

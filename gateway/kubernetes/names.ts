@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { API_GROUP } from '../../contract/crd.js';
 import type { Config } from '../config.js';
+import type { Tenant } from '../tenancy/tenant.js';
 
 // Where a tenant's Executions live and what they are called. An execution's id is its name; the
 // namespace follows from the tenant, so any replica can serve any id without shared state.
@@ -9,6 +10,20 @@ import type { Config } from '../config.js';
 export const TENANT_LABEL = `${API_GROUP}/tenant`;
 
 export type NamespaceSettings = Pick<Config['kubernetes'], 'namespacePrefix' | 'namespaces'>;
+
+/** The configured namespaces, with those the tenants name for themselves (a tenant's own word wins). */
+export function namespaceSettingsOf(
+  settings: NamespaceSettings,
+  tenants: { entries(): readonly { tenant: Tenant }[] },
+): NamespaceSettings {
+  const own = tenants
+    .entries()
+    .flatMap(({ tenant }) => (tenant.namespace === undefined ? [] : [[tenant.name, tenant.namespace] as const]));
+  return {
+    namespacePrefix: settings.namespacePrefix,
+    namespaces: { ...settings.namespaces, ...Object.fromEntries(own) },
+  };
+}
 
 /** The namespaces of the configured tenants, or of the loopback tenant when there are none. */
 export function tenantNamespaces(

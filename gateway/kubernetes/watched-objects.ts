@@ -41,6 +41,8 @@ export interface WatchedObjectsOptions<T extends KubernetesObject> {
    * need it.
    */
   slim?: (object: T) => T;
+  /** Watch only the objects this selects, such as `metadata.name=x` (the list must select the same). */
+  fieldSelector?: string;
 }
 
 /** A Watch that hands on each object slimmed, so the list+watch cache never holds the rest. */
@@ -87,7 +89,14 @@ export class WatchedObjects<T extends KubernetesObject> implements ObjectWatch<T
       const listed = await options.list();
       return { ...listed, items: listed.items.map(slim) };
     };
-    this.informer = new ListWatch<T>(options.path, new SlimmingWatch(options.kubeConfig, slim), list, false);
+    this.informer = new ListWatch<T>(
+      options.path,
+      new SlimmingWatch(options.kubeConfig, slim),
+      list,
+      false,
+      undefined,
+      options.fieldSelector,
+    );
     const notify = (object: T, deleted: boolean) => {
       this.trouble = undefined;
       const listeners = this.listeners.get(keyOf(object.metadata?.namespace, object.metadata?.name));

@@ -6,17 +6,19 @@ import { errorMessage } from '../../observability/logger.js';
 import type { Config } from '../config.js';
 import { toApiError } from '../http/api-errors.js';
 import type { GatewayMetrics } from '../metrics.js';
-import { type Authenticate, bearerToken } from '../tenancy/authenticate.js';
+import { type Authenticate, bearerToken, type Credentials } from '../tenancy/authenticate.js';
 import type { Tenant } from '../tenancy/tenant.js';
+import type { TenantDirectory } from '../tenancy/tenant-directory.js';
 import type { TenantExecutions } from '../tenancy/tenant-executions.js';
 import type { ClientToServerEvents, InterServerEvents, ServerToClientEvents, SocketData } from './events.js';
 import { Followers } from './followers.js';
-import { serveSocket } from './socket-session.js';
+import { type GatewaySocket, serveSocket } from './socket-session.js';
 
 export type GatewayIo = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 
 export interface SocketServerDeps {
   config: Config;
+  tenants: TenantDirectory;
   authenticate: Authenticate;
   executions: TenantExecutions;
   metrics: GatewayMetrics;
@@ -44,12 +46,14 @@ export function createSocketServer(
   httpServer: HttpServer,
   deps: SocketServerDeps,
 ): { io: GatewayIo; close: () => Promise<void> } {
-  const { config, authenticate, executions, metrics, log } = deps;
+  const { config, tenants, authenticate, executions, metrics, log } = deps;
   const io: GatewayIo = new Server(httpServer, {
     maxHttpBufferSize: config.socket.maxMessageBytes,
     serveClient: false,
-    ...(config.tenants.length === 0 ? { allowRequest: sameOriginOnly } : {}),
+    ...(tenants.tokensRequired ? {} : { allowRequest: sameOriginOnly }),
   });
+  /** What each socket showed at its handshake, to check it again whenever the tenants change. */
+  const credentialsOf = new WeakMap<GatewaySocket, Credentials>();
   const followers = new Followers();
   const orphanTimers = new Set<NodeJS.Timeout>();
 
@@ -71,12 +75,10 @@ export function createSocketServer(
   io.use((socket, next) => {
     const auth = socket.handshake.auth as { token?: unknown } | undefined;
     const token = typeof auth?.token === 'string' ? auth.token : bearerToken(socket.handshake.headers.authorization);
+    const credentials = { token, remoteAddress: socket.handshake.address, host: socket.handshake.headers.host };
     try {
-      socket.data.tenant = authenticate({
-        token,
-        remoteAddress: socket.handshake.address,
-        host: socket.handshake.headers.host,
-      });
+      socket.data.tenant = authenticate(credentials);
+      credentialsOf.set(socket, credentials);
       next();
     } catch (error) {
       const apiError = toApiError(error);
@@ -90,9 +92,28 @@ export function createSocketServer(
     serveSocket(socket, { executions, followers, limits: config.socket, log, cancelWhenOrphaned });
   });
 
+  // A revoked token (or a removed tenant) ends its sockets at once: they could otherwise go on
+  // following and starting executions for as long as they stay connected.
+  const stillValid = (socket: GatewaySocket) => {
+    const credentials = credentialsOf.get(socket);
+    try {
+      return credentials !== undefined && authenticate(credentials).name === socket.data.tenant.name;
+    } catch {
+      return false; // a 401: the token is no longer any tenant's
+    }
+  };
+  const stopCheckingTokens = tenants.onChange(() => {
+    for (const socket of io.of('/').sockets.values()) {
+      if (stillValid(socket)) continue;
+      log.info('Disconnected socket of a revoked token', { socketId: socket.id, tenant: socket.data.tenant.name });
+      socket.disconnect(true);
+    }
+  });
+
   return {
     io,
     close: async () => {
+      stopCheckingTokens();
       for (const timer of orphanTimers) clearTimeout(timer);
       orphanTimers.clear();
       await io.close();

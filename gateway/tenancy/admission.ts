@@ -10,22 +10,32 @@ export interface Admission {
   admit(tenant: Tenant): ReleaseSlot;
   /** Executions of the tenant admitted and not yet released. */
   inFlight(tenantName: string): number;
+  /**
+   * Whether the backend counts each started execution until it ends: the caller then releases
+   * its slot as soon as the start returns, and the backend's count takes over.
+   */
+  readonly backendCounts: boolean;
 }
+
+/** Unfinished executions of a tenant that the backend knows of, on every replica. */
+export type UnfinishedCount = (tenantName: string) => number;
 
 /** When a concurrency slot frees up is unknown; this is how soon a client should look again. */
 const CONCURRENCY_RETRY_AFTER_SECONDS = 1;
 
 /**
  * Admission of this gateway process: the per-tenant cap of unfinished executions and the start
- * rate. The clock is a parameter so the rate can be tested without waiting.
+ * rate. The clock is a parameter so the rate can be tested without waiting. Without
+ * `unfinishedInBackend` each process counts only what it admitted itself; with it, the cap holds
+ * across replicas (the start rate stays per process).
  */
-export function createAdmission(now: () => number = Date.now): Admission {
+export function createAdmission(now: () => number = Date.now, unfinishedInBackend?: UnfinishedCount): Admission {
   const buckets = new Map<string, TokenBucket>();
   const counts = new Map<string, number>();
 
   return {
     admit(tenant) {
-      const running = counts.get(tenant.name) ?? 0;
+      const running = (counts.get(tenant.name) ?? 0) + (unfinishedInBackend?.(tenant.name) ?? 0);
       if (running >= tenant.maxConcurrent) {
         throw tooMany(
           `tenant ${tenant.name} has ${running} unfinished executions, its maximum`,
@@ -41,7 +51,7 @@ export function createAdmission(now: () => number = Date.now): Admission {
           Math.ceil(taken.retryAfterMs / 1000),
         );
       }
-      counts.set(tenant.name, running + 1);
+      counts.set(tenant.name, (counts.get(tenant.name) ?? 0) + 1);
       let released = false;
       return () => {
         if (released) return;
@@ -54,5 +64,6 @@ export function createAdmission(now: () => number = Date.now): Admission {
     inFlight(tenantName) {
       return counts.get(tenantName) ?? 0;
     },
+    backendCounts: unfinishedInBackend !== undefined,
   };
 }

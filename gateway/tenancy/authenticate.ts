@@ -1,8 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
-import type { Config } from '../config.js';
 import { ApiError } from '../errors.js';
-import { defaultTenant, type Tenant, tenantsFrom } from './tenant.js';
+import { defaultTenant, type Tenant, type TenantPolicyDefaults } from './tenant.js';
+import type { TenantDirectory } from './tenant-directory.js';
 
 /** What a client shows of itself, from an HTTP request or a socket handshake. */
 export interface Credentials {
@@ -45,13 +45,13 @@ export function isLoopbackHost(host: string | undefined): boolean {
   return name.toLowerCase() === 'localhost' || isLoopback(name);
 }
 
-export function createAuthenticator(config: Config): Authenticate {
-  const tenants = tenantsFrom(config).map((tenant, index) => ({
-    tenant,
-    hashes: (config.tenants[index]?.tokenSha256 ?? []).map((hex) => Buffer.from(hex, 'hex')),
-  }));
-  if (tenants.length === 0) {
-    const loopbackTenant = defaultTenant(config);
+/**
+ * Checks credentials against the directory's tenants as they are at the moment of the call, so a
+ * token removed from the directory is refused from its next use on.
+ */
+export function createAuthenticator(directory: TenantDirectory, defaults: TenantPolicyDefaults): Authenticate {
+  if (!directory.tokensRequired) {
+    const loopbackTenant = defaultTenant(defaults);
     return ({ remoteAddress, host }) => {
       if (!isLoopback(remoteAddress)) {
         throw unauthorized('no tenants are configured, so only clients on this machine (loopback) are served');
@@ -67,8 +67,8 @@ export function createAuthenticator(config: Config): Authenticate {
     const digest = hashToken(token);
     // Every hash is compared, so the time taken does not tell which tenant came close.
     let found: Tenant | undefined;
-    for (const { tenant, hashes } of tenants) {
-      for (const hash of hashes) {
+    for (const { tenant, tokenHashes } of directory.entries()) {
+      for (const hash of tokenHashes) {
         if (timingSafeEqual(hash, digest) && !found) found = tenant;
       }
     }

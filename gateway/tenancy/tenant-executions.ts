@@ -33,6 +33,11 @@ export interface TenantExecutionsDeps {
   metrics: GatewayMetrics;
   log: winston.Logger;
   maxStdinBytes: number;
+  /**
+   * The tenant as it is now, for a tenant resolved earlier (a socket's, at its handshake); tenants
+   * read from a Secret may change policy or vanish while a socket stays open.
+   */
+  currentTenant?: (tenant: Tenant) => Tenant | undefined;
 }
 
 export function findRuntime(runtimes: RuntimeInfo[], name: string): RuntimeInfo | undefined {
@@ -62,7 +67,9 @@ export function createTenantExecutions(deps: TenantExecutionsDeps): TenantExecut
   return {
     runtimes: () => backend.runtimes(),
 
-    async start(tenant, body, requestLog) {
+    async start(resolvedTenant, body, requestLog) {
+      const tenant = deps.currentTenant ? deps.currentTenant(resolvedTenant) : resolvedTenant;
+      if (!tenant) throw new ApiError(401, 'unauthorized', `tenant ${resolvedTenant.name} no longer exists`);
       const parsed = parseExecutionRequest(body);
       if (!parsed.ok) throw invalid(parsed.error.field, parsed.error.message);
       const { limits: requested, ...request } = parsed.value;
@@ -83,6 +90,8 @@ export function createTenantExecutions(deps: TenantExecutionsDeps): TenantExecut
         releaseSlot();
         throw error;
       }
+      // The backend counts it from here on (on every replica); holding the slot too would count it twice.
+      if (admission.backendCounts) releaseSlot();
       metrics.executionsStarted.inc({ runtime: runtime.name });
       requestLog.info('Started execution', {
         id,

@@ -1,5 +1,5 @@
 import type { LimitPolicy } from '../../contract/index.js';
-import type { Config } from '../config.js';
+import type { Config, TenantConfig } from '../config.js';
 
 /** A tenant with every policy value resolved: its own, or the configured defaults. */
 export interface Tenant {
@@ -9,22 +9,31 @@ export interface Tenant {
   maxConcurrent: number;
   ratePerSecond: number;
   burst: number;
+  /** Kubernetes mode: the namespace the tenant named for itself, if any. */
+  namespace?: string;
 }
 
 /** The tenant that loopback clients act as when no tenants are configured. */
 export const DEFAULT_TENANT_NAME = 'default';
 
-export function tenantsFrom(config: Config): Tenant[] {
-  return config.tenants.map((tenant) => ({
+export type TenantPolicyDefaults = Pick<Config, 'limits' | 'tenantDefaults'>;
+
+export function resolveTenant(tenant: TenantConfig, defaults: TenantPolicyDefaults): Tenant {
+  return {
     name: tenant.name,
-    limits: tenant.limits ?? config.limits,
-    maxConcurrent: tenant.maxConcurrent ?? config.tenantDefaults.maxConcurrent,
-    ratePerSecond: tenant.ratePerSecond ?? config.tenantDefaults.ratePerSecond,
-    burst: tenant.burst ?? config.tenantDefaults.burst,
-  }));
+    limits: tenant.limits ?? defaults.limits,
+    maxConcurrent: tenant.maxConcurrent ?? defaults.tenantDefaults.maxConcurrent,
+    ratePerSecond: tenant.ratePerSecond ?? defaults.tenantDefaults.ratePerSecond,
+    burst: tenant.burst ?? defaults.tenantDefaults.burst,
+    ...(tenant.namespace === undefined ? {} : { namespace: tenant.namespace }),
+  };
 }
 
-export function defaultTenant(config: Config): Tenant {
+export function tenantsFrom(config: Config): Tenant[] {
+  return config.tenants.map((tenant) => resolveTenant(tenant, config));
+}
+
+export function defaultTenant(config: TenantPolicyDefaults): Tenant {
   return {
     name: DEFAULT_TENANT_NAME,
     limits: config.limits,

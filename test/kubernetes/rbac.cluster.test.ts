@@ -39,6 +39,22 @@ function canI(verb: string, resource: string, namespace?: string): boolean {
     .some((line) => line.trim() === 'yes');
 }
 
+/** `kubectl auth can-i` for one named object. */
+function canINamed(verb: string, resource: string, name: string, namespace: string): boolean {
+  return kubectl(['auth', 'can-i', verb, `${resource}/${name}`, `--as=${gateway}`, '-n', namespace])
+    .out.split('\n')
+    .some((line) => line.trim() === 'yes');
+}
+
+/** A GET of an API path as the gateway; `ok` when the API server authorized and served it. */
+function getAsGateway(path: string): { ok: boolean; out: string } {
+  return kubectl(['get', '--raw', path, `--as=${gateway}`]);
+}
+
+const tenantsSecret = 'sandpod-tenants';
+const secretsPath = '/api/v1/namespaces/sandpod-system/secrets';
+const byName = (name: string) => `fieldSelector=${encodeURIComponent(`metadata.name=${name}`)}`;
+
 describe(title, function () {
   this.timeout(120_000);
   let createdSystemNamespace = false;
@@ -82,6 +98,28 @@ describe(title, function () {
     assert.ok(!canI('create', 'pods', tenantNamespace), 'create pods');
     assert.ok(!canI('create', 'pods/exec', tenantNamespace), 'exec into pods');
     assert.ok(!canI('create', 'runtimes.sandpod.dev'), 'create runtimes');
+  });
+
+  it('should let the gateway get, list and watch its tenants Secret, and no other', () => {
+    for (const verb of ['get', 'list', 'watch']) {
+      assert.ok(canINamed(verb, 'secrets', tenantsSecret, 'sandpod-system'), `${verb} its tenants Secret`);
+      assert.ok(!canINamed(verb, 'secrets', 'another-secret', 'sandpod-system'), `${verb} another Secret`);
+    }
+    assert.ok(!canI('list', 'secrets', 'sandpod-system'), 'list every Secret');
+    assert.ok(!canI('update', 'secrets', 'sandpod-system'), 'write Secrets');
+    assert.ok(!canINamed('get', 'secrets', tenantsSecret, tenantNamespace), 'the same name elsewhere');
+  });
+
+  it('should let the gateway list and watch the Secret when it selects it by name, as it does', () => {
+    const listed = getAsGateway(`${secretsPath}?${byName(tenantsSecret)}`);
+    assert.ok(listed.ok, listed.out);
+    const watched = getAsGateway(`${secretsPath}?watch=true&timeoutSeconds=1&${byName(tenantsSecret)}`);
+    assert.ok(watched.ok, watched.out);
+
+    const everything = getAsGateway(secretsPath);
+    assert.ok(!everything.ok && /forbidden/i.test(everything.out), everything.out);
+    const another = getAsGateway(`${secretsPath}?${byName('another-secret')}`);
+    assert.ok(!another.ok && /forbidden/i.test(another.out), another.out);
   });
 
   it('should give the gateway nothing in a namespace that is no tenant of it', () => {

@@ -75,4 +75,22 @@ describe('createAdmission', () => {
 
     assert.doesNotThrow(() => admission.admit(limited));
   });
+
+  it("should count the backend's unfinished executions of the tenant besides its own starts in flight", () => {
+    const unfinished = new Map([['alpha', 1]]);
+    const admission = createAdmission(
+      () => 0,
+      (name) => unfinished.get(name) ?? 0,
+    );
+    assert.equal(admission.backendCounts, true);
+    const release = admission.admit(tenant({ maxConcurrent: 3 }));
+    admission.admit(tenant({ maxConcurrent: 3 }));
+
+    assert.throws(() => admission.admit(tenant({ maxConcurrent: 3 })), status429);
+    release();
+    unfinished.set('alpha', 2);
+    assert.throws(() => admission.admit(tenant({ maxConcurrent: 3 })), status429);
+    unfinished.set('alpha', 0);
+    assert.doesNotThrow(() => admission.admit(tenant({ maxConcurrent: 3 })));
+  });
 });

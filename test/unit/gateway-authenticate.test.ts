@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { parseConfig } from '../../gateway/config.js';
 import { ApiError } from '../../gateway/errors.js';
 import { bearerToken, createAuthenticator, isLoopback, isLoopbackHost } from '../../gateway/tenancy/authenticate.js';
+import { configuredTenants } from '../../gateway/tenancy/tenant-directory.js';
 
 const sha256Hex = (token: string) => createHash('sha256').update(token).digest('hex');
 const status401 = (error: unknown) => error instanceof ApiError && error.status === 401;
@@ -14,15 +15,14 @@ const client = (token: string | undefined, remoteAddress: string | undefined, ho
 
 describe('createAuthenticator', () => {
   describe('with tenants', () => {
-    const authenticate = createAuthenticator(
-      parseConfig({
-        tenants: [
-          { name: 'alpha', tokenSha256: [sha256Hex('a1'), sha256Hex('a2')], maxConcurrent: 3 },
-          { name: 'beta', tokenSha256: [sha256Hex('b1')] },
-        ],
-        tenantDefaults: { maxConcurrent: 7 },
-      }),
-    );
+    const config = parseConfig({
+      tenants: [
+        { name: 'alpha', tokenSha256: [sha256Hex('a1'), sha256Hex('a2')], maxConcurrent: 3 },
+        { name: 'beta', tokenSha256: [sha256Hex('b1')] },
+      ],
+      tenantDefaults: { maxConcurrent: 7 },
+    });
+    const authenticate = createAuthenticator(configuredTenants(config), config);
 
     it('should find the tenant when any of its tokens is given', () => {
       assert.equal(authenticate(client('a1', '10.0.0.1')).name, 'alpha');
@@ -43,7 +43,8 @@ describe('createAuthenticator', () => {
   });
 
   describe('without tenants', () => {
-    const authenticate = createAuthenticator(parseConfig({}));
+    const config = parseConfig({});
+    const authenticate = createAuthenticator(configuredTenants(config), config);
 
     it('should serve loopback clients as the default tenant', () => {
       for (const address of ['127.0.0.1', '127.1.2.3', '::1', '::ffff:127.0.0.1']) {

@@ -79,3 +79,50 @@ describe('NamespacedWatches', () => {
     assert.ok(a.stopped && b.stopped);
   });
 });
+
+describe('NamespacedWatches that follow the tenants', () => {
+  class Startable extends OneNamespace {
+    started = false;
+
+    async start() {
+      this.started = true;
+    }
+  }
+
+  it('should start watches of new namespaces and stop those no tenant has any more', async () => {
+    const made = new Map<string, Startable>();
+    const watches = new NamespacedWatches<string>(new Map(), (namespace) => {
+      const watch = new Startable({ x: `${namespace}/x` });
+      made.set(namespace, watch);
+      return watch;
+    });
+
+    await watches.watchOnly(['a', 'b']);
+    await watches.watchOnly(['b', 'c']);
+
+    assert.deepEqual(watches.namespaces(), ['b', 'c']);
+    assert.equal(made.get('a')?.stopped, true);
+    assert.equal(made.get('b')?.stopped, false);
+    assert.ok(made.get('c')?.started);
+    assert.equal(watches.get('c', 'x'), 'c/x');
+    assert.equal(watches.get('a', 'x'), undefined);
+  });
+
+  it("should leave a followed namespace's problem out of its own, and tell it when asked", async () => {
+    const fixed = new OneNamespace({});
+    const watches = new NamespacedWatches<string>(new Map([['fixed', fixed]]), () => {
+      const watch = new Startable({});
+      watch.problem = 'forbidden';
+      return watch;
+    });
+
+    await watches.watchOnly(['followed']);
+
+    assert.equal(watches.problem, undefined);
+    assert.equal(watches.problemIn('followed'), 'forbidden');
+    fixed.problem = 'the watch of fixed failed';
+    assert.equal(watches.problem, 'the watch of fixed failed');
+    await watches.watchOnly([]);
+    assert.deepEqual(watches.namespaces(), ['fixed']);
+  });
+});

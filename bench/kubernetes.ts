@@ -1,0 +1,356 @@
+// `make bench`, Kubernetes part: the gateway in Kubernetes mode (its own process) and the operator
+// (its own process, watching a namespace of this run's own) on the dev cluster's real node, where
+// every execution is a gVisor pod. Measures hello-world (python) latency over Socket.IO (submit to
+// first `output`, submit to `exit`) and REST `?wait=true`, then many sockets at once, each
+// following a program that prints a line every 100 ms: output events per second delivered,
+// executions completed per second, and how late lines arrive. Prints tables; asserts nothing.
+// Skips, saying why, when the dev cluster or its node is not there.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import yaml from 'js-yaml';
+import { type Socket as ClientSocket, io as connectClient } from 'socket.io-client';
+import type { ExecutionResult } from '../contract/index.js';
+import { sha256Hex } from '../test/helpers/gateway.js';
+import {
+  clusterProblem,
+  createNamespace,
+  deleteNamespace,
+  installCrds,
+  kubeconfigPath,
+  kubectl,
+  nodeReady,
+  repoPath,
+  runtimeClassExists,
+} from '../test/kubernetes/dev-cluster.js';
+
+const SAMPLES = Number(process.env.BENCH_K8S_SAMPLES ?? 20);
+/** Sockets streaming at once, one execution each. */
+const SOCKETS = Number(process.env.BENCH_K8S_SOCKETS ?? 100);
+/** Executions the operator runs at once; the rest wait in Pending (the node has 2 cores). */
+const RUNNING = Number(process.env.BENCH_K8S_RUNNING ?? 20);
+const LINES = Number(process.env.BENCH_K8S_LINES ?? 30);
+/** CPU of each pod under load: small enough that RUNNING pods fit the node's CPU requests. */
+const LOAD_POD_CPUS = Number(process.env.BENCH_K8S_POD_CPUS ?? 0.08);
+
+/** USER_HZ of Linux on every architecture Node runs on here. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+const run = `${process.pid}-${Date.now().toString(36)}`;
+const namespace = `sandpod-bench-${run}`;
+const token = randomBytes(24).toString('hex');
+
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+const ms = (value: number) => (Number.isNaN(value) ? '-' : `${value.toFixed(0)} ms`);
+const sorted = (values: number[]) => [...values].sort((a, b) => a - b);
+
+/** A child process whose output is kept, for the message when it fails. */
+class Child {
+  output = '';
+  private readonly child: ChildProcess;
+  private readonly exited: Promise<void>;
+
+  constructor(script: string, env: Record<string, string>) {
+    const built = repoPath(`dist/${script.replace(/\.ts$/, '.js')}`);
+    const args = existsSync(built) ? [built] : ['--import=tsx', repoPath(script)];
+    this.child = spawn(process.execPath, args, {
+      env: { ...process.env, KUBECONFIG: kubeconfigPath, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const keep = (chunk: Buffer) => {
+      this.output = (this.output + chunk.toString('utf8')).slice(-100_000);
+    };
+    this.child.stdout?.on('data', keep);
+    this.child.stderr?.on('data', keep);
+    this.exited = new Promise((resolve) => this.child.once('exit', () => resolve()));
+  }
+
+  async until(pattern: RegExp, what: string): Promise<RegExpExecArray> {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const match = pattern.exec(this.output);
+      if (match) return match;
+      if (this.child.exitCode !== null) throw new Error(`${what} exited:\n${this.output}`);
+      if (Date.now() > deadline) throw new Error(`${what} did not start within 60 s:\n${this.output}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  /** CPU seconds the process has used so far (user and system), from /proc. */
+  cpuSeconds(): number {
+    const stat = readFileSync(`/proc/${this.child.pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return ticks / CLOCK_TICKS_PER_SECOND;
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode === null) this.child.kill('SIGTERM');
+    const killLater = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
+    await this.exited;
+    clearTimeout(killLater);
+  }
+}
+
+function writeConfig(dir: string, name: string, content: unknown): string {
+  const file = path.join(dir, name);
+  writeFileSync(file, yaml.dump(content));
+  return file;
+}
+
+async function startOperator(dir: string, podCpus: number): Promise<Child> {
+  const config = writeConfig(dir, `operator-${podCpus}.yaml`, {
+    watchNamespace: namespace,
+    leaderElection: { enabled: false },
+    metrics: { host: '127.0.0.1', port: 0 },
+    shutdownGraceMs: 2_000,
+    pod: { runtimeClassName: runtimeClassExists('gvisor') ? 'gvisor' : '', cpus: podCpus },
+    capacity: { maxRunningPerNamespace: RUNNING },
+    queue: { workers: 32 },
+  });
+  const operator = new Child('operator/main.ts', { SANDPOD_OPERATOR_CONFIG: config, LOG_LEVEL: 'info' });
+  await operator.until(/Synced caches/, 'the operator');
+  return operator;
+}
+
+async function startGateway(dir: string): Promise<{ child: Child; url: string }> {
+  const config = writeConfig(dir, 'gateway.yaml', {
+    backend: 'kubernetes',
+    host: '127.0.0.1',
+    port: 0,
+    tenants: [
+      { name: 'bench', tokenSha256: [sha256Hex(token)], maxConcurrent: 1000, ratePerSecond: 1000, burst: 1000 },
+    ],
+    kubernetes: { namespaces: { bench: namespace } },
+    socket: { idleTimeoutMs: 600_000 },
+  });
+  // At info it logs its URL (port 0 picks a free one), and a line per execution.
+  const child = new Child('gateway/main.ts', { SANDPOD_CONFIG: config, LOG_LEVEL: 'info' });
+  const [, url] = await child.until(/"url":"(http:\/\/[^"]+)\/"/, 'the gateway');
+  for (let attempt = 0; attempt < 300; attempt++) {
+    const ready = await fetch(`${url}/readyz`).catch(() => undefined);
+    const runtimes = await fetch(`${url}/api/v1/runtimes`, { headers: { authorization: `Bearer ${token}` } })
+      .then((response) => response.json() as Promise<{ name: string }[]>)
+      .catch(() => []);
+    if (ready?.ok && runtimes.some((runtime) => runtime.name === 'python')) return { child, url: url as string };
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`the gateway did not become ready with the python runtime:\n${child.output}`);
+}
+
+function connect(url: string): Promise<ClientSocket> {
+  const socket = connectClient(url, {
+    auth: { token },
+    transports: ['websocket'],
+    reconnection: false,
+    forceNew: true,
+  });
+  return new Promise((resolve, reject) => {
+    socket.once('connect', () => resolve(socket));
+    socket.once('connect_error', reject);
+  });
+}
+
+interface Timed {
+  firstOutputMs: number;
+  exitMs: number;
+  result: ExecutionResult;
+}
+
+/** Runs one program over a socket; times from the `run` emit to the first output and to `exit`. */
+function runOverSocket(
+  socket: ClientSocket,
+  body: unknown,
+  onOutput?: (data: string, first: boolean) => void,
+): Promise<Timed> {
+  return new Promise((resolve, reject) => {
+    const startedAt = performance.now();
+    let id: string | undefined;
+    let firstOutputMs = Number.NaN;
+    const early: { event: string; payload: { id: string } }[] = [];
+    const onAny = (event: string, payload: { id: string; data?: string } & Partial<ExecutionResult>) => {
+      if (id === undefined) {
+        early.push({ event, payload });
+        return;
+      }
+      if (payload.id !== id) return;
+      if (event === 'output') {
+        const first = Number.isNaN(firstOutputMs);
+        if (first) firstOutputMs = performance.now() - startedAt;
+        onOutput?.(payload.data ?? '', first);
+      } else if (event === 'exit') {
+        socket.offAny(onAny);
+        const exitMs = performance.now() - startedAt;
+        resolve({ firstOutputMs, exitMs, result: payload as ExecutionResult });
+      }
+    };
+    socket.onAny(onAny);
+    socket
+      .timeout(120_000)
+      .emitWithAck('run', body)
+      .then((ack: { id?: string; error?: unknown }) => {
+        if (!ack.id) {
+          socket.offAny(onAny);
+          reject(new Error(`run refused: ${JSON.stringify(ack.error)}`));
+          return;
+        }
+        id = ack.id;
+        for (const { event, payload } of early.splice(0)) onAny(event, payload);
+      }, reject);
+  });
+}
+
+async function restWait(url: string): Promise<ExecutionResult> {
+  const response = await fetch(`${url}/api/v1/executions?wait=true`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ runtime: 'python', source: 'print("hello")\n' }),
+  });
+  const result = (await response.json()) as ExecutionResult;
+  if (response.status !== 200) throw new Error(`?wait=true answered ${response.status}: ${JSON.stringify(result)}`);
+  return result;
+}
+
+function checkCompleted(result: ExecutionResult, what: string): void {
+  if (result.reason !== 'Completed') throw new Error(`${what} ended ${result.reason}: ${result.message}`);
+}
+
+async function latencyPhase(url: string): Promise<void> {
+  const hello = { runtime: 'python', source: 'print("hello")\n' };
+  const socket = await connect(url);
+  checkCompleted((await runOverSocket(socket, hello)).result, 'warm-up'); // warm-up: image and caches
+  const firstOutput: number[] = [];
+  const exit: number[] = [];
+  for (let sample = 0; sample < SAMPLES; sample++) {
+    const timed = await runOverSocket(socket, hello);
+    checkCompleted(timed.result, 'hello world');
+    firstOutput.push(timed.firstOutputMs);
+    exit.push(timed.exitMs);
+  }
+  socket.close();
+  const rest: number[] = [];
+  for (let sample = 0; sample < SAMPLES; sample++) {
+    const startedAt = performance.now();
+    checkCompleted(await restWait(url), 'hello world over REST');
+    rest.push(performance.now() - startedAt);
+  }
+  const row = (name: string, values: number[]) => {
+    const ordered = sorted(values.filter((value) => !Number.isNaN(value)));
+    return `| ${name} | ${ms(percentile(ordered, 50))} | ${ms(percentile(ordered, 99))} | ${ordered.length} of ${values.length} |`;
+  };
+  console.log(`\nHello world (python), one at a time, ${SAMPLES} samples each:\n`);
+  console.log('| path | p50 | p99 | samples with a value |');
+  console.log('| --- | --- | --- | --- |');
+  console.log(row('Socket.IO run -> first output', firstOutput));
+  console.log(row('Socket.IO run -> exit', exit));
+  console.log(row('REST ?wait=true', rest));
+}
+
+/** Each line is `<index> <epoch ms>`; how late a line arrives is the receive time minus that. */
+const STREAMER = `import time\nfor i in range(${LINES}):\n    print(i, int(time.time() * 1000), flush=True)\n    time.sleep(0.1)\n`;
+
+async function loadPhase(url: string, gateway: Child): Promise<void> {
+  const sockets = await Promise.all(Array.from({ length: SOCKETS }, () => connect(url)));
+  let outputEvents = 0;
+  let lines = 0;
+  const lags: number[] = [];
+  /** Lags of lines after an execution's first output event: live streaming, without the catch-up. */
+  const liveLags: number[] = [];
+  const body = { runtime: 'python', source: STREAMER, limits: { wallTimeMs: 60_000, memoryMiB: 64 } };
+  const startedAt = performance.now();
+  const gatewayCpuBefore = gateway.cpuSeconds();
+  const results = await Promise.all(
+    sockets.map((socket) =>
+      runOverSocket(socket, body, (data, first) => {
+        outputEvents += 1;
+        const now = Date.now();
+        for (const line of data.split('\n')) {
+          const printedAt = Number(line.split(' ')[1]);
+          if (!Number.isFinite(printedAt)) continue;
+          lines += 1;
+          lags.push(now - printedAt);
+          if (!first) liveLags.push(now - printedAt);
+        }
+      }).then(
+        (timed) => timed.result,
+        (error: unknown) => ({ reason: 'SystemError', message: String(error) }) as ExecutionResult,
+      ),
+    ),
+  );
+  const seconds = (performance.now() - startedAt) / 1000;
+  const gatewayCpu = gateway.cpuSeconds() - gatewayCpuBefore;
+  for (const socket of sockets) socket.close();
+  const completed = results.filter((result) => result.reason === 'Completed').length;
+  const ordered = sorted(lags);
+  const live = sorted(liveLags);
+  console.log(
+    `\n${SOCKETS} sockets at once, each running a program that prints ${LINES} lines 100 ms apart; ` +
+      `the operator runs ${RUNNING} at a time (pods of ${LOAD_POD_CPUS} CPU), the rest wait in Pending:\n`,
+  );
+  console.log('| figure | value |');
+  console.log('| --- | --- |');
+  console.log(`| wall time, first run to last exit | ${seconds.toFixed(1)} s |`);
+  console.log(`| executions completed | ${completed} of ${SOCKETS} |`);
+  console.log(`| executions completed per second | ${(completed / seconds).toFixed(2)}/s |`);
+  console.log(`| output events delivered per second | ${(outputEvents / seconds).toFixed(1)}/s |`);
+  console.log(`| lines delivered | ${lines} of ${SOCKETS * LINES} |`);
+  console.log(
+    `| gateway process CPU | ${gatewayCpu.toFixed(1)} s (${((100 * gatewayCpu) / seconds).toFixed(0)}% of one core) |`,
+  );
+  const lagRow = (what: string, values: number[]) =>
+    `| ${what} p50 / p99 / max | ${ms(percentile(values, 50))} / ${ms(percentile(values, 99))} / ${ms(values.at(-1) ?? Number.NaN)} |`;
+  console.log(lagRow('event lag, printed to received, every line', ordered));
+  console.log(lagRow(`event lag after each execution's first output event (${live.length} lines)`, live));
+  const failed = results.filter((result) => result.reason !== 'Completed');
+  if (failed.length > 0)
+    console.log(`\nnot completed: ${failed.map((result) => `${result.reason} (${result.message})`).join('; ')}`);
+}
+
+async function main(): Promise<void> {
+  const problem = clusterProblem() ?? (nodeReady() ? undefined : 'the dev cluster has no Ready node');
+  if (problem) {
+    console.log(`Kubernetes bench skipped: ${problem}`);
+    return;
+  }
+  installCrds();
+  if (!kubectl(['get', 'runtimes.sandpod.dev', 'python']).ok) {
+    const created = kubectl(['create', '-f', repoPath('manifests/runtimes/python.yaml')]);
+    if (!created.ok && !/AlreadyExists/.test(created.out)) throw new Error(created.out);
+  }
+  const dir = mkdtempSync(path.join(tmpdir(), 'sandpod-bench-k8s-'));
+  createNamespace(namespace);
+  const children: Child[] = [];
+  try {
+    console.log(
+      `Kubernetes gateway bench in namespace ${namespace}; load average ${loadavg()
+        .map((load) => load.toFixed(2))
+        .join(' ')}`,
+    );
+    const gateway = await startGateway(dir);
+    children.push(gateway.child);
+    let operator = await startOperator(dir, 1);
+    children.push(operator);
+    await latencyPhase(gateway.url);
+    // Under load the pods ask for less CPU, so that RUNNING of them fit the node's 2 cores.
+    await operator.stop();
+    operator = await startOperator(dir, LOAD_POD_CPUS);
+    children.push(operator);
+    await loadPhase(gateway.url, gateway.child);
+    console.log(
+      `\nload average at the end ${loadavg()
+        .map((load) => load.toFixed(2))
+        .join(' ')}`,
+    );
+  } finally {
+    for (const child of children.reverse()) await child.stop();
+    deleteNamespace(namespace);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
+process.exit(0);
