@@ -100,7 +100,7 @@ async function rawSandbox(stateDir: string) {
       gid: 65534,
       rootfsPath: rootfs.rootfsPath,
       readOnlyBinds: rootfs.readOnlyBinds,
-      scratch,
+      scratch: { kind: 'host', work: scratch.work, tmp: scratch.tmp, shm: scratch.shm },
       cgroupsPath: `/sandpod-bench/${name}`,
       seccomp,
       openFiles: 256,

@@ -4,9 +4,12 @@ import type { SourceFile } from '../../contract/index.js';
 import type { Mounter } from './mounter.js';
 
 // The only writable space of an execution: one tmpfs, capped in bytes and inodes, that holds the
-// program's /work, /tmp and /dev/shm. The host writes into it only before any program has run
-// (into directories it has just made), never reads from it, and drops it whole by unmounting, so
-// nothing a program leaves there (symlinks included) is ever followed by the host.
+// program's /work, /tmp and /dev/shm. Compiled programs get it mounted on the host, since their
+// run step needs what the compile step wrote; the host writes into it only before any program has
+// run (into directories it has just made), never reads from it, and drops it whole by unmounting.
+// Other programs get it from the OCI runtime inside the container (see oci-spec.ts), filled from a
+// directory staged here that no program ever sees. Either way nothing a program leaves (symlinks
+// included) is ever followed by the host.
 
 export interface Scratch {
   work: string;
@@ -37,19 +40,35 @@ export async function mountScratch({ mounter, mountPoint, sizeMiB, uid, gid }: S
     release: () => unmountScratch(mounter, mountPoint),
   };
   try {
-    for (const [dir, mode] of [
-      [scratch.work, 0o755],
-      [scratch.tmp, 0o1777],
-      [scratch.shm, 0o1777],
-    ] as const) {
-      await mkdir(dir, { mode });
-      await chown(dir, uid, gid);
-    }
+    await makeScratchDirs(mountPoint, uid, gid);
   } catch (error) {
     await scratch.release();
     throw error;
   }
   return scratch;
+}
+
+/** work/, tmp/ and shm/ of a scratch space, owned by the program's user. */
+async function makeScratchDirs(root: string, uid: number, gid: number): Promise<void> {
+  for (const [dir, mode] of [
+    ['work', 0o755],
+    ['tmp', 0o1777],
+    ['shm', 0o1777],
+  ] as const) {
+    const path = join(root, dir);
+    await mkdir(path, { mode });
+    await chown(path, uid, gid);
+  }
+}
+
+/**
+ * The content a runtime-mounted scratch tmpfs starts with, in a directory of the step's bundle
+ * that sandpod has just made: the request's files in work/, and empty tmp/ and shm/.
+ */
+export async function stageScratch(stagedDir: string, files: SourceFile[], uid: number, gid: number): Promise<void> {
+  await mkdir(stagedDir, { mode: 0o755 });
+  await makeScratchDirs(stagedDir, uid, gid);
+  await stageFiles(join(stagedDir, 'work'), files, uid, gid);
 }
 
 /** Writes the request's files into a work directory no program has touched yet. */

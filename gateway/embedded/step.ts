@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Limits, Stream } from '../../contract/index.js';
 import type { StepCgroup } from './cgroups.js';
 import type { OciRuntime } from './oci-runtime.js';
+import { stepSpecJson } from './oci-spec.js';
 
 // One sandboxed step (compile or run): an OCI bundle run in the foreground by the runtime, with
 // stdio over pipes, a wall deadline, CPU time polled from the step's cgroup, and an output cap.
@@ -137,7 +138,7 @@ export class SandboxStep {
   async run(): Promise<StepOutcome> {
     const { containerId, bundleDir, runtime, cgroup, limits } = this.options;
     await mkdir(bundleDir, { recursive: true, mode: 0o700 });
-    await writeFile(join(bundleDir, 'config.json'), JSON.stringify(this.options.spec));
+    await writeFile(join(bundleDir, 'config.json'), stepSpecJson(this.options.spec));
     const pidFile = join(bundleDir, 'init.pid');
     const logFile = join(bundleDir, 'runtime.log');
 
@@ -236,7 +237,7 @@ export class SandboxStep {
     if (!this.exited) this.child?.kill('SIGKILL');
   }
 
-  /** Resolves once the step's container, cgroup and bundle are gone. */
+  /** Resolves once the step's container and bundle are gone and its cgroup slot is free again. */
   disposed(): Promise<void> {
     return this.disposal;
   }
@@ -246,7 +247,7 @@ export class SandboxStep {
     if (programStarted && (await this.options.runtime.hasState(this.options.containerId))) {
       await this.options.runtime.forceDelete(this.options.containerId).catch(() => undefined);
     }
-    await this.options.cgroup.remove();
+    await this.options.cgroup.release();
     await rm(this.options.bundleDir, { recursive: true, force: true });
   }
 }
