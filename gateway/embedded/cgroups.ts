@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { statfsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statfsSync, writeFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Limits } from '../../contract/index.js';
@@ -70,11 +70,28 @@ export function cgroupV2Driver(parentName: string, root: string): CgroupDriver {
   return new SlotPool(new V2Layout(parentName, root));
 }
 
-const readNumber = async (path: string) => Number((await readFile(path, 'utf8')).trim());
+// Counters are read and reset directly: a cgroup file answers in microseconds, and the thread
+// pool's round trips put a millisecond on the path of every run. Limits are written through the
+// pool, since lowering a memory limit may make the kernel reclaim first.
+
+/** A number file such as pids.peak; 0 when the kernel has no such file (older kernels). */
+function readNumber(path: string): number {
+  try {
+    return Number(readFileSync(path, 'utf8').trim());
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw error;
+  }
+}
 
 /** The value of `key` in a flat-keyed file such as memory.events or cpu.stat. */
-async function readKeyed(path: string, key: string): Promise<number> {
-  const text = await readFile(path, 'utf8').catch(() => '');
+function readKeyed(path: string, key: string): number {
+  let text = '';
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
   const line = text.split('\n').find((entry) => entry.startsWith(`${key} `));
   return line ? Number(line.slice(key.length + 1)) : 0;
 }
@@ -122,9 +139,12 @@ async function removeChildren(dir: string): Promise<void> {
   }
 }
 
-async function hasChildren(dir: string): Promise<boolean> {
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  return entries.some((entry) => entry.isDirectory());
+function hasChildren(dir: string): boolean {
+  try {
+    return readdirSync(dir, { withFileTypes: true }).some((entry) => entry.isDirectory());
+  } catch {
+    return false;
+  }
 }
 
 /** What a slot's counters read when its step began. */
@@ -141,14 +161,14 @@ interface Layout {
   /** Makes the slot's directories, with what never changes between steps. */
   makeSlot(relative: string): Promise<void>;
   /** Files to write, in order, for these limits. `previous` are the limits written last, if any. */
-  limitWrites(relative: string, limits: StepLimits, previous: StepLimits | undefined): Promise<[string, string][]>;
+  limitWrites(relative: string, limits: StepLimits, previous: StepLimits | undefined): [string, string][];
   /** Readies the slot's counters for a step and reads the baseline its figures start from. */
-  startStep(relative: string): Promise<Baseline>;
-  pidsPeak(relative: string): Promise<number>;
-  cpuUs(relative: string): Promise<number>;
-  memoryLimitHit(relative: string, limits: StepLimits, baseline: Baseline): Promise<boolean>;
+  startStep(relative: string): Baseline;
+  pidsPeak(relative: string): number;
+  cpuUs(relative: string): number;
+  memoryLimitHit(relative: string, limits: StepLimits, baseline: Baseline): boolean;
   /** Whether the runtime left cgroups (and so perhaps processes) below the slot. */
-  hasLeftovers(relative: string): Promise<boolean>;
+  hasLeftovers(relative: string): boolean;
   /** Kills what runs below the slot and removes the runtime's cgroups there, keeping the slot. */
   empty(relative: string): Promise<void>;
   removeSlot(relative: string): Promise<void>;
@@ -204,21 +224,24 @@ class SlotPool implements CgroupDriver {
   private async prepare(slot: Slot, name: string, limits: StepLimits): Promise<StepCgroup> {
     const { layout } = this;
     const { relative } = slot;
-    if ((await layout.pidsPeak(relative)) >= limits.pids) throw new Error('the slot has reached this pids limit');
-    for (const [file, value] of await layout.limitWrites(relative, limits, slot.limits)) await writeFile(file, value);
+    if (layout.pidsPeak(relative) >= limits.pids) throw new Error('the slot has reached this pids limit');
+    // Forgotten first: a write that fails half-way leaves limits that must all be written again.
+    const previous = slot.limits;
+    slot.limits = undefined;
+    for (const [file, value] of layout.limitWrites(relative, limits, previous)) await writeFile(file, value);
     slot.limits = limits;
-    const baseline = await layout.startStep(relative);
+    const baseline = layout.startStep(relative);
     let released = false;
     return {
       containerPath: `/${relative}/${name}`,
-      cpuTimeMs: async () => ((await layout.cpuUs(relative)) - baseline.cpuUs) / 1000,
-      memoryLimitHit: () => layout.memoryLimitHit(relative, limits, baseline),
-      pidsLimitReached: async () => (await layout.pidsPeak(relative)) >= limits.pids,
+      cpuTimeMs: async () => (layout.cpuUs(relative) - baseline.cpuUs) / 1000,
+      memoryLimitHit: async () => layout.memoryLimitHit(relative, limits, baseline),
+      pidsLimitReached: async () => layout.pidsPeak(relative) >= limits.pids,
       release: async () => {
         if (released) return;
         released = true;
         try {
-          if (await layout.hasLeftovers(relative)) await layout.empty(relative);
+          if (layout.hasLeftovers(relative)) await layout.empty(relative);
           this.idle.push(slot);
         } catch (error) {
           await this.retire(slot).catch(() => undefined);
@@ -269,7 +292,7 @@ class V2Layout implements Layout {
     await writeFile(join(this.dir(relative), 'cgroup.subtree_control'), '+cpu +memory +pids');
   }
 
-  async limitWrites(relative: string, limits: StepLimits, previous: StepLimits | undefined) {
+  limitWrites(relative: string, limits: StepLimits, previous: StepLimits | undefined) {
     const dir = this.dir(relative);
     const writes: [string, string][] = [];
     if (limits.memoryMiB !== previous?.memoryMiB)
@@ -281,27 +304,23 @@ class V2Layout implements Layout {
     return writes;
   }
 
-  async startStep(relative: string): Promise<Baseline> {
-    const [cpuUs, oomKills] = await Promise.all([
-      this.cpuUs(relative),
-      readKeyed(join(this.dir(relative), 'memory.events'), 'oom_kill'),
-    ]);
-    return { cpuUs, oomKills };
+  startStep(relative: string): Baseline {
+    return { cpuUs: this.cpuUs(relative), oomKills: readKeyed(join(this.dir(relative), 'memory.events'), 'oom_kill') };
   }
 
-  async pidsPeak(relative: string): Promise<number> {
-    return readNumber(join(this.dir(relative), 'pids.peak')).catch(() => 0);
+  pidsPeak(relative: string): number {
+    return readNumber(join(this.dir(relative), 'pids.peak'));
   }
 
-  cpuUs(relative: string): Promise<number> {
+  cpuUs(relative: string): number {
     return readKeyed(join(this.dir(relative), 'cpu.stat'), 'usage_usec');
   }
 
-  async memoryLimitHit(relative: string, _limits: StepLimits, baseline: Baseline): Promise<boolean> {
-    return (await readKeyed(join(this.dir(relative), 'memory.events'), 'oom_kill')) > baseline.oomKills;
+  memoryLimitHit(relative: string, _limits: StepLimits, baseline: Baseline): boolean {
+    return readKeyed(join(this.dir(relative), 'memory.events'), 'oom_kill') > baseline.oomKills;
   }
 
-  hasLeftovers(relative: string): Promise<boolean> {
+  hasLeftovers(relative: string): boolean {
     return hasChildren(this.dir(relative));
   }
 
@@ -344,8 +363,9 @@ async function v1Hierarchies(): Promise<V1Hierarchy[]> {
 class V1Layout implements Layout {
   readonly version = 1;
   private hierarchies: Promise<V1Hierarchy[]> | undefined;
-  private mounts: Promise<Record<'memory' | 'pids' | 'cpu' | 'cpuacct', string>> | undefined;
-  private swapAccounting: Promise<boolean> | undefined;
+  /** Mount points of the controllers sandpod limits and reads, found when the first slot is made. */
+  private mounts: Record<'memory' | 'pids' | 'cpu' | 'cpuacct', string> | undefined;
+  private swapAccounting: boolean | undefined;
 
   constructor(readonly parentName: string) {}
 
@@ -354,22 +374,25 @@ class V1Layout implements Layout {
     return this.hierarchies;
   }
 
-  /** Mount points of the controllers sandpod limits and reads, found once. */
-  private controllerMounts() {
-    this.mounts ??= (async () => {
-      const hierarchies = await this.allHierarchies();
-      const mountOf = (controller: string) => {
-        const found = hierarchies.find((hierarchy) => hierarchy.controllers.includes(controller));
-        if (!found) throw new CgroupSetupError(`no cgroup v1 hierarchy has the ${controller} controller mounted`);
-        return found.mountPoint;
-      };
-      return { memory: mountOf('memory'), pids: mountOf('pids'), cpu: mountOf('cpu'), cpuacct: mountOf('cpuacct') };
-    })();
-    return this.mounts;
+  private async findMounts(): Promise<void> {
+    if (this.mounts) return;
+    const hierarchies = await this.allHierarchies();
+    const mountOf = (controller: string) => {
+      const found = hierarchies.find((hierarchy) => hierarchy.controllers.includes(controller));
+      if (!found) throw new CgroupSetupError(`no cgroup v1 hierarchy has the ${controller} controller mounted`);
+      return found.mountPoint;
+    };
+    this.mounts = {
+      memory: mountOf('memory'),
+      pids: mountOf('pids'),
+      cpu: mountOf('cpu'),
+      cpuacct: mountOf('cpuacct'),
+    };
   }
 
-  private async dirs(relative: string) {
-    const mounts = await this.controllerMounts();
+  private dirs(relative: string) {
+    const mounts = this.mounts;
+    if (!mounts) throw new Error('no slot has been made yet');
     return {
       memory: join(mounts.memory, relative),
       pids: join(mounts.pids, relative),
@@ -379,24 +402,22 @@ class V1Layout implements Layout {
   }
 
   async makeSlot(relative: string): Promise<void> {
-    const dirs = await this.dirs(relative);
+    await this.findMounts();
+    const dirs = this.dirs(relative);
     await Promise.all([...new Set(Object.values(dirs))].map((dir) => mkdir(dir, { recursive: true })));
     await writeFile(join(dirs.cpu, 'cpu.cfs_period_us'), String(CPU_PERIOD_US));
   }
 
-  async limitWrites(relative: string, limits: StepLimits, previous: StepLimits | undefined) {
-    const dirs = await this.dirs(relative);
+  limitWrites(relative: string, limits: StepLimits, previous: StepLimits | undefined) {
+    const dirs = this.dirs(relative);
     const writes: [string, string][] = [];
     if (limits.memoryMiB !== previous?.memoryMiB) {
       const memory: [string, string] = [join(dirs.memory, 'memory.limit_in_bytes'), String(limits.memoryMiB * MiB)];
       // No swap: memory and swap together get the same limit, which may never be below the memory
       // limit, so it moves first when the limit rises and last when it falls.
       const withSwap: [string, string] = [join(dirs.memory, 'memory.memsw.limit_in_bytes'), memory[1]];
-      this.swapAccounting ??= readFile(withSwap[0]).then(
-        () => true,
-        () => false,
-      );
-      const hasSwapAccounting = await this.swapAccounting;
+      this.swapAccounting ??= existsSync(withSwap[0]);
+      const hasSwapAccounting = this.swapAccounting;
       const rising = previous !== undefined && limits.memoryMiB > previous.memoryMiB;
       if (!hasSwapAccounting) writes.push(memory);
       else writes.push(...(rising ? [withSwap, memory] : [memory, withSwap]));
@@ -408,29 +429,28 @@ class V1Layout implements Layout {
     return writes;
   }
 
-  async startStep(relative: string): Promise<Baseline> {
-    const dirs = await this.dirs(relative);
+  startStep(relative: string): Baseline {
     // Resets the high-water mark to what the slot holds now, so it tells of this step alone.
-    await writeFile(join(dirs.memory, 'memory.max_usage_in_bytes'), '0');
-    return { cpuUs: await this.cpuUs(relative), oomKills: 0 };
+    writeFileSync(join(this.dirs(relative).memory, 'memory.max_usage_in_bytes'), '0');
+    return { cpuUs: this.cpuUs(relative), oomKills: 0 };
   }
 
-  async pidsPeak(relative: string): Promise<number> {
-    return readNumber(join((await this.dirs(relative)).pids, 'pids.peak')).catch(() => 0);
+  pidsPeak(relative: string): number {
+    return readNumber(join(this.dirs(relative).pids, 'pids.peak'));
   }
 
-  async cpuUs(relative: string): Promise<number> {
-    return (await readNumber(join((await this.dirs(relative)).cpuacct, 'cpuacct.usage'))) / 1000;
+  cpuUs(relative: string): number {
+    return readNumber(join(this.dirs(relative).cpuacct, 'cpuacct.usage')) / 1000;
   }
 
-  async memoryLimitHit(relative: string, limits: StepLimits): Promise<boolean> {
-    const peak = await readNumber(join((await this.dirs(relative)).memory, 'memory.max_usage_in_bytes'));
+  memoryLimitHit(relative: string, limits: StepLimits): boolean {
+    const peak = readNumber(join(this.dirs(relative).memory, 'memory.max_usage_in_bytes'));
     return peak >= limits.memoryMiB * MiB - LIMIT_SLACK_BYTES;
   }
 
-  async hasLeftovers(relative: string): Promise<boolean> {
+  hasLeftovers(relative: string): boolean {
     // A runtime that ran its container to the end removed its cgroup from every hierarchy at once.
-    return hasChildren((await this.dirs(relative)).pids);
+    return hasChildren(this.dirs(relative).pids);
   }
 
   async empty(relative: string): Promise<void> {

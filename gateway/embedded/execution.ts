@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type winston from 'winston';
@@ -123,7 +124,7 @@ export class Execution {
         return await this.runProgram({ kind: 'runtime', files });
       }
       scratch = await this.env.scratchPool.acquire(this.spec.limits.diskMiB);
-      await stageFiles(scratch.work, files, this.env.uid, this.env.gid);
+      stageFiles(scratch.work, files, this.env.uid, this.env.gid);
       const source = { kind: 'host', scratch } as const;
       const compileFailure = this.runtime.compile ? await this.compile(source, this.runtime.compile) : null;
       if (compileFailure) return this.finish(compileFailure);
@@ -198,13 +199,14 @@ export class Execution {
     let spec: Record<string, unknown>;
     try {
       // Both settle before anything is judged, so a failure of one never leaves the other unseen.
-      const [staged, created] = await Promise.allSettled([
-        this.stepScratch(scratch, bundleDir, limits.diskMiB),
+      // The slot's reads and writes go to the thread pool first; staging runs while they do.
+      const [created, staged] = await Promise.allSettled([
         this.env.cgroups.acquire(stepId, {
           memoryMiB: limits.memoryMiB,
           pids: limits.pids + this.env.ociRuntime.hostPidsOverhead,
           cpus: this.env.cpus,
         }),
+        this.stepScratch(scratch, bundleDir, limits.diskMiB),
       ]);
       if (created.status === 'fulfilled') cgroup = created.value;
       else throw created.reason;
@@ -257,9 +259,9 @@ export class Execution {
       const { work, tmp, shm } = source.scratch;
       return { kind: 'host', work, tmp, shm };
     }
-    await mkdir(bundleDir, { mode: 0o700 });
+    mkdirSync(bundleDir, { mode: 0o700 });
     const stagedDir = join(bundleDir, 'scratch');
-    await stageScratch(stagedDir, source.files, this.env.uid, this.env.gid);
+    stageScratch(stagedDir, source.files, this.env.uid, this.env.gid);
     return { kind: 'runtime', stagedDir, sizeMiB: diskMiB, inodes: inodesFor(diskMiB) };
   }
 

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { access, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Limits, Stream } from '../../contract/index.js';
 import type { StepCgroup } from './cgroups.js';
@@ -81,13 +82,6 @@ export function splitExitStatus(status: number): { exitCode: number | null; sign
   return name ? { exitCode: null, signal: name } : { exitCode: status, signal: null };
 }
 
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
-}
-
 async function runtimeError(logFile: string): Promise<string> {
   const log = await readFile(logFile, 'utf8').catch(() => '');
   const messages = log
@@ -137,8 +131,9 @@ export class SandboxStep {
 
   async run(): Promise<StepOutcome> {
     const { containerId, bundleDir, runtime, cgroup, limits } = this.options;
-    await mkdir(bundleDir, { recursive: true, mode: 0o700 });
-    await writeFile(join(bundleDir, 'config.json'), stepSpecJson(this.options.spec));
+    // A directory and one file on the state tmpfs: written directly, as the scratch is staged.
+    mkdirSync(bundleDir, { recursive: true, mode: 0o700 });
+    writeFileSync(join(bundleDir, 'config.json'), stepSpecJson(this.options.spec));
     const pidFile = join(bundleDir, 'init.pid');
     const logFile = join(bundleDir, 'runtime.log');
 
@@ -187,7 +182,7 @@ export class SandboxStep {
       cgroup.pidsLimitReached().catch(() => false),
     ]);
     if (cpuMs > limits.cpuTimeMs && this.limitHit === null) this.limitHit = 'cpu';
-    const programStarted = await exists(pidFile);
+    const programStarted = existsSync(pidFile);
     const systemError = programStarted || this.cancelled ? null : await runtimeError(logFile);
     // The outcome is known; tearing down goes on while the caller reports it.
     this.disposal = this.cleanUp(programStarted);
