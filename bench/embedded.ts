@@ -6,6 +6,7 @@ import { execFile, spawn } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import winston from 'winston';
@@ -125,6 +126,12 @@ async function rawSandbox(stateDir: string) {
   };
 }
 
+/** The machine is shared: the figures only mean something beside how busy it was. */
+const loadAverage = () =>
+  loadavg()
+    .map((load) => load.toFixed(2))
+    .join(' ');
+
 const rssOf = async (pid: number) => {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
@@ -189,6 +196,8 @@ async function main(): Promise<void> {
   const stateDir = `/run/sandpod-bench/${process.pid}`;
   const config = parseConfig({
     port: 0,
+    // The start rate limit would cut a fast row short with 429s; it is not what is measured here.
+    tenantDefaults: { ratePerSecond: 1000, burst: 1000 },
     embedded: {
       stateDir: join(stateDir, 'gateway'),
       maxQueued: 1000,
@@ -213,7 +222,7 @@ async function main(): Promise<void> {
   const { stdout: cpuModel } = await run('sh', ['-c', "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"]);
 
   console.log(
-    `sandpod embedded benchmark — ${new Date().toISOString()}, ${cpuModel.trim()}, ${process.env.SANDPOD_OCI_RUNTIME ?? 'runc'}`,
+    `sandpod embedded benchmark — ${new Date().toISOString()}, ${cpuModel.trim()}, ${process.env.SANDPOD_OCI_RUNTIME ?? 'runc'}, load average ${loadAverage()}`,
   );
   console.log(`latency: ${SAMPLES} sequential hello worlds each (after one warm-up)\n`);
   console.log(
@@ -245,6 +254,7 @@ async function main(): Promise<void> {
       `| ${concurrency} | ${bare.toFixed(1)}/s | ${rawRate.toFixed(1)}/s | ${gatewayRate.toFixed(1)}/s | ${((gatewayRate / rawRate) * 100).toFixed(0)}% |`,
     );
   }
+  console.log(`\nload average after the throughput rows: ${loadAverage()}`);
   await floodMemory(config.limits.maxima.outputBytes, join(stateDir, 'flood'));
   await raw.close();
   await gateway.close();

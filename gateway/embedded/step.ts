@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { type Dirent, existsSync, mkdirSync, readdirSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Limits, Stream } from '../../contract/index.js';
 import type { StepCgroup } from './cgroups.js';
@@ -80,6 +80,27 @@ export function splitExitStatus(status: number): { exitCode: number | null; sign
   const signalNumber = status - 128;
   const name = SIGNAL_NAMES[signalNumber];
   return name ? { exitCode: null, signal: name } : { exitCode: status, signal: null };
+}
+
+/**
+ * Removes a bundle: a few entries on the state tmpfs that no program could write, removed directly
+ * (a tenth of the CPU of fs.promises.rm, which takes several promises per entry). Entries are
+ * unlinked by their own type, so a symbolic link is removed, never followed.
+ */
+function removeDirectory(dir: string): void {
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) removeDirectory(path);
+    else unlinkSync(path);
+  }
+  rmdirSync(dir);
 }
 
 async function runtimeError(logFile: string): Promise<string> {
@@ -243,6 +264,6 @@ export class SandboxStep {
       await this.options.runtime.forceDelete(this.options.containerId).catch(() => undefined);
     }
     await this.options.cgroup.release();
-    await rm(this.options.bundleDir, { recursive: true, force: true });
+    removeDirectory(this.options.bundleDir);
   }
 }
