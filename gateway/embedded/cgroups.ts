@@ -48,6 +48,11 @@ export interface StepCgroup {
 
 export interface CgroupDriver {
   readonly version: 1 | 2;
+  /**
+   * Kills and removes the slots of gateways that died without closing (slots are named after
+   * the process that made them); the slots of live processes are never touched.
+   */
+  removeOrphans(): Promise<number>;
   /** A slot with the limits written, for the step named `name`. */
   acquire(name: string, limits: StepLimits): Promise<StepCgroup>;
   /** Removes every slot; for when nothing runs any more. */
@@ -147,6 +152,29 @@ function hasChildren(dir: string): boolean {
   }
 }
 
+/** `<pid of the gateway>-<random>-<index>`. */
+const SLOT_NAME = /^(\d+)-[0-9a-f]{8}-\d+$/;
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+/** Names of the directories below `dir`, none if it does not exist. */
+function subdirectories(dir: string): string[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => entry.name);
+  } catch {
+    return [];
+  }
+}
+
 /** What a slot's counters read when its step began. */
 interface Baseline {
   cpuUs: number;
@@ -172,6 +200,8 @@ interface Layout {
   /** Kills what runs below the slot and removes the runtime's cgroups there, keeping the slot. */
   empty(relative: string): Promise<void>;
   removeSlot(relative: string): Promise<void>;
+  /** Names of the slots below the parent, of every driver on the machine. */
+  slotNames(): string[];
 }
 
 interface Slot {
@@ -184,7 +214,7 @@ class SlotPool implements CgroupDriver {
   private readonly idle: Slot[] = [];
   private readonly all = new Set<Slot>();
   /** Slot names of this driver alone: gateways and tests on one machine never share a slot. */
-  private readonly token = randomBytes(4).toString('hex');
+  private readonly token = `${process.pid}-${randomBytes(4).toString('hex')}`;
   private made = 0;
 
   constructor(private readonly layout: Layout) {
@@ -212,6 +242,15 @@ class SlotPool implements CgroupDriver {
       await this.retire(slot).catch(() => undefined);
       throw error;
     }
+  }
+
+  async removeOrphans(): Promise<number> {
+    const orphans = this.layout.slotNames().filter((name) => {
+      const owner = SLOT_NAME.exec(name)?.[1];
+      return owner !== undefined && !isAlive(Number(owner));
+    });
+    for (const name of orphans) await this.layout.removeSlot(`${this.layout.parentName}/${name}`);
+    return orphans.length;
   }
 
   async close(): Promise<void> {
@@ -326,14 +365,18 @@ class V2Layout implements Layout {
 
   async empty(relative: string): Promise<void> {
     const dir = this.dir(relative);
-    await writeFile(join(dir, 'cgroup.kill'), '1').catch(() => killProcessesBelow(dir));
+    await writeFile(join(dir, 'cgroup.kill'), '1', { flag: 'r+' }).catch(() => killProcessesBelow(dir));
     await removeChildren(dir);
   }
 
   async removeSlot(relative: string): Promise<void> {
     const dir = this.dir(relative);
-    await writeFile(join(dir, 'cgroup.kill'), '1').catch(() => killProcessesBelow(dir));
+    await writeFile(join(dir, 'cgroup.kill'), '1', { flag: 'r+' }).catch(() => killProcessesBelow(dir));
     await removeTree(dir);
+  }
+
+  slotNames(): string[] {
+    return subdirectories(this.dir(this.parentName));
   }
 }
 
@@ -464,5 +507,10 @@ class V1Layout implements Layout {
 
   async removeSlot(relative: string): Promise<void> {
     for (const hierarchy of await this.allHierarchies()) await removeTree(join(hierarchy.mountPoint, relative));
+  }
+
+  slotNames(): string[] {
+    // Every slot has a directory in the pids hierarchy: it is made there before any step runs.
+    return this.mounts ? subdirectories(join(this.mounts.pids, this.parentName)) : [];
   }
 }

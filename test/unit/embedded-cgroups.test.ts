@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -36,7 +37,7 @@ describe('cgroup v2 driver', () => {
     assert.equal(await read('memory.swap.max'), '0');
     assert.equal(await read('pids.max'), '32');
     assert.equal(await read('cpu.max'), '150000 100000');
-    assert.match(cgroup.containerPath, /^\/sandpod\/[0-9a-f]+-0\/exec-run$/);
+    assert.match(cgroup.containerPath, new RegExp(`^/sandpod/${process.pid}-[0-9a-f]{8}-0/exec-run$`));
   });
 
   it('should read CPU time, OOM kills and the pids peak of the step from the slot counters', async () => {
@@ -83,9 +84,25 @@ describe('cgroup v2 driver', () => {
     const cgroup = await cgroupV2Driver('sandpod', root).acquire('exec-run', limits);
     const slot = slotOf(cgroup.containerPath);
     await mkdir(join(root, cgroup.containerPath));
+    // The kernel provides the file; the driver only ever writes to files that are there.
+    await writeFile(join(slot, 'cgroup.kill'), '');
     await cgroup.release();
     assert.equal(await readFile(join(slot, 'cgroup.kill'), 'utf8'), '1');
     assert.equal(await exists(join(root, cgroup.containerPath)), false);
     assert.equal(await exists(slot), true);
+  });
+
+  it('should remove the slots of a gateway that died and keep those of live ones', async () => {
+    const gone = spawn(process.execPath, ['-e', '0']);
+    await new Promise((resolve) => gone.once('exit', resolve));
+    const dead = join(root, `sandpod/${gone.pid}-0badcafe-0`);
+    const live = join(root, `sandpod/${process.pid}-0badcafe-0`);
+    const driver = cgroupV2Driver('sandpod', root);
+    await (await driver.acquire('first-run', limits)).release();
+    await mkdir(dead);
+    await mkdir(live);
+    assert.equal(await driver.removeOrphans(), 1);
+    assert.equal(await exists(dead), false);
+    assert.equal(await exists(live), true);
   });
 });
