@@ -49,9 +49,10 @@ export async function mountScratch({ mounter, mountPoint, sizeMiB, uid, gid }: S
   return scratch;
 }
 
-// Staging is a handful of metadata operations on a tmpfs (the state directory's or the scratch's),
-// microseconds each: made directly, they cost less than a round trip through the thread pool each,
-// which put milliseconds on the path of every run.
+// Staging is a handful of directories and small files that the page cache takes in microseconds
+// (in the state directory, or on the scratch tmpfs): made directly, they cost less than a round
+// trip through the thread pool each, which put milliseconds on the path of every run. Removing
+// directories, which can wait on a disk, goes through the pool (see step.ts).
 
 /** work/, tmp/ and shm/ of a scratch space, owned by the program's user. */
 function makeScratchDirs(root: string, uid: number, gid: number): void {
