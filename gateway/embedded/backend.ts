@@ -114,6 +114,7 @@ export class EmbeddedBackend implements ExecutionBackend {
       await drained;
     }
     await this.sandbox.scratchPool.close();
+    await this.sandbox.cgroups.close();
   }
 
   private find(tenant: string, id: string): Execution | undefined {

@@ -1,16 +1,25 @@
 import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type winston from 'winston';
-import { type ExecutionResult, type Limits, type Phase, phaseFor, type Stream } from '../../contract/index.js';
+import {
+  type ExecutionResult,
+  type Limits,
+  type Phase,
+  phaseFor,
+  type SourceFile,
+  type Stream,
+} from '../../contract/index.js';
 import type { ExecutionSpec } from '../backend.js';
 import type { Runtime } from './catalog.js';
-import type { CgroupDriver } from './cgroups.js';
+import type { CgroupDriver, StepCgroup } from './cgroups.js';
 import { Journal } from './journal.js';
 import type { OciRuntime } from './oci-runtime.js';
-import { buildStepSpec, type SeccompProfile } from './oci-spec.js';
+import { buildStepSpec, type SeccompProfile, type StepScratch } from './oci-spec.js';
 import type { RootfsLayout } from './rootfs.js';
-import { type Scratch, stageFiles } from './scratch.js';
+import { inodesFor, type Scratch, stageFiles, stageScratch } from './scratch.js';
 import type { ScratchPool } from './scratch-pool.js';
 import { SandboxStep, type StepOutcome } from './step.js';
 import { compileVerdict, runVerdict, type Verdict } from './verdict.js';
@@ -38,6 +47,12 @@ const BASE_ENV = {
 };
 const OPEN_FILES = 256;
 const CPU_POLL_MS = 25;
+
+/**
+ * Where a step's scratch comes from: a tmpfs on the host that every step of the execution shares,
+ * or one the OCI runtime mounts for the step alone, filled with the request's files.
+ */
+type ScratchSource = { kind: 'host'; scratch: Scratch } | { kind: 'runtime'; files: SourceFile[] };
 
 export class Execution {
   readonly journal = new Journal();
@@ -102,12 +117,18 @@ export class Execution {
     this.setPhase('Running');
     let scratch: Scratch | undefined;
     try {
-      scratch = await this.env.scratchPool.acquire(this.spec.limits.diskMiB);
       const files = this.spec.files ?? [{ name: this.runtime.fileName, content: this.spec.source ?? '' }];
-      await stageFiles(scratch.work, files, this.env.uid, this.env.gid);
-      const compileFailure = this.runtime.compile ? await this.compile(scratch, this.runtime.compile) : null;
+      // A single step needs no scratch that outlives it, so the runtime mounts it when it can: no
+      // mount and unmount on the host for every run.
+      if (!this.runtime.compile && this.env.ociRuntime.mountsScratch) {
+        return await this.runProgram({ kind: 'runtime', files });
+      }
+      scratch = await this.env.scratchPool.acquire(this.spec.limits.diskMiB);
+      stageFiles(scratch.work, files, this.env.uid, this.env.gid);
+      const source = { kind: 'host', scratch } as const;
+      const compileFailure = this.runtime.compile ? await this.compile(source, this.runtime.compile) : null;
       if (compileFailure) return this.finish(compileFailure);
-      return await this.runProgram(scratch);
+      return await this.runProgram(source);
     } catch (error) {
       this.log.error('Failed to run execution', { error: (error as Error).message });
       return this.finish({ reason: 'SystemError', message: `the sandbox failed: ${(error as Error).message}` });
@@ -127,7 +148,7 @@ export class Execution {
   private compileOutcome: ExecutionResult['compile'];
   private runOutcome: StepOutcome | undefined;
 
-  private async compile(scratch: Scratch, argv: string[]): Promise<Verdict | null> {
+  private async compile(scratch: ScratchSource, argv: string[]): Promise<Verdict | null> {
     const limits = this.env.compileLimits;
     let output = '';
     const decoder = new StringDecoder('utf8');
@@ -144,7 +165,7 @@ export class Execution {
     return compileVerdict(outcome, limits);
   }
 
-  private async runProgram(scratch: Scratch): Promise<ExecutionResult> {
+  private async runProgram(scratch: ScratchSource): Promise<ExecutionResult> {
     const argv = [
       ...(this.interactive ? this.runtime.interactiveRun : []),
       ...this.runtime.run,
@@ -167,33 +188,51 @@ export class Execution {
 
   private async step(
     name: 'compile' | 'run',
-    scratch: Scratch,
+    scratch: ScratchSource,
     argv: string[],
     limits: Limits,
     onOutput: (stream: Stream, chunk: Buffer) => void,
   ): Promise<StepOutcome> {
     const stepId = `${this.id}-${name}-${randomBytes(3).toString('hex')}`;
-    const cgroup = await this.env.cgroups.create(stepId, {
-      memoryMiB: limits.memoryMiB,
-      pids: limits.pids + this.env.ociRuntime.hostPidsOverhead,
-      cpus: this.env.cpus,
-    });
-    const spec = buildStepSpec({
-      argv,
-      env: { ...BASE_ENV, ...this.runtime.env },
-      uid: this.env.uid,
-      gid: this.env.gid,
-      rootfsPath: this.env.rootfs.rootfsPath,
-      readOnlyBinds: this.env.rootfs.readOnlyBinds,
-      scratch,
-      cgroupsPath: cgroup.containerPath,
-      seccomp: this.env.seccomp,
-      openFiles: OPEN_FILES,
-      pids: limits.pids,
-    });
+    const bundleDir = join(this.env.stateDir, 'bundles', stepId);
+    let cgroup: StepCgroup | undefined;
+    let spec: Record<string, unknown>;
+    try {
+      // Both settle before anything is judged, so a failure of one never leaves the other unseen.
+      // The slot's reads and writes go to the thread pool first; staging runs while they do.
+      const [created, staged] = await Promise.allSettled([
+        this.env.cgroups.acquire(stepId, {
+          memoryMiB: limits.memoryMiB,
+          pids: limits.pids + this.env.ociRuntime.hostPidsOverhead,
+          cpus: this.env.cpus,
+        }),
+        this.stepScratch(scratch, bundleDir, limits.diskMiB),
+      ]);
+      if (created.status === 'fulfilled') cgroup = created.value;
+      else throw created.reason;
+      if (staged.status === 'rejected') throw staged.reason;
+      const stepScratch = staged.value;
+      spec = buildStepSpec({
+        argv,
+        env: { ...BASE_ENV, ...this.runtime.env },
+        uid: this.env.uid,
+        gid: this.env.gid,
+        rootfsPath: this.env.rootfs.rootfsPath,
+        readOnlyBinds: this.env.rootfs.readOnlyBinds,
+        scratch: stepScratch,
+        cgroupsPath: cgroup.containerPath,
+        seccomp: this.env.seccomp,
+        openFiles: OPEN_FILES,
+        pids: limits.pids,
+      });
+    } catch (error) {
+      // Nothing has run yet: whatever was made for the step goes now, or nothing would remove it.
+      await Promise.allSettled([cgroup?.release(), rm(bundleDir, { recursive: true, force: true })]);
+      throw error;
+    }
     const step = new SandboxStep({
       containerId: `sandpod-${stepId}`,
-      bundleDir: join(this.env.stateDir, 'bundles', stepId),
+      bundleDir,
       spec,
       runtime: this.env.ociRuntime,
       cgroup,
@@ -212,6 +251,18 @@ export class Execution {
       this.current = undefined;
       this.disposals.push(step.disposed());
     }
+  }
+
+  /** The step's scratch for its OCI spec; a runtime-mounted one is staged in the bundle first. */
+  private async stepScratch(source: ScratchSource, bundleDir: string, diskMiB: number): Promise<StepScratch> {
+    if (source.kind === 'host') {
+      const { work, tmp, shm } = source.scratch;
+      return { kind: 'host', work, tmp, shm };
+    }
+    mkdirSync(bundleDir, { mode: 0o700 });
+    const stagedDir = join(bundleDir, 'scratch');
+    stageScratch(stagedDir, source.files, this.env.uid, this.env.gid);
+    return { kind: 'runtime', stagedDir, sizeMiB: diskMiB, inodes: inodesFor(diskMiB) };
   }
 
   private setPhase(phase: Phase): void {

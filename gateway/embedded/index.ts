@@ -89,8 +89,10 @@ export async function createEmbeddedBackend(config: Config, log: winston.Logger)
   let cgroups: ReturnType<typeof detectCgroupDriver>;
   try {
     cgroups = detectCgroupDriver();
-    const probe = await cgroups.create(`probe-${process.pid}`, { memoryMiB: 16, pids: 4, cpus: 1 });
-    await probe.remove();
+    const probe = await cgroups.acquire('probe', { memoryMiB: 16, pids: 4, cpus: 1 });
+    await probe.release();
+    const orphans = await cgroups.removeOrphans();
+    if (orphans > 0) log.warn('Removed cgroup slots of gateways that died', { slots: orphans });
   } catch (error) {
     throw new SandboxUnavailableError(
       `cannot create cgroups with memory, pids and cpu limits: ${(error as Error).message}. ` +

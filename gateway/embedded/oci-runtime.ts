@@ -17,6 +17,13 @@ export interface OciRuntime {
    * is enforced by the sentry from the spec.
    */
   readonly hostPidsOverhead: number;
+  /**
+   * Whether the runtime can mount a program's scratch tmpfs itself, capped in bytes and inodes and
+   * filled from a staged directory (runc's tmpcopyup). runsc cannot: it passes only mode, size,
+   * uid and gid on to its own tmpfs (runsc/boot/vfs.go, tmpfsAllowedData), so nr_inodes would be
+   * dropped, and it has no copy-up; there the scratch tmpfs is mounted on the host.
+   */
+  readonly mountsScratch: boolean;
   /** argv (after the binary) that runs a bundle in the foreground. */
   runArgs(containerId: string, bundleDir: string, pidFile: string, logFile: string): string[];
   /** The shared profile as this runtime must be given it. */
@@ -40,6 +47,7 @@ export function ociRuntime(kind: 'runc' | 'runsc', binary: string, stateRoot: st
     kind,
     binary,
     hostPidsOverhead: kind === 'runsc' ? 512 : 0,
+    mountsScratch: kind === 'runc',
     seccompFor: (profile) => (kind === 'runsc' ? allowClone3(profile) : profile),
     runArgs: (containerId, bundleDir, pidFile, logFile) => [
       ...globalArgs,

@@ -1,7 +1,9 @@
 // The OCI runtime spec of one sandboxed step. It says in runc's words what the operator's pod
 // spec says in Kubernetes': non-root, no capabilities, no_new_privs, read-only root, an empty
 // network namespace, a fresh pid namespace (so every descendant dies with the step), seccomp,
-// and writable space only on the execution's capped scratch mount.
+// and writable space only on the execution's capped scratch tmpfs.
+
+import { randomBytes } from 'node:crypto';
 
 export interface SeccompProfile {
   defaultAction: string;
@@ -9,6 +11,20 @@ export interface SeccompProfile {
   architectures?: string[];
   syscalls: { names: string[]; action: string; errnoRet?: number; args?: unknown[] }[];
 }
+
+/**
+ * Where the step's /work, /tmp and /dev/shm live: one tmpfs, so one cap in bytes and inodes
+ * covers all three. `host`: a tmpfs the caller mounted (and capped) on the host, which outlives
+ * the step, for compiled programs whose run step needs what the compile step wrote. `runtime`:
+ * a tmpfs the OCI runtime mounts inside the container, gone with it, that starts as a copy of
+ * a directory the caller staged (work/ with the program's files, tmp/, shm/).
+ */
+export type StepScratch =
+  | { kind: 'host'; work: string; tmp: string; shm: string }
+  | { kind: 'runtime'; stagedDir: string; sizeMiB: number; inodes: number };
+
+/** Where the runtime-mounted scratch tmpfs sits in the root; the root has the empty directory. */
+export const SCRATCH_MOUNT_POINT = '/.scratch';
 
 export interface StepSpecInput {
   argv: string[];
@@ -19,8 +35,7 @@ export interface StepSpecInput {
   rootfsPath: string;
   /** Host directories shown read-only, such as the toolchains under /usr. */
   readOnlyBinds: { source: string; destination: string }[];
-  /** The execution's scratch tmpfs, already capped in size and inodes by the caller. */
-  scratch: { work: string; tmp: string; shm: string };
+  scratch: StepScratch;
   /** Where the runtime puts the container in the cgroup tree, below the caller's parent. */
   cgroupsPath: string;
   seccomp: SeccompProfile;
@@ -29,6 +44,29 @@ export interface StepSpecInput {
   /** Open files per process; small enough that a flood of open() fails fast with EMFILE. */
   openFiles: number;
 }
+
+/**
+ * The spec as runc reads it. The seccomp profile, most of the text and the same for every step,
+ * is serialised once per profile and spliced in where a per-process random mark holds its place;
+ * `linux` comes last in the spec, so the mark's last occurrence is that place even if a request's
+ * arguments repeated the mark.
+ */
+export function stepSpecJson(spec: Record<string, unknown>): string {
+  const linux = spec.linux as { seccomp?: SeccompProfile } | undefined;
+  const profile = linux?.seccomp;
+  if (!profile) return JSON.stringify(spec);
+  let profileJson = serializedProfiles.get(profile);
+  if (profileJson === undefined) {
+    profileJson = JSON.stringify(profile);
+    serializedProfiles.set(profile, profileJson);
+  }
+  const json = JSON.stringify({ ...spec, linux: { ...linux, seccomp: SECCOMP_MARK } });
+  const at = json.lastIndexOf(`"${SECCOMP_MARK}"`);
+  return `${json.slice(0, at)}${profileJson}${json.slice(at + SECCOMP_MARK.length + 2)}`;
+}
+
+const serializedProfiles = new WeakMap<SeccompProfile, string>();
+const SECCOMP_MARK = `sandpod-seccomp-${randomBytes(12).toString('hex')}`;
 
 /** Paths of /proc and /sys the program never needs and that would tell it about the host. */
 const MASKED_PATHS = [
@@ -48,6 +86,52 @@ const MASKED_PATHS = [
 const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 
 const SCRATCH_OPTIONS = ['rbind', 'rw', 'nosuid', 'nodev'];
+
+function scratchMounts(scratch: StepScratch, rootfsPath: string): Record<string, unknown>[] {
+  const sources =
+    scratch.kind === 'host'
+      ? scratch
+      : {
+          // Bind sources are looked up in the container's mount namespace while the runtime sets
+          // it up, where this path already is the tmpfs below; on the host it names an empty
+          // directory, so a runtime that looked there would fail instead of binding host files.
+          work: `${rootfsPath}${SCRATCH_MOUNT_POINT}/work`,
+          tmp: `${rootfsPath}${SCRATCH_MOUNT_POINT}/tmp`,
+          shm: `${rootfsPath}${SCRATCH_MOUNT_POINT}/shm`,
+        };
+  const runtimeTmpfs =
+    scratch.kind === 'host'
+      ? []
+      : [
+          // The staged directory first, then a capped tmpfs over it that runc fills with a copy of
+          // what it covers (tmpcopyup): the program's files arrive without a mount on the host.
+          {
+            destination: SCRATCH_MOUNT_POINT,
+            type: 'bind',
+            source: scratch.stagedDir,
+            options: ['rbind', 'ro', 'nosuid', 'nodev', 'noexec'],
+          },
+          {
+            destination: SCRATCH_MOUNT_POINT,
+            type: 'tmpfs',
+            source: 'tmpfs',
+            options: [
+              'nosuid',
+              'nodev',
+              'tmpcopyup',
+              'mode=0755',
+              `size=${scratch.sizeMiB}m`,
+              `nr_inodes=${scratch.inodes}`,
+            ],
+          },
+        ];
+  return [
+    ...runtimeTmpfs,
+    { destination: '/work', type: 'bind', source: sources.work, options: SCRATCH_OPTIONS },
+    { destination: '/tmp', type: 'bind', source: sources.tmp, options: SCRATCH_OPTIONS },
+    { destination: '/dev/shm', type: 'bind', source: sources.shm, options: [...SCRATCH_OPTIONS, 'noexec'] },
+  ];
+}
 
 export function buildStepSpec(input: StepSpecInput): Record<string, unknown> {
   return {
@@ -88,9 +172,7 @@ export function buildStepSpec(input: StepSpecInput): Record<string, unknown> {
         source,
         options: ['rbind', 'ro', 'nosuid', 'nodev'],
       })),
-      { destination: '/work', type: 'bind', source: input.scratch.work, options: SCRATCH_OPTIONS },
-      { destination: '/tmp', type: 'bind', source: input.scratch.tmp, options: SCRATCH_OPTIONS },
-      { destination: '/dev/shm', type: 'bind', source: input.scratch.shm, options: [...SCRATCH_OPTIONS, 'noexec'] },
+      ...scratchMounts(input.scratch, input.rootfsPath),
     ],
     linux: {
       namespaces: [

@@ -1,5 +1,6 @@
 import { copyFile, lstat, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { SCRATCH_MOUNT_POINT } from './oci-spec.js';
 
 // The read-only root every step starts from: an almost empty skeleton whose mount points are
 // filled with the host's toolchains, read-only. /etc is made here rather than shown from the
@@ -36,7 +37,8 @@ export async function prepareRootfs(stateDir: string, uid: number, gid: number):
   await rm(rootfsPath, { recursive: true, force: true });
   await mkdir(rootfsPath, { recursive: true, mode: 0o755 });
   const readOnlyBinds: RootfsLayout['readOnlyBinds'] = [{ source: '/usr', destination: '/usr' }];
-  for (const dir of ['usr', 'etc', 'proc', 'dev', 'tmp', 'work']) await mkdir(join(rootfsPath, dir));
+  for (const dir of ['usr', 'etc', 'proc', 'dev', 'tmp', 'work', SCRATCH_MOUNT_POINT])
+    await mkdir(join(rootfsPath, dir));
   for (const dir of USR_DIRS) {
     const hostPath = `/${dir}`;
     if (!(await exists(hostPath))) continue;

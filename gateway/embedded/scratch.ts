@@ -1,12 +1,16 @@
-import { chown, mkdir, rm, writeFile } from 'node:fs/promises';
+import { chownSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SourceFile } from '../../contract/index.js';
 import type { Mounter } from './mounter.js';
 
 // The only writable space of an execution: one tmpfs, capped in bytes and inodes, that holds the
-// program's /work, /tmp and /dev/shm. The host writes into it only before any program has run
-// (into directories it has just made), never reads from it, and drops it whole by unmounting, so
-// nothing a program leaves there (symlinks included) is ever followed by the host.
+// program's /work, /tmp and /dev/shm. Compiled programs get it mounted on the host, since their
+// run step needs what the compile step wrote; the host writes into it only before any program has
+// run (into directories it has just made), never reads from it, and drops it whole by unmounting.
+// Other programs get it from the OCI runtime inside the container (see oci-spec.ts), filled from a
+// directory staged here that no program ever sees. Either way nothing a program leaves (symlinks
+// included) is ever followed by the host.
 
 export interface Scratch {
   work: string;
@@ -37,14 +41,7 @@ export async function mountScratch({ mounter, mountPoint, sizeMiB, uid, gid }: S
     release: () => unmountScratch(mounter, mountPoint),
   };
   try {
-    for (const [dir, mode] of [
-      [scratch.work, 0o755],
-      [scratch.tmp, 0o1777],
-      [scratch.shm, 0o1777],
-    ] as const) {
-      await mkdir(dir, { mode });
-      await chown(dir, uid, gid);
-    }
+    makeScratchDirs(mountPoint, uid, gid);
   } catch (error) {
     await scratch.release();
     throw error;
@@ -52,13 +49,41 @@ export async function mountScratch({ mounter, mountPoint, sizeMiB, uid, gid }: S
   return scratch;
 }
 
+// Staging is a handful of directories and small files that the page cache takes in microseconds
+// (in the state directory, or on the scratch tmpfs): made directly, they cost less than a round
+// trip through the thread pool each, which put milliseconds on the path of every run. Removing
+// directories, which can wait on a disk, goes through the pool (see step.ts).
+
+/** work/, tmp/ and shm/ of a scratch space, owned by the program's user. */
+function makeScratchDirs(root: string, uid: number, gid: number): void {
+  for (const [dir, mode] of [
+    ['work', 0o755],
+    ['tmp', 0o1777],
+    ['shm', 0o1777],
+  ] as const) {
+    const path = join(root, dir);
+    mkdirSync(path, { mode });
+    chownSync(path, uid, gid);
+  }
+}
+
+/**
+ * The content a runtime-mounted scratch tmpfs starts with, in a directory of the step's bundle
+ * that sandpod has just made: the request's files in work/, and empty tmp/ and shm/.
+ */
+export function stageScratch(stagedDir: string, files: SourceFile[], uid: number, gid: number): void {
+  mkdirSync(stagedDir, { mode: 0o755 });
+  makeScratchDirs(stagedDir, uid, gid);
+  stageFiles(join(stagedDir, 'work'), files, uid, gid);
+}
+
 /** Writes the request's files into a work directory no program has touched yet. */
-export async function stageFiles(workDir: string, files: SourceFile[], uid: number, gid: number): Promise<void> {
+export function stageFiles(workDir: string, files: SourceFile[], uid: number, gid: number): void {
   for (const file of files) {
     const path = join(workDir, file.name);
     // O_EXCL: even in a fresh directory, never write through something that already exists.
-    await writeFile(path, file.content, { flag: 'wx', mode: 0o644 });
-    await chown(path, uid, gid);
+    writeFileSync(path, file.content, { flag: 'wx', mode: 0o644 });
+    chownSync(path, uid, gid);
   }
 }
 

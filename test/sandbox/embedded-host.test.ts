@@ -80,6 +80,19 @@ echo planted`;
     }
   });
 
+  it('should hold /work, /tmp and /dev/shm together to one disk cap when each is written to', async () => {
+    for (const runtime of ['bash', 'c']) {
+      // bash gets its scratch from the OCI runtime, c (two steps) from a tmpfs on the host.
+      const source =
+        runtime === 'bash'
+          ? 'head -c 6M /dev/zero > /work/a && head -c 6M /dev/zero > /tmp/b && head -c 6M /dev/zero > /dev/shm/c && echo wrote all'
+          : '#include <stdlib.h>\nint main(void){return system("head -c 6M /dev/zero > /work/a && head -c 6M /dev/zero > /tmp/b && head -c 6M /dev/zero > /dev/shm/c && echo wrote all");}';
+      const result = await runToEnd(fixture.backend, { runtime, source, limits: { diskMiB: 16 } });
+      assert.doesNotMatch(result.stdout, /wrote all/, runtime);
+      assert.match(result.stderr, /No space left on device/, runtime);
+    }
+  });
+
   it('should remove every mount, bundle and container of a run once the backend has drained', async () => {
     const own = await startEmbedded();
     await Promise.all([

@@ -1,24 +1,30 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { buildStepSpec, type SeccompProfile } from '../../gateway/embedded/oci-spec.js';
+import {
+  buildStepSpec,
+  type SeccompProfile,
+  type StepSpecInput,
+  stepSpecJson,
+} from '../../gateway/embedded/oci-spec.js';
 
 const seccomp = JSON.parse(
   readFileSync(new URL('../../config/seccomp.json', import.meta.url), 'utf8'),
 ) as SeccompProfile;
 
-const spec = buildStepSpec({
+const input: StepSpecInput = {
   argv: ['/usr/bin/python3', 'main.py'],
   env: { PATH: '/usr/bin' },
   uid: 65534,
   gid: 65534,
   rootfsPath: '/run/sandpod/rootfs',
   readOnlyBinds: [{ source: '/usr', destination: '/usr' }],
-  scratch: { work: '/s/work', tmp: '/s/tmp', shm: '/s/shm' },
+  scratch: { kind: 'host', work: '/s/work', tmp: '/s/tmp', shm: '/s/shm' },
   cgroupsPath: '/sandpod/x/container',
   seccomp,
   openFiles: 256,
   pids: 64,
-}) as {
+};
+const spec = buildStepSpec(input) as {
   process: Record<string, unknown> & { capabilities: Record<string, string[]>; user: { uid: number } };
   root: { readonly: boolean };
   mounts: { destination: string; options: string[] }[];
@@ -69,5 +75,39 @@ describe('buildStepSpec', () => {
     ]) {
       assert.ok(!allowed.includes(dangerous), dangerous);
     }
+  });
+
+  it('should serialise to the same spec with the seccomp profile spliced in', () => {
+    assert.deepEqual(JSON.parse(stepSpecJson(spec)), spec);
+    assert.deepEqual(JSON.parse(stepSpecJson(spec)), spec);
+  });
+
+  it('should keep the scratch in one runtime tmpfs capped in bytes and inodes when the runtime mounts it', () => {
+    const runtimeSpec = buildStepSpec({
+      ...input,
+      scratch: { kind: 'runtime', stagedDir: '/b/scratch', sizeMiB: 16, inodes: 2048 },
+    }) as { mounts: { destination: string; type: string; source: string; options: string[] }[] };
+    const tmpfs = runtimeSpec.mounts.filter((mount) => mount.destination === '/.scratch' && mount.type === 'tmpfs');
+    assert.equal(tmpfs.length, 1);
+    for (const option of ['size=16m', 'nr_inodes=2048', 'nosuid', 'nodev', 'tmpcopyup']) {
+      assert.ok(tmpfs[0]?.options.includes(option), option);
+    }
+    const at = (destination: string) => runtimeSpec.mounts.findIndex((mount) => mount.destination === destination);
+    for (const [destination, dir] of [
+      ['/work', 'work'],
+      ['/tmp', 'tmp'],
+      ['/dev/shm', 'shm'],
+    ]) {
+      const bind = runtimeSpec.mounts[at(destination as string)];
+      assert.equal(bind?.source, `/run/sandpod/rootfs/.scratch/${dir}`);
+      assert.ok(
+        at(destination as string) > runtimeSpec.mounts.indexOf(tmpfs[0] as never),
+        `${destination} after the tmpfs`,
+      );
+    }
+    // The staged directory is what the tmpfs copies, read-only and covered by it.
+    const staged = runtimeSpec.mounts.find((mount) => mount.source === '/b/scratch');
+    assert.equal(staged?.destination, '/.scratch');
+    assert.ok(runtimeSpec.mounts.indexOf(staged as never) < runtimeSpec.mounts.indexOf(tmpfs[0] as never));
   });
 });
