@@ -118,7 +118,7 @@ export async function createEmbeddedBackend(config: Config, log: winston.Logger)
       ociRuntime: runtime,
       cgroups,
       rootfs,
-      seccomp: runtime.seccompFor(seccomp),
+      seccomp,
       stateDir,
       scratchPool: new ScratchPool({
         mounter,

@@ -2,7 +2,6 @@ import { execFile } from 'node:child_process';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { SeccompProfile } from './oci-spec.js';
 
 const run = promisify(execFile);
 
@@ -26,8 +25,6 @@ export interface OciRuntime {
   readonly mountsScratch: boolean;
   /** argv (after the binary) that runs a bundle in the foreground. */
   runArgs(containerId: string, bundleDir: string, pidFile: string, logFile: string): string[];
-  /** The shared profile as this runtime must be given it. */
-  seccompFor(profile: SeccompProfile): SeccompProfile;
   kill(containerId: string): Promise<void>;
   forceDelete(containerId: string): Promise<void>;
   /** Whether the runtime still keeps state of the container. */
@@ -48,7 +45,6 @@ export function ociRuntime(kind: 'runc' | 'runsc', binary: string, stateRoot: st
     binary,
     hostPidsOverhead: kind === 'runsc' ? 512 : 0,
     mountsScratch: kind === 'runc',
-    seccompFor: (profile) => (kind === 'runsc' ? allowClone3(profile) : profile),
     runArgs: (containerId, bundleDir, pidFile, logFile) => [
       ...globalArgs,
       '--log',
@@ -73,19 +69,5 @@ export function ociRuntime(kind: 'runc' | 'runsc', binary: string, stateRoot: st
       const { stdout } = await run(binary, [...globalArgs, 'list', '--quiet']);
       return stdout.split('\n').filter(Boolean);
     },
-  };
-}
-
-/**
- * gVisor answers a filtered clone3 with EPERM whatever errno the profile asks for, and libc
- * falls back to clone only on ENOSYS, so under gVisor no thread could start. There clone3 reaches
- * the sentry, whose own kernel is the boundary, instead of the host's.
- */
-function allowClone3(profile: SeccompProfile): SeccompProfile {
-  return {
-    ...profile,
-    syscalls: profile.syscalls.map((rule) =>
-      rule.names.includes('clone3') ? { names: rule.names, action: 'SCMP_ACT_ALLOW' } : rule,
-    ),
   };
 }
