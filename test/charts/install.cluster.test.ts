@@ -7,14 +7,13 @@ import path from 'node:path';
 import yaml from 'js-yaml';
 import { chartDir, ciValues, helm, helmPath, renderChart } from '../../charts/render.js';
 import {
-  clusterProblem,
   createNamespace,
   deleteNamespace,
   installCrds,
   kubeconfigPath,
   kubectl,
   loadKubeConfig,
-  nodeReady,
+  nodeProblem,
   repoPath,
   runtimeClassExists,
   runtimeNames,
@@ -31,7 +30,7 @@ import {
 // Shared cluster-scoped objects (CRDs, Runtimes, RuntimeClass gvisor) are used as they are, never
 // deleted; the release's own ClusterRoles go with `helm uninstall`.
 
-const problem = clusterProblem() ?? (nodeReady() ? undefined : 'the dev cluster has no Ready node, so no pod can run');
+const problem = nodeProblem();
 const title = problem
   ? `helm install on the dev cluster — SKIPPED, NO CLUSTER OR NODE: ${problem}`
   : 'helm install on the dev cluster (needs the dev cluster with a Ready node; runs the operator and gateway locally)';

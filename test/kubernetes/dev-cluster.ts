@@ -40,6 +40,11 @@ export function nodeReady(): boolean {
   return ready;
 }
 
+/** Why no pod can run here, for suites that need the node as well as the control plane. */
+export function nodeProblem(): string | undefined {
+  return clusterProblem() ?? (nodeReady() ? undefined : 'the dev cluster has no Ready node, so no pod can run');
+}
+
 function findNodeReady(): boolean {
   const nodes = kubectl([
     'get',

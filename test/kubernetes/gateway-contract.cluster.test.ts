@@ -4,13 +4,12 @@ import type { Config } from '../../gateway/config.js';
 import { createKubernetesBackend } from '../../gateway/kubernetes/index.js';
 import { contractSuite } from '../gateway/contract-suite.js';
 import {
-  clusterProblem,
   createNamespace,
   deleteNamespace,
   installCrds,
   kubectl,
   loadKubeConfig,
-  nodeReady,
+  nodeProblem,
   type RunningOperator,
   repoPath,
   runtimeClassExists,
@@ -25,7 +24,7 @@ import {
 // against the Kubernetes backend, with operator/main.ts started here watching a namespace of this
 // run's own, where every tenant of the suite lives (kept apart by the tenant label).
 
-const problem = clusterProblem() ?? (nodeReady() ? undefined : 'the dev cluster has no Ready node, so no pod can run');
+const problem = nodeProblem();
 const title = problem
   ? `gateway contract on Kubernetes — SKIPPED, NO CLUSTER OR NODE: ${problem}`
   : 'gateway contract on Kubernetes (needs the dev cluster with a Ready node, starts the operator)';

@@ -5,12 +5,11 @@ import { runToEnd } from '../helpers/embedded.js';
 import { testLogger } from '../helpers/gateway.js';
 import { hostileSuite } from '../sandbox/hostile-suite.js';
 import {
-  clusterProblem,
   createNamespace,
   deleteNamespace,
   installCrds,
   loadKubeConfig,
-  nodeReady,
+  nodeProblem,
   runtimeClassExists,
   startOperator,
 } from './dev-cluster.js';
@@ -19,7 +18,7 @@ import {
 // programs of test/sandbox run as Executions: the Kubernetes backend submits them, the operator
 // (started here, watching this run's namespace) runs them in pods.
 
-const problem = clusterProblem() ?? (nodeReady() ? undefined : 'the dev cluster has no Ready node, so no pod can run');
+const problem = nodeProblem();
 
 if (problem) {
   describe(`hostile programs on Kubernetes — SKIPPED, NO CLUSTER OR NODE: ${problem}`, () => {

@@ -6,12 +6,11 @@ import type { KubernetesBackend } from '../../gateway/kubernetes/backend.js';
 import { createKubernetesBackend } from '../../gateway/kubernetes/index.js';
 import { testLogger } from '../helpers/gateway.js';
 import {
-  clusterProblem,
   createNamespace,
   deleteNamespace,
   installCrds,
   loadKubeConfig,
-  nodeReady,
+  nodeProblem,
   type RunningOperator,
   runtimeClassExists,
   skipOrFail,
@@ -22,7 +21,7 @@ import {
 // away while a program streams; a new one attaches and gets all the output and the result, since
 // nothing of an execution lives only in a replica.
 
-const problem = clusterProblem() ?? (nodeReady() ? undefined : 'the dev cluster has no Ready node, so no pod can run');
+const problem = nodeProblem();
 const title = problem
   ? `gateway restart on Kubernetes — SKIPPED, NO CLUSTER OR NODE: ${problem}`
   : 'gateway restart on Kubernetes while a program streams (needs the dev cluster with a Ready node)';

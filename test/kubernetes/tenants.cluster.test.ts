@@ -15,13 +15,12 @@ import {
   testLogger,
 } from '../helpers/gateway.js';
 import {
-  clusterProblem,
   createNamespace,
   deleteNamespace,
   installCrds,
   kubectl,
   loadKubeConfig,
-  nodeReady,
+  nodeProblem,
   type RunningOperator,
   repoPath,
   runtimeClassExists,
@@ -34,7 +33,7 @@ import {
 // namespace of this run's own, where operator/main.ts (started here) runs their Executions. The
 // Secret is edited with kubectl while they run: tokens revoked, tenants added, garbage written.
 
-const problem = clusterProblem() ?? (nodeReady() ? undefined : 'the dev cluster has no Ready node, so no pod can run');
+const problem = nodeProblem();
 const title = problem
   ? `tenants from a Secret on Kubernetes — SKIPPED, NO CLUSTER OR NODE: ${problem}`
   : 'tenants from a Secret on Kubernetes (needs the dev cluster with a Ready node, starts the operator)';
