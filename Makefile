@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 NODE_STAMP := node_modules/.package-lock.json
-SOURCES := $(shell find contract gateway operator observability -name '*.ts' 2>/dev/null)
+SOURCES := $(shell find contract kube gateway operator observability -name '*.ts' 2>/dev/null)
 WEB_SOURCES := $(shell find web -path web/dist -prune -o -type f -print 2>/dev/null)
 
 .PHONY: help

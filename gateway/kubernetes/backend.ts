@@ -15,7 +15,7 @@ import { belongsTo, type ExecutionRef, executionRef, newExecutionName, tenantNam
 import { deletedResult, isFinished, phaseOf, toResult } from './result.js';
 import { runtimeInfos } from './runtime-info.js';
 import { StdinSessions } from './stdin-sessions.js';
-import type { ObjectWatch } from './watched-objects.js';
+import type { ObjectWatch } from '../../kube/watched-objects.js';
 
 // Executions as Execution objects: the API server holds every fact, the watch tells what changed,
 // and this replica keeps nothing another replica would need (stdin attaches aside, see

@@ -14,7 +14,7 @@ import { LiveOutput } from './live-output.js';
 import { merged } from './merged.js';
 import type { ExecutionRef } from './names.js';
 import { deletedResult, isFinished, isLaterPhase, phaseOf, toResult } from './result.js';
-import type { ObjectWatch } from './watched-objects.js';
+import type { ObjectWatch } from '../../kube/watched-objects.js';
 
 // Following an Execution: its phase from the watch, its output live from the pod's log while the
 // program runs, then whatever status holds beyond what the log gave (all of it for a follower that

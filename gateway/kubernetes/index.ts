@@ -11,7 +11,7 @@ import { KubernetesBackend } from './backend.js';
 import { EXECUTION_PLURAL, type ExecutionObject, RUNTIME_PLURAL, slimExecution } from './execution-object.js';
 import { tenantNamespaces } from './names.js';
 import { NamespacedWatches } from './namespaced-watches.js';
-import { type ObjectWatch, WatchedObjects } from './watched-objects.js';
+import { type ObjectWatch, WatchedObjects } from '../../kube/watched-objects.js';
 
 const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 

@@ -1,4 +1,4 @@
-import type { Listener, ObjectWatch } from './watched-objects.js';
+import type { Listener, ObjectWatch } from '../../kube/watched-objects.js';
 
 // Several namespaced watches seen as one: the gateway watches only its tenants' namespaces, so a
 // Role in each of them is all the RBAC it needs.

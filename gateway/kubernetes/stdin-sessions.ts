@@ -9,7 +9,7 @@ import type { ExecutionObject } from './execution-object.js';
 import { podNameOf } from './follow.js';
 import type { ExecutionRef } from './names.js';
 import { isFinished, phaseOf } from './result.js';
-import type { ObjectWatch } from './watched-objects.js';
+import type { ObjectWatch } from '../../kube/watched-objects.js';
 
 // Stdin of interactive executions goes through the pod attach API into the run container (which
 // the operator makes with stdin and stdinOnce). One attach per execution is held open by the

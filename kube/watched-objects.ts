@@ -6,7 +6,7 @@ import {
   Watch,
 } from '@kubernetes/client-node';
 import type winston from 'winston';
-import { errorMessage } from '../../observability/logger.js';
+import { errorMessage } from '../observability/logger.js';
 
 // One list+watch of a kind, kept alive. client-node's ListWatch relists on 410 Gone and reconnects
 // after a clean close by itself, but after any other error (the API server unreachable, a
