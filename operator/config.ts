@@ -14,6 +14,14 @@ import {
 // named by SANDPOD_OPERATOR_CONFIG and a few environment variables (LOG_LEVEL, WATCH_NAMESPACE,
 // POD_NAMESPACE, SANDPOD_RUNTIME_CLASS).
 
+const tolerationSchema = z.strictObject({
+  key: z.string().optional(),
+  operator: z.enum(['Exists', 'Equal']).optional(),
+  value: z.string().optional(),
+  effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).optional(),
+  tolerationSeconds: z.int().optional(),
+});
+
 const podPolicySchema = z.strictObject({
   /**
    * RuntimeClass of every pod; empty means the node's default runtime, runc (only for development
@@ -50,6 +58,10 @@ const podPolicySchema = z.strictObject({
   imagePullPolicy: z.enum(['IfNotPresent', 'Never', 'Always']).default('IfNotPresent'),
   /** Name of the priority class of execution pods; empty leaves it unset. */
   priorityClassName: z.string().default(''),
+  /** Node labels every execution pod requires, for a node pool set aside for untrusted programs. */
+  nodeSelector: z.record(z.string(), z.string()).default({}),
+  /** Taints of that pool the pods tolerate, in the pod spec's own form. */
+  tolerations: z.array(tolerationSchema).default([]),
 });
 export type PodPolicy = z.infer<typeof podPolicySchema>;
 
@@ -88,6 +100,13 @@ export const operatorConfigSchema = z.strictObject({
     .strictObject({
       /** Executions of one namespace (tenant) running at once; 0 means no cap. */
       maxRunningPerNamespace: z.int().min(0).default(16),
+    })
+    .prefault({}),
+  /** Backoff of a watch that failed before it starts again (after 410 Gone it relists at once). */
+  watch: z
+    .strictObject({
+      baseDelayMs: z.int().positive().default(1000),
+      maxDelayMs: z.int().positive().default(30_000),
     })
     .prefault({}),
   queue: z

@@ -29,6 +29,7 @@ export async function runOperator(config: OperatorConfig): Promise<void> {
     namespace: config.watchNamespace,
     enqueue: (key) => queue.add(key),
     log,
+    backoff: { baseMs: config.watch.baseDelayMs, maxMs: config.watch.maxDelayMs },
   });
   const metrics = createMetrics({ queueDepth: () => queue.depth, executions: () => informers.executions.list() });
   const reconciler = new Reconciler(
@@ -57,7 +58,8 @@ export async function runOperator(config: OperatorConfig): Promise<void> {
     } else if (request.url === '/healthz') {
       response.writeHead(200).end('ok');
     } else if (request.url === '/readyz') {
-      response.writeHead(ready ? 200 : 503).end(ready ? 'ok' : 'not leading or not synced');
+      const problem = ready ? informers.problem : 'not leading or not synced';
+      response.writeHead(problem ? 503 : 200).end(problem ?? 'ok');
     } else {
       response.writeHead(404).end();
     }

@@ -4,6 +4,7 @@ import { delimiter, join } from 'node:path';
 import { CustomObjectsApi, KubeConfig, type KubernetesListObject } from '@kubernetes/client-node';
 import type winston from 'winston';
 import { API_GROUP, API_VERSION } from '../../contract/crd.js';
+import { type ObjectWatch, WatchedObjects } from '../../kube/watched-objects.js';
 import type { Runtime } from '../../operator/objects.js';
 import type { Config } from '../config.js';
 import { DEFAULT_TENANT_NAME } from '../tenancy/tenant.js';
@@ -11,7 +12,6 @@ import { KubernetesBackend } from './backend.js';
 import { EXECUTION_PLURAL, type ExecutionObject, RUNTIME_PLURAL, slimExecution } from './execution-object.js';
 import { tenantNamespaces } from './names.js';
 import { NamespacedWatches } from './namespaced-watches.js';
-import { type ObjectWatch, WatchedObjects } from '../../kube/watched-objects.js';
 
 const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 

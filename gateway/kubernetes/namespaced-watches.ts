@@ -15,7 +15,8 @@ export class NamespacedWatches<T> implements ObjectWatch<T> {
     return this.byNamespace.get(namespace)?.get(namespace, name);
   }
 
-  list(): readonly T[] {
+  list(namespace?: string): readonly T[] {
+    if (namespace !== undefined) return this.byNamespace.get(namespace)?.list(namespace) ?? [];
     return [...this.byNamespace.values()].flatMap((watch) => watch.list());
   }
 
