@@ -84,6 +84,13 @@ const statusPolicySchema = z.strictObject({
   deadlineGraceSeconds: z.int().positive().default(30),
   /** An Execution naming a Runtime that does not exist waits this long, then fails. */
   runtimeMissingSeconds: z.int().min(0).default(30),
+  /**
+   * Tries at reading an ended pod's logs (with the work queue's backoff between them) before the
+   * Execution ends without its output, the message saying why; each try gives up after
+   * logReadTimeoutMs (an unreachable kubelet would hold a worker until the API server gives up).
+   */
+  logReadAttempts: z.int().positive().max(100).default(3),
+  logReadTimeoutMs: z.int().positive().default(10_000),
 });
 export type StatusPolicy = z.infer<typeof statusPolicySchema>;
 

@@ -33,7 +33,7 @@ export async function runOperator(config: OperatorConfig): Promise<void> {
   });
   const metrics = createMetrics({ queueDepth: () => queue.depth, executions: () => informers.executions.list() });
   const reconciler = new Reconciler(
-    new KubeClusterApi(core, custom, kubeConfig.makeApiClient(EventsV1Api), identity),
+    new KubeClusterApi(core, custom, kubeConfig.makeApiClient(EventsV1Api), identity, config.status.logReadTimeoutMs),
     informers.cache,
     config,
     log,
