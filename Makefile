@@ -62,8 +62,9 @@ test-unit: $(NODE_STAMP) ## Run the unit tests alone (no sandbox, no browser)
 	mocha 'test/unit/**/*.test.ts'
 
 .PHONY: bench
-bench: deps build ## Measure latency and throughput against the raw sandbox floor
+bench: deps build ## Measure latency and throughput against the raw sandbox floor; the operator against the Job controller (dev cluster)
 	node --import=tsx bench/embedded.ts
+	node --import=tsx bench/operator.ts
 
 .PHONY: run-runsc
 run-runsc: deps build ## Like run, with gVisor (runsc, built on first use) as the sandbox

@@ -109,8 +109,9 @@ describe(title, function () {
 
     await relay?.cut();
     const losses = (kind: string) =>
-      (operator?.output() ?? '').match(new RegExp(`Lost watch; watching again[^\\n]*"kind":"${kind}"`, 'g'))?.length ??
-      0;
+      (operator?.output() ?? '')
+        .split('\n')
+        .filter((line) => line.includes('Lost watch; watching again') && line.includes(`"kind":"${kind}"`)).length;
     // Every watch noticed, and the Execution watch tried again and failed again while it was away.
     await eventually(
       'every watch to report its loss, and a failed restart',
