@@ -13,7 +13,7 @@ import {
   BatchV1Api,
   CoreV1Api,
   CustomObjectsApi,
-  KubeConfig,
+  type KubeConfig,
   type KubernetesListObject,
   type KubernetesObject,
   KubernetesObjectApi,
@@ -23,6 +23,7 @@ import {
 import yaml from 'js-yaml';
 import winston from 'winston';
 import { API_GROUP, API_VERSION } from '../contract/crd.js';
+import { PooledKubeConfig } from '../kube/pooled-kube-config.js';
 import { WatchedObjects } from '../kube/watched-objects.js';
 import type { Execution } from '../operator/objects.js';
 
@@ -62,7 +63,8 @@ const sleep = (delayMs: number) => new Promise((resolve) => setTimeout(resolve, 
 function kubeConfig(): KubeConfig | string {
   const path = process.env.KUBECONFIG ?? join(repo, '.sandpod/kubeconfig');
   if (!existsSync(path)) return `no kubeconfig at ${path} (start the dev cluster: make dev-cluster)`;
-  const config = new KubeConfig();
+  // Connections reused, as the operator's are: the benchmark's own creates load the API server alike for both sides.
+  const config = new PooledKubeConfig();
   config.loadFromFile(path);
   process.env.KUBECONFIG = path;
   return config;

@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import { hostname } from 'node:os';
-import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, EventsV1Api, KubeConfig } from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, EventsV1Api } from '@kubernetes/client-node';
+import { PooledKubeConfig } from '../kube/pooled-kube-config.js';
 import { createLogger, errorMessage } from '../observability/logger.js';
 import { loadOperatorConfig, type OperatorConfig } from './config.js';
 import { createInformers } from './informers.js';
@@ -16,7 +17,7 @@ import { Reconciler } from './reconciler.js';
 export async function runOperator(config: OperatorConfig): Promise<void> {
   const log = createLogger(config.logLevel, 'operator');
   const identity = process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
-  const kubeConfig = new KubeConfig();
+  const kubeConfig = new PooledKubeConfig();
   kubeConfig.loadFromDefault();
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const custom = kubeConfig.makeApiClient(CustomObjectsApi);
