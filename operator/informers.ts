@@ -11,6 +11,18 @@ import type { ClusterCache } from './reconciler.js';
 // gateway uses too (kube/watched-objects.ts): it relists on 410 Gone and starts again with backoff
 // after any other error, so an API server that was away for a while misses no change.
 
+/**
+ * The caches keep objects without metadata.managedFields, often the largest part of an object and
+ * read by nobody here. Status is written back with the cached object as body: a PUT without the
+ * field leaves the server's managedFields as they are (server-side apply docs, "Clearing
+ * managedFields": only an explicit `[{}]` strips them).
+ */
+export function withoutManagedFields<T extends { metadata?: { managedFields?: unknown } }>(object: T): T {
+  if (!object.metadata?.managedFields) return object;
+  const { managedFields: _dropped, ...metadata } = object.metadata;
+  return { ...object, metadata } as T;
+}
+
 export interface WatchBackoff {
   baseMs: number;
   maxMs: number;
@@ -52,6 +64,7 @@ export function createInformers(options: {
     kind: 'Execution',
     log,
     backoff,
+    slim: withoutManagedFields,
   });
   const runtimes = new WatchedObjects<Runtime>({
     kubeConfig,
@@ -73,6 +86,7 @@ export function createInformers(options: {
     kind: 'Pod',
     log,
     backoff,
+    slim: withoutManagedFields,
   });
 
   const onExecution = (execution: Execution) =>
