@@ -118,7 +118,8 @@ export const operatorConfigSchema = z.strictObject({
     .prefault({}),
   queue: z
     .strictObject({
-      workers: z.int().positive().max(256).default(16),
+      /** Reconciles at once: each waits mostly on the API server, so more workers mean shorter queues. */
+      workers: z.int().positive().max(256).default(64),
       baseDelayMs: z.int().positive().default(50),
       maxDelayMs: z.int().positive().default(300_000),
     })
