@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 NODE_STAMP := node_modules/.package-lock.json
-SOURCES := $(shell find contract gateway operator observability -name '*.ts' 2>/dev/null)
+SOURCES := $(shell find contract kube gateway operator observability -name '*.ts' 2>/dev/null)
 WEB_SOURCES := $(shell find web -path web/dist -prune -o -type f -print 2>/dev/null)
 
 .PHONY: help
@@ -41,11 +41,11 @@ lint: $(NODE_STAMP) ## Check formatting, lint rules and types
 
 .PHONY: test
 test: test-deps build lint ## Install what is missing and run every test
-	@scripts/helm-path.sh >/dev/null # the chart tests need helm; built from Go modules on first use
-	mocha --ignore 'test/charts/**/*.cluster.test.ts' 'test/unit/**/*.test.ts' 'test/sandbox/**/*.test.ts' \
+	@scripts/tool-path.sh helm >/dev/null # the chart tests need helm; built from Go modules on first use
+	SANDPOD_KUBECTL="$$(scripts/tool-path.sh kubectl)" mocha --ignore 'test/charts/**/*.cluster.test.ts' 'test/unit/**/*.test.ts' 'test/sandbox/**/*.test.ts' \
 		'test/gateway/**/*.test.ts' 'test/browser/**/*.test.ts' 'test/charts/**/*.test.ts'
 	@echo "--- the hostile-program suite again, under gVisor (runsc)"
-	SANDPOD_OCI_RUNTIME=runsc SANDPOD_OCI_RUNTIME_PATH="$$(scripts/runsc-path.sh)" mocha test/sandbox/embedded-hostile.test.ts
+	SANDPOD_OCI_RUNTIME=runsc SANDPOD_OCI_RUNTIME_PATH="$$(scripts/tool-path.sh runsc)" mocha test/sandbox/embedded-hostile.test.ts
 	@echo "--- suites that need a Kubernetes control plane and node (the dev cluster)"
 	$(MAKE) --no-print-directory test-cluster
 
@@ -57,19 +57,19 @@ CLUSTER_SUITES := 'test/operator/**/*.cluster.test.ts' test/kubernetes/backend.c
 
 .PHONY: test-cluster
 test-cluster: build ## Run the operator and Kubernetes suites on the dev cluster (started if needed)
-	@scripts/helm-path.sh >/dev/null
+	@scripts/tool-path.sh helm >/dev/null
 	scripts/test-cluster.sh $(CLUSTER_SUITES)
 
 .PHONY: test-chart
 test-chart: $(NODE_STAMP) ## Lint, render and policy-check the Helm chart, and check manifests/ against it
-	@scripts/helm-path.sh >/dev/null
+	@scripts/tool-path.sh helm >/dev/null
 	mocha --ignore 'test/charts/**/*.cluster.test.ts' 'test/charts/**/*.test.ts'
 
 .PHONY: manifests
 manifests: $(NODE_STAMP) ## Regenerate manifests/, the chart's CRDs and its config schemas from the code and the chart
 	node --import=tsx operator/crd/generate.ts
 	node --import=tsx charts/values-schema.ts && biome format --write charts/sandpod/values.schema.json
-	@scripts/helm-path.sh >/dev/null
+	@scripts/tool-path.sh helm >/dev/null
 	node --import=tsx charts/manifests.ts
 
 .PHONY: images
@@ -81,13 +81,14 @@ test-unit: $(NODE_STAMP) ## Run the unit tests alone (no sandbox, no browser)
 	mocha 'test/unit/**/*.test.ts'
 
 .PHONY: bench
-bench: deps build ## Measure latency and throughput against the raw sandbox floor, then on the dev cluster
+bench: deps build ## Embedded latency and throughput against the raw sandbox floor; on the dev cluster the operator against the Job controller and the gateway on Kubernetes
 	node --import=tsx bench/embedded.ts
+	node --import=tsx bench/operator.ts
 	node --import=tsx bench/kubernetes.ts
 
 .PHONY: run-runsc
 run-runsc: deps build ## Like run, with gVisor (runsc, built on first use) as the sandbox
-	SANDPOD_OCI_RUNTIME=runsc SANDPOD_OCI_RUNTIME_PATH="$$(scripts/runsc-path.sh)" node dist/gateway/main.js
+	SANDPOD_OCI_RUNTIME=runsc SANDPOD_OCI_RUNTIME_PATH="$$(scripts/tool-path.sh runsc)" node dist/gateway/main.js
 
 .PHONY: dev-cluster
 dev-cluster: build ## Start a local Kubernetes (built once, cached) with sandpod on 127.0.0.1:8081

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import yaml from 'js-yaml';
 
 // Runs helm against charts/sandpod and splits what `helm template` prints into its documents, each
-// with the chart file it came from. helm is the pinned build that scripts/helm-path.sh finds or
+// with the chart file it came from. helm is the pinned build that scripts/tool-path.sh helm finds or
 // builds ($SANDPOD_HELM, the cache, or a helm of the pinned version on PATH).
 
 export const repoRoot = fileURLToPath(new URL('../', import.meta.url));
@@ -14,12 +14,12 @@ let helmPathMemo: string | undefined;
 
 export function helmPath(): string {
   if (helmPathMemo) return helmPathMemo;
-  const found = spawnSync(`${repoRoot}scripts/helm-path.sh`, {
+  const found = spawnSync(`${repoRoot}scripts/tool-path.sh`, ['helm'], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const path = found.stdout?.trim();
-  if (found.status !== 0 || !path) throw new Error('scripts/helm-path.sh found no helm and could not build one');
+  if (found.status !== 0 || !path) throw new Error('scripts/tool-path.sh helm found no helm and could not build one');
   helmPathMemo = path;
   return path;
 }

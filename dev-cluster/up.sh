@@ -209,16 +209,20 @@ KWOK_NODES="${SANDPOD_DEV_KWOK_NODES:-0}"
 if [ "$KWOK_NODES" -gt 0 ]; then
   KWOK="$(resolve_component kwok)" || { "$HERE/build-binaries.sh" kwok; KWOK="$(resolve_component kwok)"; }
   # kwok simulates nothing without Stage objects; use the "fast" node/pod
-  # stages and the lease heartbeat that ship in the pinned kwok module.
+  # stages and the lease heartbeat that ship in the pinned kwok module. They
+  # go in as Stage objects (kwok --enable-crds=Stage) rather than --config
+  # files, so a benchmark or test can add a stage of its own with kubectl
+  # while kwok runs (bench/kwok-pod-complete.yaml).
   kwok_dir="$(cd "$STATE" && go mod download -json "sigs.k8s.io/kwok@$SANDPOD_KWOK_VERSION" | sed -n 's/^\s*"Dir": "\(.*\)",$/\1/p')"
   [ -d "$kwok_dir/kustomize/stage" ] || die "cannot find kwok's stage files (go mod download sigs.k8s.io/kwok@$SANDPOD_KWOK_VERSION)"
-  kwok_cfg=()
+  "$KUBECTL" --kubeconfig="$KUBECONFIG_PATH" apply -f "$kwok_dir/kustomize/crd/bases/kwok.x-k8s.io_stages.yaml" >/dev/null
+  "$KUBECTL" --kubeconfig="$KUBECONFIG_PATH" wait --for=condition=Established --timeout=60s crd/stages.kwok.x-k8s.io >/dev/null
   for f in "$kwok_dir"/kustomize/stage/node/fast/*.yaml "$kwok_dir"/kustomize/stage/node/heartbeat-with-lease/*.yaml \
            "$kwok_dir"/kustomize/stage/pod/fast/*.yaml; do
-    case "$f" in */kustomization.yaml) ;; *) kwok_cfg+=(--config="$f") ;; esac
+    case "$f" in */kustomization.yaml) ;; *) "$KUBECTL" --kubeconfig="$KUBECONFIG_PATH" apply -f "$f" >/dev/null ;; esac
   done
   start kwok "$KWOK" \
-    "${kwok_cfg[@]}" \
+    --enable-crds=Stage \
     --kubeconfig="$KUBECONFIG_PATH" \
     --manage-all-nodes=false \
     --manage-nodes-with-label-selector=type=kwok \
@@ -236,6 +240,10 @@ metadata:
 spec:
   taints: [{key: kwok.x-k8s.io/node, value: fake, effect: NoSchedule}]
 EOF
+    # kwok's node-initialize stage keeps an allocatable it finds and otherwise sets cpu, memory
+    # and pods only; sandpod's pods request ephemeral-storage (their log), so say all four.
+    "$KUBECTL" --kubeconfig="$KUBECONFIG_PATH" patch node "kwok-node-$i" --subresource=status --type=merge -p \
+      '{"status":{"capacity":{"cpu":"1k","memory":"1Ti","pods":"1M","ephemeral-storage":"1Ti"},"allocatable":{"cpu":"1k","memory":"1Ti","pods":"1M","ephemeral-storage":"1Ti"}}}' >/dev/null
   done
   WAIT_COMPONENT=kwok wait_for "kwok nodes Ready" 60 sh -c "! '$KUBECTL' --kubeconfig='$KUBECONFIG_PATH' get nodes -l type=kwok --no-headers | grep -v ' Ready '"
 fi

@@ -14,6 +14,14 @@ import {
 // named by SANDPOD_OPERATOR_CONFIG and a few environment variables (LOG_LEVEL, WATCH_NAMESPACE,
 // POD_NAMESPACE, SANDPOD_RUNTIME_CLASS).
 
+const tolerationSchema = z.strictObject({
+  key: z.string().optional(),
+  operator: z.enum(['Exists', 'Equal']).optional(),
+  value: z.string().optional(),
+  effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).optional(),
+  tolerationSeconds: z.int().optional(),
+});
+
 const podPolicySchema = z.strictObject({
   /**
    * RuntimeClass of every pod; empty means the node's default runtime, runc (only for development
@@ -61,6 +69,10 @@ const podPolicySchema = z.strictObject({
   imagePullPolicy: z.enum(['IfNotPresent', 'Never', 'Always']).default('IfNotPresent'),
   /** Name of the priority class of execution pods; empty leaves it unset. */
   priorityClassName: z.string().default(''),
+  /** Node labels every execution pod requires, for a node pool set aside for untrusted programs. */
+  nodeSelector: z.record(z.string(), z.string()).default({}),
+  /** Taints of that pool the pods tolerate, in the pod spec's own form. */
+  tolerations: z.array(tolerationSchema).default([]),
 });
 export type PodPolicy = z.infer<typeof podPolicySchema>;
 
@@ -83,6 +95,13 @@ const statusPolicySchema = z.strictObject({
   deadlineGraceSeconds: z.int().positive().default(30),
   /** An Execution naming a Runtime that does not exist waits this long, then fails. */
   runtimeMissingSeconds: z.int().min(0).default(30),
+  /**
+   * Tries at reading an ended pod's logs (with the work queue's backoff between them) before the
+   * Execution ends without its output, the message saying why; each try gives up after
+   * logReadTimeoutMs (an unreachable kubelet would hold a worker until the API server gives up).
+   */
+  logReadAttempts: z.int().positive().max(100).default(3),
+  logReadTimeoutMs: z.int().positive().default(10_000),
 });
 export type StatusPolicy = z.infer<typeof statusPolicySchema>;
 
@@ -101,9 +120,17 @@ export const operatorConfigSchema = z.strictObject({
       maxRunningPerNamespace: z.int().min(0).default(16),
     })
     .prefault({}),
+  /** Backoff of a watch that failed before it starts again (after 410 Gone it relists at once). */
+  watch: z
+    .strictObject({
+      baseDelayMs: z.int().positive().default(1000),
+      maxDelayMs: z.int().positive().default(30_000),
+    })
+    .prefault({}),
   queue: z
     .strictObject({
-      workers: z.int().positive().max(256).default(16),
+      /** Reconciles at once: each waits mostly on the API server, so more workers mean shorter queues. */
+      workers: z.int().positive().max(256).default(64),
       baseDelayMs: z.int().positive().default(50),
       maxDelayMs: z.int().positive().default(300_000),
     })

@@ -1,31 +1,41 @@
-import {
-  type CoreV1Api,
-  type CustomObjectsApi,
-  type Informer,
-  type KubeConfig,
-  type KubernetesListObject,
-  type KubernetesObject,
-  makeInformer,
-  type ObjectCache,
-  type V1Pod,
-} from '@kubernetes/client-node';
+import type { CoreV1Api, CustomObjectsApi, KubeConfig, KubernetesListObject, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'winston';
 import { API_GROUP, API_VERSION } from '../contract/crd.js';
 import { isTerminal } from '../contract/index.js';
+import { WatchedObjects } from '../kube/watched-objects.js';
 import { type Execution, executionKey, MANAGED_SELECTOR, type Runtime } from './objects.js';
 import type { ClusterCache } from './reconciler.js';
 
 // Three watches feed the queue: Executions, the operator's pods, and Runtimes. Callbacks only
-// enqueue `namespace/name`; the reconciler reads the caches. ListWatch relists on 410 Gone and
-// reconnects with backoff by itself.
+// enqueue `namespace/name`; the reconciler reads the caches. Each watch is the list-watch the
+// gateway uses too (kube/watched-objects.ts): it relists on 410 Gone and starts again with backoff
+// after any other error, so an API server that was away for a while misses no change.
 
-type Watched<T extends KubernetesObject> = Informer<T> & ObjectCache<T>;
+/**
+ * The caches keep objects without metadata.managedFields, often the largest part of an object and
+ * read by nobody here. Status is written back with the cached object as body: a PUT without the
+ * field leaves the server's managedFields as they are (server-side apply docs, "Clearing
+ * managedFields": only an explicit `[{}]` strips them).
+ */
+export function withoutManagedFields<T extends { metadata?: { managedFields?: unknown } }>(object: T): T {
+  if (!object.metadata?.managedFields) return object;
+  const { managedFields: _dropped, ...metadata } = object.metadata;
+  return { ...object, metadata } as T;
+}
+
+export interface WatchBackoff {
+  baseMs: number;
+  maxMs: number;
+}
 
 export interface Informers {
-  executions: Watched<Execution>;
-  pods: Watched<V1Pod>;
-  runtimes: Watched<Runtime>;
+  executions: WatchedObjects<Execution>;
+  pods: WatchedObjects<V1Pod>;
+  runtimes: WatchedObjects<Runtime>;
   cache: ClusterCache;
+  /** Why a cache may be stale, or undefined while every watch is up. */
+  readonly problem: string | undefined;
+  /** Starts the watches; resolves once each has listed once (it keeps trying until then). */
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -37,36 +47,47 @@ export function createInformers(options: {
   namespace: string;
   enqueue: (key: string) => void;
   log: Logger;
+  backoff: WatchBackoff;
 }): Informers {
-  const { kubeConfig, core, custom, namespace, enqueue, log } = options;
+  const { kubeConfig, core, custom, namespace, enqueue, log, backoff } = options;
   const base = `/apis/${API_GROUP}/${API_VERSION}`;
-  const executions = makeInformer<Execution>(
+  const group = { group: API_GROUP, version: API_VERSION };
+  const executions = new WatchedObjects<Execution>({
     kubeConfig,
-    namespace ? `${base}/namespaces/${namespace}/executions` : `${base}/executions`,
-    () =>
+    path: namespace ? `${base}/namespaces/${namespace}/executions` : `${base}/executions`,
+    list: () =>
       (namespace
-        ? custom.listNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace, plural: 'executions' })
-        : custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: 'executions' })) as Promise<
+        ? custom.listNamespacedCustomObject({ ...group, namespace, plural: 'executions' })
+        : custom.listClusterCustomObject({ ...group, plural: 'executions' })) as Promise<
         KubernetesListObject<Execution>
       >,
-  );
-  const runtimes = makeInformer<Runtime>(
+    kind: 'Execution',
+    log,
+    backoff,
+    slim: withoutManagedFields,
+  });
+  const runtimes = new WatchedObjects<Runtime>({
     kubeConfig,
-    `${base}/runtimes`,
-    () =>
-      custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: 'runtimes' }) as Promise<
-        KubernetesListObject<Runtime>
-      >,
-  );
-  const pods = makeInformer<V1Pod>(
+    path: `${base}/runtimes`,
+    list: () =>
+      custom.listClusterCustomObject({ ...group, plural: 'runtimes' }) as Promise<KubernetesListObject<Runtime>>,
+    kind: 'Runtime',
+    log,
+    backoff,
+  });
+  const pods = new WatchedObjects<V1Pod>({
     kubeConfig,
-    namespace ? `/api/v1/namespaces/${namespace}/pods` : '/api/v1/pods',
-    () =>
+    path: namespace ? `/api/v1/namespaces/${namespace}/pods` : '/api/v1/pods',
+    list: () =>
       namespace
         ? core.listNamespacedPod({ namespace, labelSelector: MANAGED_SELECTOR })
         : core.listPodForAllNamespaces({ labelSelector: MANAGED_SELECTOR }),
-    MANAGED_SELECTOR,
-  );
+    labelSelector: MANAGED_SELECTOR,
+    kind: 'Pod',
+    log,
+    backoff,
+    slim: withoutManagedFields,
+  });
 
   const onExecution = (execution: Execution) =>
     enqueue(executionKey(execution.metadata.namespace, execution.metadata.name));
@@ -77,61 +98,51 @@ export function createInformers(options: {
         onExecution(sibling);
     }
   };
-  executions.on('add', onExecution);
-  executions.on('update', (execution) => {
+  executions.onChange((execution, change) => {
     onExecution(execution);
-    if (execution.status?.phase && isTerminal(execution.status.phase)) onSlotFreed(execution);
-  });
-  executions.on('delete', (execution) => {
-    onExecution(execution);
-    onSlotFreed(execution);
+    const terminal = execution.status?.phase !== undefined && isTerminal(execution.status.phase);
+    if (change === 'delete' || (change === 'update' && terminal)) onSlotFreed(execution);
   });
 
-  const onPod = (pod: V1Pod) => {
+  pods.onChange((pod) => {
     const owner = pod.metadata?.ownerReferences?.find((ref) => ref.controller && ref.kind === 'Execution');
     if (owner && pod.metadata?.namespace) enqueue(executionKey(pod.metadata.namespace, owner.name));
-  };
-  for (const verb of ['add', 'update', 'delete'] as const) pods.on(verb, onPod);
+  });
 
   // A Runtime appearing or changing may unblock Executions that wait for it.
-  const onRuntime = () => {
+  runtimes.onChange((_runtime, change) => {
+    if (change === 'delete') return;
     for (const execution of executions.list()) {
       if (!execution.status?.phase || !isTerminal(execution.status.phase)) onExecution(execution);
     }
-  };
-  for (const verb of ['add', 'update'] as const) runtimes.on(verb, onRuntime);
-
-  for (const [name, informer] of [
-    ['Execution', executions],
-    ['Pod', pods],
-    ['Runtime', runtimes],
-  ] as const) {
-    informer.on('error', (error: unknown) =>
-      log.warn('Lost watch; reconnecting', {
-        kind: name,
-        error: error instanceof Error ? error.message : String(error),
-      }),
-    );
-  }
+  });
 
   const cache: ClusterCache = {
-    execution: (ns, name) => executions.get(name, ns),
+    execution: (ns, name) => executions.get(ns, name),
     executions: (ns) => executions.list(ns),
-    pod: (ns, name) => pods.get(name, ns),
+    pod: (ns, name) => pods.get(ns, name),
     runtimes: () => runtimes.list(),
   };
+  const all = [executions, pods, runtimes];
   return {
     executions,
     pods,
     runtimes,
     cache,
-    // Runtimes and pods first, so the first pass over Executions sees their world.
+    get problem() {
+      return all.map((watch) => watch.problem).find((problem) => problem !== undefined);
+    },
+    // Runtimes and pods first, so the first pass over Executions sees their world. Without a
+    // first list of each the reconciler must not run: an empty Runtime cache would fail every
+    // Execution as naming a Runtime that does not exist.
     async start() {
       await Promise.all([runtimes.start(), pods.start()]);
+      await Promise.all([runtimes.synced, pods.synced]);
       await executions.start();
+      await executions.synced;
     },
     async stop() {
-      await Promise.all([executions.stop(), pods.stop(), runtimes.stop()]);
+      await Promise.all(all.map((watch) => watch.stop()));
     },
   };
 }

@@ -1,8 +1,10 @@
 import {
   ApiException,
+  type ConfigurationOptions,
   type CoreV1Api,
   type CustomObjectsApi,
   type EventsV1Api,
+  Observable,
   V1MicroTime,
   type V1Pod,
   type V1Secret,
@@ -29,6 +31,7 @@ export class KubeClusterApi implements ClusterApi {
     private readonly custom: CustomObjectsApi,
     private readonly events: EventsV1Api,
     private readonly identity: string,
+    private readonly logReadTimeoutMs = 10_000,
   ) {}
 
   async readPod(namespace: string, name: string): Promise<V1Pod | null> {
@@ -72,13 +75,16 @@ export class KubeClusterApi implements ClusterApi {
     if (this.splitStreamsRefused && read.stream === 'Stderr') return new Uint8Array();
     const stream = this.splitStreamsRefused || read.stream === 'All' ? undefined : read.stream;
     try {
-      const text = await this.core.readNamespacedPodLog({
-        namespace,
-        name: pod,
-        container: read.container,
-        limitBytes: read.limitBytes,
-        ...(stream ? { stream } : {}),
-      });
+      const text = await this.core.readNamespacedPodLog(
+        {
+          namespace,
+          name: pod,
+          container: read.container,
+          limitBytes: read.limitBytes,
+          ...(stream ? { stream } : {}),
+        },
+        abortAfter(this.logReadTimeoutMs),
+      );
       return Buffer.from(text ?? '', 'utf8');
     } catch (error) {
       const refusedStream = error instanceof ApiException && (error.code === 400 || error.code === 422);
@@ -137,6 +143,26 @@ export class KubeClusterApi implements ClusterApi {
       },
     });
   }
+}
+
+/**
+ * Call options that abort the request after `timeoutMs`. The API server proxies a log read to the
+ * kubelet; when that kubelet is unreachable the read would hold a worker until the API server's
+ * own dial timeout.
+ */
+export function abortAfter(timeoutMs: number): ConfigurationOptions {
+  return {
+    middleware: [
+      {
+        pre: (context) => {
+          context.setSignal(AbortSignal.timeout(timeoutMs));
+          return new Observable(Promise.resolve(context));
+        },
+        post: (response) => new Observable(Promise.resolve(response)),
+      },
+    ],
+    middlewareMergeStrategy: 'append',
+  };
 }
 
 /** A short text for logs: the API server's own message rather than the client's dump of the body. */

@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import { hostname } from 'node:os';
-import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, EventsV1Api, KubeConfig } from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, EventsV1Api } from '@kubernetes/client-node';
+import { PooledKubeConfig } from '../kube/pooled-kube-config.js';
 import { createLogger, errorMessage } from '../observability/logger.js';
 import { loadOperatorConfig, type OperatorConfig } from './config.js';
 import { createInformers } from './informers.js';
@@ -16,7 +17,7 @@ import { Reconciler } from './reconciler.js';
 export async function runOperator(config: OperatorConfig): Promise<void> {
   const log = createLogger(config.logLevel, 'operator');
   const identity = process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
-  const kubeConfig = new KubeConfig();
+  const kubeConfig = new PooledKubeConfig();
   kubeConfig.loadFromDefault();
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const custom = kubeConfig.makeApiClient(CustomObjectsApi);
@@ -29,10 +30,11 @@ export async function runOperator(config: OperatorConfig): Promise<void> {
     namespace: config.watchNamespace,
     enqueue: (key) => queue.add(key),
     log,
+    backoff: { baseMs: config.watch.baseDelayMs, maxMs: config.watch.maxDelayMs },
   });
   const metrics = createMetrics({ queueDepth: () => queue.depth, executions: () => informers.executions.list() });
   const reconciler = new Reconciler(
-    new KubeClusterApi(core, custom, kubeConfig.makeApiClient(EventsV1Api), identity),
+    new KubeClusterApi(core, custom, kubeConfig.makeApiClient(EventsV1Api), identity, config.status.logReadTimeoutMs),
     informers.cache,
     config,
     log,
@@ -57,7 +59,8 @@ export async function runOperator(config: OperatorConfig): Promise<void> {
     } else if (request.url === '/healthz') {
       response.writeHead(200).end('ok');
     } else if (request.url === '/readyz') {
-      response.writeHead(ready ? 200 : 503).end(ready ? 'ok' : 'not leading or not synced');
+      const problem = ready ? informers.problem : 'not leading or not synced';
+      response.writeHead(problem ? 503 : 200).end(problem ?? 'ok');
     } else {
       response.writeHead(404).end();
     }

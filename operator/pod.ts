@@ -146,6 +146,7 @@ export function desiredPod(execution: Execution, runtime: Runtime, plan: Executi
       restartPolicy: 'Never',
       ...(policy.runtimeClassName ? { runtimeClassName: policy.runtimeClassName } : {}),
       ...(policy.priorityClassName ? { priorityClassName: policy.priorityClassName } : {}),
+      ...placement(policy),
       activeDeadlineSeconds: wallDeadlineSeconds(plan, policy),
       terminationGracePeriodSeconds: 1,
       automountServiceAccountToken: false,
@@ -174,6 +175,16 @@ export function desiredPod(execution: Execution, runtime: Runtime, plan: Executi
       containers: [run],
       volumes,
     },
+  };
+}
+
+/** Where pods may land: a dedicated node pool's labels and the taints that keep others off it. */
+function placement(policy: PodPolicy): Pick<NonNullable<V1Pod['spec']>, 'nodeSelector' | 'tolerations'> {
+  return {
+    ...(Object.keys(policy.nodeSelector).length > 0 ? { nodeSelector: { ...policy.nodeSelector } } : {}),
+    ...(policy.tolerations.length > 0
+      ? { tolerations: policy.tolerations.map((toleration) => ({ ...toleration })) }
+      : {}),
   };
 }
 

@@ -64,6 +64,8 @@ export class Reconciler {
   private readonly writtenOver = new Map<string, string>();
   /** Keys whose finished children are known gone, so a resync does not delete them again. */
   private readonly cleanedUp = new Map<string, string>();
+  /** Per key, log reads of its ended pod that failed so far. */
+  private readonly logReadFailures = new Map<string, number>();
 
   constructor(
     private readonly api: ClusterApi,
@@ -81,6 +83,7 @@ export class Reconciler {
     if (!execution) {
       this.writtenOver.delete(key);
       this.cleanedUp.delete(key);
+      this.logReadFailures.delete(key);
       return {};
     }
     const version = execution.metadata.resourceVersion;
@@ -117,11 +120,17 @@ export class Reconciler {
         observed.createError = error.message;
       }
     }
+    let outputLost: string | undefined;
     if (planned?.ok && observed.pod && hasEnded(observed.pod, execution)) {
-      observed.output = await this.readOutput(observed.pod, planned.plan);
+      const read = await this.readOutputOrGiveUp(key, observed.pod, planned.plan, log);
+      observed.output = read.output;
+      outputLost = read.lost;
     }
 
     const status = statusFrom(execution, observed, now, this.policy.status);
+    if (outputLost && isTerminal(status.phase)) {
+      status.message = [status.message, `output could not be read: ${outputLost}`].filter(Boolean).join('; ');
+    }
     if (statusChanged(execution.status, status)) {
       await this.api.replaceStatus(execution, withoutNulls(status));
       if (version !== undefined) this.writtenOver.set(key, version);
@@ -153,6 +162,34 @@ export class Reconciler {
       throw new Error(`pod ${podName(execution)} still belongs to an earlier Execution of this name`);
     }
     return existing ?? pod;
+  }
+
+  /**
+   * A log read that fails is retried with the key's backoff, logReadAttempts times in all; then
+   * the Execution ends with what the pod's exit says and no output, rather than never: the node
+   * may be gone, or (kwok) never kept logs. `lost` says why the output is missing.
+   */
+  private async readOutputOrGiveUp(
+    key: string,
+    pod: V1Pod,
+    plan: ExecutionPlan,
+    log: Logger,
+  ): Promise<{ output: CapturedOutput; lost?: string }> {
+    try {
+      const output = await this.readOutput(pod, plan);
+      this.logReadFailures.delete(key);
+      return { output };
+    } catch (error) {
+      const failures = (this.logReadFailures.get(key) ?? 0) + 1;
+      if (failures < this.policy.status.logReadAttempts) {
+        this.logReadFailures.set(key, failures);
+        throw error;
+      }
+      this.logReadFailures.delete(key);
+      const lost = error instanceof Error ? error.message : String(error);
+      log.warn('Gave up reading the pod logs', { pod: pod.metadata?.name, attempts: failures, error: lost });
+      return { output: captureOutput({}, plan.limits, this.policy.status), lost };
+    }
   }
 
   /** Output is read once, after the pod ended (or when cancelled), and before the pod is deleted. */

@@ -2,6 +2,7 @@ import { ApiException, type CustomObjectsApi, PatchStrategy, setHeaderOptions } 
 import type winston from 'winston';
 import { API_GROUP, API_VERSION } from '../../contract/crd.js';
 import type { ExecutionResult, RuntimeInfo } from '../../contract/index.js';
+import type { ObjectWatch } from '../../kube/watched-objects.js';
 import { errorMessage } from '../../observability/logger.js';
 import { findRuntime, type Runtime } from '../../operator/objects.js';
 import type { ExecutionBackend, ExecutionEvent, ExecutionSpec } from '../backend.js';
@@ -25,7 +26,6 @@ import { deletedResult, isFinished, phaseOf, toResult } from './result.js';
 import { runtimeInfos } from './runtime-info.js';
 import { StdinSessions } from './stdin-sessions.js';
 import type { TenantsSecret } from './tenants-secret.js';
-import type { ObjectWatch } from './watched-objects.js';
 
 // Executions as Execution objects: the API server holds every fact, the watch tells what changed,
 // and this replica keeps nothing another replica would need (stdin attaches aside, see

@@ -1,7 +1,7 @@
+import type { ObjectWatch } from '../../kube/watched-objects.js';
 import type { ExecutionObject } from './execution-object.js';
 import type { ExecutionRef } from './names.js';
 import { isFinished } from './result.js';
-import type { ObjectWatch } from './watched-objects.js';
 
 // The versions of one Execution the watch delivers, from the moment of subscribing: nothing that
 // arrives between reading an Execution and waiting for its next version is lost. Only the latest

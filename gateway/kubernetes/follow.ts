@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type winston from 'winston';
 import { DEFAULT_LIMITS, isTerminal, STREAMS, type Stream } from '../../contract/index.js';
+import type { ObjectWatch } from '../../kube/watched-objects.js';
 import { errorMessage } from '../../observability/logger.js';
 import { CONTAINER, childName } from '../../operator/objects.js';
 import type { ExecutionEvent } from '../backend.js';
@@ -14,7 +15,6 @@ import { LiveOutput } from './live-output.js';
 import { merged } from './merged.js';
 import type { ExecutionRef } from './names.js';
 import { deletedResult, isFinished, isLaterPhase, phaseOf, toResult } from './result.js';
-import type { ObjectWatch } from './watched-objects.js';
 
 // Following an Execution: its phase from the watch, its output live from the pod's log while the
 // program runs, then whatever status holds beyond what the log gave (all of it for a follower that

@@ -4,6 +4,7 @@ import { delimiter, join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, KubeConfig, type KubernetesListObject } from '@kubernetes/client-node';
 import type winston from 'winston';
 import { API_GROUP, API_VERSION } from '../../contract/crd.js';
+import { type ObjectWatch, WatchedObjects } from '../../kube/watched-objects.js';
 import { errorMessage } from '../../observability/logger.js';
 import type { Runtime } from '../../operator/objects.js';
 import type { Config } from '../config.js';
@@ -14,7 +15,6 @@ import { EXECUTION_PLURAL, type ExecutionObject, RUNTIME_PLURAL, slimExecution }
 import { namespaceSettingsOf, tenantNamespace, tenantNamespaces } from './names.js';
 import { NamespacedWatches } from './namespaced-watches.js';
 import { TenantsSecret } from './tenants-secret.js';
-import { type ObjectWatch, WatchedObjects } from './watched-objects.js';
 
 const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 

@@ -1,4 +1,4 @@
-import type { Listener, ObjectWatch } from './watched-objects.js';
+import type { Listener, ObjectWatch } from '../../kube/watched-objects.js';
 
 // Several namespaced watches seen as one: the gateway watches only its tenants' namespaces, so a
 // Role in each of them is all the RBAC it needs. Tenants read from a Secret come and go, and the
@@ -59,7 +59,8 @@ export class NamespacedWatches<T> implements ObjectWatch<T> {
     return this.byNamespace.get(namespace)?.get(namespace, name);
   }
 
-  list(): readonly T[] {
+  list(namespace?: string): readonly T[] {
+    if (namespace !== undefined) return this.byNamespace.get(namespace)?.list(namespace) ?? [];
     return [...this.byNamespace.values()].flatMap((watch) => watch.list());
   }
 

@@ -1,6 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { Attach, type KubeConfig } from '@kubernetes/client-node';
 import type winston from 'winston';
+import type { ObjectWatch } from '../../kube/watched-objects.js';
 import { errorMessage } from '../../observability/logger.js';
 import { CONTAINER } from '../../operator/objects.js';
 import { ApiError } from '../errors.js';
@@ -9,7 +10,6 @@ import type { ExecutionObject } from './execution-object.js';
 import { podNameOf } from './follow.js';
 import type { ExecutionRef } from './names.js';
 import { isFinished, phaseOf } from './result.js';
-import type { ObjectWatch } from './watched-objects.js';
 
 // Stdin of interactive executions goes through the pod attach API into the run container (which
 // the operator makes with stdin and stdinOnce). One attach per execution is held open by the

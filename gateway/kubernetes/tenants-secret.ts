@@ -2,11 +2,11 @@ import type { CoreV1Api, KubeConfig, KubernetesListObject, V1Secret } from '@kub
 import yaml from 'js-yaml';
 import type winston from 'winston';
 import { firstFieldError } from '../../contract/index.js';
+import { WatchedObjects } from '../../kube/watched-objects.js';
 import { errorMessage } from '../../observability/logger.js';
 import { type TenantConfig, type TenantsSecretRef, tenantListSchema } from '../config.js';
 import type { TenantPolicyDefaults } from '../tenancy/tenant.js';
 import { TenantDirectory } from '../tenancy/tenant-directory.js';
-import { WatchedObjects } from './watched-objects.js';
 
 // Tenants from one Secret, watched: each good version replaces the tenants whole; a version that
 // is malformed, or the Secret gone, leaves the last good tenants in service and says why (log,

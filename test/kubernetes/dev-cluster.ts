@@ -78,9 +78,14 @@ export interface RunningOperator {
 
 /**
  * Starts operator/main.ts as a child process watching one namespace, without leader election
- * (another operator elsewhere may hold the Lease) and with `policy` over its defaults.
+ * (another operator elsewhere may hold the Lease) and with `policy` over its defaults; `env` over
+ * the environment (a KUBECONFIG aimed elsewhere, say).
  */
-export async function startOperator(namespace: string, policy: Record<string, unknown>): Promise<RunningOperator> {
+export async function startOperator(
+  namespace: string,
+  policy: Record<string, unknown>,
+  env: NodeJS.ProcessEnv = {},
+): Promise<RunningOperator> {
   const dir = mkdtempSync(path.join(tmpdir(), 'sandpod-operator-test-'));
   const configPath = path.join(dir, 'operator.yaml');
   writeFileSync(
@@ -94,7 +99,13 @@ export async function startOperator(namespace: string, policy: Record<string, un
     }),
   );
   const child: ChildProcess = spawn(process.execPath, ['--import=tsx', repoPath('operator/main.ts')], {
-    env: { ...process.env, KUBECONFIG: kubeconfigPath, SANDPOD_OPERATOR_CONFIG: configPath, LOG_LEVEL: 'debug' },
+    env: {
+      ...process.env,
+      KUBECONFIG: kubeconfigPath,
+      SANDPOD_OPERATOR_CONFIG: configPath,
+      LOG_LEVEL: 'debug',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import { DEFAULT_LIMITS } from '../../contract/index.js';
 import { parseConfig } from '../../gateway/config.js';
 import type { KubernetesBackend } from '../../gateway/kubernetes/backend.js';
 import { createKubernetesBackend } from '../../gateway/kubernetes/index.js';
 import { testLogger } from '../helpers/gateway.js';
+import { Relay } from '../helpers/relay.js';
 import {
   clusterProblem,
   createNamespace,
@@ -26,41 +26,6 @@ const title = problem
 const run = `${process.pid}-${Date.now().toString(36)}`;
 const namespace = `sandpod-gw-ready-${run}`;
 const runtimeName = `gwready-${run}`;
-
-/** Relays TCP to the API server; `cut` refuses and drops connections until `restore`. */
-class Relay {
-  private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
-  port = 0;
-
-  constructor(private readonly target: URL) {}
-
-  async restore(): Promise<void> {
-    if (this.server) return;
-    const server = createServer((client) => {
-      const upstream = connect(Number(this.target.port || 443), this.target.hostname);
-      for (const socket of [client, upstream]) {
-        this.sockets.add(socket);
-        socket.on('close', () => this.sockets.delete(socket));
-        socket.on('error', () => undefined);
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.port, '127.0.0.1', resolve);
-    });
-    this.port = (server.address() as { port: number }).port;
-    this.server = server;
-  }
-
-  async cut(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    for (const socket of this.sockets) socket.destroy();
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-  }
-}
 
 async function until(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -7,7 +7,7 @@ import { ExecutionChanges } from '../../gateway/kubernetes/execution-changes.js'
 import { type ExecutionObject, slimExecution } from '../../gateway/kubernetes/execution-object.js';
 import { type FollowContext, followExecution, logPath, podNameOf } from '../../gateway/kubernetes/follow.js';
 import type { ExecutionRef } from '../../gateway/kubernetes/names.js';
-import type { Listener, ObjectWatch } from '../../gateway/kubernetes/watched-objects.js';
+import type { Listener, ObjectWatch } from '../../kube/watched-objects.js';
 import { testLogger } from '../helpers/gateway.js';
 
 // The watch-driven paths of following an Execution, with a stand-in watch: phase changes, replay

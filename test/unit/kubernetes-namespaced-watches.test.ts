@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { NamespacedWatches } from '../../gateway/kubernetes/namespaced-watches.js';
-import type { Listener, ObjectWatch } from '../../gateway/kubernetes/watched-objects.js';
+import type { Listener, ObjectWatch } from '../../kube/watched-objects.js';
 
 class OneNamespace implements ObjectWatch<string> {
   problem: string | undefined;

@@ -7,7 +7,7 @@ import type { ExecutionEvent } from '../../gateway/backend.js';
 import { parseConfig } from '../../gateway/config.js';
 import type { ExecutionObject } from '../../gateway/kubernetes/execution-object.js';
 import { type FollowContext, followExecution } from '../../gateway/kubernetes/follow.js';
-import type { Listener, ObjectWatch } from '../../gateway/kubernetes/watched-objects.js';
+import type { Listener, ObjectWatch } from '../../kube/watched-objects.js';
 import { testLogger } from '../helpers/gateway.js';
 
 // Following a running Execution's pod log against a stand-in API server on loopback: split

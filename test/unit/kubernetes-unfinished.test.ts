@@ -5,8 +5,8 @@ import { parseConfig } from '../../gateway/config.js';
 import { KubernetesBackend } from '../../gateway/kubernetes/backend.js';
 import type { ExecutionObject } from '../../gateway/kubernetes/execution-object.js';
 import { TENANT_LABEL } from '../../gateway/kubernetes/names.js';
-import type { Listener, ObjectWatch } from '../../gateway/kubernetes/watched-objects.js';
 import { configuredTenants } from '../../gateway/tenancy/tenant-directory.js';
+import type { Listener, ObjectWatch } from '../../kube/watched-objects.js';
 import type { Runtime } from '../../operator/objects.js';
 import { testLogger } from '../helpers/logger.js';
 

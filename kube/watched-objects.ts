@@ -6,21 +6,28 @@ import {
   Watch,
 } from '@kubernetes/client-node';
 import type winston from 'winston';
-import { errorMessage } from '../../observability/logger.js';
+import { errorMessage } from '../observability/logger.js';
 
-// One list+watch of a kind, kept alive. client-node's ListWatch relists on 410 Gone and reconnects
-// after a clean close by itself, but after any other error (the API server unreachable, a
-// refused watch) it calls the error callbacks and stops; this starts it again with a backoff of
-// rewatchBaseDelayMs doubling to rewatchMaxDelayMs, and says meanwhile what is wrong.
+// One list+watch of a kind, kept alive; the gateway and the operator both watch through it.
+// client-node's ListWatch relists on 410 Gone and reconnects after a clean close by itself, but
+// after any other error (the API server unreachable, a refused watch) it calls the error callbacks
+// and stops; this starts it again with a backoff of baseMs doubling to maxMs, and says meanwhile
+// what is wrong. A restart watches on from the last resourceVersion seen, or relists if that is
+// gone, so changes made while the connection was down still arrive as add/update/delete.
 
 export type Listener<T> = (object: T | undefined) => void;
+
+export type ChangeKind = 'add' | 'update' | 'delete';
+/** Called with every object of the kind that was added, changed or deleted. */
+export type ChangeListener<T> = (object: T, change: ChangeKind) => void;
 
 /** What readers of a watched kind use; tests stand in for it without an API server. */
 export interface ObjectWatch<T> {
   /** Why the cache may be stale, or undefined while the watch is up. */
   readonly problem: string | undefined;
   get(namespace: string, name: string): T | undefined;
-  list(): readonly T[];
+  /** Every object in the cache, or those of one namespace. */
+  list(namespace?: string): readonly T[];
   /** Calls `listener` with each new version of the object, and with undefined once it is deleted. */
   subscribe(namespace: string, name: string, listener: Listener<T>): () => void;
   stop(): Promise<void>;
@@ -31,6 +38,8 @@ export interface WatchedObjectsOptions<T extends KubernetesObject> {
   /** Collection path of the watch, such as `/apis/sandpod.dev/v1alpha1/executions`. */
   path: string;
   list: () => Promise<KubernetesListObject<T>>;
+  /** Label selector of the watch; `list` must apply the same one. */
+  labelSelector?: string;
   /** Kind, for logs and readiness messages. */
   kind: string;
   log: winston.Logger;
@@ -77,11 +86,17 @@ const keyOf = (namespace: string | undefined, name: string | undefined) => `${na
 export class WatchedObjects<T extends KubernetesObject> implements ObjectWatch<T> {
   private readonly informer: ListWatch<T>;
   private readonly listeners = new Map<string, Set<Listener<T>>>();
+  private readonly changeListeners = new Set<ChangeListener<T>>();
   private trouble: string | undefined = 'not listed yet';
   private failedSinceStart = false;
   private delayMs = 0;
   private restartTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private markSynced: () => void = () => undefined;
+  /** Resolves once the first list has been taken and the watch is open. */
+  readonly synced: Promise<void> = new Promise((resolve) => {
+    this.markSynced = resolve;
+  });
 
   constructor(private readonly options: WatchedObjectsOptions<T>) {
     const slim = options.slim ?? ((object: T) => object);
@@ -94,17 +109,17 @@ export class WatchedObjects<T extends KubernetesObject> implements ObjectWatch<T
       new SlimmingWatch(options.kubeConfig, slim),
       list,
       false,
-      undefined,
+      options.labelSelector,
       options.fieldSelector,
     );
-    const notify = (object: T, deleted: boolean) => {
+    const notify = (object: T, change: ChangeKind) => {
       this.trouble = undefined;
       const listeners = this.listeners.get(keyOf(object.metadata?.namespace, object.metadata?.name));
-      for (const listener of [...(listeners ?? [])]) listener(deleted ? undefined : object);
+      for (const listener of [...(listeners ?? [])]) listener(change === 'delete' ? undefined : object);
+      for (const listener of [...this.changeListeners]) listener(object, change);
     };
-    this.informer.on('add', (object) => notify(object, false));
-    this.informer.on('update', (object) => notify(object, false));
-    this.informer.on('delete', (object) => notify(object, true));
+    for (const change of ['add', 'update', 'delete'] as const)
+      this.informer.on(change, (object) => notify(object, change));
     this.informer.on('error', (error: unknown) => this.lost(error));
   }
 
@@ -129,8 +144,14 @@ export class WatchedObjects<T extends KubernetesObject> implements ObjectWatch<T
     return this.informer.get(name, namespace);
   }
 
-  list(): readonly T[] {
-    return this.informer.list();
+  list(namespace?: string): readonly T[] {
+    return this.informer.list(namespace);
+  }
+
+  /** Calls `listener` with every change of any object of the kind, until the returned function is called. */
+  onChange(listener: ChangeListener<T>): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
   }
 
   /** Calls `listener` with each new version of the object, and with undefined once it is deleted. */
@@ -160,6 +181,7 @@ export class WatchedObjects<T extends KubernetesObject> implements ObjectWatch<T
         this.options.log.info('Watched again', { kind: this.options.kind });
       this.trouble = undefined;
       this.delayMs = 0;
+      this.markSynced();
     }
   }
 
