@@ -4,6 +4,7 @@ import { delimiter, join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, KubeConfig, type KubernetesListObject } from '@kubernetes/client-node';
 import type winston from 'winston';
 import { API_GROUP, API_VERSION } from '../../contract/crd.js';
+import { PooledKubeConfig } from '../../kube/pooled-kube-config.js';
 import { type ObjectWatch, WatchedObjects } from '../../kube/watched-objects.js';
 import { errorMessage } from '../../observability/logger.js';
 import type { Runtime } from '../../operator/objects.js';
@@ -31,7 +32,9 @@ export function defaultKubeConfig(env: NodeJS.ProcessEnv = process.env): KubeCon
         'create ~/.kube/config, or run the gateway in a pod with a service account',
     );
   }
-  const kubeConfig = new KubeConfig();
+  // One connection pool for every request, as the operator has: client-node would otherwise pay
+  // a TLS handshake per API call (kube/pooled-kube-config.ts).
+  const kubeConfig = new PooledKubeConfig();
   const [first, ...more] = (env.KUBECONFIG ?? '').split(delimiter).filter(Boolean);
   if (!first) {
     kubeConfig.loadFromDefault();
