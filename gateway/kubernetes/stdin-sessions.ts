@@ -8,7 +8,7 @@ import { ApiError } from '../errors.js';
 import { ExecutionChanges } from './execution-changes.js';
 import type { ExecutionObject } from './execution-object.js';
 import type { ExecutionRef } from './names.js';
-import { hasPod, podNameOf, RetryDelays } from './pod-start.js';
+import { podNameOf } from './pod-start.js';
 import { isFinished, phaseOf } from './result.js';
 
 // Stdin of interactive executions goes through the pod attach API into the run container (which
@@ -59,34 +59,34 @@ class StdinSession {
   }
 
   /**
-   * Attaches once the pod exists, trying again soon while it starts: the runtime refuses to attach
-   * to a container that is not running before any session begins, so a refused try cannot use up
-   * the stdinOnce session. Input sent meanwhile waits in `input`.
+   * Attaches once the program's container runs; tries again while the pod starts. Unlike the log
+   * (see pod-start.ts), the attach waits for Running: the API server accepts the WebSocket itself
+   * and reports a refused attach only afterwards, on the status channel, so an attach tried while
+   * the container starts looks opened and takes in input that never reaches the program.
    */
   private async open(first: ExecutionObject) {
     const changes = new ExecutionChanges(this.ctx.executions, this.ref);
     const attach = new Attach(this.ctx.kubeConfig);
     let execution: ExecutionObject | undefined = first;
-    const delays = new RetryDelays(this.ctx.retryDelayMs, this.ctx.maxRetryDelayMs);
+    let delayMs = this.ctx.retryDelayMs;
     try {
       for (;;) {
         if (!execution || isFinished(execution)) throw finished();
         let waitMs: number | undefined;
-        if (hasPod(execution)) {
+        if (phaseOf(execution) === 'Running') {
           try {
             const pod = podNameOf(execution);
             const socket = await attach.attach(this.ref.namespace, pod, CONTAINER.run, null, null, this.input, false);
             this.ctx.log.debug('Attached to stdin', { execution: this.ref.name, pod });
             return socket;
           } catch (error) {
-            // Refusals of a pod not yet reported running are its start (the upgrade fails with
-            // whatever status the kubelet gives); those of a running one are something else.
-            waitMs = delays.after(phaseOf(execution) !== 'Running');
             this.ctx.log.debug('Failed to attach; trying again', {
               execution: `${this.ref.namespace}/${this.ref.name}`,
               error: errorMessage(error),
-              retryInMs: waitMs,
+              retryInMs: delayMs,
             });
+            waitMs = delayMs;
+            delayMs = Math.min(delayMs * 2, this.ctx.maxRetryDelayMs);
           }
         }
         const change = await changes.next(this.cancel.signal, waitMs);
