@@ -50,7 +50,9 @@ export function childName(executionName: string, suffix: string): string {
   return `${prefix}-${hash}-${suffix}`;
 }
 
-export const podName = (execution: Execution) => childName(execution.metadata.name, 'run');
+/** The run pod of the Execution named so; the gateway derives it too, to reach a pod status has not named yet. */
+export const podNameFor = (executionName: string) => childName(executionName, 'run');
+export const podName = (execution: Execution) => podNameFor(execution.metadata.name);
 export const secretName = (execution: Execution) => childName(execution.metadata.name, 'input');
 
 export function childLabels(execution: Execution, runtimeName: string): Record<string, string> {

@@ -4,7 +4,7 @@ import type winston from 'winston';
 import { DEFAULT_LIMITS, isTerminal, STREAMS, type Stream } from '../../contract/index.js';
 import type { ObjectWatch } from '../../kube/watched-objects.js';
 import { errorMessage } from '../../observability/logger.js';
-import { CONTAINER, childName } from '../../operator/objects.js';
+import { CONTAINER } from '../../operator/objects.js';
 import type { ExecutionEvent } from '../backend.js';
 import type { Config } from '../config.js';
 import { notFound } from '../errors.js';
@@ -14,6 +14,7 @@ import type { ExecutionObject } from './execution-object.js';
 import { LiveOutput } from './live-output.js';
 import { merged } from './merged.js';
 import type { ExecutionRef } from './names.js';
+import { hasPod, isStartingAnswer, podNameOf, RetryDelays } from './pod-start.js';
 import { deletedResult, isFinished, isLaterPhase, phaseOf, toResult } from './result.js';
 
 // Following an Execution: its phase from the watch, its output live from the pod's log while the
@@ -37,10 +38,8 @@ export interface FollowContext {
 
 type Item = { kind: 'output'; stream: Stream; data: string } | { kind: 'change'; change: Change };
 
-/** The pod that runs an Execution: the one status names, else the operator's fixed child name. */
-export function podNameOf(execution: ExecutionObject): string {
-  return execution.status?.podName ?? childName(execution.metadata.name ?? '', 'run');
-}
+/** Bytes as one log gave them, `position` bytes into that response; not yet taken by LiveOutput. */
+type Chunk = { stream: Stream; chunk: Buffer; position: number };
 
 export async function* followExecution(
   ctx: FollowContext,
@@ -66,6 +65,12 @@ export async function* followExecution(
       const sources = [changesOf(statusChanges, signal), podOutput(ctx, ref, initial, logChanges, live, logs.signal)];
       for await (const item of merged<Item>(sources)) {
         if (item.kind === 'output') {
+          // The log is opened while the Execution is still Pending: output from the program's
+          // container says it runs before the operator's status does.
+          if (phase === 'Pending') {
+            phase = 'Running';
+            yield { type: 'status', phase };
+          }
           yield { type: 'output', stream: item.stream, data: item.data };
         } else if ('deleted' in item.change) {
           deleted = true;
@@ -120,11 +125,11 @@ async function* changesOf(changes: ExecutionChanges, signal: AbortSignal): Async
 }
 
 /**
- * The program's output from the pod's log, from the moment the Execution runs until the log ends.
- * Opening is retried while the pod starts (the kubelet refuses the log of a container still
- * waiting) on each new version of the Execution and after a growing delay; a log cut short is
- * opened again and what was sent is skipped. Once the Execution is finished and its pod gone,
- * status carries the output instead.
+ * The program's output from the pod's log, from the moment the pod exists until the log ends.
+ * Opening is retried while the pod starts (the API server refuses the log of a pod without a
+ * node, the kubelet that of a container still waiting) on each new version of the Execution and
+ * after a short, growing delay; a log cut short is opened again and what was sent is skipped.
+ * Once the Execution is finished and its pod gone, status carries the output instead.
  */
 async function* podOutput(
   ctx: FollowContext,
@@ -135,23 +140,22 @@ async function* podOutput(
   signal: AbortSignal,
 ): AsyncGenerator<Item> {
   let execution: ExecutionObject | undefined = initial;
-  let delayMs = ctx.settings.podRetryDelayMs;
+  const delays = new RetryDelays(ctx.settings.podRetryDelayMs, ctx.settings.rewatchMaxDelayMs);
   while (execution && !isFinished(execution) && !signal.aborted && !live.capped) {
     let waitMs: number | undefined;
-    if (phaseOf(execution) === 'Running') {
+    if (hasPod(execution)) {
       try {
         yield* podLogs(ctx, ref.namespace, podNameOf(execution), live, signal);
         return;
       } catch (error) {
         if (signal.aborted) return;
-        const expected = error instanceof ApiRequestError && (error.code === 400 || error.code === 404);
-        ctx.log[expected ? 'debug' : 'warn']('Failed to follow pod log; trying again', {
+        const starting = isStartingAnswer(error);
+        waitMs = delays.after(starting);
+        ctx.log[starting ? 'debug' : 'warn']('Failed to follow pod log; trying again', {
           execution: `${ref.namespace}/${ref.name}`,
           error: errorMessage(error),
-          retryInMs: delayMs,
+          retryInMs: waitMs,
         });
-        waitMs = delayMs;
-        delayMs = Math.min(delayMs * 2, ctx.settings.rewatchMaxDelayMs);
       }
     }
     const change = await changes.next(signal, waitMs);
@@ -186,11 +190,15 @@ async function* podLogs(
       // followed log only when the container first writes to that stream or ends, so output on
       // one stream would otherwise wait for the other (a program that prints, then waits for
       // input and never writes to stderr, would show nothing until it ends).
-      yield* merged(
-        targets.map(([stream, logStream]) =>
-          logOf(ctx, logPath(namespace, pod, logStream), stream, live, opened.signal),
-        ),
-      );
+      // Bytes are taken (counted as sent) only here, once merged handed them over: a chunk one log
+      // read while the other failed is dropped unsent, so it must be read again on the next open.
+      for await (const { stream, chunk, position } of merged(
+        targets.map(([stream, logStream]) => logOf(ctx, logPath(namespace, pod, logStream), stream, opened.signal)),
+      )) {
+        const data = live.take(stream, chunk, position);
+        if (data) yield { kind: 'output', stream, data };
+        if (live.capped) break;
+      }
     } catch (error) {
       if (!split || !isSplitRefusal(error)) throw error;
       ctx.splitStreams.refused = true;
@@ -213,15 +221,9 @@ async function* podLogs(
 }
 
 /** One log: opened, then read chunk by chunk as `stream`. */
-async function* logOf(
-  ctx: FollowContext,
-  path: string,
-  stream: Stream,
-  live: LiveOutput,
-  signal: AbortSignal,
-): AsyncGenerator<Item> {
+async function* logOf(ctx: FollowContext, path: string, stream: Stream, signal: AbortSignal): AsyncGenerator<Chunk> {
   const response = await openApiStream(ctx.kubeConfig, path, signal);
-  yield* chunksOf(response, stream, live);
+  yield* chunksOf(response, stream);
 }
 
 export function logPath(namespace: string, pod: string, stream: 'Stdout' | 'Stderr' | undefined): string {
@@ -230,12 +232,10 @@ export function logPath(namespace: string, pod: string, stream: 'Stdout' | 'Stde
   return `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/log?${query}`;
 }
 
-async function* chunksOf(response: IncomingMessage, stream: Stream, live: LiveOutput): AsyncGenerator<Item> {
+async function* chunksOf(response: IncomingMessage, stream: Stream): AsyncGenerator<Chunk> {
   let position = 0;
   for await (const chunk of response as AsyncIterable<Buffer>) {
-    const data = live.take(stream, chunk, position);
+    yield { stream, chunk, position };
     position += chunk.length;
-    if (data) yield { kind: 'output', stream, data };
-    if (live.capped) return;
   }
 }

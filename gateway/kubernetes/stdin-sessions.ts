@@ -7,8 +7,8 @@ import { CONTAINER } from '../../operator/objects.js';
 import { ApiError } from '../errors.js';
 import { ExecutionChanges } from './execution-changes.js';
 import type { ExecutionObject } from './execution-object.js';
-import { podNameOf } from './follow.js';
 import type { ExecutionRef } from './names.js';
+import { podNameOf } from './pod-start.js';
 import { isFinished, phaseOf } from './result.js';
 
 // Stdin of interactive executions goes through the pod attach API into the run container (which
@@ -58,7 +58,12 @@ class StdinSession {
     this.opened.catch(() => undefined);
   }
 
-  /** Attaches once the program's container runs; tries again while the pod starts. */
+  /**
+   * Attaches once the program's container runs; tries again while the pod starts. Unlike the log
+   * (see pod-start.ts), the attach waits for Running: the API server accepts the WebSocket itself
+   * and reports a refused attach only afterwards, on the status channel, so an attach tried while
+   * the container starts looks opened and takes in input that never reaches the program.
+   */
   private async open(first: ExecutionObject) {
     const changes = new ExecutionChanges(this.ctx.executions, this.ref);
     const attach = new Attach(this.ctx.kubeConfig);

@@ -5,8 +5,9 @@ import type { ExecutionEvent } from '../../gateway/backend.js';
 import { parseConfig } from '../../gateway/config.js';
 import { ExecutionChanges } from '../../gateway/kubernetes/execution-changes.js';
 import { type ExecutionObject, slimExecution } from '../../gateway/kubernetes/execution-object.js';
-import { type FollowContext, followExecution, logPath, podNameOf } from '../../gateway/kubernetes/follow.js';
+import { type FollowContext, followExecution, logPath } from '../../gateway/kubernetes/follow.js';
 import type { ExecutionRef } from '../../gateway/kubernetes/names.js';
+import { podNameOf } from '../../gateway/kubernetes/pod-start.js';
 import type { Listener, ObjectWatch } from '../../kube/watched-objects.js';
 import { testLogger } from '../helpers/gateway.js';
 

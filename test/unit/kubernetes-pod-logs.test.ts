@@ -11,7 +11,8 @@ import type { Listener, ObjectWatch } from '../../kube/watched-objects.js';
 import { testLogger } from '../helpers/gateway.js';
 
 // Following a running Execution's pod log against a stand-in API server on loopback: split
-// streams, the fallback when the API server refuses them, a log cut short and opened again.
+// streams, the fallback when the API server refuses them, a log cut short and opened again, and
+// a log opened while the pod still starts.
 
 const ref = { namespace: 'sandpod-alpha', name: 'ex-1' };
 const LOG_PATH = '/api/v1/namespaces/sandpod-alpha/pods/ex-1-run/log';
@@ -236,6 +237,92 @@ describe('following a pod log', () => {
 
     assert.equal(text(events, 'stdout'), 'first second\n');
     assert.equal(opened, 2);
+  });
+
+  it('should open the log of a pod status names while Pending, retrying while its container waits', async () => {
+    const refusals = { Stdout: 0, Stderr: 0 };
+    handler = (stream, _request, response) => {
+      const which = stream === 'Stderr' ? 'Stderr' : 'Stdout';
+      if (refusals[which] < 3) {
+        refusals[which] += 1;
+        const message = `container "run" in pod "ex-1-run" is waiting to start: ContainerCreating`;
+        response.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ message }));
+        return;
+      }
+      response.writeHead(200).end(which === 'Stdout' ? 'out\n' : 'err\n');
+    };
+    // The operator has created the pod but not yet seen it run.
+    const watch = new OneExecution({ phase: 'Pending', podName: 'ex-1-run' });
+
+    const { events } = await follow(
+      watch,
+      { phase: 'Succeeded', reason: 'Completed', stdout: 'out\n', stderr: 'err\n' },
+      (sent) => text(sent, 'stdout') === 'out\n' && text(sent, 'stderr') === 'err\n',
+    );
+
+    assert.deepEqual(refusals, { Stdout: 3, Stderr: 3 });
+    assert.equal(text(events, 'stdout'), 'out\n');
+    assert.equal(text(events, 'stderr'), 'err\n');
+    // Output says the program runs: Running comes before it, once, though status said so later.
+    const kinds = events.map((event) => (event.type === 'status' ? event.phase : event.type));
+    assert.deepEqual(kinds.slice(0, 3), ['Pending', 'Running', 'output']);
+    assert.equal(kinds.filter((kind) => kind === 'Running').length, 1);
+    assert.equal(events.at(-1)?.type, 'exit');
+  });
+
+  it('should not ask for a log before the pod is named, and ask once status names it', async () => {
+    handler = (stream, _request, response) => {
+      response.writeHead(200).end(stream === 'Stdout' ? 'hello\n' : '');
+    };
+    // Queued: the operator has not created the pod.
+    const watch = new OneExecution({ phase: 'Pending', message: 'queued: 1 in line' });
+    let requestsWhileQueued = -1;
+    const naming = setTimeout(() => {
+      requestsWhileQueued = requests.length;
+      watch.put({ phase: 'Pending', podName: 'ex-1-run' });
+    }, 200);
+
+    const { events } = await follow(watch, { phase: 'Succeeded', reason: 'Completed', stdout: 'hello\n' });
+    clearTimeout(naming);
+
+    assert.equal(requestsWhileQueued, 0);
+    assert.equal(text(events, 'stdout'), 'hello\n');
+  });
+
+  it('should send each byte once when one stream is refused after the other gave output', async () => {
+    // The container starts between the two requests: stdout answers, stderr is refused; both are
+    // opened again and the stdout log starts from its beginning.
+    let stdoutOpens = 0;
+    let stderrOpens = 0;
+    handler = (stream, _request, response) => {
+      if (stream === 'Stderr') {
+        stderrOpens += 1;
+        if (stderrOpens === 1) {
+          setTimeout(() => {
+            const message = 'container "run" in pod "ex-1-run" is waiting to start: ContainerCreating';
+            response.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ message }));
+          }, 30);
+          return;
+        }
+        response.writeHead(200).end('e\n');
+        return;
+      }
+      stdoutOpens += 1;
+      response.writeHead(200);
+      if (stdoutOpens === 1) response.write('one\n');
+      else response.end('one\ntwo\n');
+    };
+    const watch = new OneExecution({ phase: 'Pending', podName: 'ex-1-run' });
+
+    const { events } = await follow(
+      watch,
+      { phase: 'Succeeded', reason: 'Completed', stdout: 'one\ntwo\n', stderr: 'e\n' },
+      (sent) => text(sent, 'stdout').includes('two') && text(sent, 'stderr') === 'e\n',
+    );
+
+    assert.equal(stdoutOpens, 2);
+    assert.equal(text(events, 'stdout'), 'one\ntwo\n');
+    assert.equal(text(events, 'stderr'), 'e\n');
   });
 
   it('should send what status holds beyond the log when the log ended early', async () => {
