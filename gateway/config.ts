@@ -191,7 +191,10 @@ const configFields = z.strictObject({
       /** First and longest wait before a lost watch is started again. */
       rewatchBaseDelayMs: z.int().positive().default(1_000),
       rewatchMaxDelayMs: z.int().positive().default(30_000),
-      /** Wait before trying again to open a log or attach that the kubelet refused while the pod starts. */
+      /**
+       * Longest wait before trying again to open a log or attach that the kubelet refused while the pod
+       * starts; a log is tried again after 100, 200 and 400 ms first.
+       */
       podRetryDelayMs: z.int().positive().default(500),
     })
     .prefault({}),
