@@ -120,6 +120,18 @@ export const operatorConfigSchema = z.strictObject({
       maxRunningPerNamespace: z.int().min(0).default(16),
     })
     .prefault({}),
+  /**
+   * Client-side rate limit of every request to the API server (creates, status writes, deletes,
+   * log reads, events, lists; not the watch streams): a token bucket refilled at `qps` per second
+   * that holds `burst`, as kube-controller-manager's --kube-api-qps (20) and --kube-api-burst (30).
+   * `qps: 0` turns it off.
+   */
+  api: z
+    .strictObject({
+      qps: z.number().min(0).max(10_000).default(50),
+      burst: z.int().min(1).max(10_000).default(100),
+    })
+    .prefault({}),
   /** Backoff of a watch that failed before it starts again (after 410 Gone it relists at once). */
   watch: z
     .strictObject({

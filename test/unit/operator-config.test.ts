@@ -30,4 +30,10 @@ describe('operator configuration', () => {
     assert.equal(loadOperatorConfig({ SANDPOD_RUNTIME_CLASS: 'kata' }).pod.runtimeClassName, 'kata');
     assert.equal(loadOperatorConfig({}).pod.runtimeClassName, 'gvisor');
   });
+
+  it('should pace requests at 50 per second with a burst of 100 unless told otherwise, 0 meaning no limit', () => {
+    assert.deepEqual(parseOperatorConfig({}).api, { qps: 50, burst: 100 });
+    assert.deepEqual(parseOperatorConfig({ api: { qps: 0 } }).api, { qps: 0, burst: 100 });
+    assert.throws(() => parseOperatorConfig({ api: { burst: 0 } }), /api\.burst/);
+  });
 });
