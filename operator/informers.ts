@@ -3,6 +3,7 @@ import type { Logger } from 'winston';
 import { API_GROUP, API_VERSION } from '../contract/crd.js';
 import { isTerminal } from '../contract/index.js';
 import { WatchedObjects } from '../kube/watched-objects.js';
+import { slimExecution } from './cached-execution.js';
 import { type Execution, executionKey, MANAGED_SELECTOR, type Runtime } from './objects.js';
 import type { ClusterCache } from './reconciler.js';
 
@@ -13,9 +14,11 @@ import type { ClusterCache } from './reconciler.js';
 
 /**
  * The caches keep objects without metadata.managedFields, often the largest part of an object and
- * read by nobody here. Status is written back with the cached object as body: a PUT without the
- * field leaves the server's managedFields as they are (server-side apply docs, "Clearing
- * managedFields": only an explicit `[{}]` strips them).
+ * read by nobody here (Executions are slimmed further, operator/cached-execution.ts). Status is
+ * written back with the cached object as body: a PUT without the field leaves the server's
+ * managedFields as they are (server-side apply docs, "Clearing managedFields": only an explicit
+ * `[{}]` strips them), and a PUT to the status subresource takes nothing but status from its body
+ * (the API server copies the rest from the stored object), so the emptied payload stays stored.
  */
 export function withoutManagedFields<T extends { metadata?: { managedFields?: unknown } }>(object: T): T {
   if (!object.metadata?.managedFields) return object;
@@ -64,7 +67,7 @@ export function createInformers(options: {
     kind: 'Execution',
     log,
     backoff,
-    slim: withoutManagedFields,
+    slim: slimExecution,
   });
   const runtimes = new WatchedObjects<Runtime>({
     kubeConfig,
