@@ -80,7 +80,7 @@ export async function runOperator(config: OperatorConfig): Promise<void> {
   let stopping = false;
   const elector = config.leaderElection.enabled
     ? new LeaderElector({
-        api: kubeConfig.makeApiClient(CoordinationV1Api),
+        api: leaseKubeConfig().makeApiClient(CoordinationV1Api),
         name: config.leaderElection.leaseName,
         namespace: config.leaderElection.leaseNamespace,
         identity,
@@ -144,6 +144,16 @@ export async function runOperator(config: OperatorConfig): Promise<void> {
       })(),
     );
   }
+}
+
+/**
+ * The Lease has a client of its own, outside the rate limit, as kube-controller-manager's leader
+ * election does: a renewal queued behind a backlog of work must not cost the lead.
+ */
+function leaseKubeConfig(): PooledKubeConfig {
+  const kubeConfig = new PooledKubeConfig();
+  kubeConfig.loadFromDefault();
+  return kubeConfig;
 }
 
 if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
