@@ -26,6 +26,9 @@ export function withoutManagedFields<T extends { metadata?: { managedFields?: un
   return { ...object, metadata } as T;
 }
 
+/** Objects per list request of the Execution and Pod watches (client-go's informers take 500). */
+const LIST_PAGE_SIZE = 500;
+
 export interface WatchBackoff {
   baseMs: number;
   maxMs: number;
@@ -58,12 +61,13 @@ export function createInformers(options: {
   const executions = new WatchedObjects<Execution>({
     kubeConfig,
     path: namespace ? `${base}/namespaces/${namespace}/executions` : `${base}/executions`,
-    list: () =>
+    list: (page) =>
       (namespace
-        ? custom.listNamespacedCustomObject({ ...group, namespace, plural: 'executions' })
-        : custom.listClusterCustomObject({ ...group, plural: 'executions' })) as Promise<
+        ? custom.listNamespacedCustomObject({ ...group, namespace, plural: 'executions', ...page })
+        : custom.listClusterCustomObject({ ...group, plural: 'executions', ...page })) as Promise<
         KubernetesListObject<Execution>
       >,
+    pageSize: LIST_PAGE_SIZE,
     kind: 'Execution',
     log,
     backoff,
@@ -81,10 +85,11 @@ export function createInformers(options: {
   const pods = new WatchedObjects<V1Pod>({
     kubeConfig,
     path: namespace ? `/api/v1/namespaces/${namespace}/pods` : '/api/v1/pods',
-    list: () =>
+    list: (page) =>
       namespace
-        ? core.listNamespacedPod({ namespace, labelSelector: MANAGED_SELECTOR })
-        : core.listPodForAllNamespaces({ labelSelector: MANAGED_SELECTOR }),
+        ? core.listNamespacedPod({ namespace, labelSelector: MANAGED_SELECTOR, ...page })
+        : core.listPodForAllNamespaces({ labelSelector: MANAGED_SELECTOR, ...page }),
+    pageSize: LIST_PAGE_SIZE,
     labelSelector: MANAGED_SELECTOR,
     kind: 'Pod',
     log,
