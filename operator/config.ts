@@ -124,8 +124,8 @@ export const operatorConfigSchema = z.strictObject({
    * Client-side rate limit of every request to the API server (creates, status writes, deletes,
    * log reads, events, lists; not the watch streams): a token bucket refilled at `qps` per second
    * that holds `burst`, as kube-controller-manager's --kube-api-qps (20) and --kube-api-burst (30).
-   * An Execution costs about 10 requests (the Job controller's Job about 6), so 100 per second
-   * works off about 10 Executions per second (BENCHMARKS.md). `qps: 0` turns it off.
+   * An Execution costs about 11 requests (the Job controller's Job about 6), so 100 per second
+   * works off about 9 Executions per second (BENCHMARKS.md). `qps: 0` turns it off.
    */
   api: z
     .strictObject({
