@@ -38,6 +38,8 @@ const NODE_LABEL = process.env.BENCH_NODE_LABEL ?? 'type=kwok';
 const WITH_JOBS = process.env.BENCH_JOBS !== '0';
 /** The operator's queue.workers; its default when unset. */
 const WORKERS = process.env.BENCH_OPERATOR_WORKERS ? Number(process.env.BENCH_OPERATOR_WORKERS) : undefined;
+/** The operator's api.qps (0: no client-side rate limit); its default when unset. */
+const QPS = process.env.BENCH_OPERATOR_QPS ? Number(process.env.BENCH_OPERATOR_QPS) : undefined;
 const TENANT_LABEL = 'sandpod.dev/tenant';
 const TENANT = 'kwok-bench';
 const IMAGE = 'sandpod.local/kwok-bench:none';
@@ -380,7 +382,7 @@ async function presentMemory(kc: KubeConfig, operator: OperatorProcess) {
 
 async function main(): Promise<void> {
   console.log(
-    `\n== operator vs Job controller on kwok nodes (N=${N}, BENCH_PRESENT=${PRESENT}, operator workers ${WORKERS ?? 'default'})`,
+    `\n== operator vs Job controller on kwok nodes (N=${N}, BENCH_PRESENT=${PRESENT}, operator workers ${WORKERS ?? 'default'}, api.qps ${QPS ?? 'default'})`,
   );
   const kc = kubeConfig();
   if (typeof kc === 'string') {
@@ -423,6 +425,7 @@ async function main(): Promise<void> {
         capacity: { maxRunningPerNamespace: 0 },
         leaderElection: { enabled: false },
         ...(WORKERS ? { queue: { workers: WORKERS } } : {}),
+        ...(QPS !== undefined ? { api: { qps: QPS } } : {}),
         metrics: { host: '127.0.0.1', port: 0 },
         shutdownGraceMs: 2_000,
       }),

@@ -17,6 +17,12 @@ import { errorMessage } from '../observability/logger.js';
 
 export type Listener<T> = (object: T | undefined) => void;
 
+/** The paging parameters of a list call, as client-node's list methods name them. */
+export interface ListPage {
+  limit: number;
+  _continue?: string;
+}
+
 export type ChangeKind = 'add' | 'update' | 'delete';
 /** Called with every object of the kind that was added, changed or deleted. */
 export type ChangeListener<T> = (object: T, change: ChangeKind) => void;
@@ -37,7 +43,15 @@ export interface WatchedObjectsOptions<T extends KubernetesObject> {
   kubeConfig: KubeConfig;
   /** Collection path of the watch, such as `/apis/sandpod.dev/v1alpha1/executions`. */
   path: string;
-  list: () => Promise<KubernetesListObject<T>>;
+  /** Lists the kind; with `pageSize`, one page of it (`limit`, and `_continue` after the first). */
+  list: (page?: ListPage) => Promise<KubernetesListObject<T>>;
+  /**
+   * Objects per list request. A list of all at once arrives as one body and is parsed whole
+   * before anything is slimmed: thousands of Executions made the operator's heap grow by several
+   * times the cache it ends with. Pages of one snapshot (the continue token pins its
+   * resourceVersion) keep that to one page, as client-go's informers do (500 per page).
+   */
+  pageSize?: number;
   /** Label selector of the watch; `list` must apply the same one. */
   labelSelector?: string;
   /** Kind, for logs and readiness messages. */
@@ -81,6 +95,12 @@ class SlimmingWatch<T> extends Watch {
   }
 }
 
+/** Typed clients name the field `_continue`; CustomObjectsApi hands on the JSON's `continue`. */
+function continueToken(list: KubernetesListObject<KubernetesObject>): string | undefined {
+  const metadata = list.metadata as { _continue?: string; continue?: string } | undefined;
+  return metadata?._continue || metadata?.continue || undefined;
+}
+
 const keyOf = (namespace: string | undefined, name: string | undefined) => `${namespace ?? ''}/${name ?? ''}`;
 
 export class WatchedObjects<T extends KubernetesObject> implements ObjectWatch<T> {
@@ -101,8 +121,16 @@ export class WatchedObjects<T extends KubernetesObject> implements ObjectWatch<T
   constructor(private readonly options: WatchedObjectsOptions<T>) {
     const slim = options.slim ?? ((object: T) => object);
     const list = async () => {
-      const listed = await options.list();
-      return { ...listed, items: listed.items.map(slim) };
+      const items: T[] = [];
+      let listed: KubernetesListObject<T>;
+      let token: string | undefined;
+      do {
+        const page = options.pageSize ? { limit: options.pageSize, ...(token ? { _continue: token } : {}) } : undefined;
+        listed = await options.list(page);
+        for (const item of listed.items) items.push(slim(item));
+        token = continueToken(listed);
+      } while (token && options.pageSize);
+      return { ...listed, items };
     };
     this.informer = new ListWatch<T>(
       options.path,

@@ -120,6 +120,19 @@ export const operatorConfigSchema = z.strictObject({
       maxRunningPerNamespace: z.int().min(0).default(16),
     })
     .prefault({}),
+  /**
+   * Client-side rate limit of every request to the API server (creates, status writes, deletes,
+   * log reads, events, lists; not the watch streams): a token bucket refilled at `qps` per second
+   * that holds `burst`, as kube-controller-manager's --kube-api-qps (20) and --kube-api-burst (30).
+   * An Execution costs about 11 requests (the Job controller's Job about 6), so 100 per second
+   * works off about 9 Executions per second (BENCHMARKS.md). `qps: 0` turns it off.
+   */
+  api: z
+    .strictObject({
+      qps: z.number().min(0).max(10_000).default(100),
+      burst: z.int().min(1).max(10_000).default(200),
+    })
+    .prefault({}),
   /** Backoff of a watch that failed before it starts again (after 410 Gone it relists at once). */
   watch: z
     .strictObject({

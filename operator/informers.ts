@@ -3,6 +3,7 @@ import type { Logger } from 'winston';
 import { API_GROUP, API_VERSION } from '../contract/crd.js';
 import { isTerminal } from '../contract/index.js';
 import { WatchedObjects } from '../kube/watched-objects.js';
+import { slimExecution } from './cached-execution.js';
 import { type Execution, executionKey, MANAGED_SELECTOR, type Runtime } from './objects.js';
 import type { ClusterCache } from './reconciler.js';
 
@@ -13,15 +14,20 @@ import type { ClusterCache } from './reconciler.js';
 
 /**
  * The caches keep objects without metadata.managedFields, often the largest part of an object and
- * read by nobody here. Status is written back with the cached object as body: a PUT without the
- * field leaves the server's managedFields as they are (server-side apply docs, "Clearing
- * managedFields": only an explicit `[{}]` strips them).
+ * read by nobody here (Executions are slimmed further, operator/cached-execution.ts). Status is
+ * written back with the cached object as body: a PUT without the field leaves the server's
+ * managedFields as they are (server-side apply docs, "Clearing managedFields": only an explicit
+ * `[{}]` strips them), and a PUT to the status subresource takes nothing but status from its body
+ * (the API server copies the rest from the stored object), so the emptied payload stays stored.
  */
 export function withoutManagedFields<T extends { metadata?: { managedFields?: unknown } }>(object: T): T {
   if (!object.metadata?.managedFields) return object;
   const { managedFields: _dropped, ...metadata } = object.metadata;
   return { ...object, metadata } as T;
 }
+
+/** Objects per list request of the Execution and Pod watches (client-go's informers take 500). */
+const LIST_PAGE_SIZE = 500;
 
 export interface WatchBackoff {
   baseMs: number;
@@ -55,16 +61,17 @@ export function createInformers(options: {
   const executions = new WatchedObjects<Execution>({
     kubeConfig,
     path: namespace ? `${base}/namespaces/${namespace}/executions` : `${base}/executions`,
-    list: () =>
+    list: (page) =>
       (namespace
-        ? custom.listNamespacedCustomObject({ ...group, namespace, plural: 'executions' })
-        : custom.listClusterCustomObject({ ...group, plural: 'executions' })) as Promise<
+        ? custom.listNamespacedCustomObject({ ...group, namespace, plural: 'executions', ...page })
+        : custom.listClusterCustomObject({ ...group, plural: 'executions', ...page })) as Promise<
         KubernetesListObject<Execution>
       >,
+    pageSize: LIST_PAGE_SIZE,
     kind: 'Execution',
     log,
     backoff,
-    slim: withoutManagedFields,
+    slim: slimExecution,
   });
   const runtimes = new WatchedObjects<Runtime>({
     kubeConfig,
@@ -78,10 +85,11 @@ export function createInformers(options: {
   const pods = new WatchedObjects<V1Pod>({
     kubeConfig,
     path: namespace ? `/api/v1/namespaces/${namespace}/pods` : '/api/v1/pods',
-    list: () =>
+    list: (page) =>
       namespace
-        ? core.listNamespacedPod({ namespace, labelSelector: MANAGED_SELECTOR })
-        : core.listPodForAllNamespaces({ labelSelector: MANAGED_SELECTOR }),
+        ? core.listNamespacedPod({ namespace, labelSelector: MANAGED_SELECTOR, ...page })
+        : core.listPodForAllNamespaces({ labelSelector: MANAGED_SELECTOR, ...page }),
+    pageSize: LIST_PAGE_SIZE,
     labelSelector: MANAGED_SELECTOR,
     kind: 'Pod',
     log,

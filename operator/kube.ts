@@ -34,6 +34,21 @@ export class KubeClusterApi implements ClusterApi {
     private readonly logReadTimeoutMs = 10_000,
   ) {}
 
+  async readExecution(namespace: string, name: string): Promise<Execution | null> {
+    try {
+      return (await this.custom.getNamespacedCustomObject({
+        group: API_GROUP,
+        version: API_VERSION,
+        namespace,
+        plural: PLURAL,
+        name,
+      })) as Execution;
+    } catch (error) {
+      if (hasCode(error, 404)) return null;
+      throw error;
+    }
+  }
+
   async readPod(namespace: string, name: string): Promise<V1Pod | null> {
     try {
       return await this.core.readNamespacedPod({ namespace, name });

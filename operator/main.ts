@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import { hostname } from 'node:os';
 import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, EventsV1Api } from '@kubernetes/client-node';
 import { PooledKubeConfig } from '../kube/pooled-kube-config.js';
+import { RequestLimiter } from '../kube/request-limiter.js';
 import { createLogger, errorMessage } from '../observability/logger.js';
 import { loadOperatorConfig, type OperatorConfig } from './config.js';
 import { createInformers } from './informers.js';
@@ -17,12 +18,21 @@ import { Reconciler } from './reconciler.js';
 export async function runOperator(config: OperatorConfig): Promise<void> {
   const log = createLogger(config.logLevel, 'operator');
   const identity = process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
-  const kubeConfig = new PooledKubeConfig();
+  const queue = new WorkQueue(config.queue);
+  const metrics = createMetrics({ queueDepth: () => queue.depth, executions: () => informers.executions.list() });
+  const limiter =
+    config.api.qps > 0
+      ? new RequestLimiter({
+          ratePerSecond: config.api.qps,
+          burst: config.api.burst,
+          onWaited: (waitedMs) => metrics.apiRateLimitWait.observe(waitedMs / 1000),
+        })
+      : undefined;
+  const kubeConfig = new PooledKubeConfig(undefined, limiter);
   kubeConfig.loadFromDefault();
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const custom = kubeConfig.makeApiClient(CustomObjectsApi);
 
-  const queue = new WorkQueue(config.queue);
   const informers = createInformers({
     kubeConfig,
     core,
@@ -32,7 +42,6 @@ export async function runOperator(config: OperatorConfig): Promise<void> {
     log,
     backoff: { baseMs: config.watch.baseDelayMs, maxMs: config.watch.maxDelayMs },
   });
-  const metrics = createMetrics({ queueDepth: () => queue.depth, executions: () => informers.executions.list() });
   const reconciler = new Reconciler(
     new KubeClusterApi(core, custom, kubeConfig.makeApiClient(EventsV1Api), identity, config.status.logReadTimeoutMs),
     informers.cache,
@@ -71,7 +80,7 @@ export async function runOperator(config: OperatorConfig): Promise<void> {
   let stopping = false;
   const elector = config.leaderElection.enabled
     ? new LeaderElector({
-        api: kubeConfig.makeApiClient(CoordinationV1Api),
+        api: leaseKubeConfig().makeApiClient(CoordinationV1Api),
         name: config.leaderElection.leaseName,
         namespace: config.leaderElection.leaseNamespace,
         identity,
@@ -135,6 +144,16 @@ export async function runOperator(config: OperatorConfig): Promise<void> {
       })(),
     );
   }
+}
+
+/**
+ * The Lease has a client of its own, outside the rate limit, as kube-controller-manager's leader
+ * election does: a renewal queued behind a backlog of work must not cost the lead.
+ */
+function leaseKubeConfig(): PooledKubeConfig {
+  const kubeConfig = new PooledKubeConfig();
+  kubeConfig.loadFromDefault();
+  return kubeConfig;
 }
 
 if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {

@@ -9,6 +9,7 @@ export interface OperatorMetrics {
   reconcileErrors: Counter;
   executionsFinished: Counter<'phase' | 'reason'>;
   podStartLatency: Histogram;
+  apiRateLimitWait: Histogram;
 }
 
 /** Each operator has its own registry, so tests can build many side by side. */
@@ -60,6 +61,12 @@ export function createMetrics(load: { queueDepth(): number; executions(): Iterab
       name: 'sandpod_operator_pod_start_latency_seconds',
       help: 'From an Execution created to its program (or compiler) running',
       buckets: [0.25, 0.5, 1, 2, 3, 5, 10, 20, 30, 60, 120],
+      registers: [registry],
+    }),
+    apiRateLimitWait: new Histogram({
+      name: 'sandpod_operator_api_rate_limiter_wait_seconds',
+      help: 'Time each request to the API server waited for the client-side rate limit (config api.qps, api.burst)',
+      buckets: [0, 0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [registry],
     }),
   };

@@ -16,6 +16,8 @@ import { type Observation, statusChanged, statusFrom, toDate, withoutNulls } fro
 
 /** The few calls the reconciler makes; kube.ts implements them on the real API. */
 export interface ClusterApi {
+  /** The whole Execution, payload included (the cache keeps it slim): null when it does not exist. */
+  readExecution(namespace: string, name: string): Promise<Execution | null>;
   /** A live read, past the cache: null when the pod does not exist. */
   readPod(namespace: string, name: string): Promise<V1Pod | null>;
   /** Resolves false when a pod of that name already exists. */
@@ -30,7 +32,7 @@ export interface ClusterApi {
   recordEvent(execution: Execution, type: 'Normal' | 'Warning', reason: string, note: string): Promise<void>;
 }
 
-/** What the informers hold. */
+/** What the informers hold; Executions without their payload (operator/cached-execution.ts). */
 export interface ClusterCache {
   execution(namespace: string, name: string): Execution | undefined;
   executions(namespace: string): Iterable<Execution>;
@@ -66,6 +68,8 @@ export class Reconciler {
   private readonly cleanedUp = new Map<string, string>();
   /** Per key, log reads of its ended pod that failed so far. */
   private readonly logReadFailures = new Map<string, number>();
+  /** Keys this process made children for, whose Secret may exist although status names no pod. */
+  private readonly childrenMade = new Set<string>();
 
   constructor(
     private readonly api: ClusterApi,
@@ -84,6 +88,7 @@ export class Reconciler {
       this.writtenOver.delete(key);
       this.cleanedUp.delete(key);
       this.logReadFailures.delete(key);
+      this.childrenMade.delete(key);
       return {};
     }
     const version = execution.metadata.resourceVersion;
@@ -113,11 +118,20 @@ export class Reconciler {
       if (position > 0) observed.queuePosition = position;
     }
     if (wantsPod && !observed.queuePosition) {
-      try {
-        observed.pod = await this.createChildren(execution, runtime, planned.plan, log);
-      } catch (error) {
-        if (!(error instanceof PermanentError)) throw error;
-        observed.createError = error.message;
+      // The cache has no payload: plan again on the whole object, whose size may still refuse it.
+      const whole = await this.api.readExecution(namespace, name);
+      // Deleted, or deleted and made again: the watch brings that change and its own pass.
+      if (!whole || whole.metadata.uid !== execution.metadata.uid) return {};
+      const planWhole = planExecution(whole, runtime, this.policy);
+      observed.plan = planWhole;
+      if (planWhole.ok) {
+        try {
+          this.childrenMade.add(key);
+          observed.pod = await this.createChildren(whole, runtime, planWhole.plan, log);
+        } catch (error) {
+          if (!(error instanceof PermanentError)) throw error;
+          observed.createError = error.message;
+        }
       }
     }
     let outputLost: string | undefined;
@@ -210,9 +224,14 @@ export class Reconciler {
       await this.api.deletePod(namespace, podName(execution));
       log.info('Deleted Pod', { pod: podName(execution) });
     }
-    if (this.cleanedUp.get(key) !== uid) {
+    // No pod in status and none made here: no Secret was made either, so a restart spends no
+    // request per finished Execution on it. (One made just before a crash and never followed by a
+    // pod goes with its Execution, through its owner reference.)
+    const mayHaveSecret = Boolean(execution.status?.podName) || this.childrenMade.has(key);
+    if (mayHaveSecret && this.cleanedUp.get(key) !== uid) {
       await this.api.deleteSecret(namespace, secretName(execution));
       this.cleanedUp.set(key, uid);
+      this.childrenMade.delete(key);
     }
     const expiry = ttlExpiry(execution);
     if (!expiry) return {};

@@ -1,6 +1,6 @@
+import { fullBucket, type TokenBucket, takeToken } from '../../kube/token-bucket.js';
 import { tooMany } from '../errors.js';
 import type { Tenant } from './tenant.js';
-import { fullBucket, type TokenBucket, takeToken } from './token-bucket.js';
 
 /** Gives back a slot taken by `admit`; calling it more than once is harmless. */
 export type ReleaseSlot = () => void;

@@ -1,5 +1,6 @@
 import type { V1Pod, V1Secret } from '@kubernetes/client-node';
 import type { ExecutionStatus } from '../../contract/crd.js';
+import { slimExecution } from '../../operator/cached-execution.js';
 import type { Execution, Runtime } from '../../operator/objects.js';
 import type { LogRead } from '../../operator/output.js';
 import type { ClusterApi, ClusterCache } from '../../operator/reconciler.js';
@@ -21,12 +22,26 @@ export class World implements ClusterApi, ClusterCache {
   /** Makes the next createPod fail with this error. */
   failNextPodCreate: Error | undefined;
 
+  /** What the operator's cache holds: the Execution slimmed as its watch slims it. */
   execution(namespace: string, name: string) {
-    return this.executionObjects.get(key(namespace, name));
+    const stored = this.executionObjects.get(key(namespace, name));
+    return stored && slimExecution(structuredClone(stored));
   }
 
   executions(namespace: string) {
-    return [...this.executionObjects.values()].filter((execution) => execution.metadata.namespace === namespace);
+    return [...this.executionObjects.values()]
+      .filter((execution) => execution.metadata.namespace === namespace)
+      .map((execution) => slimExecution(structuredClone(execution)));
+  }
+
+  /** The whole Execution as stored, for tests to look at. */
+  stored(namespace: string, name: string) {
+    return this.executionObjects.get(key(namespace, name));
+  }
+
+  async readExecution(namespace: string, name: string) {
+    const stored = this.executionObjects.get(key(namespace, name));
+    return stored ? structuredClone(stored) : null;
   }
 
   pod(namespace: string, name: string) {

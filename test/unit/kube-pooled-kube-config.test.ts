@@ -5,8 +5,9 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, Watch } from '@kubernetes/client-node';
 import { PooledKubeConfig } from '../../kube/pooled-kube-config.js';
+import { RequestLimiter } from '../../kube/request-limiter.js';
 
 // Real client-node against an HTTPS server on loopback (a certificate made with openssl for the
 // test): how many TLS connections do a few API calls open?
@@ -86,5 +87,27 @@ describe('PooledKubeConfig (kube/pooled-kube-config.ts)', () => {
 
   it('should build a new pool once the old one is older than renewAfterMs', async () => {
     assert.equal(await connectionsFor(new PooledKubeConfig(0), 3), 3);
+  });
+
+  it('should take a token of its limiter for every API call but not for a watch', async () => {
+    let paced = 0;
+    const limiter = new RequestLimiter({ ratePerSecond: 1000, burst: 1000, onWaited: () => (paced += 1) });
+    const kubeConfig = new PooledKubeConfig(undefined, limiter);
+    await connectionsFor(kubeConfig, 3);
+    assert.equal(paced, 3);
+
+    // The server answers the watch with one line and closes it; done is called either way.
+    await new Promise<void>((resolve, reject) => {
+      new Watch(kubeConfig)
+        .watch(
+          '/api/v1/namespaces/default/configmaps',
+          {},
+          () => undefined,
+          () => resolve(),
+        )
+        .catch(reject);
+    });
+
+    assert.equal(paced, 3);
   });
 });

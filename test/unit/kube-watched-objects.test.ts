@@ -56,16 +56,26 @@ class ScriptedApiServer {
   private answer(request: IncomingMessage, response: ServerResponse): void {
     const url = new URL(request.url ?? '/', 'http://localhost');
     const watching = url.searchParams.get('watch') === 'true';
-    this.requests.push(watching ? `watch rv=${url.searchParams.get('resourceVersion')}` : 'list');
+    const limit = Number(url.searchParams.get('limit') ?? 0);
+    // A page of a list: `continue` is the offset the page before stopped at, as a token.
+    const offset = Number(url.searchParams.get('continue') ?? 0);
+    const paging = limit > 0 ? ` limit=${limit} continue=${offset}` : '';
+    this.requests.push(watching ? `watch rv=${url.searchParams.get('resourceVersion')}` : `list${paging}`);
     if (!watching) {
-      const list = (this.lists.length > 1 ? this.lists.shift() : this.lists[0]) ?? { resourceVersion: '1', items: [] };
+      const next = offset > 0 ? this.lists[0] : this.lists.length > 1 ? this.lists.shift() : this.lists[0];
+      const list = next ?? { resourceVersion: '1', items: [] };
       if ('status' in list) {
         response.writeHead(list.status).end();
         return;
       }
       response.writeHead(200, { 'content-type': 'application/json' });
-      const metadata = { resourceVersion: list.resourceVersion };
-      response.end(JSON.stringify({ kind: 'ConfigMapList', apiVersion: 'v1', metadata, items: list.items }));
+      const end = limit > 0 ? offset + limit : list.items.length;
+      const metadata = {
+        resourceVersion: list.resourceVersion,
+        ...(end < list.items.length ? { continue: String(end) } : {}),
+      };
+      const items = list.items.slice(offset, end);
+      response.end(JSON.stringify({ kind: 'ConfigMapList', apiVersion: 'v1', metadata, items }));
       return;
     }
     const script = this.watches.shift() ?? { events: [], end: false };
@@ -109,6 +119,7 @@ describe('WatchedObjects (kube/watched-objects.ts)', () => {
   async function start(
     lists: ConstructorParameters<typeof ScriptedApiServer>[0],
     watches: WatchAnswer[],
+    pageSize?: number,
   ): Promise<WatchedObjects<V1ConfigMap>> {
     server = new ScriptedApiServer(lists, watches);
     const kubeConfig = await server.listen();
@@ -116,13 +127,36 @@ describe('WatchedObjects (kube/watched-objects.ts)', () => {
     watched = new WatchedObjects<V1ConfigMap>({
       kubeConfig,
       path,
-      list: () => core.listNamespacedConfigMap({ namespace }),
+      list: (page) => core.listNamespacedConfigMap({ namespace, ...page }),
+      ...(pageSize ? { pageSize } : {}),
       kind: 'ConfigMap',
       log: testLogger(),
       backoff: { baseMs: 5, maxMs: 20 },
     });
     return watched;
   }
+
+  it('should list in pages of pageSize and watch from the resourceVersion of the snapshot', async () => {
+    const items = ['a', 'b', 'c', 'd', 'e'].map((name) => configMap(name, '3'));
+    const watch = await start([{ resourceVersion: '9', items }], [{ events: [], end: false }], 2);
+
+    await watch.start();
+    await watch.synced;
+
+    assert.deepEqual(
+      watch
+        .list()
+        .map((object) => object.metadata?.name)
+        .sort(),
+      ['a', 'b', 'c', 'd', 'e'],
+    );
+    assert.deepEqual(server?.requests, [
+      'list limit=2 continue=0',
+      'list limit=2 continue=2',
+      'list limit=2 continue=4',
+      'watch rv=9',
+    ]);
+  });
 
   it('should relist after 410 Gone and tell of what changed and what went away meanwhile', async () => {
     const watch = await start(

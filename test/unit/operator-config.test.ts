@@ -30,4 +30,10 @@ describe('operator configuration', () => {
     assert.equal(loadOperatorConfig({ SANDPOD_RUNTIME_CLASS: 'kata' }).pod.runtimeClassName, 'kata');
     assert.equal(loadOperatorConfig({}).pod.runtimeClassName, 'gvisor');
   });
+
+  it('should pace requests at 100 per second with a burst of 200 unless told otherwise, 0 meaning no limit', () => {
+    assert.deepEqual(parseOperatorConfig({}).api, { qps: 100, burst: 200 });
+    assert.deepEqual(parseOperatorConfig({ api: { qps: 0 } }).api, { qps: 0, burst: 200 });
+    assert.throws(() => parseOperatorConfig({ api: { burst: 0 } }), /api\.burst/);
+  });
 });

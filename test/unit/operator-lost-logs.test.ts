@@ -32,7 +32,7 @@ async function endedPodWith(exitCode: number, attempts: number) {
     phase: exitCode === 0 ? 'Succeeded' : 'Failed',
     containerStatuses: [container('run', terminated(exitCode))],
   });
-  return { world, pass: () => reconciler.reconcile(KEY), current: () => world.execution('tenant-a', 'hello') };
+  return { world, pass: () => reconciler.reconcile(KEY), current: () => world.stored('tenant-a', 'hello') };
 }
 
 describe('Reconciler when the logs of an ended pod cannot be read', () => {

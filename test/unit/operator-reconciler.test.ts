@@ -20,7 +20,7 @@ function setup(spec: Parameters<typeof execution>[0] = {}) {
     setNow: (date: Date) => {
       now = date;
     },
-    current: () => world.execution('tenant-a', 'hello'),
+    current: () => world.stored('tenant-a', 'hello'),
   };
 }
 
@@ -128,6 +128,31 @@ describe('Reconciler', () => {
     assert.match(current()?.status?.message ?? '', /RuntimeClass "gvisor" not found/);
   });
 
+  it('should put the whole source and stdin in the Secret although the cache holds them emptied', async () => {
+    const { world, pass } = setup({ source: 'print(input())\n', stdin: 'hello\n' });
+    assert.equal(world.execution('tenant-a', 'hello')?.spec.source, '', 'the cache is slim');
+    await pass();
+    const data = world.secrets.get('tenant-a/hello-input')?.data ?? {};
+    const decoded = Object.values(data).map((text) => Buffer.from(text, 'base64').toString('utf8'));
+    assert.deepEqual(decoded.sort(), ['hello\n', 'print(input())\n']);
+  });
+
+  it('should refuse a payload too large for a Secret, which only the whole object shows', async () => {
+    const { world, pass, current } = setup({ source: 'é'.repeat(200_000), stdin: 'x'.repeat(700_000) });
+    await pass();
+    assert.equal(world.podsCreated, 0);
+    assert.equal(current()?.status?.reason, 'SystemError');
+    assert.match(current()?.status?.message ?? '', /a pod can receive at most 1048576/);
+  });
+
+  it('should delete the Secret of an Execution whose pod was refused, though status names no pod', async () => {
+    const { world, pass, current } = setup();
+    world.failNextPodCreate = new PermanentError('the API server refused the pod: RuntimeClass "gvisor" not found');
+    await pass();
+    assert.equal(current()?.status?.podName, undefined, 'status names no pod');
+    assert.equal(world.secrets.size, 0);
+  });
+
   it('should throw a transient failure so the queue retries it', async () => {
     const { world, pass, current } = setup();
     world.failNextPodCreate = new Error('503 the server is busy');
@@ -180,7 +205,7 @@ describe('Reconciler with a namespace cap', () => {
     await reconciler.reconcile('tenant-a/hello');
     await reconciler.reconcile('tenant-a/second');
     assert.deepEqual([...world.pods.keys()], ['tenant-a/hello-run']);
-    const queued = world.execution('tenant-a', 'second');
+    const queued = world.stored('tenant-a', 'second');
     assert.equal(queued?.status?.phase, 'Pending');
     assert.equal(queued?.status?.conditions?.find((c) => c.type === 'Running')?.reason, 'Queued');
 

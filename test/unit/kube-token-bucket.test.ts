@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { fullBucket, takeToken } from '../../gateway/tenancy/token-bucket.js';
+import { fullBucket, takeToken } from '../../kube/token-bucket.js';
 
 describe('takeToken', () => {
   const policy = { ratePerSecond: 2, burst: 3 };

@@ -1,4 +1,5 @@
 // A token bucket as a value: the caller owns the state and the clock, so it is pure and testable.
+// The gateway admits tenants with it, and the operator paces its requests to the API server.
 
 export interface RatePolicy {
   ratePerSecond: number;
