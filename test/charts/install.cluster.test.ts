@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import yaml from 'js-yaml';
 import { chartDir, ciValues, helm, helmPath, renderChart } from '../../charts/render.js';
+import { type LocalProcess, startLocal } from '../helpers/local-process.js';
 import {
   createNamespace,
   deleteNamespace,
@@ -110,55 +110,6 @@ function tokenSecretData(): Record<string, string> {
   const secret = kubectl(['get', 'secret', `${fullname}-tenant-tokens`, '-n', systemNamespace, '-o', 'json']);
   assert.ok(secret.ok, secret.out);
   return (JSON.parse(secret.out) as { data: Record<string, string> }).data;
-}
-
-interface LocalProcess {
-  child: ChildProcess;
-  output(): string;
-  stop(): Promise<void>;
-}
-
-/** Starts a TypeScript entry point of the repository and waits for a line of its log. */
-async function startLocal(entry: string, env: NodeJS.ProcessEnv, readyLine: RegExp): Promise<LocalProcess> {
-  const child = spawn(process.execPath, ['--import=tsx', repoPath(entry)], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const collect = (chunk: Buffer) => {
-    output = (output + chunk.toString('utf8')).slice(-200_000);
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`${entry} did not log ${readyLine} within 90 s:\n${output}`)),
-      90_000,
-    );
-    const check = () => {
-      if (readyLine.test(output)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout?.on('data', check);
-    child.stderr?.on('data', check);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${entry} exited with ${code}:\n${output}`));
-    });
-  });
-  return {
-    child,
-    output: () => output,
-    stop: async () => {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      const killLater = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(killLater);
-    },
-  };
 }
 
 describe(title, function () {

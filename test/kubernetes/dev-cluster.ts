@@ -1,10 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import yaml from 'js-yaml';
-import { clusterRequired, kubeconfigPath, kubectl, repoPath } from '../helpers/dev-cluster.js';
+import { clusterRequired, kubeconfigPath, kubectl } from '../helpers/dev-cluster.js';
+import { startLocal } from '../helpers/local-process.js';
 
 // The dev cluster of `dev-cluster/up.sh`, reused as it is: KUBECONFIG or .sandpod/kubeconfig, and
 // its kubectl. Nothing here starts a cluster; whoever runs the suite decides that. Every object a
@@ -98,45 +98,19 @@ export async function startOperator(
       ...policy,
     }),
   );
-  const child: ChildProcess = spawn(process.execPath, ['--import=tsx', repoPath('operator/main.ts')], {
-    env: {
-      ...process.env,
-      KUBECONFIG: kubeconfigPath,
-      SANDPOD_OPERATOR_CONFIG: configPath,
-      LOG_LEVEL: 'debug',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const collect = (chunk: Buffer) => {
-    output = (output + chunk.toString('utf8')).slice(-200_000);
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the operator did not sync within 60 s:\n${output}`)), 60_000);
-    const check = () => {
-      if (/Synced caches/.test(output)) {
-        clearTimeout(timer);
-        child.stdout?.off('data', check);
-        resolve();
-      }
-    };
-    child.stdout?.on('data', check);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the operator exited with ${code}:\n${output}`));
-    });
+  const operator = await startLocal(
+    'operator/main.ts',
+    { KUBECONFIG: kubeconfigPath, SANDPOD_OPERATOR_CONFIG: configPath, LOG_LEVEL: 'debug', ...env },
+    /Synced caches/,
+    60_000,
+  ).catch((error: unknown) => {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
   });
   return {
-    output: () => output,
+    output: operator.output,
     stop: async () => {
-      if (child.exitCode === null && child.pid !== undefined) child.kill('SIGTERM');
-      const killLater = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await exited;
-      clearTimeout(killLater);
+      await operator.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
