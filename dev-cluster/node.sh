@@ -278,7 +278,10 @@ evictionHard:
   nodefs.inodesFree: "2%"
 imageGCHighThresholdPercent: 95
 imageGCLowThresholdPercent: 90
-containerLogMaxSize: 10Mi
+# Above the largest output a run may have (outputBytes at most 64 MiB, plus the kubelet's framing
+# of each line): a log that rotates under a follower that lags behind (a client that stops
+# reading holds the gateway's read back) loses what the rotated file held.
+containerLogMaxSize: 128Mi
 containerLogMaxFiles: 2
 # pods/log?stream=Stdout|Stderr (alpha in 1.34; kube-apiserver has the same gate in up.sh): the
 # operator reads a program's stdout and stderr apart.
