@@ -10,6 +10,21 @@ import { kubeconfigPath, kubectl, repo } from '../helpers/dev-cluster.js';
 export { kubectl, kubectlPath, repo } from '../helpers/dev-cluster.js';
 export const kubeconfig = kubeconfigPath;
 
+/** A Runtime whose image no node has and no registry serves: its pods stay Pending to be looked at. */
+export function missingImageRuntime(name: string) {
+  return {
+    apiVersion: 'sandpod.dev/v1alpha1',
+    kind: 'Runtime',
+    metadata: { name },
+    spec: {
+      image: 'sandpod.local/runtime-missing:test',
+      fileName: 'main.py',
+      run: ['python3', 'main.py'],
+      version: '0',
+    },
+  };
+}
+
 export function clusterReachable(): boolean {
   return existsSync(kubeconfig) && kubectl(['get', '--raw', '/readyz']).ok;
 }

@@ -2,7 +2,16 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { clientLoads, clusterReachable, eventually, kubectl, OperatorProcess, repo, skipOrFail } from './cluster.js';
+import {
+  clientLoads,
+  clusterReachable,
+  eventually,
+  kubectl,
+  missingImageRuntime,
+  OperatorProcess,
+  repo,
+  skipOrFail,
+} from './cluster.js';
 
 // Needs a control plane: the dev cluster of `make dev-cluster` (KUBECONFIG, or .sandpod/kubeconfig)
 // and kubectl (SANDPOD_KUBECTL, .sandpod/bin.env, or PATH). Runs the real operator as a child
@@ -64,19 +73,7 @@ describe('operator on the dev cluster (needs a control plane)', function () {
     assert.ok(kubectl(['apply', '--server-side', '--force-conflicts', '-f', join(repo, 'manifests/crds/')]).ok);
     assert.ok(kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/executions.sandpod.dev']).ok);
     assert.ok(kubectl(['create', 'namespace', namespace]).ok);
-    // An image no node has and no registry serves keeps pods Pending long enough to look at them.
-    const runtime = {
-      apiVersion: 'sandpod.dev/v1alpha1',
-      kind: 'Runtime',
-      metadata: { name: runtimeName },
-      spec: {
-        image: 'sandpod.local/runtime-missing:test',
-        fileName: 'main.py',
-        run: ['python3', 'main.py'],
-        version: '0',
-      },
-    };
-    assert.ok(kubectl(['apply', '-f', '-'], JSON.stringify(runtime)).ok);
+    assert.ok(kubectl(['apply', '-f', '-'], JSON.stringify(missingImageRuntime(runtimeName))).ok);
     writeFileSync(
       join(workDir, 'operator.yaml'),
       JSON.stringify({

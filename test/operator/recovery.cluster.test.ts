@@ -15,7 +15,7 @@ import {
   skipOrFail,
   startOperator,
 } from '../kubernetes/dev-cluster.js';
-import { eventually } from './cluster.js';
+import { eventually, missingImageRuntime } from './cluster.js';
 
 // Needs a control plane only. The operator reaches the API server through a TCP relay this test
 // cuts and restores: its watches lose their connections and the API server is unreachable for a
@@ -66,18 +66,7 @@ describe(title, function () {
     if (problem) skipOrFail(this, problem);
     installCrds();
     createNamespace(namespace);
-    const runtime = {
-      apiVersion: 'sandpod.dev/v1alpha1',
-      kind: 'Runtime',
-      metadata: { name: runtimeName },
-      spec: {
-        image: 'sandpod.local/runtime-missing:test',
-        fileName: 'main.py',
-        run: ['python3', 'main.py'],
-        version: '0',
-      },
-    };
-    assert.ok(kubectl(['create', '-f', '-'], JSON.stringify(runtime)).ok);
+    assert.ok(kubectl(['create', '-f', '-'], JSON.stringify(missingImageRuntime(runtimeName))).ok);
     const server = yaml.load(readFileSync(kubeconfigPath, 'utf8')) as { clusters: { cluster: { server: string } }[] };
     relay = new Relay(new URL(server.clusters[0]?.cluster.server ?? ''));
     await relay.restore();
