@@ -337,19 +337,21 @@ async function benchExecutions(
   const sampler = setInterval(() => {
     peak = Math.max(peak, operator.memory().rss);
   }, 500);
-  await createAll('b', N, timeline, async (name) => {
-    await custom.createNamespacedCustomObject({
-      group: API_GROUP,
-      version: API_VERSION,
-      namespace: executionNamespace,
-      plural: 'executions',
-      body: executionBody(name, false),
-    });
-  });
+  await createAll('b', N, timeline, (name) => createExecution(custom, name, false));
   await untilDone(timeline, N, () => `\n  operator log tail:\n${operator.log.slice(-2_000)}`);
   clearInterval(sampler);
   await Promise.all([pods.stop(), executions.stop()]);
   return { timeline, peak };
+}
+
+async function createExecution(custom: CustomObjectsApi, name: string, cancelled: boolean): Promise<void> {
+  await custom.createNamespacedCustomObject({
+    group: API_GROUP,
+    version: API_VERSION,
+    namespace: executionNamespace,
+    plural: 'executions',
+    body: executionBody(name, cancelled),
+  });
 }
 
 /** RSS with PRESENT more Executions in the watched namespace, each cancelled (finished, no pod). */
@@ -360,15 +362,7 @@ async function presentMemory(kc: KubeConfig, operator: OperatorProcess) {
   await executions.start();
   await executions.synced;
   const before = operator.memory();
-  await createAll('p', PRESENT, timeline, async (name) => {
-    await custom.createNamespacedCustomObject({
-      group: API_GROUP,
-      version: API_VERSION,
-      namespace: executionNamespace,
-      plural: 'executions',
-      body: executionBody(name, true),
-    });
-  });
+  await createAll('p', PRESENT, timeline, (name) => createExecution(custom, name, true));
   await untilDone(timeline, PRESENT);
   // The operator has written every status; let it settle, then read its memory a few times.
   const samples: number[] = [];

@@ -201,20 +201,20 @@ describe(title, function () {
     assert.ok(applied.ok, applied.out);
   });
 
+  /** What install and upgrade both name: the release, the chart, its namespace, values and cluster. */
+  const releaseArgs = () => [
+    release,
+    chartDir,
+    '--namespace',
+    systemNamespace,
+    '--values',
+    valuesFile,
+    '--kubeconfig',
+    kubeconfigPath,
+  ];
+
   it('should install as a Helm release', () => {
-    const result = helm([
-      'install',
-      release,
-      chartDir,
-      '--namespace',
-      systemNamespace,
-      '--values',
-      valuesFile,
-      '--kubeconfig',
-      kubeconfigPath,
-      '--timeout',
-      '120s',
-    ]);
+    const result = helm(['install', ...releaseArgs(), '--timeout', '120s']);
     installed = result.ok;
     assert.ok(result.ok, result.stderr);
     assert.match(result.stdout, /STATUS: deployed/);
@@ -304,17 +304,7 @@ describe(title, function () {
   it('should keep the tenant token and the gateway configuration across helm upgrade', () => {
     assert.ok(installed, 'the release is not installed');
     const before = [tokenSecretData(), configMapFile(`${fullname}-gateway`, 'gateway.yaml')];
-    const upgraded = helm([
-      'upgrade',
-      release,
-      chartDir,
-      '--namespace',
-      systemNamespace,
-      '--values',
-      valuesFile,
-      '--kubeconfig',
-      kubeconfigPath,
-    ]);
+    const upgraded = helm(['upgrade', ...releaseArgs()]);
     assert.ok(upgraded.ok, upgraded.stderr);
     assert.match(upgraded.stdout, /REVISION: 2/);
     assert.deepEqual([tokenSecretData(), configMapFile(`${fullname}-gateway`, 'gateway.yaml')], before);
