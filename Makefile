@@ -27,8 +27,14 @@ dist/.built: $(SOURCES) $(WEB_SOURCES) tsconfig.json tsconfig.build.json $(NODE_
 	npm run --silent build
 	@touch $@
 
+# Starts the OCI runtime's processes for the embedded gateway (gateway/embedded/spawner.ts says why).
+SPAWNER := dist/bin/sandpod-spawner
+$(SPAWNER): gateway/embedded/spawner/sandpod-spawner.c
+	@mkdir -p $(@D)
+	gcc -O2 -Wall -Wextra -Werror -o $@ $<
+
 .PHONY: build
-build: $(NODE_STAMP) dist/.built ## Compile the gateway, operator and web page
+build: $(NODE_STAMP) dist/.built $(SPAWNER) ## Compile the gateway, operator, web page and process spawner
 
 .PHONY: run
 run: deps build ## Start the gateway in embedded mode on http://127.0.0.1:8080 (HOST, PORT)

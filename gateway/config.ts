@@ -152,6 +152,8 @@ const configFields = z.strictObject({
       stateDir: z.string().default('/run/sandpod'),
       catalogPath: z.string().default(`${repoRoot}config/runtimes.yaml`),
       seccompProfilePath: z.string().default(`${repoRoot}config/seccomp.json`),
+      /** The small helper that starts the runtime's processes (built by `make build`). */
+      spawnerPath: z.string().default(`${repoRoot}dist/bin/sandpod-spawner`),
       /** The unprivileged user every program runs as. */
       uid: z.int().min(1).default(65534),
       gid: z.int().min(1).default(65534),

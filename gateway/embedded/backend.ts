@@ -115,6 +115,7 @@ export class EmbeddedBackend implements ExecutionBackend {
     }
     await this.sandbox.scratchPool.close();
     await this.sandbox.cgroups.close();
+    this.sandbox.ociRuntime.close();
   }
 
   private find(tenant: string, id: string): Execution | undefined {

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type winston from 'winston';
@@ -227,7 +226,7 @@ export class Execution {
       });
     } catch (error) {
       // Nothing has run yet: whatever was made for the step goes now, or nothing would remove it.
-      await Promise.allSettled([cgroup?.release(), rm(bundleDir, { recursive: true, force: true })]);
+      await Promise.allSettled([cgroup?.release(), this.env.ociRuntime.removeBundle(bundleDir)]);
       throw error;
     }
     const step = new SandboxStep({

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { constants } from 'node:fs';
 import { access, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -14,6 +15,7 @@ import type { SeccompProfile } from './oci-spec.js';
 import { prepareRootfs } from './rootfs.js';
 import { unmountScratch } from './scratch.js';
 import { ScratchPool } from './scratch-pool.js';
+import { Spawner } from './spawner.js';
 
 const run = promisify(execFile);
 /** Scratch mounts kept ready: enough for a burst of two without a mount on the path. */
@@ -82,7 +84,13 @@ export async function createEmbeddedBackend(config: Config, log: winston.Logger)
   const stateDir = settings.stateDir;
   await mkdir(join(stateDir, 'executions'), { recursive: true, mode: 0o700 });
   await mkdir(join(stateDir, 'bundles'), { recursive: true, mode: 0o700 });
-  const runtime = ociRuntime(settings.ociRuntime, binary, join(stateDir, settings.ociRuntime));
+  await access(settings.spawnerPath, constants.X_OK).catch(() => {
+    throw new SandboxUnavailableError(
+      `the process spawner ${settings.spawnerPath} is missing: build it with \`make build\` (it needs gcc)`,
+    );
+  });
+  const spawner = new Spawner(settings.spawnerPath);
+  const runtime = ociRuntime(settings.ociRuntime, binary, join(stateDir, settings.ociRuntime), spawner);
   const mounter = new Mounter();
   await recoverLeftovers(stateDir, runtime, mounter, log);
 

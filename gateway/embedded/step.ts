@@ -1,11 +1,11 @@
-import { spawn } from 'node:child_process';
-import { type Dirent, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { readdir, readFile, rmdir, unlink } from 'node:fs/promises';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Limits, Stream } from '../../contract/index.js';
 import type { StepCgroup } from './cgroups.js';
 import type { OciRuntime } from './oci-runtime.js';
 import { stepSpecJson } from './oci-spec.js';
+import type { ProcessExit, StartedProcess } from './spawner.js';
 
 // One sandboxed step (compile or run): an OCI bundle run in the foreground by the runtime, with
 // stdio over pipes, a wall deadline, CPU time polled from the step's cgroup, and an output cap.
@@ -82,28 +82,9 @@ export function splitExitStatus(status: number): { exitCode: number | null; sign
   return name ? { exitCode: null, signal: name } : { exitCode: status, signal: null };
 }
 
-/**
- * Removes a bundle: a few entries that no program could write. Through the thread pool, since
- * removing a directory can block for a millisecond on a disk (on ext4 mounted with discard), and
- * one walk of its own, which takes a fraction of the CPU of fs.promises.rm and its several
- * promises per entry. Entries are unlinked by their own type, so a symbolic link is removed,
- * never followed.
- */
-async function removeDirectory(dir: string): Promise<void> {
-  let entries: Dirent[];
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw error;
-  }
-  await Promise.all(
-    entries.map((entry) => {
-      const path = join(dir, entry.name);
-      return entry.isDirectory() ? removeDirectory(path) : unlink(path);
-    }),
-  );
-  await rmdir(dir);
+/** The runtime's exit as one status: its own exit code, or 128+9 when something killed it. */
+function exitStatus(exit: ProcessExit): number {
+  return exit.code ?? 128 + 9;
 }
 
 async function runtimeError(logFile: string): Promise<string> {
@@ -124,7 +105,7 @@ async function runtimeError(logFile: string): Promise<string> {
 }
 
 export class SandboxStep {
-  private child: ReturnType<typeof spawn> | undefined;
+  private child: StartedProcess | undefined;
   private limitHit: LimitHit | null = null;
   private cancelled = false;
   private exited = false;
@@ -162,13 +143,14 @@ export class SandboxStep {
     const logFile = join(bundleDir, 'runtime.log');
 
     const started = performance.now();
-    const child = spawn(runtime.binary, runtime.runArgs(containerId, bundleDir, pidFile, logFile), {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
-    });
+    let child: StartedProcess;
+    try {
+      child = await runtime.start(containerId, bundleDir, pidFile, logFile);
+    } catch (error) {
+      this.exited = true;
+      return this.failedToStart(error as Error, performance.now() - started);
+    }
     this.child = child;
-    // A program that exits without reading its input closes the pipe under us; that is its business.
-    child.stdin.on('error', () => undefined);
     for (const data of this.pendingStdin.splice(0)) this.stdin(data);
     if (this.cancelled) void this.stop();
 
@@ -190,10 +172,14 @@ export class SandboxStep {
           }),
       ),
     );
-    const status = await new Promise<number | null>((resolve) => {
-      child.on('error', () => resolve(null));
-      child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 + 9 : null)));
-    });
+    let lostError: string | null = null;
+    const status = await child.exit.then(
+      (exit) => exitStatus(exit),
+      (error: Error) => {
+        lostError = error.message;
+        return null;
+      },
+    );
     this.exited = true;
     const wallMs = performance.now() - started;
     clearTimeout(wallTimer);
@@ -207,7 +193,7 @@ export class SandboxStep {
     ]);
     if (cpuMs > limits.cpuTimeMs && this.limitHit === null) this.limitHit = 'cpu';
     const programStarted = existsSync(pidFile);
-    const systemError = programStarted || this.cancelled ? null : await runtimeError(logFile);
+    const systemError = lostError ?? (programStarted || this.cancelled ? null : await runtimeError(logFile));
     // The outcome is known; tearing down goes on while the caller reports it.
     this.disposal = this.cleanUp(programStarted);
     const { exitCode, signal } = status === null ? { exitCode: null, signal: null } : splitExitStatus(status);
@@ -221,6 +207,22 @@ export class SandboxStep {
       oomKilled: memoryLimitHit && status === 128 + 9,
       pidsLimitReached,
       systemError,
+    };
+  }
+
+  /** The runtime never ran: nothing was started, so only the bundle and the slot are left. */
+  private failedToStart(error: Error, wallMs: number): StepOutcome {
+    this.disposal = this.cleanUp(false);
+    return {
+      exitCode: null,
+      signal: null,
+      wallMs: Math.round(wallMs),
+      cpuMs: 0,
+      limitHit: null,
+      cancelled: this.cancelled,
+      oomKilled: false,
+      pidsLimitReached: false,
+      systemError: `the OCI runtime could not be started: ${error.message}`,
     };
   }
 
@@ -267,6 +269,6 @@ export class SandboxStep {
       await this.options.runtime.forceDelete(this.options.containerId).catch(() => undefined);
     }
     await this.options.cgroup.release();
-    await removeDirectory(this.options.bundleDir);
+    await this.options.runtime.removeBundle(this.options.bundleDir);
   }
 }
