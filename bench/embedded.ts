@@ -26,7 +26,7 @@ import { mountScratch } from '../gateway/embedded/scratch.js';
 import { Spawner } from '../gateway/embedded/spawner.js';
 
 const run = promisify(execFile);
-const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 40);
+const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 80);
 const THROUGHPUT_RUNS = Number(process.env.BENCH_RUNS ?? 96);
 const THROUGHPUT_ROUNDS = 4;
 const WORKERS = [0, 1, 2, 3, 4, 5, 6, 7];
@@ -38,6 +38,9 @@ const HELLO: Record<string, { source: string; bare: string[] }> = {
   c: { source: '#include <stdio.h>\nint main(void){puts("hello");}', bare: [] },
   cpp: { source: '#include <iostream>\nint main(){std::cout<<"hello\\n";}', bare: [] },
 };
+
+/** The runtimes that are one interpreter run, so that runc alone can run them too. */
+const INTERPRETED = ['python', 'javascript', 'bash'];
 
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
@@ -139,7 +142,7 @@ async function rawSandbox(stateDir: string) {
   });
   // One bundle per program and worker: containers running at once need cgroups of their own.
   const bundles = new Map<string, string>();
-  const programs = Object.entries({ python: HELLO.python?.bare ?? [], bash: HELLO.bash?.bare ?? [] });
+  const programs = INTERPRETED.map((name) => [name, HELLO[name]?.bare ?? []] as const);
   for (const [name, argv] of programs.flatMap(([name, argv]) =>
     WORKERS.map((worker) => [`${name}-${worker}`, argv] as const),
   )) {
@@ -191,7 +194,9 @@ const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
 
 /**
  * The gateway's own memory, as a separate process, while programs flood their output: it should
- * grow by the output kept (bounded by the cap), not with how much the programs try to write.
+ * grow by the output kept (bounded by the cap), not with how much the programs try to write. And
+ * its throughput before and after, holding that output: starting a process must not cost more as
+ * the gateway's memory grows.
  */
 async function floodMemory(outputBytes: number, stateDir: string): Promise<void> {
   const port = await new Promise<number>((resolve) => {
@@ -202,7 +207,10 @@ async function floodMemory(outputBytes: number, stateDir: string): Promise<void>
   });
   const configPath = join(stateDir, 'config.yaml');
   await mkdir(stateDir, { recursive: true });
-  await writeFile(configPath, `embedded:\n  stateDir: ${join(stateDir, 'state')}\n  maxRunning: 8\n`);
+  await writeFile(
+    configPath,
+    `tenantDefaults:\n  ratePerSecond: 1000\n  burst: 1000\nembedded:\n  stateDir: ${join(stateDir, 'state')}\n  maxRunning: 8\n`,
+  );
   const gatewayProcess = spawn(process.execPath, ['dist/gateway/main.js'], {
     env: { ...process.env, PORT: String(port), SANDPOD_CONFIG: configPath, LOG_LEVEL: 'warn' },
     stdio: 'ignore',
@@ -218,11 +226,21 @@ async function floodMemory(outputBytes: number, stateDir: string): Promise<void>
       break;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+  const agent = new Agent({ keepAlive: true });
+  const helloUrl = new URL(`${base}/api/v1/executions?wait=true`);
+  const hello = JSON.stringify({ runtime: 'python', source: HELLO.python?.source });
+  const rateAtEight = async () => {
+    const started = performance.now();
+    await batch(8, THROUGHPUT_RUNS, () => postAndWait(agent, helloUrl, hello));
+    return `${(THROUGHPUT_RUNS / ((performance.now() - started) / 1000)).toFixed(1)}/s`;
+  };
+  const pid = gatewayProcess.pid as number;
+  const rateBefore = await rateAtEight();
+  const rssBefore = await rssOf(pid);
   console.log(`\ngateway process memory while \`yes\` floods its output (cap ${mib(outputBytes)} per run)\n`);
   console.log('| floods at once | gateway RSS before | peak | after | output kept per run |');
   console.log('| --- | --- | --- | --- | --- |');
   for (const floods of [1, 8, 8]) {
-    const pid = gatewayProcess.pid as number;
     const before = await rssOf(pid);
     let peak = before;
     const sampler = setInterval(() => void rssOf(pid).then((rss) => (peak = Math.max(peak, rss))), 20);
@@ -239,6 +257,13 @@ async function floodMemory(outputBytes: number, stateDir: string): Promise<void>
     clearInterval(sampler);
     console.log(`| ${floods} | ${mib(before)} | ${mib(peak)} | ${mib(await rssOf(pid))} | ${mib(kept[0] ?? 0)} |`);
   }
+  const rateAfter = await rateAtEight();
+  console.log(`\n${THROUGHPUT_RUNS} python hello worlds at concurrency 8 through this gateway process:\n`);
+  console.log('| when | gateway RSS | executions per second |');
+  console.log('| --- | --- | --- |');
+  console.log(`| before the floods | ${mib(rssBefore)} | ${rateBefore} |`);
+  console.log(`| after, holding their output | ${mib(await rssOf(pid))} | ${rateAfter} |`);
+  agent.destroy();
   gatewayProcess.kill('SIGTERM');
   await new Promise((resolve) => gatewayProcess.once('exit', resolve));
 }
@@ -282,7 +307,7 @@ async function main(): Promise<void> {
   console.log('| --- | --- | --- | --- | --- |');
   for (const runtime of Object.keys(HELLO)) {
     const hello = HELLO[runtime] as { bare: string[] };
-    const hasFloor = runtime === 'python' || runtime === 'bash';
+    const hasFloor = INTERPRETED.includes(runtime);
     const actions = [
       () => viaGateway(runtime),
       ...(hello.bare.length > 0 ? [() => spawnQuiet(hello.bare)] : []),

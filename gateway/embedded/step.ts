@@ -210,9 +210,10 @@ export class SandboxStep {
     };
   }
 
-  /** The runtime never ran: nothing was started, so only the bundle and the slot are left. */
+  /** The runtime could not be started, or its pipes not opened (then it was killed at once). */
   private failedToStart(error: Error, wallMs: number): StepOutcome {
-    this.disposal = this.cleanUp(false);
+    // A runtime killed that early may still have left its container: cleaning up checks.
+    this.disposal = this.cleanUp(true);
     return {
       exitCode: null,
       signal: null,

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type LaunchReport, launcherExitCode, launchReport } from '../../operator/launch-report.js';
-import { repoPath } from '../helpers/dev-cluster.js';
+import { compileProgram } from '../helpers/gcc.js';
 
 // sandpod-launch (operator/launcher), compiled with the host's gcc and run as the init of a PID
 // namespace of its own (`unshare --pid --fork --mount-proc`, so root), as it runs in every pod.
@@ -23,18 +23,7 @@ describe('sandpod-launch (needs root and gcc)', function () {
   const binary = join(dir, 'sandpod-launch');
   let runs = 0;
 
-  before(() => {
-    execFileSync('gcc', [
-      '-static',
-      '-O2',
-      '-Wall',
-      '-Wextra',
-      '-Werror',
-      '-o',
-      binary,
-      repoPath('operator/launcher/sandpod-launch.c'),
-    ]);
-  });
+  before(() => compileProgram('operator/launcher/sandpod-launch.c', binary, ['-static']));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   function launch(options: string[], argv: string[], env: Record<string, string> = {}, cwd = dir): Promise<Launched> {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Spawner } from '../../gateway/embedded/spawner.js';
-import { repoPath } from '../helpers/dev-cluster.js';
+import { compileProgram } from '../helpers/gcc.js';
 
 // sandpod-spawner (gateway/embedded/spawner/), compiled from its source with the host's gcc, and
 // the gateway's client of it: real processes, real pipes reopened through /proc, real removal.
@@ -27,17 +27,7 @@ describe('sandpod-spawner (needs root and gcc)', function () {
   const binary = join(dir, 'sandpod-spawner');
   let spawner: Spawner;
 
-  before(() => {
-    execFileSync('gcc', [
-      '-O2',
-      '-Wall',
-      '-Wextra',
-      '-Werror',
-      '-o',
-      binary,
-      repoPath('gateway/embedded/spawner/sandpod-spawner.c'),
-    ]);
-  });
+  before(() => compileProgram('gateway/embedded/spawner/sandpod-spawner.c', binary));
   beforeEach(() => {
     spawner = new Spawner(binary);
   });
