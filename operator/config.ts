@@ -61,6 +61,15 @@ const podPolicySchema = z.strictObject({
    */
   launcher: z.string().startsWith('/').default('/usr/local/bin/sandpod-launch'),
   /**
+   * gVisor runs every container of a pod in one sandbox, and the host limits that sandbox as a
+   * whole, to the pod's cgroup: as large as the largest container, the compiler's. A run step
+   * that follows a compile step with more memory then has its own limit checked by the launcher,
+   * from the sandbox's memory in use. Only with a RuntimeClass: without one (runc) every
+   * container's cgroup holds its own limit, and /proc/meminfo describes the host. Turn it off for
+   * a RuntimeClass that limits each container itself, such as Kata's.
+   */
+  watchSandboxMemory: z.boolean().default(true),
+  /**
    * Annotations of every execution pod. Under gVisor, `dev.gvisor.flag.oci-seccomp: "true"` has
    * runsc apply the pod's seccomp profile inside the sandbox, which it otherwise ignores;
    * containerd hands it on only for runtimes whose `pod_annotations` list it.

@@ -13,7 +13,7 @@ const launchReportSchema = z.object({
   /** Bytes of stdout and stderr forwarded to the log, at most the output limit. */
   outputBytes: z.int().min(0),
   /** The limit the launcher enforced by killing the step, or null when the program ended itself. */
-  limit: z.enum(['wall', 'cpu', 'output']).nullable(),
+  limit: z.enum(['wall', 'cpu', 'output', 'memory']).nullable(),
   exitCode: z.int().nullable(),
   /** Number of the signal that ended the program. */
   signal: z.int().nullable(),

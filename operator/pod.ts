@@ -69,7 +69,7 @@ export function desiredPod(execution: Execution, runtime: Runtime, plan: Executi
     name: CONTAINER.run,
     image: runtime.spec.image,
     imagePullPolicy: policy.imagePullPolicy,
-    command: launch(plan.runArgv, plan.limits, stdinSource(plan), policy, PATHS.source),
+    command: launch(plan.runArgv, plan.limits, stdinSource(plan), policy, PATHS.source, runMemoryWatched(plan, policy)),
     workingDir: PATHS.work,
     env: [
       { name: 'HOME', value: PATHS.work },
@@ -258,19 +258,35 @@ export const PROGRAM_ENV = ['PATH', 'HOME', 'TMPDIR', 'LANG'] as const;
  * The container's command: the launcher (operator/launcher/sandpod-launch.c, in every runtime
  * image at `policy.launcher`) runs the argv as its child and enforces what Kubernetes has no field
  * for: the step's wall time from its own start, the CPU time of all its processes and threads,
- * one output budget for stdout and stderr, the allow-listed environment, a session of its own,
+ * one output budget for stdout and stderr, the run step's memory where the host cannot hold it
+ * (runMemoryWatched), the allow-listed environment, a session of its own,
  * the process and open-file limits and stdin; for the run step it copies the source files from their
  * read-only Secret volume into the writable working directory, as embedded mode stages them. It kills every process of the step when the
  * program ends or a limit is hit, and writes the outcome with millisecond times as the
  * termination message (read back by status.ts). The argv is never parsed by a shell.
  * RLIMIT_NPROC counts per user inside the gVisor sandbox, so it bounds this run only.
  */
+/**
+ * Whether the launcher checks the run step's memory itself: under a sandbox runtime the pod's
+ * cgroup is what the host enforces, and a compile step with more memory makes it larger than the
+ * run's own limit (config.ts, watchSandboxMemory).
+ */
+export function runMemoryWatched(plan: ExecutionPlan, policy: PodPolicy): boolean {
+  return (
+    policy.watchSandboxMemory &&
+    policy.runtimeClassName !== '' &&
+    plan.compileLimits !== undefined &&
+    plan.compileLimits.memoryMiB > plan.limits.memoryMiB
+  );
+}
+
 export function launch(
   argv: string[],
   limits: Limits,
   stdin: 'file' | 'none' | 'live',
   policy: PodPolicy,
   copySourcesFrom?: string,
+  watchMemory = false,
 ): string[] {
   const stdinArgs = stdin === 'file' ? ['--stdin', PATHS.stdin] : stdin === 'none' ? ['--stdin', '/dev/null'] : [];
   return [
@@ -285,6 +301,7 @@ export function launch(
     String(limits.pids),
     '--open-files',
     String(policy.openFiles),
+    ...(watchMemory ? ['--sandbox-memory-bytes', String(limits.memoryMiB * 1024 * 1024)] : []),
     ...stdinArgs,
     ...PROGRAM_ENV.flatMap((name) => ['--env', name]),
     ...(copySourcesFrom ? ['--copy-from', copySourcesFrom] : []),

@@ -245,7 +245,8 @@ function runOutcome(
   report: LaunchReport | undefined,
   limits: Limits | undefined,
 ): Outcome {
-  if (run.reason === 'OOMKilled') {
+  // The kernel's kill at the container's cgroup limit, or the launcher's at the sandbox's count.
+  if (run.reason === 'OOMKilled' || report?.limit === 'memory') {
     return {
       ...failed('MemoryLimitExceeded', `used more than ${limits ? `${limits.memoryMiB} MiB` : 'its limit'} of memory`),
       signal: 'SIGKILL',
@@ -300,7 +301,7 @@ function compileFailure(
   if (!hasStarted(status.state)) {
     return failed('SystemError', `the compiler never started: ${podReason ?? 'pod failed'}; ${whyWaiting(pod)}`);
   }
-  if (end?.reason === 'OOMKilled') {
+  if (end?.reason === 'OOMKilled' || report?.limit === 'memory') {
     return failed(
       'CompileError',
       `the compiler used more than ${limits ? `${limits.memoryMiB} MiB` : 'its limit'} of memory`,

@@ -7,6 +7,10 @@
  *     namespace (RLIMIT_CPU is per process, and gVisor exposes no per-container CPU counter);
  *   - one output budget for stdout and stderr together: the program writes into pipes, this
  *     program forwards at most --output-bytes to the container's log and kills the step past it;
+ *   - with --sandbox-memory-bytes, the memory the sandbox has in use (gVisor's /proc/meminfo
+ *     describes the sandbox), counted from before the program starts: gVisor runs every container
+ *     of a pod in one sandbox that the host limits as a whole, to the pod's cgroup, whose size is
+ *     the largest container's (the compiler's), so a run step's own smaller limit is checked here;
  *   - an allow-listed environment (the kubelet injects KUBERNETES_SERVICE_* whatever the pod asks);
  *   - the program in a session of its own, RLIMIT_NPROC/NOFILE/CORE, stdin from a file;
  *   - the source files copied from their read-only volume into the writable working directory;
@@ -15,7 +19,7 @@
  * the report is written, so nothing the program started can overwrite it or outlive the step.
  *
  * Usage: sandpod-launch [--wall-ms N] [--cpu-ms N] [--output-bytes N] [--pids N] [--open-files N]
- *          [--stdin PATH] [--env NAME]... [--copy-from DIR] [--report PATH] -- PROGRAM [ARG]...
+ *          [--sandbox-memory-bytes N] [--stdin PATH] [--env NAME]... [--copy-from DIR] [--report PATH] -- PROGRAM [ARG]...
  * A limit of 0 (or left out) is not enforced. --stdin left out keeps the inherited stdin (a live
  * attach). The report goes to /dev/termination-log unless --report names another file.
  * Built statically by dev-cluster/images/build-images.sh into every runtime image. */
@@ -37,10 +41,11 @@
 
 #define MAX_ENV 32
 #define CPU_POLL_MS 20
+#define MEMORY_POLL_MS 10
 #define CHUNK 65536
 
 struct options {
-  long long wall_ms, cpu_ms, output_bytes, pids, open_files;
+  long long wall_ms, cpu_ms, output_bytes, pids, open_files, sandbox_memory_bytes;
   const char *stdin_path, *report_path, *copy_from;
   const char *env_names[MAX_ENV];
   int env_count;
@@ -75,6 +80,7 @@ static void parse(int argc, char **argv, struct options *o) {
     else if (!strcmp(name, "--output-bytes")) o->output_bytes = parse_count(value, name);
     else if (!strcmp(name, "--pids")) o->pids = parse_count(value, name);
     else if (!strcmp(name, "--open-files")) o->open_files = parse_count(value, name);
+    else if (!strcmp(name, "--sandbox-memory-bytes")) o->sandbox_memory_bytes = parse_count(value, name);
     else if (!strcmp(name, "--stdin")) o->stdin_path = value;
     else if (!strcmp(name, "--report")) o->report_path = value;
     else if (!strcmp(name, "--copy-from")) o->copy_from = value;
@@ -94,6 +100,28 @@ static long long now_ms(clockid_t clock) {
   struct timespec t;
   clock_gettime(clock, &t);
   return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Bytes the sandbox has in use, MemTotal less MemFree: inside gVisor that is the sentry's own
+ * account of the memory of every process in the sandbox, shared pages counted once. -1 when
+ * /proc/meminfo cannot be read. */
+static long long sandbox_memory_bytes(void) {
+  int fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  char text[4096];
+  ssize_t n = read(fd, text, sizeof text - 1);
+  close(fd);
+  if (n <= 0) return -1;
+  text[n] = 0;
+  long long total_kib = -1, free_kib = -1;
+  for (char *line = text; line;) {
+    if (!strncmp(line, "MemTotal:", 9)) total_kib = strtoll(line + 9, NULL, 10);
+    else if (!strncmp(line, "MemFree:", 8)) free_kib = strtoll(line + 8, NULL, 10);
+    char *end = strchr(line, '\n');
+    line = end ? end + 1 : NULL;
+  }
+  if (total_kib < 0 || free_kib < 0) return -1;
+  return (total_kib - free_kib) * 1024;
 }
 
 /* CPU ticks of the step: every live process's own and reaped children's time, and the time of
@@ -379,6 +407,8 @@ int main(int argc, char **argv) {
     perror("sandpod-launch: setting up");
     return 125;
   }
+  /* What the sandbox held before the program: this launcher, the pod's pause process, caches. */
+  long long memory_baseline = o.sandbox_memory_bytes ? sandbox_memory_bytes() : -1;
   long long started = now_ms(CLOCK_REALTIME), start = now_ms(CLOCK_MONOTONIC);
   program = fork();
   if (program < 0) {
@@ -399,7 +429,8 @@ int main(int argc, char **argv) {
 
   struct streams s = {.sources = {out_pipe[0], err_pipe[0]}, .budget = o.output_bytes};
   for (int i = 0; i < 2; i++) fcntl(s.sources[i], F_SETFL, O_NONBLOCK);
-  long long cpu = 0, next_cpu_check = start;
+  long long cpu = 0, next_cpu_check = start, next_memory_check = start;
+  int watch_memory = o.sandbox_memory_bytes && memory_baseline >= 0;
   while (!out.error[0]) {
     long long now = now_ms(CLOCK_MONOTONIC), elapsed = now - start;
     if (o.wall_ms && elapsed >= o.wall_ms) {
@@ -415,7 +446,17 @@ int main(int argc, char **argv) {
       }
       next_cpu_check = now + CPU_POLL_MS;
     }
+    /* One small read, so more often than the CPU count: memory can grow fast between looks. */
+    if (watch_memory && now >= next_memory_check) {
+      long long used = sandbox_memory_bytes();
+      if (used >= 0 && used - memory_baseline > o.sandbox_memory_bytes) {
+        out.limit = "memory";
+        break;
+      }
+      next_memory_check = now + MEMORY_POLL_MS;
+    }
     long long wait = o.cpu_ms ? next_cpu_check - now : 60000;
+    if (watch_memory && next_memory_check - now < wait) wait = next_memory_check - now;
     if (o.wall_ms && o.wall_ms - elapsed < wait) wait = o.wall_ms - elapsed;
     struct pollfd fds[3] = {{.fd = exits, .events = POLLIN},
                             {.fd = s.sources[0], .events = POLLIN},

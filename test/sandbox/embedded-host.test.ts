@@ -60,6 +60,18 @@ int main(void) {
     assert.deepEqual(await processesOf(result.id), []);
   });
 
+  it('should give a program pipes for stdio, so that /dev/stdin opens as it does under a shell', async () => {
+    const result = await runToEnd(fixture.backend, {
+      runtime: 'bash',
+      source: 'readlink /proc/self/fd/0 /proc/self/fd/1 /proc/self/fd/2; cat /dev/stdin',
+      stdin: 'given\n',
+    });
+    assert.equal(result.reason, 'Completed', result.stderr);
+    const [stdin, stdout, stderr, echoed] = result.stdout.split('\n');
+    for (const link of [stdin, stdout, stderr]) assert.match(link ?? '', /^pipe:\[\d+\]$/);
+    assert.equal(echoed, 'given');
+  });
+
   it('should never follow a symlink the program plants where the runner works', async () => {
     const canary = `/tmp/sandpod-canary-${randomBytes(4).toString('hex')}`;
     await writeFile(canary, 'original');

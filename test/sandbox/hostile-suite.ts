@@ -136,7 +136,7 @@ int main(void) { pthread_t t[4]; for (int i = 0; i < 4; i++) pthread_create(&t[i
 #include <cstring>
 int main() { for (;;) { int *block = new int[100000000]; std::memset(block, 1, 100000000 * sizeof(int)); } }`;
         const result = await run({ runtime: 'cpp', source, limits: { memoryMiB: 64 } });
-        assert.equal(result.reason, 'MemoryLimitExceeded');
+        assert.equal(result.reason, 'MemoryLimitExceeded', JSON.stringify(result));
         assert.equal(result.phase, 'Failed');
       });
 

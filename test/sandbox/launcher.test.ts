@@ -88,6 +88,22 @@ describe('sandpod-launch (needs root and gcc)', function () {
     );
   });
 
+  it('should stop a program whose memory grows past --sandbox-memory-bytes, counted from its start', async () => {
+    // On the host /proc/meminfo is the machine's, as inside gVisor it is the sandbox's: the count
+    // starts from what was in use before the program, so only the program's growth is measured.
+    const hog = 'blocks = []\nwhile True:\n    blocks.append(b"x" * (8 << 20))';
+    const limit = 64 * 1024 * 1024;
+    const result = await launch(
+      ['--sandbox-memory-bytes', String(limit), '--wall-ms', '20000'],
+      ['python3', '-c', hog],
+    );
+    assert.equal(result.report.limit, 'memory');
+    assert.equal(result.exitCode, 137);
+    const small = await launch(['--sandbox-memory-bytes', String(4 * limit)], ['sh', '-c', 'echo small']);
+    assert.equal(small.report.limit, null);
+    assert.equal(small.stdout, 'small\n');
+  });
+
   it('should cut output at exactly the cap over stdout and stderr together, then kill the program', async () => {
     const result = await launch(['--output-bytes', '20000'], ['sh', '-c', 'yes o & yes e >&2']);
     assert.equal(result.report.limit, 'output');

@@ -151,6 +151,24 @@ describe('desiredPod', () => {
     assert.equal(pod.spec?.containers[0]?.resources?.limits?.memory, '256Mi');
   });
 
+  it("should have the launcher watch the run step's memory when a larger compile step sizes the sandbox", () => {
+    const memoryArgs = (pod: V1Pod, container: 'init' | 'run') => {
+      const command = (container === 'init' ? pod.spec?.initContainers?.[0] : pod.spec?.containers[0])?.command ?? [];
+      const at = command.indexOf('--sandbox-memory-bytes');
+      return at < 0 ? undefined : command[at + 1];
+    };
+    const compiled = build({ runtime: 'c', source: 'int main(){}' }, cRuntime()).pod;
+    assert.equal(memoryArgs(compiled, 'run'), String(256 * 1024 * 1024));
+    assert.equal(memoryArgs(compiled, 'init'), undefined);
+    // Interpreted: the pod's cgroup is the run container's own size, and the host holds it.
+    assert.equal(memoryArgs(build().pod, 'run'), undefined);
+    // runc (no RuntimeClass) limits every container's cgroup; /proc/meminfo is the host's there.
+    const runc = build({ runtime: 'c', source: 'int main(){}' }, cRuntime(), { pod: { runtimeClassName: '' } }).pod;
+    assert.equal(memoryArgs(runc, 'run'), undefined);
+    const off = build({ runtime: 'c', source: 'int main(){}' }, cRuntime(), { pod: { watchSandboxMemory: false } }).pod;
+    assert.equal(memoryArgs(off, 'run'), undefined);
+  });
+
   const deadlineCases = [
     { name: 'an interpreted run of 10 s', spec: {}, rt: runtime(), expected: 10 + 3 },
     { name: 'a run of 1.2 s, rounded up', spec: { limits: { wallTimeMs: 1200 } }, rt: runtime(), expected: 2 + 3 },

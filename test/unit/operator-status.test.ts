@@ -181,6 +181,17 @@ const endings: EndCase[] = [
     message: /wall time/,
   },
   {
+    name: "the launcher's count of the sandbox's memory",
+    pod: pod({
+      phase: 'Failed',
+      containerStatuses: [container('run', launched({ limit: 'memory', signal: 9 }))],
+    }),
+    phase: 'Failed',
+    reason: 'MemoryLimitExceeded',
+    signal: 'SIGKILL',
+    message: /more than 256 MiB of memory/,
+  },
+  {
     name: "the launcher's count of CPU time over all processes",
     pod: pod({
       phase: 'Failed',
@@ -319,6 +330,7 @@ describe('statusFrom', () => {
       { name: 'wall limit', report: { limit: 'wall' as const, signal: 9 }, message: /did not finish within 20000 ms/ },
       { name: 'CPU count', report: { limit: 'cpu' as const, signal: 9 }, message: /15000 ms of CPU time/ },
       { name: 'output cap', report: { limit: 'output' as const, signal: 9 }, message: /wrote more than/ },
+      { name: 'memory count', report: { limit: 'memory' as const, signal: 9 }, message: /512 MiB of memory/ },
     ];
     for (const { name, report, message } of reportCases) {
       it(`should end as CompileError when the launcher's ${name} ended the compiler`, () => {
