@@ -19,7 +19,8 @@
  * the report is written, so nothing the program started can overwrite it or outlive the step.
  *
  * Usage: sandpod-launch [--wall-ms N] [--cpu-ms N] [--output-bytes N] [--pids N] [--open-files N]
- *          [--sandbox-memory-bytes N] [--stdin PATH] [--env NAME]... [--copy-from DIR] [--report PATH] -- PROGRAM [ARG]...
+ *          [--sandbox-memory-bytes N] [--stdin PATH] [--env NAME]... [--copy-from DIR]
+ *          [--report PATH] -- PROGRAM [ARG]...
  * A limit of 0 (or left out) is not enforced. --stdin left out keeps the inherited stdin (a live
  * attach). The report goes to /dev/termination-log unless --report names another file.
  * Built statically by dev-cluster/images/build-images.sh into every runtime image. */

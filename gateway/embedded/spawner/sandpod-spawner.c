@@ -17,7 +17,8 @@
  *                                    ARG... and environment ENV...
  *   open ID                          the gateway holds its ends of ID's pipes: close ours
  *   kill ID SIGNAL                   signal ID's process unless it was reaped
- *   remove ID PATH                   remove the directory tree PATH, following no symbolic link
+ *   remove ID PATH                   remove the directory tree PATH; no symbolic link followed,
+ *                                    no mount crossed
  * To the gateway, on stdout, a line each:
  *   started ID PID STDIN_FD STDOUT_FD STDERR_FD
  *   failed ID ERRNO
