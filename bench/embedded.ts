@@ -78,22 +78,53 @@ async function batch(concurrency: number, total: number, action: (worker: number
   );
 }
 
-/** Executions per second of each action, from rounds that take turns. */
+/** /proc/stat counts in these. */
+const clockTicksPerSecond = run('getconf', ['CLK_TCK']).then(({ stdout }) => Number(stdout.trim()) || 100);
+
+/** CPU time the whole machine has spent since boot, in milliseconds, from /proc/stat. */
+async function machineBusyMs(): Promise<number> {
+  const [, ...ticks] = ((await readFile('/proc/stat', 'utf8')).split('\n')[0] ?? '').trim().split(/\s+/);
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = ticks.map(Number);
+  return ((user + nice + system + irq + softirq + steal) * 1000) / (await clockTicksPerSecond);
+}
+
+/** This process's own CPU time in milliseconds: the in-process gateway and the bench's client. */
+const ownCpuMs = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
+
+interface Throughput {
+  perSecond: number;
+  /** CPU per execution, of the whole machine and of this process. */
+  machineMs: number;
+  ownMs: number;
+}
+
+/** Executions per second of each action, from rounds that take turns, and their CPU cost. */
 async function throughputs(
   concurrency: number,
   total: number,
   actions: ((worker: number) => Promise<unknown>)[],
-): Promise<number[]> {
+): Promise<Throughput[]> {
   const perRound = Math.ceil(total / THROUGHPUT_ROUNDS);
-  const elapsedMs = actions.map(() => 0);
+  const spent = actions.map(() => ({ elapsedMs: 0, machineMs: 0, ownMs: 0 }));
   for (let round = 0; round < THROUGHPUT_ROUNDS; round++) {
     for (const [which, action] of actions.entries()) {
-      const started = performance.now();
+      const [started, machineBefore, ownBefore] = [performance.now(), await machineBusyMs(), ownCpuMs()];
       await batch(concurrency, perRound, action);
-      elapsedMs[which] = (elapsedMs[which] ?? 0) + performance.now() - started;
+      const sum = spent[which] as (typeof spent)[number];
+      sum.elapsedMs += performance.now() - started;
+      sum.machineMs += (await machineBusyMs()) - machineBefore;
+      sum.ownMs += ownCpuMs() - ownBefore;
     }
   }
-  return elapsedMs.map((elapsed) => (perRound * THROUGHPUT_ROUNDS) / (elapsed / 1000));
+  const runs = perRound * THROUGHPUT_ROUNDS;
+  return spent.map(({ elapsedMs, machineMs, ownMs }) => ({
+    perSecond: runs / (elapsedMs / 1000),
+    machineMs: machineMs / runs,
+    ownMs: ownMs / runs,
+  }));
 }
 
 let floorSpawner: Spawner | undefined;
@@ -326,17 +357,27 @@ async function main(): Promise<void> {
   );
   console.log('| concurrency | bare interpreter | raw runc | gateway REST ?wait=true | gateway / raw |');
   console.log('| --- | --- | --- | --- | --- |');
+  const costs: string[] = [];
   for (const concurrency of [1, 2, 8]) {
-    const [bare = NaN, rawRate = NaN, gatewayRate = NaN] = await throughputs(concurrency, THROUGHPUT_RUNS, [
+    const [bare, rawRunc, viaRest] = await throughputs(concurrency, THROUGHPUT_RUNS, [
       () => spawnQuiet(HELLO.python?.bare ?? []),
       (worker) => raw.run('python', worker),
       () => viaGateway('python'),
     ]);
+    if (!bare || !rawRunc || !viaRest) throw new Error('a throughput row is missing');
     console.log(
-      `| ${concurrency} | ${bare.toFixed(1)}/s | ${rawRate.toFixed(1)}/s | ${gatewayRate.toFixed(1)}/s | ${((gatewayRate / rawRate) * 100).toFixed(0)}% |`,
+      `| ${concurrency} | ${bare.perSecond.toFixed(1)}/s | ${rawRunc.perSecond.toFixed(1)}/s | ${viaRest.perSecond.toFixed(1)}/s | ${((viaRest.perSecond / rawRunc.perSecond) * 100).toFixed(0)}% |`,
     );
+    const cpu = ({ machineMs, ownMs }: Throughput) => `${machineMs.toFixed(1)} ms / ${ownMs.toFixed(1)} ms`;
+    costs.push(`| ${concurrency} | ${cpu(rawRunc)} | ${cpu(viaRest)} |`);
   }
   console.log(`\nload average after the throughput rows: ${loadAverage()}`);
+  console.log(
+    '\nCPU per execution in those rows: the whole machine (/proc/stat) / this process, which holds the gateway and the client (process.cpuUsage)\n',
+  );
+  console.log('| concurrency | raw runc | gateway REST ?wait=true |');
+  console.log('| --- | --- | --- |');
+  for (const row of costs) console.log(row);
   await floodMemory(config.limits.maxima.outputBytes, join(stateDir, 'flood'));
   await raw.close();
   agent.destroy();
