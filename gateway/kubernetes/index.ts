@@ -23,9 +23,17 @@ const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/tok
  * KUBECONFIG, else ~/.kube/config, else the pod's service account. Without any of them the client
  * would quietly aim at http://localhost:8080; the gateway says what is missing instead.
  */
-export function defaultKubeConfig(env: NodeJS.ProcessEnv = process.env): KubeConfig {
+export function defaultKubeConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  places: { home: string; serviceAccountToken: string } = {
+    home: homedir(),
+    serviceAccountToken: SERVICE_ACCOUNT_TOKEN,
+  },
+): KubeConfig {
   const found =
-    Boolean(env.KUBECONFIG) || existsSync(join(homedir(), '.kube', 'config')) || existsSync(SERVICE_ACCOUNT_TOKEN);
+    Boolean(env.KUBECONFIG) ||
+    existsSync(join(places.home, '.kube', 'config')) ||
+    existsSync(places.serviceAccountToken);
   if (!found) {
     throw new Error(
       'no Kubernetes credentials: set KUBECONFIG (the dev cluster writes .sandpod/kubeconfig), ' +
