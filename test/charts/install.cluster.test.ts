@@ -14,6 +14,7 @@ import {
   kubectl,
   loadKubeConfig,
   nodeProblem,
+  nodeSuiteTitle,
   repoPath,
   runtimeClassExists,
   runtimeNames,
@@ -31,9 +32,11 @@ import {
 // deleted; the release's own ClusterRoles go with `helm uninstall`.
 
 const problem = nodeProblem();
-const title = problem
-  ? `helm install on the dev cluster — SKIPPED, NO CLUSTER OR NODE: ${problem}`
-  : 'helm install on the dev cluster (needs the dev cluster with a Ready node; runs the operator and gateway locally)';
+const title = nodeSuiteTitle(
+  problem,
+  'helm install on the dev cluster',
+  'needs the dev cluster with a Ready node; runs the operator and gateway locally',
+);
 
 const id = `sp-chart-${process.pid}-${Date.now().toString(36)}`;
 const release = id;

@@ -45,6 +45,11 @@ export function nodeProblem(): string | undefined {
   return clusterProblem() ?? (nodeReady() ? undefined : 'the dev cluster has no Ready node, so no pod can run');
 }
 
+/** A suite's title: what it tests and what it needs, or why it skips, so the reason is seen. */
+export function nodeSuiteTitle(problem: string | undefined, name: string, needs: string): string {
+  return problem ? `${name} — SKIPPED, NO CLUSTER OR NODE: ${problem}` : `${name} (${needs})`;
+}
+
 function findNodeReady(): boolean {
   const nodes = kubectl([
     'get',

@@ -10,6 +10,7 @@ import {
   kubectl,
   loadKubeConfig,
   nodeProblem,
+  nodeSuiteTitle,
   type RunningOperator,
   repoPath,
   runtimeClassExists,
@@ -25,9 +26,11 @@ import {
 // run's own, where every tenant of the suite lives (kept apart by the tenant label).
 
 const problem = nodeProblem();
-const title = problem
-  ? `gateway contract on Kubernetes — SKIPPED, NO CLUSTER OR NODE: ${problem}`
-  : 'gateway contract on Kubernetes (needs the dev cluster with a Ready node, starts the operator)';
+const title = nodeSuiteTitle(
+  problem,
+  'gateway contract on Kubernetes',
+  'needs the dev cluster with a Ready node, starts the operator',
+);
 
 const namespace = `sandpod-gw-contract-${process.pid}-${Date.now().toString(36)}`;
 const TENANTS = ['alpha', 'beta', 'tiny', 'slow', 'default'];

@@ -11,6 +11,7 @@ import {
   installCrds,
   loadKubeConfig,
   nodeProblem,
+  nodeSuiteTitle,
   type RunningOperator,
   runtimeClassExists,
   skipOrFail,
@@ -22,9 +23,11 @@ import {
 // nothing of an execution lives only in a replica.
 
 const problem = nodeProblem();
-const title = problem
-  ? `gateway restart on Kubernetes — SKIPPED, NO CLUSTER OR NODE: ${problem}`
-  : 'gateway restart on Kubernetes while a program streams (needs the dev cluster with a Ready node)';
+const title = nodeSuiteTitle(
+  problem,
+  'gateway restart on Kubernetes while a program streams',
+  'needs the dev cluster with a Ready node',
+);
 
 const namespace = `sandpod-gw-restart-${process.pid}-${Date.now().toString(36)}`;
 // Without tenants the gateway watches the loopback tenant's namespace, so that one is mapped too.

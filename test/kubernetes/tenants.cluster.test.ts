@@ -21,6 +21,7 @@ import {
   kubectl,
   loadKubeConfig,
   nodeProblem,
+  nodeSuiteTitle,
   type RunningOperator,
   repoPath,
   runtimeClassExists,
@@ -34,9 +35,11 @@ import {
 // Secret is edited with kubectl while they run: tokens revoked, tenants added, garbage written.
 
 const problem = nodeProblem();
-const title = problem
-  ? `tenants from a Secret on Kubernetes — SKIPPED, NO CLUSTER OR NODE: ${problem}`
-  : 'tenants from a Secret on Kubernetes (needs the dev cluster with a Ready node, starts the operator)';
+const title = nodeSuiteTitle(
+  problem,
+  'tenants from a Secret on Kubernetes',
+  'needs the dev cluster with a Ready node, starts the operator',
+);
 
 const run = `${process.pid}-${Date.now().toString(36)}`;
 /** Executions of alpha, beta and shared; the operator watches this one. */
