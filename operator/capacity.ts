@@ -1,5 +1,5 @@
 import { isTerminal } from '../contract/index.js';
-import type { Execution } from './objects.js';
+import type { Execution } from '../contract/objects.js';
 import { toDate } from './status.js';
 
 // The per-namespace (tenant) cap on executions running at once. Those past it wait in Pending and

@@ -1,6 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { PHASES } from '../contract/index.js';
-import type { Execution } from './objects.js';
+import type { Execution } from '../contract/objects.js';
 import { toDate } from './status.js';
 
 export interface OperatorMetrics {

@@ -1,6 +1,5 @@
 import type { V1Container, V1Pod, V1Secret, V1SecurityContext, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { Limits } from '../contract/index.js';
-import type { PodPolicy } from './config.js';
 import {
   CONTAINER,
   childLabels,
@@ -9,7 +8,8 @@ import {
   podName,
   type Runtime,
   secretName,
-} from './objects.js';
+} from '../contract/objects.js';
+import type { PodPolicy } from './config.js';
 import type { ExecutionPlan } from './plan.js';
 
 // The children of an Execution as they should be: a Secret carrying the program and its stdin, and
@@ -255,7 +255,7 @@ export function ephemeralStorageMiB(limits: Limits, policy: PodPolicy): number {
 export const PROGRAM_ENV = ['PATH', 'HOME', 'TMPDIR', 'LANG'] as const;
 
 /**
- * The container's command: the launcher (operator/launcher/sandpod-launch.c, in every runtime
+ * The container's command: the launcher (sandbox/launcher/sandpod-launch.c, in every runtime
  * image at `policy.launcher`) runs the argv as its child and enforces what Kubernetes has no field
  * for: the step's wall time from its own start, the CPU time of all its processes and threads,
  * one output budget for stdout and stderr, the run step's memory where the host cannot hold it

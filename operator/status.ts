@@ -2,9 +2,9 @@ import { isDeepStrictEqual } from 'node:util';
 import type { V1ContainerState, V1ContainerStateTerminated, V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import { type Condition, type ExecutionStatus, STATUS_BOUNDS } from '../contract/crd.js';
 import { type CompileOutcome, isTerminal, type Limits, type Phase, phaseFor, type Reason } from '../contract/index.js';
+import { CONTAINER, type Execution } from '../contract/objects.js';
+import { type LaunchReport, launchReport } from '../sandbox/launcher/report.js';
 import type { StatusPolicy } from './config.js';
-import { type LaunchReport, launchReport } from './launch-report.js';
-import { CONTAINER, type Execution } from './objects.js';
 import type { CapturedOutput } from './output.js';
 import type { ExecutionPlan } from './plan.js';
 

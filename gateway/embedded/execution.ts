@@ -11,16 +11,16 @@ import {
   type SourceFile,
   type Stream,
 } from '../../contract/index.js';
+import type { CgroupDriver, StepCgroup } from '../../sandbox/cgroups.js';
+import type { OciRuntime } from '../../sandbox/oci-runtime.js';
+import { buildStepSpec, type SeccompProfile, type StepScratch } from '../../sandbox/oci-spec.js';
+import type { RootfsLayout } from '../../sandbox/rootfs.js';
+import { inodesFor, type Scratch, stageFiles, stageScratch } from '../../sandbox/scratch.js';
+import type { ScratchPool } from '../../sandbox/scratch-pool.js';
+import { SandboxStep, type StepOutcome } from '../../sandbox/step.js';
 import type { ExecutionSpec } from '../backend.js';
 import type { Runtime } from './catalog.js';
-import type { CgroupDriver, StepCgroup } from './cgroups.js';
 import { Journal } from './journal.js';
-import type { OciRuntime } from './oci-runtime.js';
-import { buildStepSpec, type SeccompProfile, type StepScratch } from './oci-spec.js';
-import type { RootfsLayout } from './rootfs.js';
-import { inodesFor, type Scratch, stageFiles, stageScratch } from './scratch.js';
-import type { ScratchPool } from './scratch-pool.js';
-import { SandboxStep, type StepOutcome } from './step.js';
 import { compileVerdict, runVerdict, type Verdict } from './verdict.js';
 
 /** What every execution on this machine shares: the runtime, the root, the policy. */

@@ -1,5 +1,5 @@
 import type { Limits, Reason } from '../../contract/index.js';
-import type { StepOutcome } from './step.js';
+import type { StepOutcome } from '../../sandbox/step.js';
 
 // How a step's outcome reads to a user: the contract's reason and a sentence that says why.
 // Limits the sandbox enforced itself come first, since the program's exit then only tells of
