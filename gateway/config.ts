@@ -76,6 +76,37 @@ const tenantsSecretSchema = z.strictObject({
 });
 export type TenantsSecretRef = z.infer<typeof tenantsSecretSchema>;
 
+/**
+ * Why a tenant may not have this namespace, or undefined when it may. Kubernetes' own namespaces
+ * and the one sandpod runs in hold Secrets, service accounts and controllers: a tenant there
+ * would have the gateway create Executions, and the operator pods, beside them.
+ */
+export function reservedNamespaceReason(namespace: string, releaseNamespace?: string): string | undefined {
+  if (namespace === 'default' || namespace.startsWith('kube-')) {
+    return `namespace ${namespace} belongs to Kubernetes itself; give the tenant a namespace of its own`;
+  }
+  if (releaseNamespace !== undefined && namespace === releaseNamespace) {
+    return `namespace ${namespace} is where sandpod itself runs; give the tenant a namespace of its own`;
+  }
+  return undefined;
+}
+
+/** Adds an issue for each tenant whose namespace is reserved (see reservedNamespaceReason). */
+export function refuseReservedNamespaces(
+  tenants: readonly TenantConfig[],
+  settings: { namespacePrefix: string; namespaces: Record<string, string>; releaseNamespace?: string | undefined },
+  context: z.RefinementCtx,
+  pathOf: (index: number, field: 'name' | 'namespace') => PropertyKey[],
+): void {
+  tenants.forEach((tenant, index) => {
+    const own = tenant.namespace ?? settings.namespaces[tenant.name];
+    const namespace = own ?? `${settings.namespacePrefix}${tenant.name}`;
+    const message = reservedNamespaceReason(namespace, settings.releaseNamespace);
+    const field = tenant.namespace !== undefined ? 'namespace' : 'name';
+    if (message) context.addIssue({ code: 'custom', path: pathOf(index, field), message });
+  });
+}
+
 const configFields = z.strictObject({
   host: z.string().default('127.0.0.1'),
   port: z.int().min(0).max(65535).default(8080),
@@ -180,6 +211,11 @@ const configFields = z.strictObject({
        * Role in each is enough), or all of them (a ClusterRole; for tenants added at runtime).
        */
       watch: z.enum(['tenants', 'all']).default('tenants'),
+      /**
+       * The namespace the gateway and operator run in (the chart sets it): no tenant may have it,
+       * nor `default` or a `kube-*` namespace. Without it, the tenants Secret's namespace.
+       */
+      releaseNamespace: dnsLabel.optional(),
       /** Seconds a finished Execution stays readable before the operator deletes it. */
       ttlSecondsAfterFinished: z.int().min(0).default(3600),
       /**
@@ -204,6 +240,17 @@ const configFields = z.strictObject({
 });
 
 export const configSchema = configFields.superRefine((config, context) => {
+  const { kubernetes } = config;
+  const releaseNamespace = kubernetes.releaseNamespace ?? kubernetes.tenantsSecret?.namespace;
+  for (const [tenant, namespace] of Object.entries(kubernetes.namespaces)) {
+    const message = reservedNamespaceReason(namespace, releaseNamespace);
+    if (message) context.addIssue({ code: 'custom', path: ['kubernetes', 'namespaces', tenant], message });
+  }
+  refuseReservedNamespaces(config.tenants, { ...kubernetes, releaseNamespace }, context, (index, field) => [
+    'tenants',
+    index,
+    field,
+  ]);
   // Without the Kubernetes backend nobody reads the Secret, and no tenants would mean open loopback.
   if (config.kubernetes.tenantsSecret && config.backend !== 'kubernetes') {
     context.addIssue({
