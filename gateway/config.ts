@@ -219,6 +219,14 @@ const configFields = z.strictObject({
       /** Seconds a finished Execution stays readable before the operator deletes it. */
       ttlSecondsAfterFinished: z.int().min(0).default(3600),
       /**
+       * Output of finished Executions kept in memory (each replica), so that reading a result
+       * again is no API request: the watch keeps Executions without their output.
+       */
+      finishedResultCacheBytes: z
+        .int()
+        .min(0)
+        .default(32 * 1024 * 1024),
+      /**
        * Read stdout and stderr of a pod's log apart (`stream=Stdout|Stderr`, feature gate
        * PodLogsQuerySplitStreams). Where the API server refuses it, both are followed as stdout,
        * as the operator then records them.

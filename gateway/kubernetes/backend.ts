@@ -12,6 +12,7 @@ import type { TenantDirectory } from '../tenancy/tenant-directory.js';
 import { apiServerProblem } from './api-request.js';
 import { ExecutionChanges } from './execution-changes.js';
 import { CANCEL_PATCH, desiredExecution } from './execution-object.js';
+import { FinishedResults } from './finished-results.js';
 import { type FollowContext, followExecution } from './follow.js';
 import {
   belongsTo,
@@ -101,9 +102,11 @@ export class KubernetesBackend implements ExecutionBackend {
   private namespaceSettings: NamespaceSettings;
   /** Executions created here that the watch has not shown yet, by `namespace/name`. */
   private readonly unseenCreations = new Map<string, { tenant: string; createdAtMs: number }>();
+  private readonly finishedResults: FinishedResults;
 
   constructor(private readonly deps: KubernetesBackendDeps) {
     this.now = deps.now ?? (() => new Date());
+    this.finishedResults = new FinishedResults(deps.settings.finishedResultCacheBytes);
     this.namespaceSettings = namespaceSettingsOf(deps.settings, deps.tenants);
     deps.tenants.onChange(() => {
       this.namespaceSettings = namespaceSettingsOf(deps.settings, deps.tenants);
@@ -178,9 +181,20 @@ export class KubernetesBackend implements ExecutionBackend {
     }
   }
 
+  /**
+   * From the watch where it has the Execution: an unfinished one in full (its status has no
+   * output yet), a finished one from the results kept here or by one read. Only an Execution the
+   * watch has not shown yet costs a read every time.
+   */
   async get(tenant: string, id: string): Promise<ExecutionResult | undefined> {
     const ref = executionRef(tenant, id, this.namespaceSettings);
-    const execution = ref && (await this.readWhole(ref));
+    if (!ref) return undefined;
+    const cached = this.deps.executions.get(ref.namespace, ref.name);
+    if (cached) {
+      if (!this.belongs(cached, tenant)) return undefined;
+      return isFinished(cached) ? this.finishedResult(ref, cached) : toResult(cached);
+    }
+    const execution = await this.readWhole(ref);
     return execution && this.belongs(execution, tenant) ? toResult(execution) : undefined;
   }
 
@@ -237,7 +251,7 @@ export class KubernetesBackend implements ExecutionBackend {
         execution = change.execution;
       }
       // The watch keeps Executions without their output.
-      return toResult((await this.readWhole(ref)) ?? execution);
+      return (await this.finishedResult(ref, execution)) ?? toResult(execution);
     } finally {
       changes.close();
     }
@@ -332,6 +346,24 @@ export class KubernetesBackend implements ExecutionBackend {
    */
   private async read(ref: ExecutionRef): Promise<ExecutionObject | undefined> {
     return this.deps.executions.get(ref.namespace, ref.name) ?? this.readWhole(ref);
+  }
+
+  /**
+   * The whole result of an Execution seen finished: kept from an earlier read of that version, or
+   * read now and kept. Undefined when it is gone.
+   */
+  private async finishedResult(ref: ExecutionRef, seen: ExecutionObject): Promise<ExecutionResult | undefined> {
+    const key = `${ref.namespace}/${ref.name}`;
+    const kept = this.finishedResults.get(key, seen.metadata.resourceVersion);
+    if (kept) return kept;
+    const whole = await this.readWhole(ref);
+    if (!whole) {
+      this.finishedResults.delete(key);
+      return undefined;
+    }
+    const result = toResult(whole);
+    if (isFinished(whole)) this.finishedResults.set(key, whole.metadata.resourceVersion, result);
+    return result;
   }
 
   private async readWhole(ref: ExecutionRef): Promise<ExecutionObject | undefined> {
