@@ -219,6 +219,30 @@ const configFields = z.strictObject({
       /** Seconds a finished Execution stays readable before the operator deletes it. */
       ttlSecondsAfterFinished: z.int().min(0).default(3600),
       /**
+       * What one tenant may keep stored in the API server (etcd) through its Executions, finished
+       * ones included until their TTL deletes them: a new one past either cap gets 429 with a
+       * Retry-After of when the first of them is due to go. Counted from the watch, so every
+       * replica agrees. An Execution weighs its JSON: source, files, stdin and output.
+       */
+      storage: z
+        .strictObject({
+          maxExecutionsPerTenant: z.int().positive().default(500),
+          maxBytesPerTenant: z
+            .int()
+            .positive()
+            .default(32 * 1024 * 1024),
+          /**
+           * An Execution whose request is larger than this is deleted largeTtlSecondsAfterFinished
+           * after it finishes instead of ttlSecondsAfterFinished, whichever is shorter.
+           */
+          largeExecutionBytes: z
+            .int()
+            .positive()
+            .default(64 * 1024),
+          largeTtlSecondsAfterFinished: z.int().min(0).default(300),
+        })
+        .prefault({}),
+      /**
        * Output of finished Executions kept in memory (each replica), so that reading a result
        * again is no API request: the watch keeps Executions without their output.
        */

@@ -7,7 +7,7 @@ import type { ObjectWatch } from '../../kube/watched-objects.js';
 import { errorMessage } from '../../observability/logger.js';
 import type { ExecutionBackend, ExecutionEvent, ExecutionSpec } from '../backend.js';
 import type { Config } from '../config.js';
-import { ApiError, atCapacity, invalid, notFound } from '../errors.js';
+import { ApiError, atCapacity, invalid, notFound, tooMany } from '../errors.js';
 import type { TenantDirectory } from '../tenancy/tenant-directory.js';
 import { apiServerProblem } from './api-request.js';
 import { ExecutionChanges } from './execution-changes.js';
@@ -26,6 +26,7 @@ import {
 import { deletedResult, isFinished, phaseOf, toResult } from './result.js';
 import { runtimeInfos } from './runtime-info.js';
 import { StdinSessions } from './stdin-sessions.js';
+import { executionBytes, type StoredUsage, storedUsage } from './stored-executions.js';
 import type { TenantsSecret } from './tenants-secret.js';
 
 // Executions as Execution objects: the API server holds every fact, the watch tells what changed,
@@ -51,6 +52,9 @@ export interface KubernetesBackendDeps {
  * delivers it within milliseconds while it is up; this only bounds a leak when it never does.
  */
 const UNSEEN_CREATION_TTL_MS = 60_000;
+
+/** Retry-After of a storage refusal when none of the tenant's Executions has finished yet. */
+const STORAGE_RETRY_SECONDS = 10;
 
 const unavailable = (error: unknown) =>
   new ApiError(503, 'backend_unavailable', `the Kubernetes API server failed: ${statusMessage(error)}`, undefined, 5);
@@ -101,7 +105,7 @@ export class KubernetesBackend implements ExecutionBackend {
   private lastProblem: string | undefined;
   private namespaceSettings: NamespaceSettings;
   /** Executions created here that the watch has not shown yet, by `namespace/name`. */
-  private readonly unseenCreations = new Map<string, { tenant: string; createdAtMs: number }>();
+  private readonly unseenCreations = new Map<string, { tenant: string; createdAtMs: number; bytes: number }>();
   private readonly finishedResults: FinishedResults;
 
   constructor(private readonly deps: KubernetesBackendDeps) {
@@ -158,6 +162,9 @@ export class KubernetesBackend implements ExecutionBackend {
         { tenant, namespace, name },
         this.deps.settings,
       );
+      const bytes = executionBytes(body);
+      body.spec.ttlSecondsAfterFinished = this.ttlFor(bytes);
+      this.admitStorage(tenant, bytes);
       try {
         await this.deps.custom.createNamespacedCustomObject({
           group: API_GROUP,
@@ -171,7 +178,7 @@ export class KubernetesBackend implements ExecutionBackend {
           tenant,
           runtime: runtime.metadata.name,
         });
-        this.unseenCreations.set(`${namespace}/${name}`, { tenant, createdAtMs: this.now().getTime() });
+        this.unseenCreations.set(`${namespace}/${name}`, { tenant, createdAtMs: this.now().getTime(), bytes });
         return { id: name };
       } catch (error) {
         if (codeOf(error) === 409 && attempt < 2) continue;
@@ -271,16 +278,68 @@ export class KubernetesBackend implements ExecutionBackend {
     for (const execution of this.deps.executions.list()) {
       if (!isFinished(execution) && this.belongs(execution, tenant)) count += 1;
     }
+    return count + this.unseenFor(tenant).length;
+  }
+
+  /** Executions this replica created for the tenant that the watch has not shown yet. */
+  private unseenFor(tenant: string): { bytes: number }[] {
     const nowMs = this.now().getTime();
+    const unseen: { bytes: number }[] = [];
     for (const [key, created] of this.unseenCreations) {
       const [namespace = '', name = ''] = key.split('/');
       if (this.deps.executions.get(namespace, name) || nowMs - created.createdAtMs > UNSEEN_CREATION_TTL_MS) {
         this.unseenCreations.delete(key);
       } else if (created.tenant === tenant) {
-        count += 1;
+        unseen.push(created);
       }
     }
-    return count;
+    return unseen;
+  }
+
+  /** A large request is kept a shorter while after it finishes: most of etcd's bytes are in few objects. */
+  private ttlFor(requestBytes: number): number {
+    const { ttlSecondsAfterFinished, storage } = this.deps.settings;
+    if (requestBytes <= storage.largeExecutionBytes) return ttlSecondsAfterFinished;
+    return Math.min(ttlSecondsAfterFinished, storage.largeTtlSecondsAfterFinished);
+  }
+
+  /**
+   * Refuses a new Execution of `bytes` that would take the tenant past what it may keep stored.
+   * Space comes back as finished Executions reach their TTL; the client is told when the first is due.
+   */
+  private admitStorage(tenant: string, bytes: number): void {
+    const { maxExecutionsPerTenant, maxBytesPerTenant } = this.deps.settings.storage;
+    const usage = this.stored(tenant);
+    const overCount = usage.executions + 1 > maxExecutionsPerTenant;
+    const overBytes = usage.bytes + bytes > maxBytesPerTenant;
+    if (!overCount && !overBytes) return;
+    const nowMs = this.now().getTime();
+    const retryAfter =
+      usage.nextExpiryMs === undefined
+        ? STORAGE_RETRY_SECONDS
+        : Math.max(1, Math.ceil((usage.nextExpiryMs - nowMs) / 1000));
+    const what = overCount
+      ? `${usage.executions} stored executions, its maximum of ${maxExecutionsPerTenant}`
+      : `${usage.bytes} bytes of stored executions; this one (${bytes} bytes) would pass its maximum of ${maxBytesPerTenant}`;
+    this.deps.log.warn('Refused Execution over the storage cap', {
+      tenant,
+      executions: usage.executions,
+      bytes: usage.bytes,
+    });
+    throw tooMany(
+      `tenant ${tenant} has ${what}; finished executions are deleted ttlSecondsAfterFinished after they end`,
+      retryAfter,
+    );
+  }
+
+  /** What the tenant keeps stored through its Executions, on every replica (see `unfinished`). */
+  stored(tenant: string): StoredUsage {
+    const usage = storedUsage(this.deps.executions.list(), (execution) => this.belongs(execution, tenant));
+    for (const created of this.unseenFor(tenant)) {
+      usage.executions += 1;
+      usage.bytes += created.bytes;
+    }
+    return usage;
   }
 
   load(): { running: number; queued: number } {
