@@ -1,5 +1,5 @@
 import type { V1Container, V1Pod, V1Secret, V1SecurityContext, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
-import type { Limits } from '../contract/index.js';
+import { type Limits, PROGRAM_ENV_NAMES } from '../contract/index.js';
 import {
   CONTAINER,
   childLabels,
@@ -251,9 +251,6 @@ export function ephemeralStorageMiB(limits: Limits, policy: PodPolicy): number {
   return Math.ceil((limits.outputBytes * policy.logOverheadFactor) / MiB) + policy.ephemeralBaseMiB;
 }
 
-/** The only variables a program sees; the kubelet adds KUBERNETES_SERVICE_* and more to every container. */
-export const PROGRAM_ENV = ['PATH', 'HOME', 'TMPDIR', 'LANG'] as const;
-
 /**
  * The container's command: the launcher (sandbox/launcher/sandpod-launch.c, in every runtime
  * image at `policy.launcher`) runs the argv as its child and enforces what Kubernetes has no field
@@ -303,7 +300,7 @@ export function launch(
     String(policy.openFiles),
     ...(watchMemory ? ['--sandbox-memory-bytes', String(limits.memoryMiB * 1024 * 1024)] : []),
     ...stdinArgs,
-    ...PROGRAM_ENV.flatMap((name) => ['--env', name]),
+    ...PROGRAM_ENV_NAMES.flatMap((name) => ['--env', name]),
     ...(copySourcesFrom ? ['--copy-from', copySourcesFrom] : []),
     '--report',
     TERMINATION_MESSAGE_PATH,
