@@ -260,7 +260,7 @@ export function ephemeralStorageMiB(limits: Limits, policy: PodPolicy): number {
  * the process and open-file limits and stdin; for the run step it copies the source files from their
  * read-only Secret volume into the writable working directory, as embedded mode stages them. It kills every process of the step when the
  * program ends or a limit is hit, and writes the outcome with millisecond times as the
- * termination message (read back by status.ts). The argv is never parsed by a shell.
+ * termination message (read back by sandbox/launcher/report.ts). The argv is never parsed by a shell.
  * RLIMIT_NPROC counts per user inside the gVisor sandbox, so it bounds this run only.
  */
 /**
