@@ -192,7 +192,10 @@ describe('chart policy', function () {
           const quota = objects.find((o) => o.kind === 'ResourceQuota' && o.metadata.namespace === namespace) as
             | (K8sObject & { spec: { hard: Record<string, string> } })
             | undefined;
-          assert.ok(quota?.spec.hard['count/executions.sandpod.dev'], `${namespace}: no cap on the number of Executions`);
+          assert.ok(
+            quota?.spec.hard['count/executions.sandpod.dev'],
+            `${namespace}: no cap on the number of Executions`,
+          );
         }
       });
 
