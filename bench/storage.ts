@@ -79,7 +79,7 @@ async function startGateway(dir: string): Promise<{ child: ChildProcess; url: st
   );
   const child = spawn(process.execPath, ['--import=tsx', path.join(checkout, 'gateway/main.ts')], {
     cwd: checkout,
-    env: { ...process.env, KUBECONFIG: kubeconfigPath, SANDPOD_CONFIG: config, LOG_LEVEL: 'warn' },
+    env: { ...process.env, KUBECONFIG: kubeconfigPath, SANDPOD_CONFIG: config, LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

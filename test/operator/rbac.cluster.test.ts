@@ -28,11 +28,16 @@ const title = problem
 
 const operator = 'system:serviceaccount:sandpod-system:sandpod-operator';
 const tenantNamespace = `sandpod-oprbac-${process.pid}-${Date.now().toString(36)}`;
+/**
+ * The manifests' cluster-wide objects and tenant RoleBinding, the latter in this run's namespace.
+ * Impersonation needs no ServiceAccount object, so what lives in sandpod-system (the account, the
+ * leader-election Role) is left out, and that namespace is neither made nor deleted here.
+ */
 const manifests = () =>
   ['manifests/rbac/operator.yaml', 'manifests/rbac/operator-pod-policy.yaml']
-    .map((file) =>
-      readFileSync(repoPath(file), 'utf8').replaceAll('namespace: sandpod-default', `namespace: ${tenantNamespace}`),
-    )
+    .flatMap((file) => readFileSync(repoPath(file), 'utf8').split(/^---$/m))
+    .filter((document) => !/^ {2}namespace: sandpod-system$/m.test(document))
+    .map((document) => document.replaceAll('namespace: sandpod-default', `namespace: ${tenantNamespace}`))
     .join('\n---\n');
 
 function canI(verb: string, resource: string, namespace: string): boolean {
@@ -76,16 +81,10 @@ function runSecurity(pod: V1Pod & { spec: NonNullable<V1Pod['spec']> }) {
 
 describe(title, function () {
   this.timeout(120_000);
-  let createdSystemNamespace = false;
-
   before(async function () {
     if (problem) skipOrFail(this, problem);
     if (!runtimeClassExists('gvisor')) skipOrFail(this, 'the dev cluster has no RuntimeClass gvisor (node.sh)');
     installCrds();
-    if (!kubectl(['get', 'namespace', 'sandpod-system']).ok) {
-      createNamespace('sandpod-system');
-      createdSystemNamespace = true;
-    }
     createNamespace(tenantNamespace);
     const applied = kubectl(['apply', '-f', '-'], manifests());
     assert.ok(applied.ok, applied.out);
@@ -101,7 +100,6 @@ describe(title, function () {
     if (problem) return;
     kubectl(['delete', '-f', '-', '--ignore-not-found'], manifests());
     deleteNamespace(tenantNamespace);
-    if (createdSystemNamespace) deleteNamespace('sandpod-system');
   });
 
   it('should let the operator create pods and Secrets in a tenant namespace only', () => {
