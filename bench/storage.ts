@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { CustomObjectsApi } from '@kubernetes/client-node';
 import yaml from 'js-yaml';
 import {
   clusterProblem,
@@ -22,6 +23,7 @@ import {
   installCrds,
   kubeconfigPath,
   kubectl,
+  loadKubeConfig,
   repoPath,
 } from '../test/helpers/cluster-suite.js';
 import { sha256Hex } from '../test/helpers/gateway.js';
@@ -53,10 +55,16 @@ function executionGets(): number {
   return total;
 }
 
-function storedObjects(): { count: number; bytes: number } {
-  const listed = kubectl(['get', 'executions.sandpod.dev', '-n', namespace, '-o', 'json']);
-  if (!listed.ok) throw new Error(listed.out);
-  const items = (JSON.parse(listed.out) as { items: unknown[] }).items;
+/** The run's Executions as the API server returns them (a list far above kubectl's output buffer). */
+async function storedObjects(): Promise<{ count: number; bytes: number }> {
+  const custom = loadKubeConfig().makeApiClient(CustomObjectsApi);
+  const listed = (await custom.listNamespacedCustomObject({
+    group: 'sandpod.dev',
+    version: 'v1alpha1',
+    namespace,
+    plural: 'executions',
+  })) as { items: unknown[] };
+  const items = listed.items;
   return {
     count: items.length,
     bytes: items.reduce<number>((sum, item) => sum + Buffer.byteLength(JSON.stringify(item)), 0),
@@ -138,7 +146,7 @@ async function main(): Promise<void> {
     }
     const seconds = (Date.now() - startedAt) / 1000;
     // The compaction of old revisions aside, what the objects take once written.
-    const stored = storedObjects();
+    const stored = await storedObjects();
     const etcdAfter = await etcdBytesInUse();
     process.stdout.write(
       `storage: ${created} executions accepted in ${seconds.toFixed(1)} s (${(created / seconds).toFixed(1)}/s); ` +
