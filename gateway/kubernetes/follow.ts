@@ -14,12 +14,14 @@ import type { ExecutionObject } from './execution-object.js';
 import { LiveOutput } from './live-output.js';
 import { merged } from './merged.js';
 import type { ExecutionRef } from './names.js';
+import type { OutputWindow, WindowEnd } from './output-window.js';
 import { hasPod, isStartingAnswer, podNameOf, RetryDelays } from './pod-start.js';
 import { deletedResult, isFinished, isLaterPhase, phaseOf, toResult } from './result.js';
 
-// Following an Execution: its phase from the watch, its output live from the pod's log while the
-// program runs, then whatever status holds beyond what the log gave (all of it for a follower that
-// comes after the pod is gone), and last the result from the final status, so a socket and
+// Following an Execution: its phase from the watch, its output live while the program runs (from
+// this replica's attach when it gated the program, see live-attach.ts, else from the pod's log),
+// then whatever status holds beyond what was sent (all of it for a follower that comes after the
+// pod is gone), and last the result from the final status, so a socket and
 // `kubectl get ex -o yaml` tell the same story.
 
 export interface FollowContext {
@@ -32,6 +34,8 @@ export interface FollowContext {
   read(ref: ExecutionRef): Promise<ExecutionObject | undefined>;
   /** The whole Execution, output included, from the API server. */
   readWhole(ref: ExecutionRef): Promise<ExecutionObject | undefined>;
+  /** All output of an execution this replica gated, as its attach gets it; else undefined. */
+  liveOutput?(ref: ExecutionRef): OutputWindow | undefined;
   log: winston.Logger;
   now(): Date;
 }
@@ -125,13 +129,58 @@ async function* changesOf(changes: ExecutionChanges, signal: AbortSignal): Async
 }
 
 /**
+ * The program's output from this replica's attach while it has all of it; from the pod's log
+ * otherwise, or from where the attach's pieces stopped (a follower that fell behind them, an
+ * attach lost midway): the log skips what was sent.
+ */
+async function* podOutput(
+  ctx: FollowContext,
+  ref: ExecutionRef,
+  initial: ExecutionObject,
+  changes: ExecutionChanges,
+  live: LiveOutput,
+  signal: AbortSignal,
+): AsyncGenerator<Item> {
+  const window = ctx.liveOutput?.(ref);
+  if (window && (yield* windowOutput(window, live, signal)) === 'complete') return;
+  if (signal.aborted || live.capped) return;
+  yield* logOutput(ctx, ref, initial, changes, live, signal);
+}
+
+async function* windowOutput(
+  window: OutputWindow,
+  live: LiveOutput,
+  signal: AbortSignal,
+): AsyncGenerator<Item, WindowEnd> {
+  const pieces = window.read(signal);
+  for (;;) {
+    const next = await pieces.next();
+    if (next.done) {
+      if (next.value === 'complete') yield* flushed(live);
+      return next.value;
+    }
+    const { stream, chunk, position } = next.value;
+    const data = live.take(stream, chunk, position);
+    if (data) yield { kind: 'output', stream, data };
+    if (live.capped) return 'complete';
+  }
+}
+
+function* flushed(live: LiveOutput): Generator<Item> {
+  for (const stream of STREAMS) {
+    const data = live.flush(stream);
+    if (data) yield { kind: 'output', stream, data };
+  }
+}
+
+/**
  * The program's output from the pod's log, from the moment the pod exists until the log ends.
  * Opening is retried while the pod starts (the API server refuses the log of a pod without a
  * node, the kubelet that of a container still waiting) on each new version of the Execution and
  * after a short, growing delay; a log cut short is opened again and what was sent is skipped.
  * Once the Execution is finished and its pod gone, status carries the output instead.
  */
-async function* podOutput(
+async function* logOutput(
   ctx: FollowContext,
   ref: ExecutionRef,
   initial: ExecutionObject,

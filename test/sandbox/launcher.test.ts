@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import type { Writable } from 'node:stream';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Writable } from 'node:stream';
 import { type LaunchReport, launcherExitCode, launchReport } from '../../operator/launch-report.js';
 import { compileProgram } from '../helpers/gcc.js';
 
@@ -49,10 +49,10 @@ describe('sandpod-launch (needs root and gcc)', function () {
     if (feed && child.stdin) feed(child.stdin);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
       stdout += chunk.toString('latin1');
     });
-    child.stderr.on('data', (chunk: Buffer) => {
+    child.stderr?.on('data', (chunk: Buffer) => {
       stderr += chunk.toString('latin1');
     });
     return new Promise((resolve, reject) => {
