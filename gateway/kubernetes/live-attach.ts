@@ -170,7 +170,6 @@ export class LiveAttach {
   }
 
   private async attachOnce(pod: string): Promise<AttachEnd> {
-    this.dropLateGate();
     let socket: AttachSocket;
     try {
       socket = await AttachSocket.open(
@@ -182,6 +181,8 @@ export class LiveAttach {
       // The API server refused the upgrade: nothing was sent.
       return { kind: 'refused', message: error instanceof Error ? error.message : String(error) };
     }
+    // Checked once open, right before the gate would go: opening can take a while.
+    this.dropLateGate();
     this.socket = socket;
     this.state = 'attached';
     this.markAttached();
@@ -202,7 +203,7 @@ export class LiveAttach {
    * it is not sent, and the log tells the output instead.
    */
   private dropLateGate(): void {
-    if (!this.gated || this.state !== 'connecting' || this.nowMs() - this.options.originMs <= GATE_CUTOFF_MS) return;
+    if (!this.gated || this.nowMs() - this.options.originMs <= GATE_CUTOFF_MS) return;
     this.gated = false;
     this.unconfirmed.shift();
     this.output?.end('partial');
