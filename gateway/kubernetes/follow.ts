@@ -45,6 +45,9 @@ type Item = { kind: 'output'; stream: Stream; data: string } | { kind: 'change';
 /** Bytes as one log gave them, `position` bytes into that response; not yet taken by LiveOutput. */
 type Chunk = { stream: Stream; chunk: Buffer; position: number };
 
+/** A chunk of the log or of the attach; `combined` when the log carries stdout and stderr as one. */
+type LogChunk = Chunk & { combined?: boolean };
+
 export async function* followExecution(
   ctx: FollowContext,
   ref: ExecutionRef,
@@ -129,9 +132,13 @@ async function* changesOf(changes: ExecutionChanges, signal: AbortSignal): Async
 }
 
 /**
- * The program's output from this replica's attach while it has all of it; from the pod's log
- * otherwise, or from where the attach's pieces stopped (a follower that fell behind them, an
- * attach lost midway): the log skips what was sent.
+ * The program's output: from this replica's attach, which has every byte at once, prompts
+ * included, when it gated the program; from the pod's log otherwise. With both, both are read and
+ * each byte is sent once, by whichever brings it first (LiveOutput counts bytes per stream, and
+ * each source brings its stream from the start without a gap): the attach is ahead while the
+ * follower keeps up, and the log, opened while the pod exists and held back by TCP while unread,
+ * goes on where the attach's kept pieces stop for a follower that fell behind them, even after
+ * the pod is gone. Bytes are taken only here, once merged handed them over.
  */
 async function* podOutput(
   ctx: FollowContext,
@@ -142,34 +149,45 @@ async function* podOutput(
   signal: AbortSignal,
 ): AsyncGenerator<Item> {
   const window = ctx.liveOutput?.(ref);
-  if (window && (yield* windowOutput(window, live, signal)) === 'complete') return;
-  if (signal.aborted || live.capped) return;
-  yield* logOutput(ctx, ref, initial, changes, live, signal);
+  const split = ctx.settings.splitStreams && !ctx.splitStreams.refused;
+  let sources: AsyncIterable<LogChunk>[] = [logOutput(ctx, ref, initial, changes, signal)];
+  if (window && split) sources = [window.read(signal), ...sources];
+  else if (window) {
+    // Without split streams the log counts stdout and stderr together: it can only take over.
+    const ended = yield* taken(window.read(signal), live, false);
+    if (ended === 'complete' || signal.aborted || live.capped) return;
+  }
+  yield* taken(merged(sources), live, window !== undefined && split);
 }
 
-async function* windowOutput(
-  window: OutputWindow,
+/** Sends what `chunks` bring beyond what was sent; returns how a window's pieces ended. */
+async function* taken(
+  chunks: AsyncIterable<LogChunk, WindowEnd | undefined>,
   live: LiveOutput,
-  signal: AbortSignal,
-): AsyncGenerator<Item, WindowEnd> {
-  const pieces = window.read(signal);
+  skipCombined: boolean,
+): AsyncGenerator<Item, WindowEnd | undefined> {
+  const iterator = chunks[Symbol.asyncIterator]();
   for (;;) {
-    const next = await pieces.next();
+    const next = await iterator.next();
     if (next.done) {
-      if (next.value === 'complete') yield* flushed(live);
-      return next.value;
+      const ended = next.value;
+      if (ended !== 'partial') {
+        for (const stream of STREAMS) {
+          const data = live.flush(stream);
+          if (data) yield { kind: 'output', stream, data };
+        }
+      }
+      return ended;
     }
-    const { stream, chunk, position } = next.value;
+    const { stream, chunk, position, combined } = next.value;
+    // A log that fell back to stdout and stderr together has other positions than the attach.
+    if (combined && skipCombined) continue;
     const data = live.take(stream, chunk, position);
     if (data) yield { kind: 'output', stream, data };
-    if (live.capped) return 'complete';
-  }
-}
-
-function* flushed(live: LiveOutput): Generator<Item> {
-  for (const stream of STREAMS) {
-    const data = live.flush(stream);
-    if (data) yield { kind: 'output', stream, data };
+    if (live.capped) {
+      await iterator.return?.(undefined);
+      return 'complete';
+    }
   }
 }
 
@@ -185,16 +203,15 @@ async function* logOutput(
   ref: ExecutionRef,
   initial: ExecutionObject,
   changes: ExecutionChanges,
-  live: LiveOutput,
   signal: AbortSignal,
-): AsyncGenerator<Item> {
+): AsyncGenerator<LogChunk> {
   let execution: ExecutionObject | undefined = initial;
   const delays = new RetryDelays(ctx.settings.podRetryDelayMs, ctx.settings.rewatchMaxDelayMs);
-  while (execution && !isFinished(execution) && !signal.aborted && !live.capped) {
+  while (execution && !isFinished(execution) && !signal.aborted) {
     let waitMs: number | undefined;
     if (hasPod(execution)) {
       try {
-        yield* podLogs(ctx, ref.namespace, podNameOf(execution), live, signal);
+        yield* podLogs(ctx, ref.namespace, podNameOf(execution), signal);
         return;
       } catch (error) {
         if (signal.aborted) return;
@@ -220,9 +237,8 @@ async function* podLogs(
   ctx: FollowContext,
   namespace: string,
   pod: string,
-  live: LiveOutput,
   signal: AbortSignal,
-): AsyncGenerator<Item> {
+): AsyncGenerator<LogChunk> {
   const split = ctx.settings.splitStreams && !ctx.splitStreams.refused;
   const targets: [Stream, 'Stdout' | 'Stderr' | undefined][] = split
     ? [
@@ -239,14 +255,12 @@ async function* podLogs(
       // followed log only when the container first writes to that stream or ends, so output on
       // one stream would otherwise wait for the other (a program that prints, then waits for
       // input and never writes to stderr, would show nothing until it ends).
-      // Bytes are taken (counted as sent) only here, once merged handed them over: a chunk one log
-      // read while the other failed is dropped unsent, so it must be read again on the next open.
-      for await (const { stream, chunk, position } of merged(
+      // A chunk one log read while the other failed is dropped untaken, and read again on the
+      // next open.
+      for await (const chunk of merged(
         targets.map(([stream, logStream]) => logOf(ctx, logPath(namespace, pod, logStream), stream, opened.signal)),
       )) {
-        const data = live.take(stream, chunk, position);
-        if (data) yield { kind: 'output', stream, data };
-        if (live.capped) break;
+        yield split ? chunk : { ...chunk, combined: true };
       }
     } catch (error) {
       if (!split || !isSplitRefusal(error)) throw error;
@@ -256,12 +270,8 @@ async function* podLogs(
         fix: 'enable the feature gate PodLogsQuerySplitStreams on the API server and kubelets',
       });
       opened.abort();
-      yield* podLogs(ctx, namespace, pod, live, signal);
+      yield* podLogs(ctx, namespace, pod, signal);
       return;
-    }
-    for (const [stream] of targets) {
-      const data = live.flush(stream);
-      if (data) yield { kind: 'output', stream, data };
     }
   } finally {
     signal.removeEventListener('abort', stop);
