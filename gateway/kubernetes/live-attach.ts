@@ -1,13 +1,12 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type winston from 'winston';
 import { STDIN_GATE_BYTE, STDIN_GATE_MS } from '../../contract/live-gate.js';
+import { CONTAINER, type ExecutionObject } from '../../contract/objects.js';
 import type { ObjectWatch } from '../../kube/watched-objects.js';
 import { errorMessage } from '../../observability/logger.js';
-import { CONTAINER } from '../../operator/objects.js';
 import { ApiError } from '../errors.js';
 import { type AttachEnd, AttachSocket } from './attach-socket.js';
 import { ExecutionChanges } from './execution-changes.js';
-import type { ExecutionObject } from './execution-object.js';
 import type { ExecutionRef } from './names.js';
 import { OutputWindow } from './output-window.js';
 import { hasPod, podNameOf, RetryDelays } from './pod-start.js';

@@ -1,4 +1,4 @@
-import type { ExecutionObject } from './execution-object.js';
+import type { ExecutionObject } from '../../contract/objects.js';
 import { finished, LiveAttach, type LiveAttachContext, stdinClosed } from './live-attach.js';
 import type { ExecutionRef } from './names.js';
 import type { OutputWindow } from './output-window.js';
