@@ -25,8 +25,13 @@ export type AttachEnd = { kind: 'refused'; message: string } | { kind: 'ended' }
  * and Failure only when it could not attach (the API server also reports there what it could not
  * reach). No status at all means the connection was lost.
  */
-export function attachEnd(status: string | undefined, closeReason: string): AttachEnd {
-  if (status === undefined) return { kind: 'broken', message: closeReason || 'the attach connection closed' };
+export function attachEnd(status: string | undefined, closeReason: string, closeCode = 1006): AttachEnd {
+  if (status === undefined) {
+    return {
+      kind: 'broken',
+      message: `the attach connection closed (${closeCode}${closeReason ? `: ${closeReason}` : ''})`,
+    };
+  }
   let parsed: { status?: unknown; message?: unknown };
   try {
     parsed = JSON.parse(status) as typeof parsed;
@@ -44,6 +49,9 @@ export function attachPath(namespace: string, pod: string, container: string): s
 }
 
 export class AttachSocket {
+  /** Whether the container sent anything over this attach: it reached the container. */
+  sawOutput = false;
+
   private constructor(
     private readonly socket: WebSocket,
     readonly ended: Promise<AttachEnd>,
@@ -68,16 +76,24 @@ export class AttachSocket {
     if (url.protocol === 'ws:') delete options.agent;
     const socket = new WebSocket(url, PROTOCOLS, options);
     let status: string | undefined;
+    let opened: AttachSocket | undefined;
     socket.on('message', (data: Buffer, isBinary: boolean) => {
       // v4 and v5 frame every channel in binary messages.
-      if (!isBinary || data.length === 0) return;
+      if (!isBinary || data.length <= 1) return;
       const channel = data[0];
-      if (channel === CHANNEL.stdout && data.length > 1) onOutput('stdout', data.subarray(1));
-      else if (channel === CHANNEL.stderr && data.length > 1) onOutput('stderr', data.subarray(1));
-      else if (channel === CHANNEL.status) status = data.subarray(1).toString('utf8');
+      const stream = channel === CHANNEL.stdout ? 'stdout' : channel === CHANNEL.stderr ? 'stderr' : undefined;
+      if (stream) {
+        if (opened) opened.sawOutput = true;
+        onOutput(stream, data.subarray(1));
+      } else if (channel === CHANNEL.status) {
+        status = data.subarray(1).toString('utf8');
+      }
     });
+    let failure = '';
     const ended = new Promise<AttachEnd>((resolve) => {
-      socket.on('close', (_code, reason) => resolve(attachEnd(status, reason.toString('utf8'))));
+      socket.on('close', (code, reason) =>
+        resolve(attachEnd(status, [failure, reason.toString('utf8')].filter(Boolean).join('; '), code)),
+      );
     });
     await new Promise<void>((resolve, reject) => {
       socket.once('open', () => resolve());
@@ -93,8 +109,11 @@ export class AttachSocket {
       socket.once('error', reject);
     });
     // After the open, the close that follows an error says how the attach ended.
-    socket.on('error', () => undefined);
-    return new AttachSocket(socket, ended);
+    socket.on('error', (error) => {
+      failure = error.message;
+    });
+    opened = new AttachSocket(socket, ended);
+    return opened;
   }
 
   send(data: Buffer): void {

@@ -32,6 +32,15 @@ export const stdinClosed = () => new ApiError(409, 'stdin_closed', 'stdin of the
  */
 export const GATE_CUTOFF_MS = STDIN_GATE_MS - 1000;
 
+/**
+ * An attach the API server drops without a status (code 1006) this soon after it opened, before
+ * any output came, never reached the container: while the pod starts, the API server cuts some
+ * attaches so instead of answering with a Failure. Its input is sent again on the next one. The
+ * end of stdin waits this long (or for output) before it goes, so it never follows input into
+ * such an attach and never reaches the program twice.
+ */
+export const ATTACH_SETTLE_MS = 500;
+
 export interface LiveAttachContext {
   kubeConfig: KubeConfig;
   executions: ObjectWatch<ExecutionObject>;
@@ -62,6 +71,8 @@ export class LiveAttach {
   /** The gate is (or was) sent: false without one, or once it was dropped as too late. */
   private gated: boolean;
   private socket: AttachSocket | undefined;
+  /** The current attach has shown that it reached the container (output, or time without a cut). */
+  private settled = false;
   private state: 'connecting' | 'attached' | 'done' | 'lost' = 'connecting';
   private stdinEnded = false;
   private readonly stopping = new AbortController();
@@ -131,8 +142,9 @@ export class LiveAttach {
   }
 
   private write(socket: AttachSocket, item: StdinItem): void {
-    if (item === 'end') socket.closeStdin();
-    else socket.send(item);
+    if (item !== 'end') socket.send(item);
+    else if (this.settled || socket.sawOutput) socket.closeStdin();
+    // Otherwise attachOnce sends it once the attach settled.
   }
 
   private async run(): Promise<void> {
@@ -183,16 +195,28 @@ export class LiveAttach {
     // Checked once open, right before the gate would go: opening can take a while.
     this.dropLateGate();
     this.socket = socket;
+    this.settled = false;
     this.state = 'attached';
     this.markAttached();
     for (const item of this.unconfirmed) this.write(socket, item);
+    const openedAtMs = this.nowMs();
+    const settle = setTimeout(() => {
+      this.settled = true;
+      if (this.socket === socket && this.unconfirmed.at(-1) === 'end') socket.closeStdin();
+    }, ATTACH_SETTLE_MS);
     const stop = () => socket.close();
     this.stopping.signal.addEventListener('abort', stop, { once: true });
     try {
-      return await socket.ended;
+      const outcome = await socket.ended;
+      if (outcome.kind === 'broken' && !socket.sawOutput && this.nowMs() - openedAtMs < ATTACH_SETTLE_MS) {
+        return { kind: 'refused', message: outcome.message };
+      }
+      return outcome;
     } finally {
+      clearTimeout(settle);
       this.stopping.signal.removeEventListener('abort', stop);
       this.socket = undefined;
+      this.settled = false;
       if (this.usable) this.state = 'connecting';
     }
   }
