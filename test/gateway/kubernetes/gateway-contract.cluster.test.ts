@@ -103,7 +103,7 @@ describe(title, function () {
       const gateway = await startGateway(config, backend);
       const { socket, recorder } = await connectSocket(gateway.url, token);
       try {
-        const source = 'a = input("a? ")\nprint("got", a)\nimport sys\nsys.stdin.read()\n';
+        const source = 'a = input("a? ")\nprint("got", a, flush=True)\nimport sys\nsys.stdin.read()\n';
         const id = ackId(await emitWithAck(socket, 'run', { runtime: 'python', source, interactive: true }));
         await recorder.until(id, () => recorder.stdout(id) === 'a? ');
         await emitWithAck(socket, 'stdin', { id, data: '1\n' });
