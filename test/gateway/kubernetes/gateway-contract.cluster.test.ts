@@ -110,7 +110,14 @@ describe(title, function () {
         await recorder.untilStdout(id, 'got 1\n');
 
         // The line is complete, so containerd has logged it; the gate byte went to the launcher.
-        const logs = kubectl(['-n', namespace, 'logs', '-l', `sandpod.dev/execution=${id}`, '-c', CONTAINER.run]);
+        // The pod's status may still say the container is starting: the kubelet reports it late.
+        const readLogs = () =>
+          kubectl(['-n', namespace, 'logs', '-l', `sandpod.dev/execution=${id}`, '-c', CONTAINER.run]);
+        let logs = readLogs();
+        for (let tries = 0; !logs.ok && /waiting to start/.test(logs.out) && tries < 50; tries += 1) {
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          logs = readLogs();
+        }
         await emitWithAck(socket, 'stdin:end', { id });
         const result = await recorder.untilExit(id);
 
