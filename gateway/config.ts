@@ -139,8 +139,11 @@ const configFields = z.strictObject({
       /** How long finished results stay readable. */
       resultTtlSeconds: z.int().positive().default(3600),
       maxResults: z.int().positive().default(10_000),
-      /** Output that finished results may hold in memory together; the oldest go first past it. */
-      maxRetainedOutputBytes: z
+      /**
+       * Bytes that finished results may hold in memory together (output, compiler output, the
+       * rest of the result; the request is dropped when an execution ends); the oldest go first.
+       */
+      maxRetainedBytes: z
         .int()
         .positive()
         .default(256 * 1024 * 1024),

@@ -53,6 +53,10 @@ const CPU_POLL_MS = 25;
  */
 type ScratchSource = { kind: 'host'; scratch: Scratch } | { kind: 'runtime'; files: SourceFile[] };
 
+/** What a finished execution costs beyond its text: the result's fields, the journal's entries. */
+const RESULT_OVERHEAD_BYTES = 2048;
+const JOURNAL_ENTRY_BYTES = 64;
+
 export class Execution {
   readonly journal = new Journal();
   readonly createdAt = new Date();
@@ -65,17 +69,25 @@ export class Execution {
   private readonly disposals: Promise<void>[] = [];
   private stdinClosed = false;
   private readonly log: winston.Logger;
+  /**
+   * The request (up to the body limit, megabytes) until the execution ends; a finished result
+   * stays readable for an hour and needs none of it.
+   */
+  private spec: ExecutionSpec | undefined;
+  readonly interactive: boolean;
 
   constructor(
     readonly id: string,
     readonly tenant: string,
-    readonly spec: ExecutionSpec,
+    spec: ExecutionSpec,
     private readonly runtime: Runtime,
     private readonly env: SandboxEnvironment,
     /** Told once, when the result is final (before the sandbox is torn down). */
     private readonly onFinished: (execution: Execution) => void = () => undefined,
   ) {
     this.log = env.log.child({ execution: id, tenant, runtime: runtime.name });
+    this.spec = spec;
+    this.interactive = spec.interactive === true;
     this.journal.status('Pending');
   }
 
@@ -83,13 +95,21 @@ export class Execution {
     return this.journal.finished ?? this.snapshot();
   }
 
-  /** Characters of output this execution holds. */
-  get outputChars(): number {
-    return this.journal.text.stdout.length + this.journal.text.stderr.length;
+  /**
+   * Bytes this execution holds, at most: its text at two bytes a character (V8 stores a string
+   * with any character past Latin-1 that way), its journal and the result's other fields. The
+   * request is not counted: it is dropped when the execution ends.
+   */
+  get heldBytes(): number {
+    const text = this.journal.text.stdout.length + this.journal.text.stderr.length;
+    const compileOutput = this.compileOutcome?.output.length ?? 0;
+    return 2 * (text + compileOutput) + JOURNAL_ENTRY_BYTES * this.journal.entryCount + RESULT_OVERHEAD_BYTES;
   }
 
-  get interactive(): boolean {
-    return this.spec.interactive === true;
+  /** The request, while the execution has not ended. */
+  private get request(): ExecutionSpec {
+    if (!this.spec) throw new Error(`execution ${this.id} has ended; its request is gone`);
+    return this.spec;
   }
 
   get isStdinClosed(): boolean {
@@ -116,13 +136,13 @@ export class Execution {
     this.setPhase('Running');
     let scratch: Scratch | undefined;
     try {
-      const files = this.spec.files ?? [{ name: this.runtime.fileName, content: this.spec.source ?? '' }];
+      const files = this.request.files ?? [{ name: this.runtime.fileName, content: this.request.source ?? '' }];
       // A single step needs no scratch that outlives it, so the runtime mounts it when it can: no
       // mount and unmount on the host for every run.
       if (!this.runtime.compile && this.env.ociRuntime.mountsScratch) {
         return await this.runProgram({ kind: 'runtime', files });
       }
-      scratch = await this.env.scratchPool.acquire(this.spec.limits.diskMiB);
+      scratch = await this.env.scratchPool.acquire(this.request.limits.diskMiB);
       stageFiles(scratch.work, files, this.env.uid, this.env.gid);
       const source = { kind: 'host', scratch } as const;
       const compileFailure = this.runtime.compile ? await this.compile(source, this.runtime.compile) : null;
@@ -165,24 +185,25 @@ export class Execution {
   }
 
   private async runProgram(scratch: ScratchSource): Promise<ExecutionResult> {
+    const request = this.request;
     const argv = [
       ...(this.interactive ? this.runtime.interactiveRun : []),
       ...this.runtime.run,
-      ...(this.spec.args ?? []),
+      ...(request.args ?? []),
     ];
     const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
     if (!this.interactive) {
-      if (this.spec.stdin) this.pendingStdin.unshift(this.spec.stdin);
+      if (request.stdin) this.pendingStdin.unshift(request.stdin);
       this.pendingStdin.push(null);
-    } else if (this.spec.stdin) {
-      this.pendingStdin.unshift(this.spec.stdin);
+    } else if (request.stdin) {
+      this.pendingStdin.unshift(request.stdin);
     }
-    const outcome = await this.step('run', scratch, argv, this.spec.limits, (stream, chunk) => {
+    const outcome = await this.step('run', scratch, argv, request.limits, (stream, chunk) => {
       this.journal.output(stream, decoders[stream].write(chunk));
     });
     for (const stream of ['stdout', 'stderr'] as const) this.journal.output(stream, decoders[stream].end());
     this.runOutcome = outcome;
-    return this.finish(runVerdict(outcome, this.spec.limits));
+    return this.finish(runVerdict(outcome, request.limits));
   }
 
   private async step(
@@ -275,6 +296,8 @@ export class Execution {
     this.phase = phase;
     this.journal.status(phase);
     const result = this.snapshot(verdict, new Date());
+    this.spec = undefined;
+    this.pendingStdin.splice(0);
     this.journal.finish(result);
     this.onFinished(this);
     this.log.info('Finished execution', {
