@@ -43,6 +43,13 @@ export function createApp(options: GatewayOptions): Gateway {
   const tenants = backend.tenants ?? configuredTenants(config);
   watchTenantMetrics(metrics.registry, tenants);
   const authenticate = createAuthenticator(tenants, config);
+  if (!tenants.tokensRequired) {
+    log.warn('Serving without tokens', {
+      served: 'clients on loopback only, as tenant default',
+      refused:
+        'requests carrying proxy headers (Forwarded, X-Forwarded-For, X-Real-IP, Via, ...): behind a proxy every client looks local',
+    });
+  }
   const unfinished = backend.unfinished?.bind(backend);
   const executions = createTenantExecutions({
     backend,

@@ -6,7 +6,7 @@ import { errorMessage } from '../../observability/logger.js';
 import type { Config } from '../config.js';
 import { toApiError } from '../http/api-errors.js';
 import type { GatewayMetrics } from '../metrics.js';
-import { type Authenticate, bearerToken, type Credentials } from '../tenancy/authenticate.js';
+import { type Authenticate, bearerToken, type Credentials, proxyHeaderOf } from '../tenancy/authenticate.js';
 import type { Tenant } from '../tenancy/tenant.js';
 import type { TenantDirectory } from '../tenancy/tenant-directory.js';
 import type { TenantExecutions } from '../tenancy/tenant-executions.js';
@@ -75,7 +75,12 @@ export function createSocketServer(
   io.use((socket, next) => {
     const auth = socket.handshake.auth as { token?: unknown } | undefined;
     const token = typeof auth?.token === 'string' ? auth.token : bearerToken(socket.handshake.headers.authorization);
-    const credentials = { token, remoteAddress: socket.handshake.address, host: socket.handshake.headers.host };
+    const credentials = {
+      token,
+      remoteAddress: socket.handshake.address,
+      host: socket.handshake.headers.host,
+      proxyHeader: proxyHeaderOf(socket.handshake.headers),
+    };
     try {
       socket.data.tenant = authenticate(credentials);
       credentialsOf.set(socket, credentials);
