@@ -28,6 +28,13 @@ const tenantSchema = z.strictObject({
   /** Requests per second with a burst, for starting executions (429 past it). */
   ratePerSecond: z.number().positive().optional(),
   burst: z.int().positive().optional(),
+  /** Sockets open at once for this tenant (the handshake is refused past it). */
+  maxSockets: z.int().positive().optional(),
+  /**
+   * Results and output streams the gateway sends this tenant at once: executions followed by its
+   * sockets, and REST answers that carry a result (429 past it).
+   */
+  maxStreams: z.int().positive().optional(),
   /**
    * Kubernetes mode: the namespace of the tenant's Executions. Without it,
    * `kubernetes.namespaces[name]`, else `<kubernetes.namespacePrefix><name>`.
@@ -90,6 +97,8 @@ const configFields = z.strictObject({
       maxConcurrent: z.int().positive().default(16),
       ratePerSecond: z.number().positive().default(20),
       burst: z.int().positive().default(40),
+      maxSockets: z.int().positive().default(32),
+      maxStreams: z.int().positive().default(64),
     })
     .prefault({}),
   http: z
@@ -111,6 +120,14 @@ const configFields = z.strictObject({
       idleTimeoutMs: z.int().positive().default(60_000),
       /** Executions one socket may follow at once. */
       maxFollowed: z.int().positive().default(8),
+      /**
+       * Bytes a socket may have waiting for a slow reader (as encoded, so escaped control
+       * characters count six-fold) before following pauses; the output stays in the backend.
+       */
+      highWaterBytes: z
+        .int()
+        .positive()
+        .default(1024 * 1024),
       /** Largest single Socket.IO message. */
       maxMessageBytes: z
         .int()

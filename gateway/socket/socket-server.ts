@@ -8,6 +8,7 @@ import { toApiError } from '../http/api-errors.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { type Authenticate, bearerToken, type Credentials, proxyHeaderOf } from '../tenancy/authenticate.js';
 import type { Tenant } from '../tenancy/tenant.js';
+import type { TenantConnections } from '../tenancy/tenant-connections.js';
 import type { TenantDirectory } from '../tenancy/tenant-directory.js';
 import type { TenantExecutions } from '../tenancy/tenant-executions.js';
 import type { ClientToServerEvents, InterServerEvents, ServerToClientEvents, SocketData } from './events.js';
@@ -21,6 +22,7 @@ export interface SocketServerDeps {
   tenants: TenantDirectory;
   authenticate: Authenticate;
   executions: TenantExecutions;
+  connections: TenantConnections;
   metrics: GatewayMetrics;
   log: winston.Logger;
 }
@@ -46,7 +48,7 @@ export function createSocketServer(
   httpServer: HttpServer,
   deps: SocketServerDeps,
 ): { io: GatewayIo; close: () => Promise<void> } {
-  const { config, tenants, authenticate, executions, metrics, log } = deps;
+  const { config, tenants, authenticate, executions, connections, metrics, log } = deps;
   const io: GatewayIo = new Server(httpServer, {
     maxHttpBufferSize: config.socket.maxMessageBytes,
     serveClient: false,
@@ -83,6 +85,10 @@ export function createSocketServer(
     };
     try {
       socket.data.tenant = authenticate(credentials);
+      const closeSocket = connections.openSocket(socket.data.tenant);
+      // Whichever comes first: the socket leaves, or its connection closes before it ever joined.
+      socket.once('disconnect', closeSocket);
+      socket.conn.once('close', closeSocket);
       credentialsOf.set(socket, credentials);
       next();
     } catch (error) {
@@ -94,7 +100,7 @@ export function createSocketServer(
   io.on('connection', (socket) => {
     metrics.socketConnections.inc();
     socket.on('disconnect', () => metrics.socketConnections.dec());
-    serveSocket(socket, { executions, followers, limits: config.socket, log, cancelWhenOrphaned });
+    serveSocket(socket, { executions, followers, connections, limits: config.socket, log, cancelWhenOrphaned });
   });
 
   // A revoked token (or a removed tenant) ends its sockets at once: they could otherwise go on
