@@ -67,6 +67,12 @@ export class Execution {
   private readonly pendingStdin: (string | null)[] = [];
   /** Tear-downs of finished steps, awaited before the scratch space goes. */
   private readonly disposals: Promise<void>[] = [];
+  /**
+   * The cgroup slots of finished steps, handed back only once the scratch space is gone: its tmpfs
+   * pages stay charged to the slot of the step that wrote them until it is unmounted, and would
+   * count against the memory limit of the next step given that slot.
+   */
+  private readonly slotReleases: (() => Promise<void>)[] = [];
   private stdinClosed = false;
   private readonly log: winston.Logger;
   /**
@@ -161,6 +167,12 @@ export class Execution {
       await scratch
         ?.release()
         .catch((error: Error) => this.log.error('Failed to release scratch', { error: error.message }));
+      const slots = this.slotReleases
+        .splice(0)
+        .map((release) =>
+          release().catch((error: Error) => this.log.error('Failed to release cgroup slot', { error: error.message })),
+        );
+      await Promise.all(slots);
     }
   }
 
@@ -228,7 +240,7 @@ export class Execution {
         }),
         this.stepScratch(scratch, bundleDir, limits.diskMiB),
       ]);
-      if (created.status === 'fulfilled') cgroup = created.value;
+      if (created.status === 'fulfilled') cgroup = this.heldUntilScratchGone(created.value);
       else throw created.reason;
       if (staged.status === 'rejected') throw staged.reason;
       const stepScratch = staged.value;
@@ -271,6 +283,19 @@ export class Execution {
       this.current = undefined;
       this.disposals.push(step.disposed());
     }
+  }
+
+  /** The slot as the step sees it: releasing it only queues its release for the end of run(). */
+  private heldUntilScratchGone(slot: StepCgroup): StepCgroup {
+    let queued = false;
+    return {
+      ...slot,
+      release: async () => {
+        if (queued) return;
+        queued = true;
+        this.slotReleases.push(() => slot.release());
+      },
+    };
   }
 
   /** The step's scratch for its OCI spec; a runtime-mounted one is staged in the bundle first. */
