@@ -174,8 +174,14 @@ const configFields = z.strictObject({
       seccompProfilePath: z.string().default(`${repoRoot}config/seccomp.json`),
       /** The small helper that starts the runtime's processes (built by `make build`). */
       spawnerPath: z.string().default(`${repoRoot}dist/bin/sandpod-spawner`),
-      /** The unprivileged user every program runs as. */
-      uid: z.int().min(1).default(65534),
+      /**
+       * Host users for programs: each running execution gets one of its own, `firstUid` up to
+       * `firstUid + maxRunning - 1`, so that what the kernel counts per user (inotify instances,
+       * message queue bytes) is never shared between executions. Pick a range no user or
+       * subordinate-uid range (/etc/subuid) of the host uses.
+       */
+      firstUid: z.int().min(1000).max(4_000_000_000).default(1_900_000_000),
+      /** The group of every program. */
       gid: z.int().min(1).default(65534),
       /** CPU cores one execution may use at once. */
       cpus: z.number().positive().default(1),

@@ -15,6 +15,7 @@ import type { CgroupDriver, StepCgroup } from '../../sandbox/cgroups.js';
 import type { OciRuntime } from '../../sandbox/oci-runtime.js';
 import { buildStepSpec, type SeccompProfile, type StepScratch } from '../../sandbox/oci-spec.js';
 import type { RootfsLayout } from '../../sandbox/rootfs.js';
+import type { SandboxUsers } from '../../sandbox/sandbox-users.js';
 import { inodesFor, type Scratch, stageFiles, stageScratch } from '../../sandbox/scratch.js';
 import type { ScratchPool } from '../../sandbox/scratch-pool.js';
 import { SandboxStep, type StepOutcome } from '../../sandbox/step.js';
@@ -31,8 +32,10 @@ export interface SandboxEnvironment {
   seccomp: SeccompProfile;
   stateDir: string;
   scratchPool: ScratchPool;
-  uid: number;
+  users: SandboxUsers;
   gid: number;
+  /** Whether read-only binds are read-only, nosuid and nodev below too (sandbox/mount-flags.ts). */
+  recursiveMountFlags: boolean;
   cpus: number;
   compileLimits: Limits;
   log: winston.Logger;
@@ -73,6 +76,8 @@ export class Execution {
    * count against the memory limit of the next step given that slot.
    */
   private readonly slotReleases: (() => Promise<void>)[] = [];
+  /** The host user of this execution's programs, its own while it runs (see sandbox-users.ts). */
+  private uid = -1;
   private stdinClosed = false;
   private readonly log: winston.Logger;
   /**
@@ -141,6 +146,9 @@ export class Execution {
     this.startedAt = new Date();
     this.setPhase('Running');
     let scratch: Scratch | undefined;
+    // Taken for the whole execution, both steps: the compile step's files belong to it too.
+    const uid = this.env.users.acquire();
+    this.uid = uid;
     try {
       const files = this.request.files ?? [{ name: this.runtime.fileName, content: this.request.source ?? '' }];
       // A single step needs no scratch that outlives it, so the runtime mounts it when it can: no
@@ -148,8 +156,8 @@ export class Execution {
       if (!this.runtime.compile && this.env.ociRuntime.mountsScratch) {
         return await this.runProgram({ kind: 'runtime', files });
       }
-      scratch = await this.env.scratchPool.acquire(this.request.limits.diskMiB);
-      stageFiles(scratch.work, files, this.env.uid, this.env.gid);
+      scratch = await this.env.scratchPool.acquire(this.request.limits.diskMiB, uid, this.env.gid);
+      stageFiles(scratch.work, files, uid, this.env.gid);
       const source = { kind: 'host', scratch } as const;
       const compileFailure = this.runtime.compile ? await this.compile(source, this.runtime.compile) : null;
       if (compileFailure) return this.finish(compileFailure);
@@ -173,6 +181,7 @@ export class Execution {
           release().catch((error: Error) => this.log.error('Failed to release cgroup slot', { error: error.message })),
         );
       await Promise.all(slots);
+      this.env.users.release(uid);
     }
   }
 
@@ -247,10 +256,11 @@ export class Execution {
       spec = buildStepSpec({
         argv,
         env: { ...BASE_ENV, ...this.runtime.env },
-        uid: this.env.uid,
+        uid: this.uid,
         gid: this.env.gid,
         rootfsPath: this.env.rootfs.rootfsPath,
         readOnlyBinds: this.env.rootfs.readOnlyBinds,
+        recursiveMountFlags: this.env.recursiveMountFlags,
         scratch: stepScratch,
         cgroupsPath: cgroup.containerPath,
         seccomp: this.env.seccomp,
@@ -306,7 +316,7 @@ export class Execution {
     }
     mkdirSync(bundleDir, { mode: 0o700 });
     const stagedDir = join(bundleDir, 'scratch');
-    stageScratch(stagedDir, source.files, this.env.uid, this.env.gid);
+    stageScratch(stagedDir, source.files, this.uid, this.env.gid);
     return { kind: 'runtime', stagedDir, sizeMiB: diskMiB, inodes: inodesFor(diskMiB) };
   }
 

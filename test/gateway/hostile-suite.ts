@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { type AddressInfo, createServer, type Server } from 'node:net';
 import type { ExecutionResult } from '../../contract/index.js';
 import type { RunRequest } from '../helpers/embedded.js';
@@ -234,6 +235,29 @@ I`;
         const pids = JSON.parse(result.stdout) as number[];
         assert.ok(pids.length <= 3, `saw processes ${pids}`);
         assert.ok(pids.includes(1), 'the program should be pid 1 of its own namespace');
+      });
+
+      it("should show none of the host's load, pressure, disks or boot line when a program reads /proc", async () => {
+        const files = ['/proc/loadavg', '/proc/pressure/cpu', '/proc/pressure/memory', '/proc/pressure/io'];
+        files.push('/proc/vmstat', '/proc/diskstats', '/proc/swaps', '/proc/interrupts', '/proc/cmdline');
+        const result = await run({
+          runtime: 'bash',
+          source: `for file in ${files.join(' ')}; do printf '%s=' "$file"; head -c 300 "$file" 2>/dev/null | tr '\\n' ' '; echo; done`,
+        });
+        const seen = new Map(
+          result.stdout
+            .trim()
+            .split('\n')
+            .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1).trim()]),
+        );
+        assert.equal(seen.size, files.length, result.stdout);
+        // runc masks them (empty); gVisor has its own /proc: no such files, an idle load, its own boot line.
+        assert.match(seen.get('/proc/loadavg') ?? '', /^$|^0\.00 0\.00 0\.00 /);
+        const hostBootLine = (await readFile('/proc/cmdline', 'utf8')).trim();
+        assert.notEqual(seen.get('/proc/cmdline'), hostBootLine);
+        for (const file of files.filter((name) => !['/proc/loadavg', '/proc/cmdline'].includes(name))) {
+          assert.equal(seen.get(file), '', `${file} shows ${seen.get(file)}`);
+        }
       });
 
       it('should pass only the allow-listed environment when a program prints it', async () => {

@@ -23,8 +23,8 @@ describe('embedded cgroup slots and scratch', function () {
       const scratchMounts: string[] = [];
       const mountedAtSlotRelease: boolean[] = [];
       const acquireScratch = sandbox.scratchPool.acquire.bind(sandbox.scratchPool);
-      sandbox.scratchPool.acquire = async (sizeMiB) => {
-        const scratch = await acquireScratch(sizeMiB);
+      sandbox.scratchPool.acquire = async (sizeMiB, uid, gid) => {
+        const scratch = await acquireScratch(sizeMiB, uid, gid);
         scratchMounts.push(dirname(scratch.work));
         return scratch;
       };
