@@ -4,8 +4,9 @@ import { type AddressInfo, createServer, type Server } from 'node:net';
 import type { ExecutionResult } from '../../contract/index.js';
 import type { RunRequest } from '../helpers/embedded.js';
 
-// Hostile programs from the public record of online judges (shared/HOSTILE.md and more of the
-// same kinds). Written against a `run` function alone, so every backend faces the same suite.
+// Hostile programs from the public record of online judges and more of the same kinds, listed
+// in docs/hostile-programs.md. Written against a `run` function alone, so every backend faces the
+// same suite.
 
 export interface HostileTarget {
   run(request: RunRequest): Promise<ExecutionResult>;
