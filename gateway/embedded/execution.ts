@@ -149,10 +149,11 @@ export class Execution {
     this.startedAt = new Date();
     this.setPhase('Running');
     let scratch: Scratch | undefined;
-    // Taken for the whole execution, both steps: the compile step's files belong to it too.
-    const uid = this.env.users.acquire();
-    this.uid = uid;
+    let uid: number | undefined;
     try {
+      // Taken for the whole execution, both steps: the compile step's files belong to it too.
+      uid = this.env.users.acquire();
+      this.uid = uid;
       const files = this.request.files ?? [{ name: this.runtime.fileName, content: this.request.source ?? '' }];
       // A single step needs no scratch that outlives it, so the runtime mounts it when it can: no
       // mount and unmount on the host for every run.
@@ -184,7 +185,7 @@ export class Execution {
           release().catch((error: Error) => this.log.error('Failed to release cgroup slot', { error: error.message })),
         );
       await Promise.all(slots);
-      this.env.users.release(uid);
+      if (uid !== undefined) this.env.users.release(uid);
     }
   }
 
