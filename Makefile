@@ -79,7 +79,7 @@ manifests: $(NODE_STAMP) ## Regenerate manifests/, the chart's CRDs and its conf
 	node --import=tsx charts/manifests.ts
 
 .PHONY: images
-images: ## Build the gateway/operator and runtime images with docker, podman or buildah (REGISTRY, TAG, PUSH=1)
+images: $(NODE_STAMP) ## Build the gateway/operator and runtime images with docker, podman or buildah (REGISTRY, TAG, PUSH=1)
 	images/build.sh
 
 .PHONY: test-unit
