@@ -15,5 +15,5 @@ const HEADER = `# Generated from runtimes/catalog.yaml by \`make manifests\` (ch
 
 export function chartRuntimesFile(catalog: RuntimeCatalog = readCatalog()): string {
   const runtimes = catalog.runtimes.map((entry) => ({ name: entry.name, ...runtimeSpecOf(entry) }));
-  return HEADER + yaml.dump({ runtimes }, { lineWidth: -1, flowLevel: 3, quotingType: '"', forceQuotes: false });
+  return HEADER + yaml.dump({ runtimes }, { lineWidth: -1, quotingType: '"' });
 }

@@ -91,8 +91,8 @@ export type RuntimeCatalog = z.infer<typeof runtimeCatalogSchema>;
 export function parseRuntimeCatalog(text: string, source: string): RuntimeCatalog {
   const parsed = runtimeCatalogSchema.safeParse(yaml.load(text));
   if (!parsed.success) {
-    const { field, message } = firstFieldError(parsed.error);
-    throw new Error(`${source}: ${field}: ${message}`);
+    // The message names the field at fault.
+    throw new Error(`${source}: ${firstFieldError(parsed.error).message}`);
   }
   const names = new Set<string>();
   parsed.data.runtimes.forEach((entry, index) => {
@@ -127,8 +127,7 @@ export function runtimeSpecOf(entry: CatalogRuntime): Omit<RuntimeSpec, 'image'>
   // The catalog may allow what the API server refuses (longer argv, more aliases): say so here.
   const checked = runtimeSpecSchema.omit({ image: true }).safeParse(spec);
   if (!checked.success) {
-    const { field, message } = firstFieldError(checked.error);
-    throw new Error(`runtime ${entry.name}: not a valid Runtime spec: ${field}: ${message}`);
+    throw new Error(`runtime ${entry.name}: not a valid Runtime spec: ${firstFieldError(checked.error).message}`);
   }
   return checked.data;
 }

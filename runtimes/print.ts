@@ -74,5 +74,5 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     process.exit(2);
   }
   const lines = printer();
-  if (lines.length > 0) console.log(lines.join('\n'));
+  if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
 }
