@@ -10,6 +10,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY contract contract
+COPY sandbox sandbox
+COPY kube kube
 COPY observability observability
 COPY gateway gateway
 COPY operator operator

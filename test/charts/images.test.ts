@@ -18,6 +18,13 @@ const sandpodDockerfile = read('images/sandpod.Dockerfile');
 describe('images', () => {
   const catalog = readCatalog();
 
+  it('should copy every folder the production build compiles into the gateway/operator image', () => {
+    const buildConfig = JSON.parse(read('tsconfig.build.json')) as { include: string[] };
+    for (const folder of buildConfig.include) {
+      assert.match(sandpodDockerfile, new RegExp(`^COPY ${folder} ${folder}$`, 'm'), `${folder}/ is not copied`);
+    }
+  });
+
   it('should take every language and package of the runtime images from the catalog', () => {
     assert.match(buildImages, /node --import=tsx runtimes\/print\.ts image-spec/);
     assert.match(buildImages, /\$\{SANDPOD_DEV_IMAGES:-\$\{RUNTIMES\[\*\]\}\}/);
