@@ -19,7 +19,10 @@ describe('attachEnd', () => {
   });
 
   it('should call an attach broken when it closed without a status', () => {
-    assert.deepEqual(attachEnd(undefined, 'going away'), { kind: 'broken', message: 'going away' });
+    assert.deepEqual(attachEnd(undefined, 'going away', 1001), {
+      kind: 'broken',
+      message: 'the attach connection closed (1001: going away)',
+    });
     assert.equal(attachEnd(undefined, '').kind, 'broken');
   });
 
