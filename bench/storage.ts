@@ -9,7 +9,7 @@
 //      (apiserver_request_total) during each hundred.
 // BENCH_GATEWAY_CHECKOUT=<dir> runs the gateway of another checkout (with its own node_modules),
 // for the figures before a change. Prints figures; asserts nothing. Needs the dev cluster.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,6 +26,7 @@ import {
   loadKubeConfig,
   repoPath,
 } from '../test/helpers/cluster-suite.js';
+import { kubectlPath } from '../test/helpers/dev-cluster.js';
 import { sha256Hex } from '../test/helpers/gateway.js';
 
 const MAX_POSTS = Number(process.env.BENCH_STORE_MAX ?? 120);
@@ -44,10 +45,15 @@ async function etcdBytesInUse(): Promise<number> {
 
 /** GET requests for Executions the API server has served, summed over its counter's labels. */
 function executionGets(): number {
-  const metrics = kubectl(['get', '--raw', '/metrics']);
-  if (!metrics.ok) throw new Error(metrics.out);
+  // The API server's metrics pass kubectl's default output buffer.
+  const metrics = spawnSync(kubectlPath, ['get', '--raw', '/metrics'], {
+    env: { ...process.env, KUBECONFIG: kubeconfigPath },
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  if (metrics.status !== 0) throw new Error(metrics.stderr);
   let total = 0;
-  for (const line of metrics.out.split('\n')) {
+  for (const line of metrics.stdout.split('\n')) {
     if (!line.startsWith('apiserver_request_total{')) continue;
     if (!line.includes('resource="executions"') || !line.includes('verb="GET"')) continue;
     total += Number(line.slice(line.lastIndexOf(' ') + 1));
