@@ -201,7 +201,7 @@ interface Layout {
   empty(relative: string): Promise<void>;
   removeSlot(relative: string): Promise<void>;
   /** Names of the slots below the parent, of every driver on the machine. */
-  slotNames(): string[];
+  slotNames(): Promise<string[]>;
 }
 
 interface Slot {
@@ -245,7 +245,7 @@ class SlotPool implements CgroupDriver {
   }
 
   async removeOrphans(): Promise<number> {
-    const orphans = this.layout.slotNames().filter((name) => {
+    const orphans = (await this.layout.slotNames()).filter((name) => {
       const owner = SLOT_NAME.exec(name)?.[1];
       return owner !== undefined && !isAlive(Number(owner));
     });
@@ -375,7 +375,7 @@ class V2Layout implements Layout {
     await removeTree(dir);
   }
 
-  slotNames(): string[] {
+  async slotNames(): Promise<string[]> {
     return subdirectories(this.dir(this.parentName));
   }
 }
@@ -509,8 +509,10 @@ class V1Layout implements Layout {
     for (const hierarchy of await this.allHierarchies()) await removeTree(join(hierarchy.mountPoint, relative));
   }
 
-  slotNames(): string[] {
+  async slotNames(): Promise<string[]> {
     // Every slot has a directory in the pids hierarchy: it is made there before any step runs.
-    return this.mounts ? subdirectories(join(this.mounts.pids, this.parentName)) : [];
+    // Found here too: a gateway starting looks for the slots of dead ones before making its own.
+    await this.findMounts();
+    return subdirectories(this.dirs(this.parentName).pids);
   }
 }
