@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what sandpod needs on Debian and is missing: the OCI runtime, the toolchains of the
-# default runtime catalog, and (with --test) the browser the end-to-end tests drive.
+# default runtime catalog, and (with --test) the browser the end-to-end tests drive and what boots
+# the cgroup v2 test guest (test/cgroup2/run.sh): qemu, a static busybox and Debian's kernel.
 # Prints what it installs; does nothing when all is present.
 set -euo pipefail
 
@@ -18,6 +19,7 @@ declare -A needed=(
   [make]=make
 )
 $want_test && needed[chromium]=chromium
+$want_test && needed[qemu-system-x86_64]=qemu-system-x86
 
 missing=()
 for cmd in "${!needed[@]}"; do
@@ -25,6 +27,13 @@ for cmd in "${!needed[@]}"; do
 done
 # The catalog runs the system interpreters, not a user-local build that may shadow them.
 [[ -x /usr/bin/python3 ]] || missing+=(python3)
+if $want_test; then
+  # The guest's initramfs has no C library, so its busybox must be the static one.
+  [[ $(dpkg-query -W -f='${Status}' busybox-static 2>/dev/null) == *" installed" ]] || missing+=(busybox-static)
+  # Debian's own kernel, whose 9p modules mount this machine's root in the guest. On a Debian
+  # host that boots Debian's kernel it is already there.
+  compgen -G '/lib/modules/*/kernel/fs/9p/9p.ko*' >/dev/null || missing+=(linux-image-amd64)
+fi
 
 if [[ ${#missing[@]} -eq 0 ]]; then
   exit 0

@@ -6,6 +6,7 @@ import type { ExecutionBackend, ExecutionSpec } from '../../gateway/backend.js';
 import { type Config, parseConfig } from '../../gateway/config.js';
 import { createEmbeddedBackend } from '../../gateway/embedded/index.js';
 import { testLogger } from './logger.js';
+import { scaledTimes } from './time-scale.js';
 
 export { testLogger };
 
@@ -56,13 +57,17 @@ export async function startEmbedded(config: Config = testConfig()): Promise<Embe
 
 export type RunRequest = Omit<ExecutionSpec, 'limits'> & { limits?: Partial<Limits> };
 
-/** Runs one program to its end through a backend, as tenant `default` unless told otherwise. */
+/**
+ * Runs one program to its end through a backend, as tenant `default` unless told otherwise, with
+ * its time limits scaled for emulation (helpers/time-scale.ts).
+ */
 export async function runToEnd(
   backend: ExecutionBackend,
   request: RunRequest,
   tenant = 'default',
 ): Promise<ExecutionResult> {
-  const { id } = await backend.start(tenant, { ...request, limits: { ...DEFAULT_LIMITS, ...request.limits } });
+  const limits = scaledTimes({ ...DEFAULT_LIMITS, ...request.limits });
+  const { id } = await backend.start(tenant, { ...request, limits });
   const result = await backend.wait(tenant, id);
   if (!result) throw new Error(`execution ${id} vanished`);
   return result;

@@ -6,13 +6,14 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { type CgroupDriver, detectCgroupDriver } from '../../gateway/embedded/cgroups.js';
 import { exists, hierarchies, isRunning, plantProcess } from '../helpers/cgroups.js';
+import { timeScale } from '../helpers/time-scale.js';
 
 // The cgroup slots on this machine's own hierarchy (v1 or v2, as mounted): a slot is reused only
 // once nothing of the last step is left in it, closing leaves no cgroup behind, and the slots of a
 // gateway that died are emptied and removed when the next one starts.
 
 describe('cgroup slots on the host', function () {
-  this.timeout(30_000);
+  this.timeout(30_000 * timeScale);
   const limits = { memoryMiB: 64, pids: 16, cpus: 1 };
   let driver: CgroupDriver;
 

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type EmbeddedFixture, runToEnd, startEmbedded } from '../helpers/embedded.js';
+import { timeScale } from '../helpers/time-scale.js';
 
 // What only the host can check: nothing a program starts outlives its run, nothing it plants in
 // its scratch space is followed by the host, and nothing of a run stays behind on the machine.
@@ -19,7 +20,7 @@ async function processesOf(executionId: string): Promise<number[]> {
 }
 
 describe('embedded sandbox on the host', function () {
-  this.timeout(60_000);
+  this.timeout(60_000 * timeScale);
   let fixture: EmbeddedFixture;
 
   before(async () => {
