@@ -14,10 +14,11 @@ const run = promisify(execFile);
 
 /**
  * A configuration whose state lives apart from any gateway running on this machine, so that
- * a test's start-up clean-up never touches another process's sandboxes.
+ * a test's start-up clean-up never touches another process's sandboxes. The compile step's time
+ * limits are scaled for emulation as a run's are (helpers/time-scale.ts).
  */
 export function testConfig(overrides: Record<string, unknown> = {}, embedded: Record<string, unknown> = {}): Config {
-  return parseConfig({
+  const config = parseConfig({
     ...overrides,
     embedded: {
       stateDir: `/run/sandpod-test/${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
@@ -26,6 +27,7 @@ export function testConfig(overrides: Record<string, unknown> = {}, embedded: Re
       ...embedded,
     },
   });
+  return { ...config, compileLimits: scaledTimes(config.compileLimits) };
 }
 
 /** runsc keeps a network namespace bound under its state root; a test's clean-up unmounts it. */
