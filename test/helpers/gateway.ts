@@ -45,7 +45,13 @@ export async function api(
   if (init.rawBody !== undefined) body = init.rawBody;
   else if (init.body !== undefined) body = JSON.stringify(init.body);
   if (body !== undefined) headers['content-type'] = init.contentType ?? 'application/json';
-  const response = await fetch(url, { method: init.method ?? (body === undefined ? 'GET' : 'POST'), headers, body });
+  const method = init.method ?? (body === undefined ? 'GET' : 'POST');
+  const response = await fetch(url, { method, headers, body }).catch((error: Error) => {
+    // A kept-alive connection that the server closes as idle just as a request goes out on it is
+    // reset; a busy server (an emulated guest, test/cgroup2) does so often. A GET is safe to resend.
+    if (method !== 'GET' || (error.cause as NodeJS.ErrnoException | undefined)?.code !== 'ECONNRESET') throw error;
+    return fetch(url, { method, headers, body });
+  });
   const text = await response.text();
   let parsed: unknown = text;
   try {
