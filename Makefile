@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 NODE_STAMP := node_modules/.package-lock.json
-SOURCES := $(shell find contract kube gateway operator observability -name '*.ts' 2>/dev/null)
+SOURCES := $(shell find contract sandbox kube gateway operator observability -name '*.ts' 2>/dev/null)
 WEB_SOURCES := $(shell find web -path web/dist -prune -o -type f -print 2>/dev/null)
 
 .PHONY: help
@@ -27,9 +27,9 @@ dist/.built: $(SOURCES) $(WEB_SOURCES) tsconfig.json tsconfig.build.json $(NODE_
 	npm run --silent build
 	@touch $@
 
-# Starts the OCI runtime's processes for the embedded gateway (gateway/embedded/spawner.ts says why).
+# Starts the OCI runtime's processes for the embedded gateway (sandbox/spawner.ts says why).
 SPAWNER := dist/bin/sandpod-spawner
-$(SPAWNER): gateway/embedded/spawner/sandpod-spawner.c
+$(SPAWNER): sandbox/spawner/sandpod-spawner.c
 	@mkdir -p $(@D)
 	gcc -O2 -Wall -Wextra -Werror -o $@ $<
 
@@ -41,17 +41,17 @@ run: deps build ## Start the gateway in embedded mode on http://127.0.0.1:8080 (
 	node dist/gateway/main.js
 
 .PHONY: lint
-lint: $(NODE_STAMP) ## Check formatting, lint rules and types
+lint: $(NODE_STAMP) ## Check formatting, lint rules, the import layers (.dependency-cruiser.cjs) and types
 	biome check .
+	depcruise --config .dependency-cruiser.cjs contract sandbox kube gateway operator observability web/src
 	tsc -p tsconfig.json --noEmit
 
 .PHONY: test
 test: test-deps build lint ## Install what is missing and run every test
 	@scripts/tool-path.sh helm >/dev/null # the chart tests need helm; built from Go modules on first use
-	SANDPOD_KUBECTL="$$(scripts/tool-path.sh kubectl)" mocha --ignore 'test/charts/**/*.cluster.test.ts' 'test/unit/**/*.test.ts' 'test/sandbox/**/*.test.ts' \
-		'test/gateway/**/*.test.ts' 'test/browser/**/*.test.ts' 'test/charts/**/*.test.ts'
+	SANDPOD_KUBECTL="$$(scripts/tool-path.sh kubectl)" mocha --ignore '$(CLUSTER_TESTS)' '$(ALL_TESTS)'
 	@echo "--- the hostile-program suite again, under gVisor (runsc)"
-	SANDPOD_OCI_RUNTIME=runsc SANDPOD_OCI_RUNTIME_PATH="$$(scripts/tool-path.sh runsc)" mocha test/sandbox/embedded-hostile.test.ts
+	SANDPOD_OCI_RUNTIME=runsc SANDPOD_OCI_RUNTIME_PATH="$$(scripts/tool-path.sh runsc)" mocha test/gateway/embedded/hostile.sandbox.test.ts
 	@echo "--- the sandbox suites on a cgroup v2 host (a qemu guest with this machine's root)"
 	$(MAKE) --no-print-directory test-cgroup2
 	@echo "--- suites that need a Kubernetes control plane and node (the dev cluster)"
@@ -61,21 +61,21 @@ test: test-deps build lint ## Install what is missing and run every test
 test-cgroup2: test-deps build ## Run the sandbox and contract suites in a qemu guest with cgroup v2 alone (test/cgroup2/run.sh)
 	test/cgroup2/run.sh
 
-CLUSTER_SUITES := 'test/operator/**/*.cluster.test.ts' test/kubernetes/backend.cluster.test.ts \
-	test/kubernetes/readiness.cluster.test.ts test/kubernetes/restart.cluster.test.ts \
-	test/kubernetes/rbac.cluster.test.ts test/kubernetes/gateway-contract.cluster.test.ts \
-	test/kubernetes/hostile.cluster.test.ts test/kubernetes/tenants.cluster.test.ts \
-	test/charts/install.cluster.test.ts
+# test/ mirrors the source folders; a file's name says what it needs to run: *.sandbox.test.ts the
+# local sandbox (root, runc), *.browser.test.ts chromium, *.cluster.test.ts the dev cluster, and a
+# plain *.test.ts nothing but Node (test/charts: helm).
+ALL_TESTS := test/**/*.test.ts
+CLUSTER_TESTS := test/**/*.cluster.test.ts
 
 .PHONY: test-cluster
 test-cluster: build ## Run the operator and Kubernetes suites on the dev cluster (started if needed)
 	@scripts/tool-path.sh helm >/dev/null
-	scripts/test-cluster.sh $(CLUSTER_SUITES)
+	scripts/test-cluster.sh '$(CLUSTER_TESTS)'
 
 .PHONY: test-chart
 test-chart: $(NODE_STAMP) ## Lint, render and policy-check the Helm chart, and check manifests/ against it
 	@scripts/tool-path.sh helm >/dev/null
-	mocha --ignore 'test/charts/**/*.cluster.test.ts' 'test/charts/**/*.test.ts'
+	mocha --ignore '$(CLUSTER_TESTS)' 'test/charts/**/*.test.ts'
 
 .PHONY: manifests
 manifests: $(NODE_STAMP) ## Regenerate manifests/, the chart's CRDs and its config schemas from the code and the chart
@@ -90,7 +90,7 @@ images: ## Build the gateway/operator and runtime images with docker, podman or 
 
 .PHONY: test-unit
 test-unit: $(NODE_STAMP) ## Run the unit tests alone (no sandbox, no browser)
-	mocha 'test/unit/**/*.test.ts'
+	mocha --ignore 'test/**/*.{sandbox,browser,cluster}.test.ts' --ignore 'test/charts/**' '$(ALL_TESTS)'
 
 .PHONY: bench
 bench: deps build ## Embedded latency and throughput against the raw sandbox floor; on the dev cluster the operator against the Job controller and the gateway on Kubernetes

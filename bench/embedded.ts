@@ -19,11 +19,11 @@ import winston from 'winston';
 import { createApp } from '../gateway/app.js';
 import { parseConfig } from '../gateway/config.js';
 import { createEmbeddedBackend } from '../gateway/embedded/index.js';
-import { Mounter } from '../gateway/embedded/mounter.js';
-import { buildStepSpec, type SeccompProfile } from '../gateway/embedded/oci-spec.js';
-import { prepareRootfs } from '../gateway/embedded/rootfs.js';
-import { mountScratch } from '../gateway/embedded/scratch.js';
-import { Spawner } from '../gateway/embedded/spawner.js';
+import { Mounter } from '../sandbox/mounter.js';
+import { buildStepSpec, type SeccompProfile } from '../sandbox/oci-spec.js';
+import { prepareRootfs } from '../sandbox/rootfs.js';
+import { mountScratch } from '../sandbox/scratch.js';
+import { Spawner } from '../sandbox/spawner.js';
 
 const run = promisify(execFile);
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 80);

@@ -13,7 +13,6 @@ import path from 'node:path';
 import yaml from 'js-yaml';
 import { type Socket as ClientSocket, io as connectClient } from 'socket.io-client';
 import type { ExecutionResult } from '../contract/index.js';
-import { sha256Hex } from '../test/helpers/gateway.js';
 import {
   clusterProblem,
   createNamespace,
@@ -24,7 +23,8 @@ import {
   nodeReady,
   repoPath,
   runtimeClassExists,
-} from '../test/kubernetes/dev-cluster.js';
+} from '../test/helpers/cluster-suite.js';
+import { sha256Hex } from '../test/helpers/gateway.js';
 
 const SAMPLES = Number(process.env.BENCH_K8S_SAMPLES ?? 20);
 /** Sockets streaming at once, one execution each. */

@@ -23,9 +23,9 @@ import {
 import yaml from 'js-yaml';
 import winston from 'winston';
 import { API_GROUP, API_VERSION } from '../contract/crd.js';
+import type { Execution } from '../contract/objects.js';
 import { PooledKubeConfig } from '../kube/pooled-kube-config.js';
 import { WatchedObjects } from '../kube/watched-objects.js';
-import type { Execution } from '../operator/objects.js';
 
 const repo = new URL('../', import.meta.url).pathname;
 const N = Number(process.env.N ?? 1000);

@@ -19,9 +19,9 @@ RUN apt-get update \
        linux-libc-dev libcrypt-dev libnsl-dev rpcsvc-proto g++ g++-12 libstdc++-12-dev \
   && rm -rf /var/lib/apt/lists/* \
   && ln -sf /usr/local/bin/node /usr/bin/node
-# The repository's layout is kept: the script compiles the launcher from operator/launcher/.
+# The repository's layout is kept: the script compiles the launcher from sandbox/launcher/.
 COPY dev-cluster/images/build-images.sh dev-cluster/images/pause.c /src/dev-cluster/images/
-COPY operator/launcher/sandpod-launch.c /src/operator/launcher/
+COPY sandbox/launcher/sandpod-launch.c /src/sandbox/launcher/
 RUN test -n "$LANGUAGE" \
   && SANDPOD_DEV_IMAGES="$LANGUAGE" /src/dev-cluster/images/build-images.sh /out "" --no-import \
   && tarball="$(ls /out/runtime-"$LANGUAGE"-*.tar)" \

@@ -1,6 +1,6 @@
 import type { ExecutionSpec } from '../contract/crd.js';
 import { isTerminal } from '../contract/index.js';
-import type { Execution } from './objects.js';
+import type { Execution } from '../contract/objects.js';
 
 // What the operator's cache keeps of an Execution: enough to decide every pass, not the payload.
 // Source files and stdin (up to 1 MiB) are needed once, to make the input Secret, and the

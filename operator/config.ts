@@ -56,7 +56,7 @@ const podPolicySchema = z.strictObject({
   /** RLIMIT_NOFILE of programs and compilers. */
   openFiles: z.int().min(16).max(65_536).default(256),
   /**
-   * Path of sandpod-launch (operator/launcher) in every runtime image: the first process of each
+   * Path of sandpod-launch (sandbox/launcher) in every runtime image: the first process of each
    * container, which enforces the step's wall and CPU time, output cap and environment.
    */
   launcher: z.string().startsWith('/').default('/usr/local/bin/sandpod-launch'),

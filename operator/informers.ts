@@ -2,9 +2,16 @@ import type { CoreV1Api, CustomObjectsApi, KubeConfig, KubernetesListObject, V1P
 import type { Logger } from 'winston';
 import { API_GROUP, API_VERSION } from '../contract/crd.js';
 import { isTerminal } from '../contract/index.js';
+import {
+  EXECUTION_PLURAL,
+  type Execution,
+  MANAGED_SELECTOR,
+  RUNTIME_PLURAL,
+  type Runtime,
+} from '../contract/objects.js';
 import { WatchedObjects } from '../kube/watched-objects.js';
 import { slimExecution } from './cached-execution.js';
-import { type Execution, executionKey, MANAGED_SELECTOR, type Runtime } from './objects.js';
+import { executionKey } from './keys.js';
 import type { ClusterCache } from './reconciler.js';
 
 // Three watches feed the queue: Executions, the operator's pods, and Runtimes. Callbacks only
@@ -63,8 +70,8 @@ export function createInformers(options: {
     path: namespace ? `${base}/namespaces/${namespace}/executions` : `${base}/executions`,
     list: (page) =>
       (namespace
-        ? custom.listNamespacedCustomObject({ ...group, namespace, plural: 'executions', ...page })
-        : custom.listClusterCustomObject({ ...group, plural: 'executions', ...page })) as Promise<
+        ? custom.listNamespacedCustomObject({ ...group, namespace, plural: EXECUTION_PLURAL, ...page })
+        : custom.listClusterCustomObject({ ...group, plural: EXECUTION_PLURAL, ...page })) as Promise<
         KubernetesListObject<Execution>
       >,
     pageSize: LIST_PAGE_SIZE,
@@ -77,7 +84,7 @@ export function createInformers(options: {
     kubeConfig,
     path: `${base}/runtimes`,
     list: () =>
-      custom.listClusterCustomObject({ ...group, plural: 'runtimes' }) as Promise<KubernetesListObject<Runtime>>,
+      custom.listClusterCustomObject({ ...group, plural: RUNTIME_PLURAL }) as Promise<KubernetesListObject<Runtime>>,
     kind: 'Runtime',
     log,
     backoff,

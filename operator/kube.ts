@@ -10,15 +10,13 @@ import {
   type V1Secret,
 } from '@kubernetes/client-node';
 import { API_GROUP, API_VERSION, type ExecutionStatus } from '../contract/crd.js';
-import { API_VERSION_STRING, type Execution } from './objects.js';
+import { API_VERSION_STRING, EXECUTION_PLURAL, type Execution } from '../contract/objects.js';
 import type { LogRead } from './output.js';
 import { type ClusterApi, PermanentError } from './reconciler.js';
 
 // ClusterApi on the real API server. Errors are sorted here: NotFound and AlreadyExists are
 // answers, not failures; a rejection no retry can fix becomes a PermanentError; everything else
 // is thrown as it is and retried with backoff.
-
-const PLURAL = 'executions';
 
 export const REPORTING_CONTROLLER = `${API_GROUP}/operator`;
 
@@ -40,7 +38,7 @@ export class KubeClusterApi implements ClusterApi {
         group: API_GROUP,
         version: API_VERSION,
         namespace,
-        plural: PLURAL,
+        plural: EXECUTION_PLURAL,
         name,
       })) as Execution;
     } catch (error) {
@@ -119,7 +117,7 @@ export class KubeClusterApi implements ClusterApi {
       group: API_GROUP,
       version: API_VERSION,
       namespace,
-      plural: PLURAL,
+      plural: EXECUTION_PLURAL,
       name,
       body: { ...execution, status },
     });
@@ -132,7 +130,7 @@ export class KubeClusterApi implements ClusterApi {
         group: API_GROUP,
         version: API_VERSION,
         namespace,
-        plural: PLURAL,
+        plural: EXECUTION_PLURAL,
         name,
         propagationPolicy: 'Background',
         // Never delete a newer Execution that took the same name.

@@ -1,6 +1,6 @@
 import type { Limits } from '../contract/index.js';
+import { CONTAINER } from '../contract/objects.js';
 import type { StatusPolicy } from './config.js';
-import { CONTAINER } from './objects.js';
 import type { ExecutionPlan } from './plan.js';
 
 // How a finished pod's output reaches status: the operator reads the container logs once, each

@@ -7,8 +7,8 @@ import {
   resolveLimits,
   type SourceFile,
 } from '../contract/index.js';
+import type { Execution, Runtime } from '../contract/objects.js';
 import type { Policy } from './config.js';
-import type { Execution, Runtime } from './objects.js';
 
 // What an Execution asks for, checked and completed against its Runtime and the operator's policy.
 // A failed check is permanent: the same spec and Runtime fail the same way on every pass.

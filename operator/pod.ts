@@ -1,6 +1,5 @@
 import type { V1Container, V1Pod, V1Secret, V1SecurityContext, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
-import type { Limits } from '../contract/index.js';
-import type { PodPolicy } from './config.js';
+import { type Limits, PROGRAM_ENV_NAMES } from '../contract/index.js';
 import {
   CONTAINER,
   childLabels,
@@ -9,7 +8,8 @@ import {
   podName,
   type Runtime,
   secretName,
-} from './objects.js';
+} from '../contract/objects.js';
+import type { PodPolicy } from './config.js';
 import type { ExecutionPlan } from './plan.js';
 
 // The children of an Execution as they should be: a Secret carrying the program and its stdin, and
@@ -251,11 +251,8 @@ export function ephemeralStorageMiB(limits: Limits, policy: PodPolicy): number {
   return Math.ceil((limits.outputBytes * policy.logOverheadFactor) / MiB) + policy.ephemeralBaseMiB;
 }
 
-/** The only variables a program sees; the kubelet adds KUBERNETES_SERVICE_* and more to every container. */
-export const PROGRAM_ENV = ['PATH', 'HOME', 'TMPDIR', 'LANG'] as const;
-
 /**
- * The container's command: the launcher (operator/launcher/sandpod-launch.c, in every runtime
+ * The container's command: the launcher (sandbox/launcher/sandpod-launch.c, in every runtime
  * image at `policy.launcher`) runs the argv as its child and enforces what Kubernetes has no field
  * for: the step's wall time from its own start, the CPU time of all its processes and threads,
  * one output budget for stdout and stderr, the run step's memory where the host cannot hold it
@@ -263,7 +260,7 @@ export const PROGRAM_ENV = ['PATH', 'HOME', 'TMPDIR', 'LANG'] as const;
  * the process and open-file limits and stdin; for the run step it copies the source files from their
  * read-only Secret volume into the writable working directory, as embedded mode stages them. It kills every process of the step when the
  * program ends or a limit is hit, and writes the outcome with millisecond times as the
- * termination message (read back by status.ts). The argv is never parsed by a shell.
+ * termination message (read back by sandbox/launcher/report.ts). The argv is never parsed by a shell.
  * RLIMIT_NPROC counts per user inside the gVisor sandbox, so it bounds this run only.
  */
 /**
@@ -303,7 +300,7 @@ export function launch(
     String(policy.openFiles),
     ...(watchMemory ? ['--sandbox-memory-bytes', String(limits.memoryMiB * 1024 * 1024)] : []),
     ...stdinArgs,
-    ...PROGRAM_ENV.flatMap((name) => ['--env', name]),
+    ...PROGRAM_ENV_NAMES.flatMap((name) => ['--env', name]),
     ...(copySourcesFrom ? ['--copy-from', copySourcesFrom] : []),
     '--report',
     TERMINATION_MESSAGE_PATH,

@@ -9,7 +9,7 @@
 #   sandpod.local/runtime-bash:dev          bash, grep and sed
 #   sandpod.local/python:3.11               another name for runtime-python (older tests use it)
 # Every runtime image has the operator's launcher at /usr/local/bin/sandpod-launch (static, from
-# operator/launcher/sandpod-launch.c: the first process of every container), dash as /bin/sh and
+# sandbox/launcher/sandpod-launch.c: the first process of every container), dash as /bin/sh and
 # coreutils, /etc/passwd with root and sandbox (65534) only, and mount points
 # /sandpod/{src,input,build}. Everything is world-readable: pods run as uid 65534.
 #
@@ -26,7 +26,7 @@
 set -euo pipefail
 umask 022
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-LAUNCHER_SOURCE="$HERE/../../operator/launcher/sandpod-launch.c"
+LAUNCHER_SOURCE="$HERE/../../sandbox/launcher/sandpod-launch.c"
 CACHE_DIR="${SANDPOD_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/sandpod}"
 NO_IMPORT=0
 args=()

@@ -4,18 +4,18 @@ import { access, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type winston from 'winston';
+import { detectCgroupDriver } from '../../sandbox/cgroups.js';
+import { Mounter } from '../../sandbox/mounter.js';
+import { ociRuntime } from '../../sandbox/oci-runtime.js';
+import type { SeccompProfile } from '../../sandbox/oci-spec.js';
+import { prepareRootfs } from '../../sandbox/rootfs.js';
+import { unmountScratch } from '../../sandbox/scratch.js';
+import { ScratchPool } from '../../sandbox/scratch-pool.js';
+import { Spawner } from '../../sandbox/spawner.js';
 import type { ExecutionBackend } from '../backend.js';
 import type { Config } from '../config.js';
 import { EmbeddedBackend } from './backend.js';
 import { loadCatalog } from './catalog.js';
-import { detectCgroupDriver } from './cgroups.js';
-import { Mounter } from './mounter.js';
-import { ociRuntime } from './oci-runtime.js';
-import type { SeccompProfile } from './oci-spec.js';
-import { prepareRootfs } from './rootfs.js';
-import { unmountScratch } from './scratch.js';
-import { ScratchPool } from './scratch-pool.js';
-import { Spawner } from './spawner.js';
 
 const run = promisify(execFile);
 /** Scratch mounts kept ready: enough for a burst of two without a mount on the path. */

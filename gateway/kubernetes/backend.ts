@@ -2,16 +2,16 @@ import { ApiException, type CustomObjectsApi, PatchStrategy, setHeaderOptions } 
 import type winston from 'winston';
 import { API_GROUP, API_VERSION } from '../../contract/crd.js';
 import type { ExecutionResult, RuntimeInfo } from '../../contract/index.js';
+import { EXECUTION_PLURAL, type ExecutionObject, findRuntime, type Runtime } from '../../contract/objects.js';
 import type { ObjectWatch } from '../../kube/watched-objects.js';
 import { errorMessage } from '../../observability/logger.js';
-import { findRuntime, type Runtime } from '../../operator/objects.js';
 import type { ExecutionBackend, ExecutionEvent, ExecutionSpec } from '../backend.js';
 import type { Config } from '../config.js';
 import { ApiError, atCapacity, invalid, notFound } from '../errors.js';
 import type { TenantDirectory } from '../tenancy/tenant-directory.js';
 import { apiServerProblem } from './api-request.js';
 import { ExecutionChanges } from './execution-changes.js';
-import { CANCEL_PATCH, desiredExecution, EXECUTION_PLURAL, type ExecutionObject } from './execution-object.js';
+import { CANCEL_PATCH, desiredExecution } from './execution-object.js';
 import { type FollowContext, followExecution } from './follow.js';
 import {
   belongsTo,

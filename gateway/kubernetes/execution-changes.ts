@@ -1,5 +1,5 @@
+import type { ExecutionObject } from '../../contract/objects.js';
 import type { ObjectWatch } from '../../kube/watched-objects.js';
-import type { ExecutionObject } from './execution-object.js';
 import type { ExecutionRef } from './names.js';
 import { isFinished } from './result.js';
 

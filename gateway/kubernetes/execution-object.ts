@@ -1,27 +1,9 @@
 import type { V1ObjectMeta } from '@kubernetes/client-node';
-import {
-  API_GROUP,
-  API_VERSION,
-  type ExecutionSpec as CrdExecutionSpec,
-  EXECUTION_KIND,
-  type ExecutionStatus,
-} from '../../contract/crd.js';
+import { API_GROUP, API_VERSION, type ExecutionSpec as CrdExecutionSpec, EXECUTION_KIND } from '../../contract/crd.js';
+import { type ExecutionObject, LABELS } from '../../contract/objects.js';
 import type { ExecutionSpec } from '../backend.js';
-import { TENANT_LABEL } from './names.js';
 
-// An Execution as the gateway writes and reads it. Status may be missing or partial: the operator
-// has not seen the object yet, or a person wrote it by hand.
-
-export const EXECUTION_PLURAL = 'executions';
-export const RUNTIME_PLURAL = 'runtimes';
-
-export interface ExecutionObject {
-  apiVersion: string;
-  kind: typeof EXECUTION_KIND;
-  metadata: V1ObjectMeta;
-  spec: CrdExecutionSpec;
-  status?: Partial<ExecutionStatus>;
-}
+// The Execution the gateway writes for an admitted request, and what its watch cache keeps of one.
 
 /** The Execution that runs an admitted request; its limits are already resolved in full. */
 export function desiredExecution(
@@ -45,7 +27,7 @@ export function desiredExecution(
     metadata: {
       name: where.name,
       namespace: where.namespace,
-      labels: { [TENANT_LABEL]: where.tenant },
+      labels: { [LABELS.tenant]: where.tenant },
     },
     spec: crdSpec,
   };

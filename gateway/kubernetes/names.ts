@@ -1,13 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { API_GROUP } from '../../contract/crd.js';
+import { LABELS } from '../../contract/objects.js';
 import type { Config } from '../config.js';
 import type { Tenant } from '../tenancy/tenant.js';
 
 // Where a tenant's Executions live and what they are called. An execution's id is its name; the
 // namespace follows from the tenant, so any replica can serve any id without shared state.
-
-/** Names the tenant that started an Execution through the gateway. */
-export const TENANT_LABEL = `${API_GROUP}/tenant`;
 
 export type NamespaceSettings = Pick<Config['kubernetes'], 'namespacePrefix' | 'namespaces'>;
 
@@ -78,6 +75,6 @@ export function belongsTo(
   settings: NamespaceSettings,
 ): boolean {
   if (metadata?.namespace !== tenantNamespace(tenant, settings)) return false;
-  const label = metadata.labels?.[TENANT_LABEL];
+  const label = metadata.labels?.[LABELS.tenant];
   return label === undefined || label === tenant;
 }

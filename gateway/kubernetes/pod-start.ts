@@ -1,6 +1,6 @@
-import { podNameFor } from '../../operator/objects.js';
+import type { ExecutionObject } from '../../contract/objects.js';
+import { podNameFor } from '../../contract/objects.js';
 import { ApiRequestError } from './api-request.js';
-import type { ExecutionObject } from './execution-object.js';
 import { phaseOf } from './result.js';
 
 // When the gateway may reach an Execution's pod (its log, its attach) and how often it asks while

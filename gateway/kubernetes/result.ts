@@ -1,5 +1,5 @@
 import { type ExecutionResult, isTerminal, PHASES, type Phase, REASONS, type Reason } from '../../contract/index.js';
-import type { ExecutionObject } from './execution-object.js';
+import type { ExecutionObject } from '../../contract/objects.js';
 
 // The outcome model of an Execution's status, as REST and Socket.IO answer it. The operator writes
 // a complete status; this reads whatever is there, so a status written by hand or by an older

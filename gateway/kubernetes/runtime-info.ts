@@ -1,5 +1,5 @@
 import type { RuntimeInfo } from '../../contract/index.js';
-import type { Runtime } from '../../operator/objects.js';
+import type { Runtime } from '../../contract/objects.js';
 
 // What clients see of a Runtime object: `GET /runtimes` lists what the cluster can run right now.
 

@@ -1,12 +1,12 @@
 import { PassThrough } from 'node:stream';
 import { Attach, type KubeConfig } from '@kubernetes/client-node';
 import type winston from 'winston';
+import type { ExecutionObject } from '../../contract/objects.js';
+import { CONTAINER } from '../../contract/objects.js';
 import type { ObjectWatch } from '../../kube/watched-objects.js';
 import { errorMessage } from '../../observability/logger.js';
-import { CONTAINER } from '../../operator/objects.js';
 import { ApiError } from '../errors.js';
 import { ExecutionChanges } from './execution-changes.js';
-import type { ExecutionObject } from './execution-object.js';
 import type { ExecutionRef } from './names.js';
 import { podNameOf } from './pod-start.js';
 import { isFinished, phaseOf } from './result.js';

@@ -15,7 +15,7 @@ import { type SchemaOverlay, type StructuralSchema, toStructural, type Validatio
 
 // Generates manifests/crds/*.yaml from the contract's zod schemas. Run after changing contract/:
 //   node --import=tsx operator/crd/generate.ts
-// test/unit/operator-crd.test.ts fails while the committed YAML differs from what this produces.
+// test/operator/crd.test.ts fails while the committed YAML differs from what this produces.
 
 /**
  * Characters of source, files and stdin together. A pod receives them through one Secret, which

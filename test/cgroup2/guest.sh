@@ -66,15 +66,15 @@ suite() {
 }
 
 if [[ $suites == quick ]]; then
-  suite cgroups-runc "SANDPOD_TEST_TIME_SCALE=$time_scale" test/sandbox/embedded-cgroups.test.ts
+  suite cgroups-runc "SANDPOD_TEST_TIME_SCALE=$time_scale" test/sandbox/cgroups.sandbox.test.ts
 else
-  suite sandbox-runc "SANDPOD_TEST_TIME_SCALE=$time_scale" test/sandbox/embedded-cgroups.test.ts test/sandbox/embedded-hostile.test.ts \
-    test/sandbox/embedded-host.test.ts
+  suite sandbox-runc "SANDPOD_TEST_TIME_SCALE=$time_scale" test/sandbox/cgroups.sandbox.test.ts test/gateway/embedded/hostile.sandbox.test.ts \
+    test/gateway/embedded/host.sandbox.test.ts
 fi
 if [[ $suites == all ]]; then
-  suite contract-runc "SANDPOD_TEST_TIME_SCALE=$time_scale" test/gateway/embedded-contract.test.ts
+  suite contract-runc "SANDPOD_TEST_TIME_SCALE=$time_scale" test/gateway/embedded/contract.sandbox.test.ts
 fi
 if [[ -n $runsc ]]; then
-  suite hostile-runsc "SANDPOD_TEST_TIME_SCALE=$time_scale" SANDPOD_OCI_RUNTIME=runsc "SANDPOD_OCI_RUNTIME_PATH=$runsc" test/sandbox/embedded-hostile.test.ts
+  suite hostile-runsc "SANDPOD_TEST_TIME_SCALE=$time_scale" SANDPOD_OCI_RUNTIME=runsc "SANDPOD_OCI_RUNTIME_PATH=$runsc" test/gateway/embedded/hostile.sandbox.test.ts
 fi
 touch "$results/done"

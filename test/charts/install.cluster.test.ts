@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import yaml from 'js-yaml';
 import { chartDir, ciValues, helm, helmPath, renderChart } from '../../charts/render.js';
-import { type LocalProcess, startLocal } from '../helpers/local-process.js';
 import {
   createNamespace,
   deleteNamespace,
@@ -19,7 +18,8 @@ import {
   runtimeClassExists,
   runtimeNames,
   skipOrFail,
-} from '../kubernetes/dev-cluster.js';
+} from '../helpers/cluster-suite.js';
+import { type LocalProcess, startLocal } from '../helpers/local-process.js';
 
 // Needs the dev cluster with a Ready node and the default Runtimes' images on it. The chart is
 // rendered and applied with server-side dry-run, then installed for real (`helm install`) as a

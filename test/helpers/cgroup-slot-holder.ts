@@ -1,4 +1,4 @@
-import { detectCgroupDriver } from '../../gateway/embedded/cgroups.js';
+import { detectCgroupDriver } from '../../sandbox/cgroups.js';
 import { plantProcess } from './cgroups.js';
 
 // A gateway that dies holding a cgroup slot with a process running in it: a test starts this

@@ -1,7 +1,7 @@
 import type { V1ContainerState, V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import type { ExecutionSpec } from '../../contract/crd.js';
+import type { Execution, Runtime } from '../../contract/objects.js';
 import { type Policy, parseOperatorConfig } from '../../operator/config.js';
-import type { Execution, Runtime } from '../../operator/objects.js';
 
 // Objects for the operator's unit tests, built the way the API server would hand them over.
 

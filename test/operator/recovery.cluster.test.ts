@@ -3,7 +3,6 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
-import { Relay } from '../helpers/relay.js';
 import {
   clusterProblem,
   createNamespace,
@@ -14,7 +13,8 @@ import {
   type RunningOperator,
   skipOrFail,
   startOperator,
-} from '../kubernetes/dev-cluster.js';
+} from '../helpers/cluster-suite.js';
+import { Relay } from '../helpers/relay.js';
 import { eventually, missingImageRuntime } from './cluster.js';
 
 // Needs a control plane only. The operator reaches the API server through a TCP relay this test

@@ -1,7 +1,7 @@
 import type { V1Pod, V1Secret } from '@kubernetes/client-node';
 import type { ExecutionStatus } from '../../contract/crd.js';
+import type { Execution, Runtime } from '../../contract/objects.js';
 import { slimExecution } from '../../operator/cached-execution.js';
-import type { Execution, Runtime } from '../../operator/objects.js';
 import type { LogRead } from '../../operator/output.js';
 import type { ClusterApi, ClusterCache } from '../../operator/reconciler.js';
 

@@ -1,0 +1,58 @@
+// The layers of sandpod, checked by `make lint` (dependency-cruiser). Arrows point at what a
+// folder may import:
+//
+//   gateway ──┐           ┌── operator        (never each other)
+//             ├─► sandbox ┤
+//             ├─► kube ───┤
+//             └─► contract ◄┘  ◄── web
+//
+// contract/ is the API both sides read; sandbox/ (host sandbox and pod launcher) and kube/ (the
+// Kubernetes client pieces) build on it alone; observability/ is a leaf anyone may use.
+const ours = '^(contract|sandbox|kube|gateway|operator|observability|web)/';
+
+/** A rule that `from` may import nothing of ours outside `allowed`. */
+function layer(name, from, allowed, comment) {
+  return {
+    name,
+    comment,
+    severity: 'error',
+    from: { path: `^${from}/` },
+    to: { path: ours, pathNot: `^(${[from, ...allowed].join('|')})/` },
+  };
+}
+
+module.exports = {
+  forbidden: [
+    layer('contract-stands-alone', 'contract', [], 'contract/ is the API both sides read: it imports nothing of ours'),
+    layer('observability-is-a-leaf', 'observability', [], 'observability/ is used by every layer and uses none'),
+    layer('sandbox-builds-on-contract', 'sandbox', ['contract', 'observability'], 'sandbox/ may import contract/ only'),
+    layer('kube-builds-on-contract', 'kube', ['contract', 'observability'], 'kube/ may import contract/ only'),
+    layer(
+      'gateway-never-imports-operator',
+      'gateway',
+      ['contract', 'sandbox', 'kube', 'observability'],
+      'gateway/ reaches the operator only through the API in contract/',
+    ),
+    layer(
+      'operator-never-imports-gateway',
+      'operator',
+      ['contract', 'sandbox', 'kube', 'observability'],
+      'operator/ reaches the gateway only through the API in contract/',
+    ),
+    layer('web-reads-the-contract', 'web', ['contract'], 'the web page shares only the contract with the server'),
+    {
+      name: 'no-circular',
+      comment: 'a cycle hides which module owns the idea',
+      severity: 'error',
+      from: { path: ours },
+      to: { circular: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(node_modules|dist|web/dist)/' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { extensions: ['.ts', '.js'] },
+  },
+};

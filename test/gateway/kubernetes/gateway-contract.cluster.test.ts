@@ -1,0 +1,90 @@
+import { readdirSync } from 'node:fs';
+import { DEFAULT_LIMITS, DEFAULT_MAX_LIMITS } from '../../../contract/index.js';
+import type { Config } from '../../../gateway/config.js';
+import { createKubernetesBackend } from '../../../gateway/kubernetes/index.js';
+import {
+  createNamespace,
+  deleteNamespace,
+  installCrds,
+  kubectl,
+  loadKubeConfig,
+  nodeProblem,
+  nodeSuiteTitle,
+  type RunningOperator,
+  repoPath,
+  runtimeClassExists,
+  runtimeNames,
+  runtimesWithoutImages,
+  skipOrFail,
+  startOperator,
+} from '../../helpers/cluster-suite.js';
+import { contractSuite } from '../contract-suite.js';
+
+// Needs the dev cluster with a Ready node (dev-cluster/up.sh) and the images of the default
+// Runtimes on it. The gateway's contract suite, the same one the embedded backend passes, runs
+// against the Kubernetes backend, with operator/main.ts started here watching a namespace of this
+// run's own, where every tenant of the suite lives (kept apart by the tenant label).
+
+const problem = nodeProblem();
+const title = nodeSuiteTitle(
+  problem,
+  'gateway contract on Kubernetes',
+  'needs the dev cluster with a Ready node, starts the operator',
+);
+
+const namespace = `sandpod-gw-contract-${process.pid}-${Date.now().toString(36)}`;
+const TENANTS = ['alpha', 'beta', 'tiny', 'slow', 'default'];
+
+/** The default Runtimes of manifests/runtimes that the cluster lacks; existing ones are left alone. */
+function createMissingRuntimes(): void {
+  const present = new Set(runtimeNames());
+  for (const file of readdirSync(repoPath('manifests/runtimes/'))) {
+    if (present.has(file.replace(/\.yaml$/, ''))) continue;
+    const created = kubectl(['create', '-f', repoPath(`manifests/runtimes/${file}`)]);
+    if (!created.ok && !/AlreadyExists/.test(created.out)) throw new Error(created.out);
+  }
+}
+
+function withTestNamespace(config: Config): Config {
+  const namespaces = Object.fromEntries(TENANTS.map((tenant) => [tenant, namespace]));
+  return { ...config, kubernetes: { ...config.kubernetes, namespaces } };
+}
+
+describe(title, function () {
+  this.timeout(180_000);
+  let operator: RunningOperator | undefined;
+
+  before(async function () {
+    if (problem) skipOrFail(this, problem);
+    installCrds();
+    createMissingRuntimes();
+    const withoutImages = runtimesWithoutImages(['python', 'javascript', 'c', 'cpp', 'bash']);
+    if (withoutImages.length > 0) {
+      console.error(
+        `WARNING: no node has the image of Runtime ${withoutImages.join(', ')}; their executions will fail ` +
+          '(build the runtime images into the dev cluster, see dev-cluster/images)',
+      );
+    }
+    createNamespace(namespace);
+    operator = await startOperator(namespace, {
+      pod: { runtimeClassName: runtimeClassExists('gvisor') ? 'gvisor' : '' },
+      // The suite's socket limits ask for 48 MiB of output; the gateway checks tenant maxima first.
+      limits: { defaults: DEFAULT_LIMITS, maxima: { ...DEFAULT_MAX_LIMITS, outputBytes: 64 * 1024 * 1024 } },
+    });
+  });
+
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed' && process.env.SANDPOD_TEST_OPERATOR_LOG) {
+      console.error(operator?.output().slice(-20_000));
+    }
+  });
+
+  after(async () => {
+    await operator?.stop();
+    if (!problem) deleteNamespace(namespace);
+  });
+
+  contractSuite('kubernetes backend', (config, log) =>
+    createKubernetesBackend(withTestNamespace(config), log, loadKubeConfig()),
+  );
+});

@@ -1,0 +1,200 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type LaunchReport, launcherExitCode, launchReport } from '../../sandbox/launcher/report.js';
+import { compileProgram } from '../helpers/gcc.js';
+
+// sandpod-launch (sandbox/launcher), compiled with the host's gcc and run as the init of a PID
+// namespace of its own (`unshare --pid --fork --mount-proc`, so root), as it runs in every pod.
+// Real programs, real pipes, real /proc; what it reports is read back by the operator's parser.
+
+interface Launched {
+  stdout: string;
+  stderr: string;
+  exitCode: number | null;
+  report: LaunchReport;
+}
+
+describe('sandpod-launch (needs root and gcc)', function () {
+  this.timeout(60_000);
+  const dir = mkdtempSync(join(tmpdir(), 'sandpod-launch-test-'));
+  const binary = join(dir, 'sandpod-launch');
+  let runs = 0;
+
+  before(() => compileProgram('sandbox/launcher/sandpod-launch.c', binary, ['-static']));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  function launch(options: string[], argv: string[], env: Record<string, string> = {}, cwd = dir): Promise<Launched> {
+    runs += 1;
+    const reportPath = join(dir, `report-${runs}.json`);
+    const child = spawn(
+      'unshare',
+      ['--pid', '--fork', '--mount-proc', binary, ...options, '--report', reportPath, '--', ...argv],
+      {
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        cwd,
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString('latin1');
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('latin1');
+    });
+    return new Promise((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', (exitCode) => {
+        const message = readFileSync(reportPath, 'utf8');
+        const report = launchReport({ exitCode: exitCode ?? -1, message });
+        if (!report) return reject(new Error(`no report that matches exit code ${exitCode}: ${message} ${stderr}`));
+        resolve({ stdout, stderr, exitCode, report });
+      });
+    });
+  }
+
+  it('should pass the exit code through and report a clean exit when the program ends by itself', async () => {
+    const result = await launch(
+      ['--wall-ms', '5000', '--cpu-ms', '5000'],
+      ['sh', '-c', 'echo out; echo err >&2; exit 3'],
+    );
+    assert.equal(result.exitCode, 3);
+    assert.equal(result.stdout, 'out\n');
+    assert.equal(result.stderr, 'err\n');
+    assert.equal(result.report.limit, null);
+    assert.equal(result.report.exitCode, 3);
+    assert.equal(result.report.outputBytes, 8);
+  });
+
+  it('should end a sleeping program at the wall limit counted from its own start', async () => {
+    const result = await launch(['--wall-ms', '300'], ['sleep', '30']);
+    assert.equal(result.report.limit, 'wall');
+    assert.equal(result.exitCode, 137);
+    assert.ok(result.report.durationMs >= 300, `ended after ${result.report.durationMs} ms`);
+  });
+
+  it('should add up the CPU time of every child when the work is spread over processes', async () => {
+    const burner = 'for i in 1 2 3 4; do (while :; do :; done) & done; wait';
+    const result = await launch(['--cpu-ms', '1000', '--wall-ms', '30000'], ['sh', '-c', burner]);
+    assert.equal(result.report.limit, 'cpu');
+    assert.ok(result.report.cpuMs >= 1000, `stopped at ${result.report.cpuMs} ms`);
+    // A figure, not an assertion: how far past the limit the step got before it was killed.
+    process.stdout.write(
+      `      CPU limit 1000 ms, 4 busy children: stopped at ${result.report.cpuMs} ms of CPU time\n`,
+    );
+  });
+
+  it('should stop a program whose memory grows past --sandbox-memory-bytes, counted from its start', async () => {
+    // On the host /proc/meminfo is the machine's, as inside gVisor it is the sandbox's: the count
+    // starts from what was in use before the program, so only the program's growth is measured.
+    const hog = 'blocks = []\nwhile True:\n    blocks.append(b"x" * (8 << 20))';
+    const limit = 64 * 1024 * 1024;
+    const result = await launch(
+      ['--sandbox-memory-bytes', String(limit), '--wall-ms', '20000'],
+      ['python3', '-c', hog],
+    );
+    assert.equal(result.report.limit, 'memory');
+    assert.equal(result.exitCode, 137);
+    const small = await launch(['--sandbox-memory-bytes', String(4 * limit)], ['sh', '-c', 'echo small']);
+    assert.equal(small.report.limit, null);
+    assert.equal(small.stdout, 'small\n');
+  });
+
+  it('should cut output at exactly the cap over stdout and stderr together, then kill the program', async () => {
+    const result = await launch(['--output-bytes', '20000'], ['sh', '-c', 'yes o & yes e >&2']);
+    assert.equal(result.report.limit, 'output');
+    assert.equal(result.stdout.length + result.stderr.length, 20_000);
+    assert.equal(result.report.outputBytes, 20_000);
+  });
+
+  it('should accept output of exactly the cap as within it', async () => {
+    const result = await launch(['--output-bytes', '6'], ['printf', 'abcdef']);
+    assert.equal(result.report.limit, null);
+    assert.equal(result.stdout, 'abcdef');
+  });
+
+  it('should pass only the named variables to the program', async () => {
+    const result = await launch(['--env', 'PATH', '--env', 'HOME', '--env', 'LANG'], ['env'], {
+      HOME: '/tmp',
+      KUBERNETES_SERVICE_HOST: '10.96.0.1',
+      SECRET: 'do-not-leak',
+    });
+    const names = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => line.split('=')[0]);
+    assert.deepEqual(names.sort(), ['HOME', 'PATH']);
+  });
+
+  it('should start the program as the leader of a session of its own', async () => {
+    const result = await launch([], ['sh', '-c', 'ps -o sid= -p $$; echo $$']);
+    const [sid, pid] = result.stdout.trim().split(/\s+/);
+    assert.equal(sid, pid);
+  });
+
+  it('should read stdin from the named file and give EOF after it', async () => {
+    const input = join(dir, 'stdin');
+    writeFileSync(input, '1 2 3\n');
+    const result = await launch(['--stdin', input], ['sh', '-c', 'cat; cat; echo end']);
+    assert.equal(result.stdout, '1 2 3\nend\n');
+  });
+
+  it('should kill what the program left behind and keep its late output out', async () => {
+    const source = 'setsid sh -c "sleep 2; echo late" & echo early';
+    const result = await launch(['--wall-ms', '20000'], ['sh', '-c', source]);
+    assert.equal(result.report.limit, null);
+    assert.equal(result.stdout, 'early\n');
+  });
+
+  it('should overwrite a report the program wrote, even one a daemon of it keeps rewriting', async () => {
+    const forged = join(dir, `report-${runs + 1}.json`);
+    const lie = `echo '{"sandpodLaunch":1,"limit":"wall"}' > ${forged}`;
+    // The daemon rewrites the file until it is killed; only a launcher that kills first wins.
+    const source = `${lie}; setsid sh -c 'while :; do ${lie.replaceAll("'", "'\\''")}; done' & sleep 0.2; exit 0`;
+    const result = await launch([], ['sh', '-c', source]);
+    assert.equal(result.report.limit, null);
+    assert.equal(result.report.exitCode, 0);
+  });
+
+  it('should report a program killed by a signal with its number', async () => {
+    const result = await launch([], ['sh', '-c', 'kill -SEGV $$']);
+    assert.equal(result.report.signal, 11);
+    assert.equal(result.exitCode, 128 + 11);
+    assert.equal(launcherExitCode(result.report), 139);
+  });
+
+  it('should set the process, file and core limits of the program', async () => {
+    const result = await launch(
+      ['--pids', '7', '--open-files', '64', '--cpu-ms', '1500'],
+      ['sh', '-c', '{ ulimit -p 2>/dev/null || ulimit -u; }; ulimit -n; ulimit -c; ulimit -St'],
+    );
+    // RLIMIT_NPROC is per user and the launcher is one of the user's processes; RLIMIT_CPU is a
+    // per-process backstop a second past the step's limit.
+    assert.equal(result.stdout, '8\n64\n0\n3\n');
+  });
+
+  it('should copy the source files into the working directory, writable, and leave dot entries', async () => {
+    const source = mkdtempSync(join(dir, 'source-'));
+    const work = mkdtempSync(join(dir, 'work-'));
+    writeFileSync(join(source, 'main.py'), 'print(1)\n');
+    mkdirSync(join(source, '..data'));
+    const result = await launch(
+      ['--copy-from', source],
+      ['sh', '-c', 'ls -A && echo x >> main.py && cat main.py'],
+      {},
+      work,
+    );
+    assert.equal(result.report.error, null);
+    assert.equal(result.stdout, 'main.py\nprint(1)\nx\n');
+  });
+
+  it('should say why when the program cannot be started', async () => {
+    const result = await launch([], ['/no/such/program']);
+    assert.equal(result.exitCode, 127);
+    assert.match(result.report.error ?? '', /cannot run \/no\/such\/program: No such file or directory/);
+  });
+});
