@@ -48,8 +48,10 @@ export async function api(
   const method = init.method ?? (body === undefined ? 'GET' : 'POST');
   const response = await fetch(url, { method, headers, body }).catch((error: Error) => {
     // A kept-alive connection that the server closes as idle just as a request goes out on it is
-    // reset; a busy server (an emulated guest, test/cgroup2) does so often. A GET is safe to resend.
-    if (method !== 'GET' || (error.cause as NodeJS.ErrnoException | undefined)?.code !== 'ECONNRESET') throw error;
+    // reset or closed under it; a server whose event loop stalls (in an emulated guest,
+    // test/cgroup2) does so often. A GET is safe to send again.
+    const code = (error.cause as NodeJS.ErrnoException | undefined)?.code ?? '';
+    if (method !== 'GET' || !['ECONNRESET', 'UND_ERR_SOCKET'].includes(code)) throw error;
     return fetch(url, { method, headers, body });
   });
   const text = await response.text();
