@@ -9,8 +9,7 @@ exec </dev/console >/dev/console 2>&1
 
 fail() {
   echo "cgroup2 guest: $*"
-  echo o >/proc/sysrq-trigger
-  sleep 60
+  poweroff -f
 }
 
 # Modules in the order `modprobe --show-depends` gave when the initramfs was built.
