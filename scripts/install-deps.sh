@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Installs what sandpod needs on Debian and is missing: the OCI runtime, the toolchains of the
-# default runtime catalog, and (with --test) the browser the end-to-end tests drive and what boots
-# the cgroup v2 test guest (test/cgroup2/run.sh): qemu, a static busybox and Debian's kernel.
-# Prints what it installs; does nothing when all is present.
+# runtime catalog (the host packages of each runtime in runtimes/catalog.yaml whose version command
+# is not there), and (with --test) the browser the end-to-end tests drive and what boots the
+# cgroup v2 test guest (test/cgroup2/run.sh): qemu, a static busybox and Debian's kernel.
+# Prints what it installs; does nothing when all is present. Needs node and the checkout's
+# node_modules (make deps installs them first) to read the catalog.
 set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 want_test=false
 [[ "${1:-}" == "--test" ]] && want_test=true
@@ -11,12 +14,8 @@ want_test=false
 # command → Debian package that provides it
 declare -A needed=(
   [runc]=runc
-  [gcc]=gcc
-  [g++]=g++
-  [python3]=python3
-  [bash]=bash
-  [node]=nodejs
   [make]=make
+  [gcc]=gcc # builds the process spawner (make build)
 )
 $want_test && needed[chromium]=chromium
 $want_test && needed[qemu-system-x86_64]=qemu-system-x86
@@ -25,8 +24,9 @@ missing=()
 for cmd in "${!needed[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${needed[$cmd]}")
 done
-# The catalog runs the system interpreters, not a user-local build that may shadow them.
-[[ -x /usr/bin/python3 ]] || missing+=(python3)
+# The catalog names the system toolchains by path (/usr/bin/python3), not a user-local build on PATH.
+catalog_missing="$(cd "$root" && node --import=tsx runtimes/print.ts host-missing)"
+[[ -z "$catalog_missing" ]] || mapfile -t -O "${#missing[@]}" missing <<<"$catalog_missing"
 if $want_test; then
   # The guest's initramfs has no C library, so its busybox must be the static one.
   [[ $(dpkg-query -W -f='${Status}' busybox-static 2>/dev/null) == *" installed" ]] || missing+=(busybox-static)
