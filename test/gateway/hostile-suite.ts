@@ -391,7 +391,7 @@ int main() {
           assert.equal((await run(python('print("still here")'))).stdout, 'still here\n');
           return;
         }
-        assert.match(result.stdout, /refused after (\d+)/);
+        assert.match(result.stdout, /refused after (\d+)/, `${result.reason}: ${result.message}`);
         const started = Number(/refused after (\d+)/.exec(result.stdout)?.[1]);
         assert.ok(started < 16, `started ${started} threads`);
       });
