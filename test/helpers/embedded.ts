@@ -6,7 +6,7 @@ import type { ExecutionBackend, ExecutionSpec } from '../../gateway/backend.js';
 import { type Config, parseConfig } from '../../gateway/config.js';
 import { createEmbeddedBackend } from '../../gateway/embedded/index.js';
 import { testLogger } from './logger.js';
-import { scaledTimes } from './time-scale.js';
+import { scaledCatalogPath, scaledTimes } from './time-scale.js';
 
 export { testLogger };
 
@@ -15,7 +15,8 @@ const run = promisify(execFile);
 /**
  * A configuration whose state lives apart from any gateway running on this machine, so that
  * a test's start-up clean-up never touches another process's sandboxes. The compile step's time
- * limits are scaled for emulation as a run's are (helpers/time-scale.ts).
+ * limits, the configured ones and each language's own, are scaled for emulation as a run's are
+ * (helpers/time-scale.ts).
  */
 export function testConfig(overrides: Record<string, unknown> = {}, embedded: Record<string, unknown> = {}): Config {
   const config = parseConfig({
@@ -27,7 +28,12 @@ export function testConfig(overrides: Record<string, unknown> = {}, embedded: Re
       ...embedded,
     },
   });
-  return { ...config, compileLimits: scaledTimes(config.compileLimits) };
+  const catalogPath = scaledCatalogPath(config.embedded.catalogPath);
+  return {
+    ...config,
+    compileLimits: scaledTimes(config.compileLimits),
+    ...(catalogPath ? { embedded: { ...config.embedded, catalogPath } } : {}),
+  };
 }
 
 /** runsc keeps a network namespace bound under its state root; a test's clean-up unmounts it. */

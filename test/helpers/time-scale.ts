@@ -1,3 +1,7 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import yaml from 'js-yaml';
 import type { Limits } from '../../contract/index.js';
 
 // Under emulation (test/cgroup2/run.sh boots a guest without KVM) a CPU second of the program's
@@ -17,4 +21,31 @@ function parseScale(text: string | undefined): number {
 
 export function scaledTimes(limits: Limits): Limits {
   return { ...limits, wallTimeMs: limits.wallTimeMs * timeScale, cpuTimeMs: limits.cpuTimeMs * timeScale };
+}
+
+type TimeLimits = Partial<Pick<Limits, 'wallTimeMs' | 'cpuTimeMs'>>;
+
+const scaleTimes = <T extends TimeLimits | undefined>(limits: T): T =>
+  limits === undefined
+    ? limits
+    : {
+        ...limits,
+        ...(limits.wallTimeMs !== undefined ? { wallTimeMs: limits.wallTimeMs * timeScale } : {}),
+        ...(limits.cpuTimeMs !== undefined ? { cpuTimeMs: limits.cpuTimeMs * timeScale } : {}),
+      };
+
+let scaledCatalog: string | undefined;
+
+/**
+ * The runtime catalog with each language's own compile limits scaled like the configured ones, or
+ * undefined when nothing is scaled. Written once per process beside the test's other state.
+ */
+export function scaledCatalogPath(catalogPath: string): string | undefined {
+  if (timeScale === 1) return undefined;
+  if (scaledCatalog) return scaledCatalog;
+  const catalog = yaml.load(readFileSync(catalogPath, 'utf8')) as { runtimes: { compileLimits?: TimeLimits }[] };
+  for (const runtime of catalog.runtimes) runtime.compileLimits = scaleTimes(runtime.compileLimits);
+  scaledCatalog = path.join(mkdtempSync(path.join(tmpdir(), 'sandpod-catalog-')), 'catalog.yaml');
+  writeFileSync(scaledCatalog, yaml.dump(catalog));
+  return scaledCatalog;
 }
