@@ -156,6 +156,9 @@ export class SandboxStep {
     clearTimeout(wallTimer);
     clearInterval(cpuTimer);
     await streamsClosed;
+    // The program is gone; an interactive client that never sent EOF would otherwise keep this
+    // pipe's end open in the gateway for good, one descriptor per execution.
+    child.stdin.destroy();
 
     const [cpuMs, memoryLimitHit, pidsLimitReached] = await Promise.all([
       cgroup.cpuTimeMs().catch(() => 0),
