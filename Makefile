@@ -92,6 +92,10 @@ bench: deps build ## Embedded latency and throughput against the raw sandbox flo
 	node --import=tsx bench/operator.ts
 	node --import=tsx bench/kubernetes.ts
 
+.PHONY: soak
+soak: deps build ## Soak the embedded gateway at 80% of its capacity with floods and bombs (SOAK_MINUTES, default 30); CSV and plot in docs/reliability/
+	node --import=tsx bench/soak.ts
+
 .PHONY: run-runsc
 run-runsc: deps build ## Like run, with gVisor (runsc, built on first use) as the sandbox
 	SANDPOD_OCI_RUNTIME=runsc SANDPOD_OCI_RUNTIME_PATH="$$(scripts/tool-path.sh runsc)" node dist/gateway/main.js
