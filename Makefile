@@ -104,6 +104,10 @@ fuzz: build ## Longer property-based fuzzing of REST, Socket.IO and the operator
 soak: deps build ## Soak the embedded gateway at 80% of its capacity with floods and bombs (SOAK_MINUTES, default 30); CSV and plot in docs/reliability/
 	node --import=tsx bench/soak.ts
 
+.PHONY: load
+load: deps build ## 1000 Socket.IO clients (SOCKETS) each running an interactive program on one embedded gateway
+	node --import=tsx bench/sockets.ts
+
 .PHONY: run-runsc
 run-runsc: deps build ## Like run, with gVisor (runsc, built on first use) as the sandbox
 	SANDPOD_OCI_RUNTIME=runsc SANDPOD_OCI_RUNTIME_PATH="$$(scripts/tool-path.sh runsc)" node dist/gateway/main.js
