@@ -101,7 +101,7 @@ fuzz: build ## Longer property-based fuzzing of REST, Socket.IO and the operator
 	FUZZ_SCALE=$${FUZZ_SCALE:-20} mocha $(FUZZ_TESTS)
 
 .PHONY: soak
-soak: deps build ## Soak the embedded gateway at 80% of its capacity with floods and bombs (SOAK_MINUTES, default 30); CSV and plot in docs/reliability/
+soak: deps build ## Soak the embedded gateway at 80% of its capacity with floods and bombs (SOAK_MINUTES, default 30); CSV and plot beside RELIABILITY.md
 	node --import=tsx bench/soak.ts
 
 .PHONY: load
