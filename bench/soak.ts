@@ -324,7 +324,12 @@ async function writeOutputs(prefix: string, report: SoakReport, options: SoakOpt
   const csvPath = resolve(`${prefix}.csv`);
   await writeFile(csvPath, csv(report.samples));
   const title = `sandpod soak: ${options.minutes} min at ${report.ratePerSecond.toFixed(1)}/s (80% of ${report.capacityPerSecond.toFixed(1)}/s), load avg ${report.loadBefore.split(' ')[0]} -> ${report.loadAfter.split(' ')[0]}`;
-  await plot(csvPath, resolve(`${prefix}.png`), title);
+  try {
+    await plot(csvPath, resolve(`${prefix}.png`), title);
+  } catch (error) {
+    // The plot is a convenience; the CSV holds the figures.
+    console.error(`no plot (gnuplot with cairo: apt-get install gnuplot-nox): ${(error as Error).message}`);
+  }
 }
 
 function printSummary(report: SoakReport): void {
