@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import type { Socket as ClientSocket } from 'socket.io-client';
+import { type Socket as ClientSocket, io as connectClient } from 'socket.io-client';
 import { type EmbeddedFixture, startEmbedded, testConfig } from '../../helpers/embedded.js';
 import { FuzzTally, fuzzParameters, watchProcessFailures } from '../../helpers/fuzz.js';
-import { connectSocket, type RunningGateway, startGateway } from '../../helpers/gateway.js';
+import { connectSocket, type RunningGateway, sha256Hex, startGateway } from '../../helpers/gateway.js';
 
 // Property-based fuzzing of the Socket.IO API on a real embedded gateway with real
 // socket.io-client: sequences of events in any order (stdin before run, attach to ids that do not
@@ -186,6 +186,47 @@ describe('Socket.IO fuzzing', function () {
       }),
       fuzzParameters(300),
     );
+  });
+
+  it('should refuse a handshake with any odd token with a well-formed 401 when tenants need tokens', async () => {
+    const token = 'socket-fuzz-token-0123456789';
+    const config = testConfig({ tenants: [{ name: 'alpha', tokenSha256: [sha256Hex(token)] }] });
+    const guarded = await startGateway(config, fixture.backend);
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.oneof(
+            oddValue,
+            oddText.map((text) => `${token}${text}`),
+          ),
+          async (offered) => {
+            if (offered === token) return;
+            const socket = connectClient(guarded.url, {
+              auth: { token: offered } as Record<string, unknown>,
+              transports: ['websocket'],
+              reconnection: false,
+              forceNew: true,
+            });
+            try {
+              const outcome = await new Promise<{ connected: boolean; data?: unknown }>((resolve) => {
+                socket.once('connect', () => resolve({ connected: true }));
+                socket.once('connect_error', (error: Error & { data?: unknown }) =>
+                  resolve({ connected: false, data: error.data }),
+                );
+              });
+              assert.equal(outcome.connected, false, `token ${JSON.stringify(offered)} was let in`);
+              assert.equal((outcome.data as { error?: { code?: string } })?.error?.code, 'unauthorized');
+              tally.add('handshakes-refused');
+            } finally {
+              socket.close();
+            }
+          },
+        ),
+        fuzzParameters(100),
+      );
+    } finally {
+      await guarded.close();
+    }
   });
 
   it('should refuse stdin before run, attach to unknown ids and a second cancel without failing', async () => {
