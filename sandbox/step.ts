@@ -167,7 +167,10 @@ export class SandboxStep {
     ]);
     if (cpuMs > limits.cpuTimeMs && this.limitHit === null) this.limitHit = 'cpu';
     const programStarted = existsSync(pidFile);
-    const systemError = lostError ?? (programStarted || this.cancelled ? null : await runtimeError(logFile));
+    // A limit or a cancel that stopped the runtime while it was still starting the program makes it
+    // fail ("container process is already dead"): that is the stop's doing, not the platform's.
+    const stoppedByUs = this.cancelled || this.limitHit !== null;
+    const systemError = lostError ?? (programStarted || stoppedByUs ? null : await runtimeError(logFile));
     // The outcome is known; tearing down goes on while the caller reports it.
     this.disposal = this.cleanUp(programStarted);
     const { exitCode, signal } = status === null ? { exitCode: null, signal: null } : splitExitStatus(status);
