@@ -144,7 +144,7 @@ const BROKEN: Record<string, fc.Arbitrary<unknown>> = {
     fc.constant([]),
     fc.record({ name: fc.string(), content: fc.string() }).map((file) => [file, file]),
   ),
-  [`extra${'_'}field`]: fc.anything(),
+  extra_field: fc.anything().filter((value) => value !== undefined),
 };
 
 describe('REST API fuzzing', function () {
