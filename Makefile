@@ -99,6 +99,22 @@ bench: deps build ## Embedded latency and throughput against the raw sandbox flo
 	node --import=tsx bench/operator.ts
 	node --import=tsx bench/kubernetes.ts
 
+# The fuzz suites run in `make test` with a fixed seed and bounded runs; here FUZZ_SCALE times as
+# many (default 20), with FUZZ_SEED to explore elsewhere (a failure prints the seed and path to replay).
+FUZZ_TESTS := test/gateway/fuzz/*.test.ts test/operator/fuzz.test.ts
+
+.PHONY: fuzz
+fuzz: build ## Longer property-based fuzzing of REST, Socket.IO and the operator (FUZZ_SCALE, default 20; FUZZ_SEED)
+	FUZZ_SCALE=$${FUZZ_SCALE:-20} mocha $(FUZZ_TESTS)
+
+.PHONY: soak
+soak: deps build ## Soak the embedded gateway at 80% of its capacity with floods and bombs (SOAK_MINUTES, default 30); CSV and plot beside RELIABILITY.md
+	node --import=tsx bench/soak.ts
+
+.PHONY: load
+load: deps build ## 1000 Socket.IO clients (SOCKETS) each running an interactive program on one embedded gateway
+	node --import=tsx bench/sockets.ts
+
 .PHONY: run-runsc
 run-runsc: deps build ## Like run, with gVisor (runsc, built on first use) as the sandbox
 	SANDPOD_OCI_RUNTIME=runsc SANDPOD_OCI_RUNTIME_PATH="$$(scripts/tool-path.sh runsc)" node dist/gateway/main.js
