@@ -1,4 +1,5 @@
 export * from './limits.js';
 export * from './outcome.js';
 export * from './request.js';
+export * from './responses.js';
 export * from './runtime.js';

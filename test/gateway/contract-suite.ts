@@ -4,15 +4,16 @@ import type { ExecutionResult } from '../../contract/index.js';
 import { DEFAULT_LIMITS, DEFAULT_MAX_LIMITS, isTerminal, PHASES } from '../../contract/index.js';
 import type { ExecutionBackend } from '../../gateway/backend.js';
 import { type Config, parseConfig } from '../../gateway/config.js';
+import { ApiDescription } from '../helpers/api-description.js';
 import {
   ackId,
-  api,
   connectSocket,
   emitWithAck,
   type RunningGateway,
   sha256Hex,
   startGateway,
   testLogger,
+  api as uncheckedApi,
 } from '../helpers/gateway.js';
 
 export type MakeBackend = (config: Config, log: winston.Logger) => Promise<ExecutionBackend>;
@@ -56,6 +57,24 @@ interface ErrorBody {
   error: { code: string; message: string; field?: string };
 }
 
+/** The gateway's own API description; every answer of the suite is checked against it. */
+let description: ApiDescription | undefined;
+
+async function api(...call: Parameters<typeof uncheckedApi>): ReturnType<typeof uncheckedApi> {
+  const answer = await uncheckedApi(...call);
+  const [url, , init] = call;
+  const method = init?.method ?? (init?.body === undefined && init?.rawBody === undefined ? 'GET' : 'POST');
+  description?.check(method, url, answer.status, answer.headers.get('content-type'), answer.body);
+  return answer;
+}
+
+/** Socket.IO events and the schema of the API description each one's payload must match. */
+const SOCKET_EVENT_SCHEMAS: Record<string, string> = {
+  output: 'SocketOutputEvent',
+  status: 'SocketStatusEvent',
+  exit: 'ExecutionResult',
+};
+
 const errorOf = (body: unknown) => (body as ErrorBody).error;
 
 async function untilTerminal(url: string, token: string, id: string): Promise<ExecutionResult> {
@@ -97,6 +116,7 @@ export function contractSuite(name: string, makeBackend: MakeBackend): void {
       backend = await makeBackend(config, testLogger());
       gateway = await startGateway(config, backend);
       url = gateway.url;
+      description = await ApiDescription.fetch(url);
     });
 
     afterEach(async () => {
@@ -108,11 +128,20 @@ export function contractSuite(name: string, makeBackend: MakeBackend): void {
     });
 
     after(async () => {
+      description = undefined;
       await gateway?.close();
       await backend?.close(0);
     });
 
     describe('REST', () => {
+      it('should serve its OpenAPI 3.1 description without a token when asked', async () => {
+        const { status, body } = await api(`${url}/api/v1/openapi.json`, undefined);
+
+        assert.equal(status, 200);
+        assert.equal((body as { openapi: string }).openapi, '3.1.0');
+        assert.ok((body as { paths: Record<string, unknown> }).paths['/executions/{id}']);
+      });
+
       it('should tell each tenant its own limit defaults and maxima when asked', async () => {
         const alpha = await api(`${url}/api/v1/limits`, TOKENS.alpha);
         assert.equal(alpha.status, 200);
@@ -382,14 +411,22 @@ export function contractSuite(name: string, makeBackend: MakeBackend): void {
 
     describe('Socket.IO', () => {
       const sockets: { close(): void }[] = [];
+      const undescribed: string[] = [];
       const connect = async (token: string | undefined = TOKENS.alpha, at = url) => {
         const connected = await connectSocket(at, token);
         sockets.push(connected.socket);
+        connected.socket.onAny((event: string, payload: unknown) => {
+          const schema = SOCKET_EVENT_SCHEMAS[event];
+          const validate = schema ? description?.component(schema) : undefined;
+          if (!schema) undescribed.push(`event ${event} is not in the API description`);
+          else if (validate && !validate(payload)) undescribed.push(`${event}: ${JSON.stringify(validate.errors)}`);
+        });
         return connected;
       };
 
       afterEach(() => {
         for (const socket of sockets.splice(0)) socket.close();
+        assert.deepEqual(undescribed.splice(0), [], 'every event matches the API description');
       });
 
       it('should refuse the handshake when the token is wrong', async () => {

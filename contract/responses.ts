@@ -1,0 +1,69 @@
+import { z } from 'zod';
+import { limitsSchema } from './limits.js';
+import { type ExecutionResult, PHASES, REASONS, STREAMS } from './outcome.js';
+import type { RuntimeInfo } from './runtime.js';
+
+// The schemas of what the gateway answers, for the API description (GET /api/v1/openapi.json) and
+// for the tests that check every answer against it. The plain types in outcome.ts and runtime.ts
+// stay what the code and the web page use; the checks below fail to compile when the two part.
+
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+
+const timestamp = z.iso.datetime({ offset: true });
+
+export const phaseSchema = z.enum(PHASES);
+export const reasonSchema = z.enum(REASONS);
+export const streamSchema = z.enum(STREAMS);
+
+export const compileOutcomeSchema = z.strictObject({
+  exitCode: z.int().nullable(),
+  durationMs: z.number().nonnegative(),
+  output: z.string(),
+});
+
+export const executionResultSchema = z.strictObject({
+  id: z.string(),
+  runtime: z.string(),
+  phase: phaseSchema,
+  reason: reasonSchema.nullable(),
+  exitCode: z.int().nullable(),
+  signal: z.string().nullable(),
+  message: z.string(),
+  createdAt: timestamp,
+  startedAt: timestamp.nullable(),
+  finishedAt: timestamp.nullable(),
+  durationMs: z.number().nonnegative().nullable(),
+  compile: compileOutcomeSchema.optional(),
+  stdout: z.string(),
+  stderr: z.string(),
+  truncated: z.boolean(),
+});
+void (true satisfies Same<z.infer<typeof executionResultSchema>, ExecutionResult>);
+
+/** What POST /executions answers at once: the execution is admitted and queued. */
+export const executionAcceptedSchema = z.strictObject({ id: z.string(), phase: z.literal('Pending') });
+
+export const runtimeInfoSchema = z.strictObject({
+  name: z.string(),
+  version: z.string(),
+  aliases: z.array(z.string()),
+  compiled: z.boolean(),
+});
+void (true satisfies Same<z.infer<typeof runtimeInfoSchema>, RuntimeInfo>);
+
+export const tenantLimitsSchema = z.strictObject({ defaults: limitsSchema, maxima: limitsSchema });
+
+export const apiErrorSchema = z.strictObject({
+  error: z.strictObject({
+    code: z.string(),
+    message: z.string(),
+    /** JSON path of the field at fault, on 400. */
+    field: z.string().optional(),
+  }),
+});
+export type ApiErrorBody = z.infer<typeof apiErrorSchema>['error'];
+
+// Socket.IO (CONTRACT.md): the server's events and the acks of the client's events.
+export const outputEventSchema = z.strictObject({ id: z.string(), stream: streamSchema, data: z.string() });
+export const statusEventSchema = z.strictObject({ id: z.string(), phase: phaseSchema });
+export const ackSchema = z.union([z.strictObject({ id: z.string() }), apiErrorSchema]);
