@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what sandpod needs on Debian and is missing: the OCI runtime, the toolchains of the
-# default runtime catalog, and (with --test) the browser the end-to-end tests drive.
+# default runtime catalog, and (with --test) the browser and the terminal multiplexer the
+# end-to-end tests drive.
 # Prints what it installs; does nothing when all is present.
 set -euo pipefail
 
@@ -18,6 +19,8 @@ declare -A needed=(
   [make]=make
 )
 $want_test && needed[chromium]=chromium
+# the sandpod command's terminal tests type into it through tmux
+$want_test && needed[tmux]=tmux
 
 missing=()
 for cmd in "${!needed[@]}"; do
