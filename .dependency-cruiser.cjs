@@ -3,7 +3,7 @@
 //
 //   gateway ──┐           ┌── operator        (never each other)
 //             ├─► sandbox ┤
-//             ├─► kube ───┤◄── kubectl-plugin
+//             ├─► kube ───┤◄── kubectl-plugin ──► cli
 //             └─► contract ◄┘  ◄── client ◄── web, cli
 //
 // contract/ is the API both sides read; sandbox/ (host sandbox and pod launcher) and kube/ (the
@@ -51,8 +51,8 @@ module.exports = {
     layer(
       'kubectl-plugin-uses-the-kubernetes-api',
       'kubectl-plugin',
-      ['contract', 'kube', 'observability'],
-      'kubectl-sandpod speaks to the Kubernetes API, never to the gateway or operator code',
+      ['contract', 'kube', 'cli', 'client', 'observability'],
+      'kubectl-sandpod speaks to the Kubernetes API (sharing the command line pieces of cli/), never to the gateway or operator code',
     ),
     {
       name: 'no-circular',

@@ -34,7 +34,7 @@ $(SPAWNER): sandbox/spawner/sandpod-spawner.c
 	gcc -O2 -Wall -Wextra -Werror -o $@ $<
 
 # The command-line tools (README.md, "Tools"): small launchers of the compiled entry points.
-COMMANDS := dist/bin/sandpod
+COMMANDS := dist/bin/sandpod dist/bin/kubectl-sandpod
 define launcher
 	@mkdir -p $(@D)
 	printf '#!/usr/bin/env node\nimport("../%s");\n' '$(1)' > $@
@@ -42,9 +42,11 @@ define launcher
 endef
 dist/bin/sandpod: dist/.built
 	$(call launcher,cli/sandpod.js)
+dist/bin/kubectl-sandpod: dist/.built
+	$(call launcher,kubectl-plugin/kubectl-sandpod.js)
 
 .PHONY: build
-build: $(NODE_STAMP) dist/.built $(SPAWNER) $(COMMANDS) ## Compile the gateway, operator, web page, process spawner and the sandpod command
+build: $(NODE_STAMP) dist/.built $(SPAWNER) $(COMMANDS) ## Compile the gateway, operator, web page, process spawner, and the sandpod and kubectl-sandpod commands
 
 .PHONY: run
 run: deps build ## Start the gateway in embedded mode on http://127.0.0.1:8080 (HOST, PORT)
