@@ -4,12 +4,16 @@ import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type winston from 'winston';
 import {
+  compileVerdict,
   type ExecutionResult,
   type Limits,
   type Phase,
+  type ProgramEnvName,
   phaseFor,
+  runVerdict,
   type SourceFile,
   type Stream,
+  type Verdict,
 } from '../../contract/index.js';
 import type { CgroupDriver, StepCgroup } from '../../sandbox/cgroups.js';
 import type { OciRuntime } from '../../sandbox/oci-runtime.js';
@@ -17,11 +21,10 @@ import { buildStepSpec, type SeccompProfile, type StepScratch } from '../../sand
 import type { RootfsLayout } from '../../sandbox/rootfs.js';
 import { inodesFor, type Scratch, stageFiles, stageScratch } from '../../sandbox/scratch.js';
 import type { ScratchPool } from '../../sandbox/scratch-pool.js';
-import { SandboxStep, type StepOutcome } from '../../sandbox/step.js';
+import { SandboxStep, type StepOutcome, stepReport } from '../../sandbox/step.js';
 import type { ExecutionSpec } from '../backend.js';
 import type { Runtime } from './catalog.js';
 import { Journal } from './journal.js';
-import { compileVerdict, runVerdict, type Verdict } from './verdict.js';
 
 /** What every execution on this machine shares: the runtime, the root, the policy. */
 export interface SandboxEnvironment {
@@ -38,7 +41,7 @@ export interface SandboxEnvironment {
   log: winston.Logger;
 }
 
-const BASE_ENV = {
+const BASE_ENV: Record<ProgramEnvName, string> = {
   PATH: '/usr/local/bin:/usr/bin:/bin',
   HOME: '/work',
   TMPDIR: '/tmp',
@@ -161,7 +164,7 @@ export class Execution {
       durationMs: outcome.wallMs,
       limitHit: outcome.limitHit,
     });
-    return compileVerdict(outcome, limits);
+    return compileVerdict(stepReport(outcome), limits);
   }
 
   private async runProgram(scratch: ScratchSource): Promise<ExecutionResult> {
@@ -182,7 +185,7 @@ export class Execution {
     });
     for (const stream of ['stdout', 'stderr'] as const) this.journal.output(stream, decoders[stream].end());
     this.runOutcome = outcome;
-    return this.finish(runVerdict(outcome, this.spec.limits));
+    return this.finish(runVerdict(stepReport(outcome), this.spec.limits));
   }
 
   private async step(
