@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { parser as promql } from '@prometheus-io/lezer-promql';
 import yaml from 'js-yaml';
 import { ALERTS_FILE, alertQueries, alertRules, dashboard, dashboardQueries, metricNames } from './monitoring-files.js';
 import { findObject, objectsOf } from './rendered.js';
@@ -50,6 +51,25 @@ describe('chart monitoring: Grafana dashboard and alerts', function () {
     for (const group of alertRules().groups) {
       for (const rule of group.rules) assert.match(rule.labels?.severity ?? '', /^(warning|critical)$/, rule.alert);
     }
+  });
+
+  it('should hold only queries that parse as PromQL', () => {
+    // Grafana puts its own interval in before Prometheus sees the query.
+    const queries = [...dashboardQueries(), ...alertQueries()].map((query) =>
+      query.replaceAll('$__rate_interval', '5m'),
+    );
+    const broken = queries.filter((query) => {
+      let error = false;
+      promql.parse(query).iterate({
+        enter: (node) => {
+          if (node.type.isError) error = true;
+        },
+      });
+      return error;
+    });
+
+    assert.ok(queries.length > 20);
+    assert.deepEqual(broken, []);
   });
 
   it('should give every panel a query and the dashboard a fixed uid', () => {
