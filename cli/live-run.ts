@@ -18,8 +18,24 @@ export interface LiveRunOptions {
   onAccepted?(id: string): void;
 }
 
+/** How long the command keeps trying to reach a server that went away before it gives up. */
+const RECONNECT_PATIENCE_MS = 30_000;
+
 export function liveRun(options: LiveRunOptions): Promise<ExecutionResult> {
-  const client = new RunClient({ server: options.server, token: options.token, transports: ['websocket'] }, () => {});
+  let giveUp: (() => void) | undefined;
+  let patience: NodeJS.Timeout | undefined;
+  const onConnection = (state: string) => {
+    if (state === 'connected') {
+      clearTimeout(patience);
+      patience = undefined;
+    } else if (state === 'reconnecting' && patience === undefined) {
+      patience = setTimeout(() => giveUp?.(), RECONNECT_PATIENCE_MS);
+    }
+  };
+  const client = new RunClient(
+    { server: options.server, token: options.token, transports: ['websocket'] },
+    onConnection,
+  );
   const { input } = options;
   let interrupts = 0;
   // After a reconnect the server replays the output from the start; what was written is skipped.
@@ -48,6 +64,7 @@ export function liveRun(options: LiveRunOptions): Promise<ExecutionResult> {
       reject(new SandpodApiError(0, { code: 'interrupted', message: 'interrupted before the execution ended' }));
     };
     const finish = () => {
+      clearTimeout(patience);
       process.off('SIGINT', onInterrupt);
       input?.off('data', onData);
       input?.off('end', onEnd);
@@ -56,6 +73,12 @@ export function liveRun(options: LiveRunOptions): Promise<ExecutionResult> {
       client.close();
     };
 
+    giveUp = () => {
+      finish();
+      reject(
+        new SandpodApiError(0, { code: 'lost', message: `lost the server for ${RECONNECT_PATIENCE_MS / 1000} s` }),
+      );
+    };
     process.on('SIGINT', onInterrupt);
     client.run(options.request, {
       onAccepted: (id) => options.onAccepted?.(id),

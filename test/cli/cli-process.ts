@@ -14,7 +14,13 @@ export interface CliAnswer {
 
 export function runCli(
   args: string[],
-  options: { env?: Record<string, string | undefined>; input?: string; cwd?: string } = {},
+  options: {
+    env?: Record<string, string | undefined>;
+    input?: string;
+    cwd?: string;
+    /** Sees stdout as it comes. */
+    onStdout?: (text: string) => void;
+  } = {},
 ): Promise<CliAnswer> {
   return new Promise((resolve, reject) => {
     const child = spawn(SANDPOD_BIN, args, {
@@ -26,6 +32,7 @@ export function runCli(
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (data: string) => {
       stdout += data;
+      options.onStdout?.(stdout);
     });
     child.stderr.setEncoding('utf8').on('data', (data: string) => {
       stderr += data;

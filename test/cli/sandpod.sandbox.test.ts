@@ -160,6 +160,23 @@ describe('sandpod command (pipes, embedded sandbox)', function () {
     });
   }
 
+  it('should give up with exit 69 when the server goes away during a run and stays away', async function () {
+    this.timeout(90_000);
+    const leaving = await startGateway(sandbox?.config ?? testConfig(), sandbox?.backend as EmbeddedFixture['backend']);
+    const program = await file('long.py', 'import time\nprint("started", flush=True)\ntime.sleep(80)\n');
+    const running = runCli(['run', program], {
+      env: { ...env, SANDPOD_SERVER: leaving.url },
+      onStdout: (text) => {
+        if (text.includes('started')) void leaving.close();
+      },
+    });
+
+    const answer = await running;
+
+    assert.equal(answer.code, 69, answer.stderr);
+    assert.match(answer.stderr, /lost the server/);
+  });
+
   it('should exit 69 when the server cannot be reached', async () => {
     const answer = await runCli(['runtimes'], { env: { SANDPOD_SERVER: 'http://127.0.0.1:9' } });
 
