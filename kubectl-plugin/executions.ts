@@ -13,7 +13,8 @@ import {
 import { type ExecutionResult, isTerminal, type Phase } from '../contract/outcome.js';
 import type { ExecutionRequest } from '../contract/request.js';
 import type { RuntimeInfo } from '../contract/runtime.js';
-import { type Cluster, statusCodeOf } from './cluster.js';
+import { statusCodeOf } from './api-errors.js';
+import type { Cluster } from './cluster.js';
 
 // Executions through the Kubernetes API: create, read, cancel, wait for the end, follow the log.
 

@@ -1,8 +1,11 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT } from '../cli/exit-codes.js';
 import { UsageError } from '../cli/run-request.js';
-import { apiMessage, currentCluster, statusCodeOf } from './cluster.js';
-import { cancel, get, logs, run, type Terminal } from './commands.js';
+import { apiMessage, statusCodeOf } from './api-errors.js';
+import type { Terminal } from './commands.js';
+
+// The Kubernetes client library takes a while to load: only a command that calls the API does.
+const commands = () => import('./commands.js');
 
 // `kubectl sandpod` (kubectl finds kubectl-sandpod on PATH): Executions through the Kubernetes
 // API of the current kubeconfig context and namespace. `main` answers the exit status.
@@ -17,7 +20,10 @@ function program(terminal: Terminal, programArgs: string[], exit: { code: number
     })
     .exitOverride()
     .showHelpAfterError();
-  const cluster = () => currentCluster(root.opts<{ namespace?: string }>().namespace);
+  const cluster = async () => {
+    const { currentCluster } = await import('./cluster.js');
+    return currentCluster(root.opts<{ namespace?: string }>().namespace);
+  };
 
   root
     .command('run')
@@ -38,7 +44,7 @@ function program(terminal: Terminal, programArgs: string[], exit: { code: number
       '\nExit status: as `sandpod run` (see `sandpod run --help`): the program\u2019s own, or a code per reason.',
     )
     .action(async (files: string[], flags) => {
-      exit.code = await run(cluster(), files, programArgs, flags, terminal);
+      exit.code = await (await commands()).run(await cluster(), files, programArgs, flags, terminal);
     });
 
   root
@@ -47,7 +53,7 @@ function program(terminal: Terminal, programArgs: string[], exit: { code: number
     .argument('<name>')
     .option('-f, --follow', 'follow the output until the program ends')
     .action(async (name: string, flags: { follow?: boolean }) => {
-      exit.code = await logs(cluster(), name, flags.follow === true, terminal);
+      exit.code = await (await commands()).logs(await cluster(), name, flags.follow === true, terminal);
     });
 
   root
@@ -56,7 +62,7 @@ function program(terminal: Terminal, programArgs: string[], exit: { code: number
     .argument('<name>')
     .option('-o, --output <format>', 'json for the whole object')
     .action(async (name: string, flags: { output?: string }) => {
-      exit.code = await get(cluster(), name, flags.output, terminal);
+      exit.code = await (await commands()).get(await cluster(), name, flags.output, terminal);
     });
 
   root
@@ -64,7 +70,7 @@ function program(terminal: Terminal, programArgs: string[], exit: { code: number
     .description('Cancel an Execution (its reason becomes Cancelled)')
     .argument('<name>')
     .action(async (name: string) => {
-      exit.code = await cancel(cluster(), name, terminal);
+      exit.code = await (await commands()).cancel(await cluster(), name, terminal);
     });
   return root;
 }
