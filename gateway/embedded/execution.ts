@@ -151,7 +151,7 @@ export class Execution {
   private runOutcome: StepOutcome | undefined;
 
   private async compile(scratch: ScratchSource, argv: string[]): Promise<Verdict | null> {
-    const limits = this.env.compileLimits;
+    const limits = compileLimitsOf(this.runtime, this.env.compileLimits);
     let output = '';
     const decoder = new StringDecoder('utf8');
     const outcome = await this.step('compile', scratch, argv, limits, (_stream, chunk) => {
@@ -216,7 +216,7 @@ export class Execution {
       const stepScratch = staged.value;
       spec = buildStepSpec({
         argv,
-        env: { ...BASE_ENV, ...this.runtime.env },
+        env: BASE_ENV,
         uid: this.env.uid,
         gid: this.env.gid,
         rootfsPath: this.env.rootfs.rootfsPath,
@@ -308,4 +308,13 @@ export class Execution {
       truncated: run?.limitHit === 'output',
     };
   }
+}
+
+/** The runtime's own compile limits over the configured ones, as the operator does in a pod. */
+function compileLimitsOf(runtime: Runtime, configured: Limits): Limits {
+  const limits = { ...configured };
+  for (const [name, value] of Object.entries(runtime.compileLimits ?? {}) as [keyof Limits, number | undefined][]) {
+    if (value !== undefined) limits[name] = value;
+  }
+  return limits;
 }
