@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { limitsSchema } from './limits.js';
-import { type ExecutionResult, PHASES, REASONS, STREAMS } from './outcome.js';
+import { type CompileOutcome, type ExecutionResult, PHASES, REASONS, STREAMS } from './outcome.js';
 import type { RuntimeInfo } from './runtime.js';
 
 // The schemas of what the gateway answers, for the API description (GET /api/v1/openapi.json) and
@@ -8,6 +8,8 @@ import type { RuntimeInfo } from './runtime.js';
 // stay what the code and the web page use; the checks below fail to compile when the two part.
 
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+/** Same, and no optional field on one side only (which Same alone lets pass). */
+type Alike<A, B> = Same<A, B> extends true ? Same<keyof A, keyof B> : false;
 
 const timestamp = z.iso.datetime({ offset: true });
 
@@ -20,6 +22,7 @@ export const compileOutcomeSchema = z.strictObject({
   durationMs: z.number().nonnegative(),
   output: z.string(),
 });
+void (true satisfies Alike<z.infer<typeof compileOutcomeSchema>, CompileOutcome>);
 
 export const executionResultSchema = z.strictObject({
   id: z.string(),
@@ -38,7 +41,7 @@ export const executionResultSchema = z.strictObject({
   stderr: z.string().describe('UTF-8, capped'),
   truncated: z.boolean().describe('True when a cap cut the output'),
 });
-void (true satisfies Same<z.infer<typeof executionResultSchema>, ExecutionResult>);
+void (true satisfies Alike<z.infer<typeof executionResultSchema>, ExecutionResult>);
 
 /** What POST /executions answers at once: the execution is admitted and queued. */
 export const executionAcceptedSchema = z.strictObject({ id: z.string(), phase: z.literal('Pending') });
@@ -49,7 +52,7 @@ export const runtimeInfoSchema = z.strictObject({
   aliases: z.array(z.string()),
   compiled: z.boolean(),
 });
-void (true satisfies Same<z.infer<typeof runtimeInfoSchema>, RuntimeInfo>);
+void (true satisfies Alike<z.infer<typeof runtimeInfoSchema>, RuntimeInfo>);
 
 export const tenantLimitsSchema = z.strictObject({ defaults: limitsSchema, maxima: limitsSchema });
 

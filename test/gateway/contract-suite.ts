@@ -4,16 +4,17 @@ import type { ExecutionResult } from '../../contract/index.js';
 import { DEFAULT_LIMITS, DEFAULT_MAX_LIMITS, isTerminal, PHASES } from '../../contract/index.js';
 import type { ExecutionBackend } from '../../gateway/backend.js';
 import { type Config, parseConfig } from '../../gateway/config.js';
-import { ApiDescription } from '../helpers/api-description.js';
+import type { ApiDescription } from '../helpers/api-description.js';
 import {
   ackId,
+  api,
+  checkAnswersOf,
   connectSocket,
   emitWithAck,
   type RunningGateway,
   sha256Hex,
   startGateway,
   testLogger,
-  api as uncheckedApi,
 } from '../helpers/gateway.js';
 
 export type MakeBackend = (config: Config, log: winston.Logger) => Promise<ExecutionBackend>;
@@ -57,17 +58,6 @@ interface ErrorBody {
   error: { code: string; message: string; field?: string };
 }
 
-/** The gateway's own API description; every answer of the suite is checked against it. */
-let description: ApiDescription | undefined;
-
-async function api(...call: Parameters<typeof uncheckedApi>): ReturnType<typeof uncheckedApi> {
-  const answer = await uncheckedApi(...call);
-  const [url, , init] = call;
-  const method = init?.method ?? (init?.body === undefined && init?.rawBody === undefined ? 'GET' : 'POST');
-  description?.check(method, url, answer.status, answer.headers.get('content-type'), answer.body);
-  return answer;
-}
-
 /** Socket.IO events and the schema of the API description each one's payload must match. */
 const SOCKET_EVENT_SCHEMAS: Record<string, string> = {
   output: 'SocketOutputEvent',
@@ -98,6 +88,9 @@ export function contractSuite(name: string, makeBackend: MakeBackend): void {
     let backend: ExecutionBackend;
     let gateway: RunningGateway;
     let url: string;
+    /** The gateway's own API description: every answer and event of the suite is checked against it. */
+    let description: ApiDescription | undefined;
+    let stopChecking: (() => void) | undefined;
     const runs: { token: string; id: string }[] = [];
 
     const post = (body: unknown, token = TOKENS.alpha, query = '') =>
@@ -116,7 +109,7 @@ export function contractSuite(name: string, makeBackend: MakeBackend): void {
       backend = await makeBackend(config, testLogger());
       gateway = await startGateway(config, backend);
       url = gateway.url;
-      description = await ApiDescription.fetch(url);
+      ({ description, stop: stopChecking } = await checkAnswersOf(url));
     });
 
     afterEach(async () => {
@@ -128,7 +121,7 @@ export function contractSuite(name: string, makeBackend: MakeBackend): void {
     });
 
     after(async () => {
-      description = undefined;
+      stopChecking?.();
       await gateway?.close();
       await backend?.close(0);
     });
