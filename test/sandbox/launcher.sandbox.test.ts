@@ -120,7 +120,7 @@ describe('sandpod-launch (needs root and gcc)', function () {
   it('should pass only the named variables to the program', async () => {
     const result = await launch(['--env', 'PATH', '--env', 'HOME', '--env', 'LANG'], ['env'], {
       HOME: '/tmp',
-      KUBERNETES_SERVICE_HOST: '10.96.0.1',
+      KUBERNETES_SERVICE_HOST: '203.0.113.1',
       SECRET: 'do-not-leak',
     });
     const names = result.stdout
