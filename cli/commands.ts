@@ -58,7 +58,8 @@ export async function runFiles(
     ...(flags.json ? {} : { stdout: terminal.stdout, stderr: terminal.stderr }),
     ...(input ? { input } : {}),
   });
-  if (flags.json) terminal.stdout.write(json(result));
+  // The exit event leaves out the output it streamed; the result read afterwards holds it whole.
+  if (flags.json) terminal.stdout.write(json(await client.get(result.id)));
   else reportOutcome(result, terminal.stderr);
   return exitCodeFor(result);
 }

@@ -25,10 +25,16 @@ export interface StatusEvent {
   phase: Phase;
 }
 
+/**
+ * The final result. Its output came as `output` events already, so stdout and stderr are empty
+ * when `outputStreamed` is true; `SandpodClient.get` reads them whole.
+ */
+export type ExitEvent = ExecutionResult & { outputStreamed?: true };
+
 export interface ServerToClientEvents {
   output: (event: OutputEvent) => void;
   status: (event: StatusEvent) => void;
-  exit: (event: ExecutionResult) => void;
+  exit: (event: ExitEvent) => void;
 }
 
 export interface ClientToServerEvents {

@@ -69,4 +69,10 @@ export type ApiErrorBody = z.infer<typeof apiErrorSchema>['error'];
 // Socket.IO (CONTRACT.md): the server's events and the acks of the client's events.
 export const outputEventSchema = z.strictObject({ id: z.string(), stream: streamSchema, data: z.string() });
 export const statusEventSchema = z.strictObject({ id: z.string(), phase: phaseSchema });
+/** The result once, last; its output came as `output` events, so stdout and stderr are empty here. */
+export const exitEventSchema = executionResultSchema.safeExtend({
+  outputStreamed: z
+    .literal(true)
+    .describe('stdout and stderr were sent as output events; GET /executions/{id} has them'),
+});
 export const ackSchema = z.union([z.strictObject({ id: z.string() }), apiErrorSchema]);

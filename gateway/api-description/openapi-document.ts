@@ -4,6 +4,7 @@ import {
   executionAcceptedSchema,
   executionRequestSchema,
   executionResultSchema,
+  exitEventSchema,
   outputEventSchema,
   requestedLimitsSchema,
   runtimeInfoSchema,
@@ -35,7 +36,10 @@ const errors = {
   404: errorResponse('No such execution for this tenant (another tenant\u2019s id answers 404 too)'),
   413: errorResponse('The request body is larger than the gateway accepts'),
   415: errorResponse('The body is not `application/json`'),
-  429: { ...errorResponse('The tenant\u2019s rate or concurrency limit is reached'), headers: retryAfter },
+  429: {
+    ...errorResponse('The tenant\u2019s rate, concurrency or stream limit is reached'),
+    headers: retryAfter,
+  },
   503: { ...errorResponse('The service is at capacity'), headers: retryAfter },
 };
 
@@ -118,6 +122,8 @@ function paths(): Record<string, unknown> {
           200: resultResponse('The result (final once `phase` is Succeeded or Failed)'),
           401: errors[401],
           404: errors[404],
+          429: errors[429],
+          503: errors[503],
         },
       },
       delete: {
@@ -130,6 +136,8 @@ function paths(): Record<string, unknown> {
           202: resultResponse('Cancelling: the result so far'),
           401: errors[401],
           404: errors[404],
+          429: errors[429],
+          503: errors[503],
         },
       },
     },
@@ -206,6 +214,7 @@ function schemas(): Record<string, JsonSchema> {
         Error: apiErrorSchema,
         SocketOutputEvent: outputEventSchema,
         SocketStatusEvent: statusEventSchema,
+        SocketExitEvent: exitEventSchema,
         SocketAck: ackSchema,
       },
       'output',

@@ -16,7 +16,7 @@ export const SOCKET_EVENTS = {
   server: [
     ['output', 'SocketOutputEvent', 'Output as it comes, in order per stream'],
     ['status', 'SocketStatusEvent', 'Every phase change'],
-    ['exit', 'ExecutionResult', 'The final result, once, last'],
+    ['exit', 'SocketExitEvent', 'The final result, once, last (its output came as `output` events)'],
   ],
 } as const;
 

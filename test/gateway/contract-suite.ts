@@ -65,7 +65,7 @@ interface ErrorBody {
 const SOCKET_EVENT_SCHEMAS: Record<string, string> = {
   output: 'SocketOutputEvent',
   status: 'SocketStatusEvent',
-  exit: 'ExecutionResult',
+  exit: 'SocketExitEvent',
 };
 
 const errorOf = (body: unknown) => (body as ErrorBody).error;

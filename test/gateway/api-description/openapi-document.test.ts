@@ -47,7 +47,10 @@ describe('OpenAPI document', () => {
   it('should describe every route the gateway serves when its routers are walked', () => {
     const unused = {} as TenantExecutions;
     const served = [
-      ...routesOf(executionsRoutes({ executions: unused, maxWaitMs: 1, cancelWaitMs: 1 }), ''),
+      ...routesOf(
+        executionsRoutes({ executions: unused, connections: {} as never, maxWaitMs: 1, cancelWaitMs: 1 }),
+        '',
+      ),
       ...routesOf(openApiRoutes(), ''),
       ...routesOf(healthRoutes({} as never, {} as never), ''),
     ];
