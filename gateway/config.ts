@@ -224,6 +224,14 @@ const configFields = z.strictObject({
        * starts; a log is tried again after 100, 200 and 400 ms first.
        */
       podRetryDelayMs: z.int().positive().default(500),
+      /**
+       * Bytes of an interactive execution's live output this replica keeps for its followers
+       * (gateway/kubernetes/output-window.ts); a follower further behind reads on from the log.
+       */
+      liveWindowBytes: z
+        .int()
+        .positive()
+        .default(1024 * 1024),
     })
     .prefault({}),
   shutdownGraceMs: z.int().min(0).default(30_000),

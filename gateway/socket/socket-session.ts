@@ -122,10 +122,16 @@ export function serveSocket(socket: GatewaySocket, deps: SocketSessionDeps): voi
       })
       .finally(() => {
         closeStream();
-        follows.delete(id);
-        followers.remove(id);
+        if (follows.get(id) === controller) unfollow(id);
         if (follows.size === 0 && socket.connected) armIdleTimer();
       });
+  };
+
+  /** Counts the socket out of the execution's followers at once, whenever its pump gets to end. */
+  const unfollow = (id: string) => {
+    follows.get(id)?.abort();
+    follows.delete(id);
+    followers.remove(id);
   };
 
   const handle = (event: keyof ClientToServerEvents, handler: (payload: unknown) => Promise<Handled>) => {
@@ -202,7 +208,8 @@ export function serveSocket(socket: GatewaySocket, deps: SocketSessionDeps): voi
 
   socket.on('disconnect', (reason) => {
     clearTimeout(idleTimer);
-    for (const controller of follows.values()) controller.abort();
+    // Before the orphan check: a pump may take longer than the grace to notice its abort.
+    for (const id of [...follows.keys()]) unfollow(id);
     for (const id of interactiveIds) deps.cancelWhenOrphaned(tenant, id, log);
     interactiveIds.clear();
     log.info('Disconnected socket', { reason });

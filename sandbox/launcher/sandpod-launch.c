@@ -14,15 +14,19 @@
  *   - an allow-listed environment (the kubelet injects KUBERNETES_SERVICE_* whatever the pod asks);
  *   - the program in a session of its own, RLIMIT_NPROC/NOFILE/CORE, stdin from a file;
  *   - the source files copied from their read-only volume into the writable working directory;
+ *   - with --gate-ms, the program held back until one byte (the gate) arrives on stdin: the
+ *     gateway sends it once its attach to the container is in place, so that attach sees every
+ *     byte the program writes (containerd gives an attach only what is written after it joins);
  *   - the outcome, with times in milliseconds, as one JSON line in the termination message.
  * When the program ends (or a limit is hit) every process left in the namespace is killed before
  * the report is written, so nothing the program started can overwrite it or outlive the step.
  *
  * Usage: sandpod-launch [--wall-ms N] [--cpu-ms N] [--output-bytes N] [--pids N] [--open-files N]
- *          [--sandbox-memory-bytes N] [--stdin PATH] [--env NAME]... [--copy-from DIR]
+ *          [--sandbox-memory-bytes N] [--stdin PATH] [--gate-ms N] [--env NAME]... [--copy-from DIR]
  *          [--report PATH] -- PROGRAM [ARG]...
  * A limit of 0 (or left out) is not enforced. --stdin left out keeps the inherited stdin (a live
- * attach). The report goes to /dev/termination-log unless --report names another file.
+ * attach). --gate-ms waits at most N ms for the gate; EOF on stdin also opens it. The report goes to
+ * /dev/termination-log unless --report names another file.
  * Built statically by dev-cluster/images/build-images.sh into every runtime image. */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -46,7 +50,7 @@
 #define CHUNK 65536
 
 struct options {
-  long long wall_ms, cpu_ms, output_bytes, pids, open_files, sandbox_memory_bytes;
+  long long wall_ms, cpu_ms, output_bytes, pids, open_files, sandbox_memory_bytes, gate_ms;
   const char *stdin_path, *report_path, *copy_from;
   const char *env_names[MAX_ENV];
   int env_count;
@@ -82,6 +86,7 @@ static void parse(int argc, char **argv, struct options *o) {
     else if (!strcmp(name, "--pids")) o->pids = parse_count(value, name);
     else if (!strcmp(name, "--open-files")) o->open_files = parse_count(value, name);
     else if (!strcmp(name, "--sandbox-memory-bytes")) o->sandbox_memory_bytes = parse_count(value, name);
+    else if (!strcmp(name, "--gate-ms")) o->gate_ms = parse_count(value, name);
     else if (!strcmp(name, "--stdin")) o->stdin_path = value;
     else if (!strcmp(name, "--report")) o->report_path = value;
     else if (!strcmp(name, "--copy-from")) o->copy_from = value;
@@ -205,6 +210,23 @@ static void write_all(int fd, const char *data, size_t length) {
     }
     data += n;
     length -= (size_t)n;
+  }
+}
+
+/* Waits for the gate: one byte read from stdin (and so kept from the program), EOF, or the end of
+ * gate_ms. Past that the program starts ungated; the gateway then no longer sends the byte. */
+static void await_gate(long long gate_ms) {
+  long long deadline = now_ms(CLOCK_MONOTONIC) + gate_ms;
+  for (;;) {
+    long long left = deadline - now_ms(CLOCK_MONOTONIC);
+    if (left <= 0) return;
+    struct pollfd in = {.fd = 0, .events = POLLIN};
+    int ready = poll(&in, 1, (int)left);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) return;
+    char gate;
+    if (read(0, &gate, 1) < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    return;
   }
 }
 
@@ -388,6 +410,7 @@ int main(int argc, char **argv) {
   sigaddset(&chld, SIGCHLD);
   sigprocmask(SIG_BLOCK, &chld, NULL);
   int exits = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (o.gate_ms) await_gate(o.gate_ms);
 
   if (o.copy_from) {
     const char *failed = NULL;

@@ -37,6 +37,38 @@ const HELLO: Record<string, string> = {
 };
 
 const BUSY_LOOP = 'while True:\n    pass\n';
+
+/** Three prompts without a newline, each answered before the next is asked; then the answers. */
+const THREE_PROMPTS: Record<string, string> = {
+  python: 'a = input("a? ")\nb = input("b? ")\nc = input("c? ")\nprint("got", a, b, c)\n',
+  c: [
+    '#include <stdio.h>',
+    'int main(void) {',
+    '  int a, b, c;',
+    '  printf("a? "); fflush(stdout); if (scanf("%d", &a) != 1) return 1;',
+    '  printf("b? "); fflush(stdout); if (scanf("%d", &b) != 1) return 1;',
+    '  printf("c? "); fflush(stdout); if (scanf("%d", &c) != 1) return 1;',
+    '  printf("got %d %d %d\\n", a, b, c);',
+    '  return 0;',
+    '}',
+    '',
+  ].join('\n'),
+  bash: "printf 'a? '; read a\nprintf 'b? '; read b\nprintf 'c? '; read c\necho got $a $b $c\n",
+};
+
+/** One byte every 50 ms, no newline; then a line, and the times (ms since the epoch) each was written. */
+const BYTE_BY_BYTE = [
+  'import sys, time',
+  'stamps = []',
+  'for i in range(20):',
+  '    stamps.append(time.time() * 1000)',
+  '    sys.stdout.write(chr(97 + i))',
+  '    sys.stdout.flush()',
+  '    time.sleep(0.05)',
+  'print()',
+  'print(" ".join("%.1f" % stamp for stamp in stamps))',
+  '',
+].join('\n');
 const LONG_SLEEP = 'import time\ntime.sleep(60)\n';
 
 function suiteConfig(overrides: Record<string, unknown> = {}): Config {
@@ -573,6 +605,66 @@ export function contractSuite(name: string, makeBackend: MakeBackend): void {
         const ack = await emitWithAck(socket, 'attach', { id });
 
         assert.deepEqual('error' in ack && ack.error.code, 'not_found');
+      });
+
+      for (const [runtime, source] of Object.entries(THREE_PROMPTS)) {
+        it(`should show each prompt that ends without a newline at once when ${runtime} asks three times`, async () => {
+          const { socket, recorder } = await connect();
+          const id = ackId(await emitWithAck(socket, 'run', { runtime, source, interactive: true }));
+          runs.push({ token: TOKENS.alpha, id });
+
+          // Each answer is typed only once its prompt has arrived: a prompt held back until the
+          // line ends would never come, and the program would end at its wall limit instead.
+          let shown = '';
+          for (const [prompt, answer] of [
+            ['a? ', '1'],
+            ['b? ', '2'],
+            ['c? ', '3'],
+          ] as const) {
+            shown += prompt;
+            const expected = shown;
+            await recorder.until(id, () => recorder.stdout(id) === expected);
+            assert.deepEqual(await emitWithAck(socket, 'stdin', { id, data: `${answer}\n` }), { id });
+          }
+          const result = await recorder.untilExit(id);
+
+          assert.equal(result.reason, 'Completed', JSON.stringify(result));
+          assert.equal(recorder.stdout(id), 'a? b? c? got 1 2 3\n');
+          assert.equal(result.stdout, 'a? b? c? got 1 2 3\n');
+        });
+      }
+
+      it('should pass each byte on before the next is written when a program writes one every 50 ms', async () => {
+        const { socket, recorder } = await connect();
+        const arrivals: { atMs: number; data: string }[] = [];
+        socket.on('output', (event: { id: string; stream: string; data: string }) => {
+          if (event.stream === 'stdout') arrivals.push({ atMs: Date.now(), data: event.data });
+        });
+        const id = ackId(
+          await emitWithAck(socket, 'run', { runtime: 'python', source: BYTE_BY_BYTE, interactive: true }),
+        );
+        runs.push({ token: TOKENS.alpha, id });
+        const result = await recorder.untilExit(id);
+
+        assert.equal(result.reason, 'Completed', JSON.stringify(result));
+        const [bytes = '', stamps = ''] = recorder.stdout(id).split('\n');
+        assert.equal(bytes, 'abcdefghijklmnopqrst');
+        // The program wrote byte i+1 only after the time it noted for it (same machine, same clock).
+        const writtenAtMs = stamps.split(' ').map(Number);
+        let offset = 0;
+        const arrivedAtMs: number[] = [];
+        for (const arrival of arrivals) {
+          for (let index = 0; index < arrival.data.length; index += 1) arrivedAtMs[offset + index] = arrival.atMs;
+          offset += arrival.data.length;
+        }
+        for (let index = 0; index + 1 < bytes.length; index += 1) {
+          const arrived = arrivedAtMs[index] ?? Number.POSITIVE_INFINITY;
+          const nextWritten = writtenAtMs[index + 1] ?? 0;
+          assert.ok(
+            arrived < nextWritten,
+            `byte ${index} arrived at ${arrived}, byte ${index + 1} was written at ${nextWritten}`,
+          );
+        }
       });
 
       it('should cancel the execution when the client sends cancel', async () => {
