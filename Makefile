@@ -9,7 +9,7 @@ WEB_SOURCES := $(shell find web -path web/dist -prune -o -type f -print 2>/dev/n
 
 .PHONY: help
 help: ## List the targets
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 .PHONY: deps
 deps: $(NODE_STAMP) ## Install missing Debian packages and npm dependencies
@@ -64,8 +64,14 @@ test: test-deps build lint ## Install what is missing and run every test
 	SANDPOD_KUBECTL="$$(scripts/tool-path.sh kubectl)" mocha --ignore '$(CLUSTER_TESTS)' '$(ALL_TESTS)'
 	@echo "--- the hostile-program suite again, under gVisor (runsc)"
 	SANDPOD_OCI_RUNTIME=runsc SANDPOD_OCI_RUNTIME_PATH="$$(scripts/tool-path.sh runsc)" mocha test/gateway/embedded/hostile.sandbox.test.ts
+	@echo "--- the sandbox suites on a cgroup v2 host (a qemu guest with this machine's root)"
+	$(MAKE) --no-print-directory test-cgroup2
 	@echo "--- suites that need a Kubernetes control plane and node (the dev cluster)"
 	$(MAKE) --no-print-directory test-cluster
+
+.PHONY: test-cgroup2
+test-cgroup2: test-deps build ## Run the sandbox and contract suites in a qemu guest with cgroup v2 alone (test/cgroup2/run.sh)
+	test/cgroup2/run.sh
 
 # test/ mirrors the source folders; a file's name says what it needs to run: *.sandbox.test.ts the
 # local sandbox (root, runc), *.browser.test.ts chromium, *.cluster.test.ts the dev cluster, and a

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import type winston from 'winston';
 import type { ExecutionResult } from '../../contract/index.js';
-import { DEFAULT_LIMITS, DEFAULT_MAX_LIMITS, isTerminal, PHASES } from '../../contract/index.js';
+import {
+  DEFAULT_COMPILE_LIMITS,
+  DEFAULT_LIMITS,
+  DEFAULT_MAX_LIMITS,
+  isTerminal,
+  PHASES,
+} from '../../contract/index.js';
 import type { ExecutionBackend } from '../../gateway/backend.js';
 import { type Config, parseConfig } from '../../gateway/config.js';
 import { waitingBytes } from '../../gateway/socket/flow-control.js';
@@ -17,6 +23,7 @@ import {
   startGateway,
   testLogger,
 } from '../helpers/gateway.js';
+import { scaledTimes, timeScale } from '../helpers/time-scale.js';
 
 export type MakeBackend = (config: Config, log: winston.Logger) => Promise<ExecutionBackend>;
 
@@ -71,14 +78,20 @@ const BYTE_BY_BYTE = [
 ].join('\n');
 const LONG_SLEEP = 'import time\ntime.sleep(60)\n';
 
+/** Time limits scaled for emulation (helpers/time-scale.ts); as they are everywhere else. */
+const defaults = scaledTimes(DEFAULT_LIMITS);
+const maxima = scaledTimes(DEFAULT_MAX_LIMITS);
+
 function suiteConfig(overrides: Record<string, unknown> = {}): Config {
   return parseConfig({
+    limits: { defaults, maxima },
+    compileLimits: scaledTimes(DEFAULT_COMPILE_LIMITS),
     tenants: [
       { name: 'alpha', tokenSha256: [sha256Hex(TOKENS.alpha)] },
       {
         name: 'beta',
         tokenSha256: [sha256Hex(TOKENS.beta)],
-        limits: { defaults: { ...DEFAULT_LIMITS, memoryMiB: 64 }, maxima: { ...DEFAULT_MAX_LIMITS, memoryMiB: 128 } },
+        limits: { defaults: { ...defaults, memoryMiB: 64 }, maxima: { ...maxima, memoryMiB: 128 } },
       },
       { name: 'tiny', tokenSha256: [sha256Hex(TOKENS.tiny)], maxConcurrent: 1 },
       { name: 'slow', tokenSha256: [sha256Hex(TOKENS.slow)], ratePerSecond: 0.01, burst: 1 },
@@ -119,7 +132,7 @@ async function untilTerminal(url: string, token: string, id: string): Promise<Ex
  */
 export function contractSuite(name: string, makeBackend: MakeBackend): void {
   describe(`gateway contract (${name})`, function () {
-    this.timeout(60_000);
+    this.timeout(60_000 * timeScale);
     let backend: ExecutionBackend;
     let gateway: RunningGateway;
     let url: string;
@@ -173,7 +186,7 @@ export function contractSuite(name: string, makeBackend: MakeBackend): void {
       it('should tell each tenant its own limit defaults and maxima when asked', async () => {
         const alpha = await api(`${url}/api/v1/limits`, TOKENS.alpha);
         assert.equal(alpha.status, 200);
-        assert.deepEqual(alpha.body, { defaults: DEFAULT_LIMITS, maxima: DEFAULT_MAX_LIMITS });
+        assert.deepEqual(alpha.body, { defaults, maxima });
         const beta = await api(`${url}/api/v1/limits`, TOKENS.beta);
         assert.equal((beta.body as { maxima: { memoryMiB: number } }).maxima.memoryMiB, 128);
         assert.equal((beta.body as { defaults: { memoryMiB: number } }).defaults.memoryMiB, 64);
@@ -257,7 +270,7 @@ export function contractSuite(name: string, makeBackend: MakeBackend): void {
         },
         {
           what: 'the wall time is above the maximum',
-          body: { runtime: 'python', source: '', limits: { wallTimeMs: 999_999 } },
+          body: { runtime: 'python', source: '', limits: { wallTimeMs: maxima.wallTimeMs + 1 } },
           field: 'limits.wallTimeMs',
         },
         { what: 'the runtime is missing', body: { source: 'print(1)' }, field: 'runtime' },
@@ -717,7 +730,7 @@ export function contractSuite(name: string, makeBackend: MakeBackend): void {
         limited = await startGateway(
           suiteConfig({
             socket: { maxFollowed: 1, maxStdinBytes: 16, disconnectGraceMs: 100 },
-            limits: { maxima: { ...DEFAULT_MAX_LIMITS, outputBytes: 64 * 1024 * 1024 } },
+            limits: { maxima: { ...maxima, outputBytes: 64 * 1024 * 1024 } },
           }),
           backend,
         );
@@ -772,7 +785,7 @@ export function contractSuite(name: string, makeBackend: MakeBackend): void {
             runtime: 'python',
             source: `import sys\ninput()\nline = "\\x01" * 1023 + "\\n"\nfor _ in range(${outputBytes / 1024}):\n    sys.stdout.write(line)\n`,
             interactive: true,
-            limits: { outputBytes: outputBytes * 2, wallTimeMs: 60_000 },
+            limits: { outputBytes: outputBytes * 2, wallTimeMs: 60_000 * timeScale },
           }),
         );
         runs.push({ token: TOKENS.alpha, id });

@@ -5,6 +5,7 @@ import { mkdir, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type EmbeddedFixture, runToEnd, startEmbedded } from '../../helpers/embedded.js';
+import { timeScale } from '../../helpers/time-scale.js';
 
 // What only the host can check: nothing a program starts outlives its run, nothing it plants in
 // its scratch space is followed by the host, and nothing of a run stays behind on the machine.
@@ -23,7 +24,7 @@ async function processesOf(executionId: string): Promise<number[]> {
 }
 
 describe('embedded sandbox on the host', function () {
-  this.timeout(60_000);
+  this.timeout(60_000 * timeScale);
   let fixture: EmbeddedFixture;
 
   before(async () => {
