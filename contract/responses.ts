@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import { limitsSchema } from './limits.js';
+import { type CompileOutcome, type ExecutionResult, PHASES, REASONS, STREAMS } from './outcome.js';
+import type { RuntimeInfo } from './runtime.js';
+
+// The schemas of what the gateway answers, for the API description (GET /api/v1/openapi.json) and
+// for the tests that check every answer against it. The plain types in outcome.ts and runtime.ts
+// stay what the code and the web page use; the checks below fail to compile when the two part.
+
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+/** Same, and no optional field on one side only (which Same alone lets pass). */
+type Alike<A, B> = Same<A, B> extends true ? Same<keyof A, keyof B> : false;
+
+const timestamp = z.iso.datetime({ offset: true });
+
+export const phaseSchema = z.enum(PHASES);
+export const reasonSchema = z.enum(REASONS);
+export const streamSchema = z.enum(STREAMS);
+
+export const compileOutcomeSchema = z.strictObject({
+  exitCode: z.int().nullable(),
+  durationMs: z.number().nonnegative(),
+  output: z.string(),
+});
+void (true satisfies Alike<z.infer<typeof compileOutcomeSchema>, CompileOutcome>);
+
+export const executionResultSchema = z.strictObject({
+  id: z.string(),
+  runtime: z.string(),
+  phase: phaseSchema.describe('Pending → Running → Succeeded | Failed; terminal phases never change'),
+  reason: reasonSchema.nullable().describe('Why it ended, once terminal; only Completed has phase Succeeded'),
+  exitCode: z.int().nullable().describe('Exit status of the run step'),
+  signal: z.string().nullable().describe('Name of the signal that killed the program, such as SIGKILL'),
+  message: z.string().describe('What happened, in words a person can act on'),
+  createdAt: timestamp,
+  startedAt: timestamp.nullable(),
+  finishedAt: timestamp.nullable(),
+  durationMs: z.number().nonnegative().nullable().describe('Wall time of the run step'),
+  compile: compileOutcomeSchema.optional().describe('The compile step, for compiled runtimes'),
+  stdout: z.string().describe('UTF-8, capped'),
+  stderr: z.string().describe('UTF-8, capped'),
+  truncated: z.boolean().describe('True when a cap cut the output'),
+});
+void (true satisfies Alike<z.infer<typeof executionResultSchema>, ExecutionResult>);
+
+/** What POST /executions answers at once: the execution is admitted and queued. */
+export const executionAcceptedSchema = z.strictObject({ id: z.string(), phase: z.literal('Pending') });
+
+export const runtimeInfoSchema = z.strictObject({
+  name: z.string(),
+  version: z.string(),
+  aliases: z.array(z.string()),
+  compiled: z.boolean(),
+});
+void (true satisfies Alike<z.infer<typeof runtimeInfoSchema>, RuntimeInfo>);
+
+export const tenantLimitsSchema = z.strictObject({ defaults: limitsSchema, maxima: limitsSchema });
+
+export const apiErrorSchema = z.strictObject({
+  error: z.strictObject({
+    code: z.string(),
+    message: z.string(),
+    /** JSON path of the field at fault, on 400. */
+    field: z.string().optional(),
+  }),
+});
+export type ApiErrorBody = z.infer<typeof apiErrorSchema>['error'];
+
+// Socket.IO (CONTRACT.md): the server's events and the acks of the client's events.
+export const outputEventSchema = z.strictObject({ id: z.string(), stream: streamSchema, data: z.string() });
+export const statusEventSchema = z.strictObject({ id: z.string(), phase: phaseSchema });
+/** The result once, last; its output came as `output` events, so stdout and stderr are empty here. */
+export const exitEventSchema = executionResultSchema.safeExtend({
+  outputStreamed: z
+    .literal(true)
+    .describe('stdout and stderr were sent as output events; GET /executions/{id} has them'),
+});
+export const ackSchema = z.union([z.strictObject({ id: z.string() }), apiErrorSchema]);
