@@ -27,8 +27,16 @@ mount -t devtmpfs devtmpfs /dev
 mkdir -p /dev/pts /dev/shm
 mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts /dev/pts
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
+# The checkout may live below /run or /tmp (CI clones wherever it likes): it is kept visible
+# through the fresh tmpfs mounted over them.
+mkdir -p /mnt/checkout
+mount --bind "$repo" /mnt/checkout
 mount -t tmpfs -o mode=755 tmpfs /run
 mount -t tmpfs -o mode=1777 tmpfs /tmp
+if [[ ! -d $repo/test/cgroup2 ]]; then
+  mkdir -p "$repo"
+  mount --bind /mnt/checkout "$repo"
+fi
 # As systemd mounts it on a unified host (cgroup_no_v1=all keeps every controller here).
 mount -t cgroup2 -o nsdelegate,memory_recursiveprot cgroup2 /sys/fs/cgroup
 ip link set lo up
