@@ -2,3 +2,5 @@ export * from './limits.js';
 export * from './outcome.js';
 export * from './request.js';
 export * from './runtime.js';
+export * from './compare.js';
+export * from './judging.js';

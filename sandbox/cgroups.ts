@@ -1,5 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statfsSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  statfsSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Limits } from '../contract/index.js';
@@ -36,6 +46,8 @@ export interface StepCgroup {
    * slot's high-water mark, reset for the step, reaching the limit stands in for it.
    */
   memoryLimitHit(): Promise<boolean>;
+  /** The most memory the step had charged at once: its high-water mark, reset for the step. */
+  memoryPeakBytes(): Promise<number>;
   /**
    * Whether the step's tasks reached the pids limit. The peak is read, not the count of refused
    * forks: on v1 (and v2 before Linux 6.13) that count stays in the runtime's removed cgroup.
@@ -99,6 +111,38 @@ function readKeyed(path: string, key: string): number {
   }
   const line = text.split('\n').find((entry) => entry.startsWith(`${key} `));
   return line ? Number(line.slice(key.length + 1)) : 0;
+}
+
+/**
+ * memory.peak of a v2 cgroup, for one step. Since Linux 6.12 a write to an open memory.peak resets
+ * the mark that this open file reads; on older kernels the mark is the slot's whole life, so the
+ * slot is used for this step alone and then removed.
+ */
+function resettablePeak(path: string): PeakReader {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r+');
+    writeSync(fd, 'reset\n');
+  } catch {
+    if (fd !== undefined) closeSync(fd);
+    // Without the file at all (before Linux 5.19) there is no peak to keep correct.
+    return { bytes: () => readNumber(path), close: () => undefined, reusable: !existsSync(path) };
+  }
+  const open = fd;
+  let closed = false;
+  return {
+    bytes: () => {
+      const buffer = Buffer.alloc(64);
+      const length = readSync(open, buffer, 0, buffer.length, 0);
+      return Number(buffer.subarray(0, length).toString('utf8').trim());
+    },
+    close: () => {
+      if (closed) return;
+      closed = true;
+      closeSync(open);
+    },
+    reusable: true,
+  };
 }
 
 async function removeWithRetry(path: string, kill: () => Promise<void>): Promise<void> {
@@ -179,6 +223,15 @@ function subdirectories(dir: string): string[] {
 interface Baseline {
   cpuUs: number;
   oomKills: number;
+  /** Reads the step's memory high-water mark; closes what it holds when the step is released. */
+  peak: PeakReader;
+}
+
+interface PeakReader {
+  bytes(): number;
+  close(): void;
+  /** Whether the slot can serve another step with a correct peak (v2 kernels before 6.12 cannot reset it). */
+  reusable: boolean;
 }
 
 /** One cgroup layout (v1 or v2): how a slot is made, limited, read and emptied. */
@@ -275,11 +328,17 @@ class SlotPool implements CgroupDriver {
       containerPath: `/${relative}/${name}`,
       cpuTimeMs: async () => (layout.cpuUs(relative) - baseline.cpuUs) / 1000,
       memoryLimitHit: async () => layout.memoryLimitHit(relative, limits, baseline),
+      memoryPeakBytes: async () => baseline.peak.bytes(),
       pidsLimitReached: async () => layout.pidsPeak(relative) >= limits.pids,
       release: async () => {
         if (released) return;
         released = true;
+        baseline.peak.close();
         try {
+          if (!baseline.peak.reusable) {
+            await this.retire(slot);
+            return;
+          }
           if (layout.hasLeftovers(relative)) await layout.empty(relative);
           this.idle.push(slot);
         } catch (error) {
@@ -344,7 +403,11 @@ class V2Layout implements Layout {
   }
 
   startStep(relative: string): Baseline {
-    return { cpuUs: this.cpuUs(relative), oomKills: readKeyed(join(this.dir(relative), 'memory.events'), 'oom_kill') };
+    return {
+      cpuUs: this.cpuUs(relative),
+      oomKills: readKeyed(join(this.dir(relative), 'memory.events'), 'oom_kill'),
+      peak: resettablePeak(join(this.dir(relative), 'memory.peak')),
+    };
   }
 
   pidsPeak(relative: string): number {
@@ -474,8 +537,13 @@ class V1Layout implements Layout {
 
   startStep(relative: string): Baseline {
     // Resets the high-water mark to what the slot holds now, so it tells of this step alone.
-    writeFileSync(join(this.dirs(relative).memory, 'memory.max_usage_in_bytes'), '0');
-    return { cpuUs: this.cpuUs(relative), oomKills: 0 };
+    const maxUsage = join(this.dirs(relative).memory, 'memory.max_usage_in_bytes');
+    writeFileSync(maxUsage, '0');
+    return {
+      cpuUs: this.cpuUs(relative),
+      oomKills: 0,
+      peak: { bytes: () => readNumber(maxUsage), close: () => undefined, reusable: true },
+    };
   }
 
   pidsPeak(relative: string): number {

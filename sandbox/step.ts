@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Limits, Stream } from '../contract/index.js';
+import type { Limits, Stream, Usage } from '../contract/index.js';
 import type { StepCgroup } from './cgroups.js';
 import type { OciRuntime } from './oci-runtime.js';
 import { stepSpecJson } from './oci-spec.js';
@@ -17,6 +17,8 @@ export interface StepOutcome {
   signal: string | null;
   wallMs: number;
   cpuMs: number;
+  /** The step's memory high-water mark, from its cgroup. */
+  memoryPeakBytes: number;
   limitHit: LimitHit | null;
   cancelled: boolean;
   oomKilled: boolean;
@@ -104,6 +106,17 @@ async function runtimeError(logFile: string): Promise<string> {
   return messages.at(-1) ?? 'the OCI runtime failed without a message';
 }
 
+const MiB = 1024 * 1024;
+
+/** What the step used, as the contract reports it: MiB to a tenth. */
+export function stepUsage(outcome: StepOutcome): Usage {
+  return {
+    cpuTimeMs: outcome.cpuMs,
+    wallTimeMs: outcome.wallMs,
+    memoryPeakMiB: Math.round((outcome.memoryPeakBytes / MiB) * 10) / 10,
+  };
+}
+
 export class SandboxStep {
   private child: StartedProcess | undefined;
   private limitHit: LimitHit | null = null;
@@ -186,8 +199,9 @@ export class SandboxStep {
     clearInterval(cpuTimer);
     await streamsClosed;
 
-    const [cpuMs, memoryLimitHit, pidsLimitReached] = await Promise.all([
+    const [cpuMs, memoryPeakBytes, memoryLimitHit, pidsLimitReached] = await Promise.all([
       cgroup.cpuTimeMs().catch(() => 0),
+      cgroup.memoryPeakBytes().catch(() => 0),
       cgroup.memoryLimitHit().catch(() => false),
       cgroup.pidsLimitReached().catch(() => false),
     ]);
@@ -202,6 +216,7 @@ export class SandboxStep {
       signal,
       wallMs: Math.round(wallMs),
       cpuMs: Math.round(cpuMs),
+      memoryPeakBytes,
       limitHit: this.limitHit,
       cancelled: this.cancelled,
       oomKilled: memoryLimitHit && status === 128 + 9,
@@ -219,6 +234,7 @@ export class SandboxStep {
       signal: null,
       wallMs: Math.round(wallMs),
       cpuMs: 0,
+      memoryPeakBytes: 0,
       limitHit: null,
       cancelled: this.cancelled,
       oomKilled: false,

@@ -5,19 +5,28 @@ import { StringDecoder } from 'node:string_decoder';
 import type winston from 'winston';
 import {
   type ExecutionResult,
+  judgeStep,
   type Limits,
   type Phase,
   phaseFor,
   type SourceFile,
   type Stream,
+  skippedTest,
+  summarize,
+  type TestCase,
+  type TestOutcome,
+  testName,
+  testPassed,
+  testsVerdict,
+  totalUsage,
 } from '../../contract/index.js';
 import type { CgroupDriver, StepCgroup } from '../../sandbox/cgroups.js';
 import type { OciRuntime } from '../../sandbox/oci-runtime.js';
 import { buildStepSpec, type SeccompProfile, type StepScratch } from '../../sandbox/oci-spec.js';
 import type { RootfsLayout } from '../../sandbox/rootfs.js';
-import { inodesFor, type Scratch, stageFiles, stageScratch } from '../../sandbox/scratch.js';
+import { freshRunScratch, inodesFor, type Scratch, stageFiles, stageScratch } from '../../sandbox/scratch.js';
 import type { ScratchPool } from '../../sandbox/scratch-pool.js';
-import { SandboxStep, type StepOutcome } from '../../sandbox/step.js';
+import { SandboxStep, type StepOutcome, stepUsage } from '../../sandbox/step.js';
 import type { ExecutionSpec } from '../backend.js';
 import type { Runtime } from './catalog.js';
 import { Journal } from './journal.js';
@@ -85,7 +94,8 @@ export class Execution {
 
   /** Characters of output this execution holds. */
   get outputChars(): number {
-    return this.journal.text.stdout.length + this.journal.text.stderr.length;
+    const testChars = this.testOutcomes.reduce((total, test) => total + test.stdout.length + test.stderr.length, 0);
+    return this.journal.text.stdout.length + this.journal.text.stderr.length + testChars;
   }
 
   get interactive(): boolean {
@@ -120,14 +130,20 @@ export class Execution {
       // A single step needs no scratch that outlives it, so the runtime mounts it when it can: no
       // mount and unmount on the host for every run.
       if (!this.runtime.compile && this.env.ociRuntime.mountsScratch) {
-        return await this.runProgram({ kind: 'runtime', files });
+        const source = { kind: 'runtime', files } as const;
+        return await (this.spec.tests ? this.runTests(this.spec.tests, () => source) : this.runProgram(source));
       }
       scratch = await this.env.scratchPool.acquire(this.spec.limits.diskMiB);
       stageFiles(scratch.work, files, this.env.uid, this.env.gid);
       const source = { kind: 'host', scratch } as const;
       const compileFailure = this.runtime.compile ? await this.compile(source, this.runtime.compile) : null;
       if (compileFailure) return this.finish(compileFailure);
-      return await this.runProgram(source);
+      if (!this.spec.tests) return await this.runProgram(source);
+      const compiled = scratch;
+      return await this.runTests(this.spec.tests, async (index) => ({
+        kind: 'host',
+        scratch: await freshRunScratch(compiled, String(index), this.env.uid, this.env.gid),
+      }));
     } catch (error) {
       this.log.error('Failed to run execution', { error: (error as Error).message });
       return this.finish({ reason: 'SystemError', message: `the sandbox failed: ${(error as Error).message}` });
@@ -155,7 +171,12 @@ export class Execution {
       output += decoder.write(chunk);
     });
     output += decoder.end();
-    this.compileOutcome = { exitCode: outcome.exitCode, durationMs: outcome.wallMs, output };
+    this.compileOutcome = {
+      exitCode: outcome.exitCode,
+      durationMs: outcome.wallMs,
+      output,
+      usage: stepUsage(outcome),
+    };
     this.log.info('Compiled program', {
       exitCode: outcome.exitCode,
       durationMs: outcome.wallMs,
@@ -182,7 +203,71 @@ export class Execution {
     });
     for (const stream of ['stdout', 'stderr'] as const) this.journal.output(stream, decoders[stream].end());
     this.runOutcome = outcome;
-    return this.finish(runVerdict(outcome, this.spec.limits));
+    const verdict = runVerdict(outcome, this.spec.limits);
+    return this.finish(judgeStep(verdict, this.journal.text.stdout, this.spec.expectedOutput, this.spec.compare));
+  }
+
+  private readonly testOutcomes: TestOutcome[] = [];
+  private judged = false;
+
+  /**
+   * Runs the program once per test, each in a step of its own on a fresh scratch; with
+   * stopOnFirstFailure, the tests after the first that did not pass are skipped.
+   */
+  private async runTests(
+    tests: TestCase[],
+    scratchFor: (index: number) => ScratchSource | Promise<ScratchSource>,
+  ): Promise<ExecutionResult> {
+    this.judged = true;
+    for (const [index, test] of tests.entries()) {
+      const name = testName(test, index);
+      const stopped = this.testOutcomes.some((done) => !testPassed(done.reason)) && this.spec.stopOnFirstFailure;
+      if (stopped || this.cancelRequested) {
+        this.testOutcomes.push(skippedTest(name));
+        continue;
+      }
+      const source = await scratchFor(index);
+      try {
+        this.testOutcomes.push(await this.runTest(name, test, source));
+      } finally {
+        if (source.kind === 'host') {
+          // The step's own tear-down first: its container may still hold the scratch's mounts.
+          const disposal = this.disposals.pop();
+          await disposal?.catch((error: Error) => this.log.error('Failed to tear down step', { error: error.message }));
+          await source.scratch.release();
+        }
+      }
+    }
+    if (this.cancelRequested) return this.finish({ reason: 'Cancelled', message: 'cancelled while running tests' });
+    return this.finish(testsVerdict(this.testOutcomes));
+  }
+
+  private async runTest(name: string, test: TestCase, source: ScratchSource): Promise<TestOutcome> {
+    const argv = [...this.runtime.run, ...(test.args ?? this.spec.args ?? [])];
+    const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
+    const output = { stdout: '', stderr: '' };
+    this.pendingStdin.push(test.stdin ?? '', null);
+    const outcome = await this.step('run', source, argv, this.spec.limits, (stream, chunk) => {
+      output[stream] += decoders[stream].write(chunk);
+    });
+    for (const stream of ['stdout', 'stderr'] as const) output[stream] += decoders[stream].end();
+    const verdict = judgeStep(
+      runVerdict(outcome, this.spec.limits),
+      output.stdout,
+      test.expectedOutput,
+      this.spec.compare,
+    );
+    return {
+      name,
+      reason: verdict.reason,
+      exitCode: outcome.exitCode,
+      signal: outcome.signal,
+      message: verdict.message,
+      stdout: output.stdout,
+      stderr: output.stderr,
+      truncated: outcome.limitHit === 'output',
+      usage: stepUsage(outcome),
+    };
   }
 
   private async step(
@@ -286,6 +371,7 @@ export class Execution {
   }
 
   private snapshot(verdict?: Verdict, finishedAt?: Date): ExecutionResult {
+    if (this.judged) return this.judgedSnapshot(verdict, finishedAt);
     const run = this.runOutcome;
     return {
       id: this.id,
@@ -303,6 +389,35 @@ export class Execution {
       stdout: this.journal.text.stdout,
       stderr: this.journal.text.stderr,
       truncated: run?.limitHit === 'output',
+      usage: run ? stepUsage(run) : null,
+    };
+  }
+
+  /** A judged execution reads as its deciding test (the first that did not pass, else the last). */
+  private judgedSnapshot(verdict: Verdict | undefined, finishedAt: Date | undefined): ExecutionResult {
+    const tests = [...this.testOutcomes];
+    const ran = tests.filter((test) => test.usage !== null);
+    const deciding = tests.find((test) => !testPassed(test.reason) && test.reason !== 'Skipped') ?? ran.at(-1);
+    const usage = totalUsage(tests);
+    return {
+      id: this.id,
+      runtime: this.runtime.name,
+      phase: this.phase,
+      reason: verdict?.reason ?? null,
+      exitCode: deciding?.exitCode ?? null,
+      signal: deciding?.signal ?? null,
+      message: verdict?.message ?? '',
+      createdAt: this.createdAt.toISOString(),
+      startedAt: this.startedAt?.toISOString() ?? null,
+      finishedAt: finishedAt?.toISOString() ?? null,
+      durationMs: usage?.wallTimeMs ?? null,
+      ...(this.compileOutcome ? { compile: this.compileOutcome } : {}),
+      stdout: '',
+      stderr: '',
+      truncated: tests.some((test) => test.truncated),
+      usage,
+      tests,
+      summary: summarize(tests),
     };
   }
 }

@@ -217,6 +217,7 @@ export function executionCrd() {
       { name: 'Reason', type: 'string', jsonPath: '.status.reason' },
       { name: 'Exit', type: 'integer', jsonPath: '.status.exitCode' },
       { name: 'Duration', type: 'string', jsonPath: '.status.duration', description: 'Wall time of the run step' },
+      { name: 'Tests', type: 'string', jsonPath: '.status.testsPassed', description: 'Tests passed of all tests' },
       { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
       { name: 'Pod', type: 'string', jsonPath: '.status.podName', priority: 1 },
       { name: 'Message', type: 'string', jsonPath: '.status.message', priority: 1 },

@@ -14,6 +14,7 @@ import {
   startGateway,
   testLogger,
 } from '../helpers/gateway.js';
+import { judgingContract } from './contract-judging.js';
 
 export type MakeBackend = (config: Config, log: winston.Logger) => Promise<ExecutionBackend>;
 
@@ -110,6 +111,17 @@ export function contractSuite(name: string, makeBackend: MakeBackend): void {
     after(async () => {
       await gateway?.close();
       await backend?.close(0);
+    });
+
+    describe('judging', () => {
+      judgingContract({
+        post: (body) => post(body),
+        run: async (body) => {
+          const { status, body: result } = await post(body, TOKENS.alpha, '?wait=true');
+          assert.equal(status, 200, JSON.stringify(result));
+          return result as ExecutionResult;
+        },
+      });
     });
 
     describe('REST', () => {
