@@ -10,6 +10,8 @@ const launchReportSchema = z.object({
   finishedAt: z.string(),
   durationMs: z.int().min(0),
   cpuMs: z.int().min(0),
+  /** The largest resident set of any process of the step, in KiB (absent from older launchers). */
+  memoryPeakKiB: z.int().min(0).optional(),
   /** Bytes of stdout and stderr forwarded to the log, at most the output limit. */
   outputBytes: z.int().min(0),
   /** The limit the launcher enforced by killing the step, or null when the program ended itself. */

@@ -14,7 +14,8 @@
  *   - an allow-listed environment (the kubelet injects KUBERNETES_SERVICE_* whatever the pod asks);
  *   - the program in a session of its own, RLIMIT_NPROC/NOFILE/CORE, stdin from a file;
  *   - the source files copied from their read-only volume into the writable working directory;
- *   - the outcome, with times in milliseconds, as one JSON line in the termination message.
+ *   - the outcome, with times in milliseconds and the largest resident set of the step's processes,
+ *     as one JSON line in the termination message.
  * When the program ends (or a limit is hit) every process left in the namespace is killed before
  * the report is written, so nothing the program started can overwrite it or outlive the step.
  *
@@ -225,10 +226,15 @@ static void kill_step(void) {
 struct outcome {
   const char *limit;
   int status, have_status;
+  /* The largest resident set of any process of the step, from the kernel's (or gVisor's) own
+   * accounting of each reaped process: the program's includes the children it waited for, and
+   * orphans are reaped here. */
+  long long peak_kib;
   char error[256];
 };
 
-static void note_exit(struct outcome *out, pid_t pid, int status) {
+static void note_exit(struct outcome *out, pid_t pid, int status, const struct rusage *usage) {
+  if (usage->ru_maxrss > out->peak_kib) out->peak_kib = usage->ru_maxrss;
   if (pid == program && !out->have_status) {
     out->status = status;
     out->have_status = 1;
@@ -239,12 +245,13 @@ static void reap_all(struct outcome *out) {
   for (;;) {
     kill_step();
     int status;
-    pid_t pid = waitpid(-1, &status, 0);
+    struct rusage usage;
+    pid_t pid = wait4(-1, &status, 0, &usage);
     if (pid < 0) {
       if (errno == EINTR) continue;
       return; /* ECHILD: nothing left */
     }
-    note_exit(out, pid, status);
+    note_exit(out, pid, status, &usage);
   }
 }
 
@@ -278,7 +285,7 @@ static void report(const struct options *o, const struct outcome *out, long long
   iso_time(finish_text, sizeof finish_text, finished);
   fprintf(f, "{\"sandpodLaunch\":1,\"startedAt\":\"%s\",\"finishedAt\":\"%s\",\"durationMs\":%lld,\"cpuMs\":%lld,",
           start_text, finish_text, duration, cpu);
-  fprintf(f, "\"outputBytes\":%lld,\"limit\":", forwarded);
+  fprintf(f, "\"memoryPeakKiB\":%lld,\"outputBytes\":%lld,\"limit\":", out->peak_kib, forwarded);
   if (out->limit) json_string(f, out->limit);
   else fputs("null", f);
   int exited = out->have_status && WIFEXITED(out->status);
@@ -475,8 +482,9 @@ int main(int argc, char **argv) {
     while (read(exits, &info, sizeof info) > 0) {
     }
     int status;
+    struct rusage usage;
     pid_t pid;
-    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) note_exit(&out, pid, status);
+    while ((pid = wait4(-1, &status, WNOHANG, &usage)) > 0) note_exit(&out, pid, status, &usage);
     if (out.have_status) break;
   }
   long long finish = now_ms(CLOCK_MONOTONIC), finished = now_ms(CLOCK_REALTIME);

@@ -88,6 +88,15 @@ describe('sandpod-launch (needs root and gcc)', function () {
     );
   });
 
+  it('should report the largest resident set of the step when a child touches 100 MiB', async () => {
+    const toucher = 'b = bytearray(100 << 20)\nfor i in range(0, len(b), 4096):\n    b[i] = 1';
+    const result = await launch(['--wall-ms', '20000'], ['sh', '-c', `python3 -c '${toucher}'; echo done`]);
+    assert.equal(result.stdout, 'done\n');
+    assert.ok((result.report.memoryPeakKiB ?? 0) >= 100 * 1024, `peak ${result.report.memoryPeakKiB} KiB`);
+    const small = await launch([], ['true']);
+    assert.ok((small.report.memoryPeakKiB ?? 0) < 20 * 1024, `peak ${small.report.memoryPeakKiB} KiB`);
+  });
+
   it('should stop a program whose memory grows past --sandbox-memory-bytes, counted from its start', async () => {
     // On the host /proc/meminfo is the machine's, as inside gVisor it is the sandbox's: the count
     // starts from what was in use before the program, so only the program's growth is measured.
