@@ -2,6 +2,7 @@ import { type Request, type Response, Router } from 'express';
 import { isTerminal } from '../../contract/index.js';
 import { ApiError } from '../errors.js';
 import type { Tenant } from '../tenancy/tenant.js';
+import { batchIds, batchRequests, getBatch, startBatch } from '../tenancy/batch.js';
 import type { TenantExecutions } from '../tenancy/tenant-executions.js';
 import { requestLog, tenantOf } from './request-context.js';
 
@@ -54,6 +55,12 @@ async function answerWhenDone(
   }
 }
 
+function requireJson(req: Request): void {
+  if (!req.is('application/json')) {
+    throw new ApiError(415, 'unsupported_media_type', 'send the request body as Content-Type: application/json');
+  }
+}
+
 function idParam(req: Request): string {
   const id = req.params.id;
   if (typeof id !== 'string' || id === '') throw new ApiError(404, 'not_found', 'no such execution');
@@ -74,10 +81,18 @@ export function executionsRoutes(options: ExecutionsRoutesOptions): Router {
     res.json({ defaults, maxima });
   });
 
+  router.post('/executions/batch', async (req, res) => {
+    requireJson(req);
+    const requests = batchRequests(req.body);
+    res.status(202).json({ items: await startBatch(executions, tenantOf(res), requests, requestLog(res)) });
+  });
+
+  router.get('/executions', async (req, res) => {
+    res.json({ items: await getBatch(executions, tenantOf(res), batchIds(req.query.ids)) });
+  });
+
   router.post('/executions', async (req, res) => {
-    if (!req.is('application/json')) {
-      throw new ApiError(415, 'unsupported_media_type', 'send the request body as Content-Type: application/json');
-    }
+    requireJson(req);
     const tenant = tenantOf(res);
     const { id } = await executions.start(tenant, req.body, requestLog(res));
     res.location(`${req.baseUrl}/executions/${encodeURIComponent(id)}`);

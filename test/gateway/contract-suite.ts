@@ -14,6 +14,7 @@ import {
   startGateway,
   testLogger,
 } from '../helpers/gateway.js';
+import { batchContract } from './contract-batch.js';
 import { judgingContract } from './contract-judging.js';
 
 export type MakeBackend = (config: Config, log: winston.Logger) => Promise<ExecutionBackend>;
@@ -23,6 +24,7 @@ const TOKENS = {
   beta: 'beta-token-0123456789',
   tiny: 'tiny-token-0123456789',
   slow: 'slow-token-0123456789',
+  batch: 'batch-token-0123456789',
 };
 
 const HELLO: Record<string, string> = {
@@ -47,6 +49,7 @@ function suiteConfig(overrides: Record<string, unknown> = {}): Config {
       },
       { name: 'tiny', tokenSha256: [sha256Hex(TOKENS.tiny)], maxConcurrent: 1 },
       { name: 'slow', tokenSha256: [sha256Hex(TOKENS.slow)], ratePerSecond: 0.01, burst: 1 },
+      { name: 'batch', tokenSha256: [sha256Hex(TOKENS.batch)], ratePerSecond: 0.01, burst: 3 },
     ],
     http: { cancelWaitMs: 20_000 },
     ...overrides,
@@ -121,6 +124,15 @@ export function contractSuite(name: string, makeBackend: MakeBackend): void {
           assert.equal(status, 200, JSON.stringify(result));
           return result as ExecutionResult;
         },
+      });
+    });
+
+    describe('batch', () => {
+      batchContract({
+        url: () => url,
+        token: TOKENS.batch,
+        untilTerminal: (token, id) => untilTerminal(url, token, id),
+        started: (token, id) => runs.push({ token, id }),
       });
     });
 

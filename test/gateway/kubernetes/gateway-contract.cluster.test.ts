@@ -33,7 +33,7 @@ const title = nodeSuiteTitle(
 );
 
 const namespace = `sandpod-gw-contract-${process.pid}-${Date.now().toString(36)}`;
-const TENANTS = ['alpha', 'beta', 'tiny', 'slow', 'default'];
+const TENANTS = ['alpha', 'beta', 'tiny', 'slow', 'batch', 'default'];
 
 /** The default Runtimes of manifests/runtimes that the cluster lacks; existing ones are left alone. */
 function createMissingRuntimes(): void {
