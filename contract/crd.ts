@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import { requestedLimitsSchema } from './limits.js';
-import { type CompileOutcome, type ExecutionOutcome, PHASES, REASONS, type TestOutcome, type Usage } from './outcome.js';
+import {
+  type CompileOutcome,
+  type ExecutionOutcome,
+  PHASES,
+  REASONS,
+  type TestOutcome,
+  type Usage,
+} from './outcome.js';
 import { executionRequestSchema, FILE_NAME_PATTERN, REQUEST_BOUNDS } from './request.js';
 
 // The Kubernetes API of sandpod (CONTRACT.md "Kubernetes API"): the spec and status of an

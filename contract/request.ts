@@ -93,7 +93,10 @@ export const executionRequestSchema = z
     tests: z.array(testCaseSchema).min(1).max(REQUEST_BOUNDS.tests).optional(),
     compare: compareSchema.optional(),
     stopOnFirstFailure: z.boolean().optional(),
-    callbackUrl: z.url({ protocol: /^https?$/ }).max(REQUEST_BOUNDS.callbackUrlLength).optional(),
+    callbackUrl: z
+      .url({ protocol: /^https?$/ })
+      .max(REQUEST_BOUNDS.callbackUrlLength)
+      .optional(),
   })
   .superRefine((request, ctx) => {
     if ((request.source === undefined) === (request.files === undefined)) {

@@ -1,8 +1,8 @@
 import { type Request, type Response, Router } from 'express';
 import { isTerminal } from '../../contract/index.js';
 import { ApiError } from '../errors.js';
-import type { Tenant } from '../tenancy/tenant.js';
 import { batchIds, batchRequests, getBatch, startBatch } from '../tenancy/batch.js';
+import type { Tenant } from '../tenancy/tenant.js';
 import type { TenantExecutions } from '../tenancy/tenant-executions.js';
 import { requestLog, tenantOf } from './request-context.js';
 

@@ -1,7 +1,7 @@
 import type winston from 'winston';
 import type { ExecutionResult } from '../../contract/index.js';
-import { toApiError } from '../http/api-errors.js';
 import { ApiError, invalid } from '../errors.js';
+import { toApiError } from '../http/api-errors.js';
 import type { Tenant } from './tenant.js';
 import type { TenantExecutions } from './tenant-executions.js';
 

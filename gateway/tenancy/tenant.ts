@@ -11,6 +11,9 @@ export interface Tenant {
   burst: number;
   /** Kubernetes mode: the namespace the tenant named for itself, if any. */
   namespace?: string;
+  /** Hosts its callbackUrls may point at. */
+  callbackHosts: string[];
+  callbackSecret?: string;
 }
 
 /** The tenant that loopback clients act as when no tenants are configured. */
@@ -26,6 +29,8 @@ export function resolveTenant(tenant: TenantConfig, defaults: TenantPolicyDefaul
     ratePerSecond: tenant.ratePerSecond ?? defaults.tenantDefaults.ratePerSecond,
     burst: tenant.burst ?? defaults.tenantDefaults.burst,
     ...(tenant.namespace === undefined ? {} : { namespace: tenant.namespace }),
+    callbackHosts: tenant.callbackHosts ?? [],
+    ...(tenant.callbackSecret === undefined ? {} : { callbackSecret: tenant.callbackSecret }),
   };
 }
 
@@ -40,5 +45,6 @@ export function defaultTenant(config: TenantPolicyDefaults): Tenant {
     maxConcurrent: config.tenantDefaults.maxConcurrent,
     ratePerSecond: config.tenantDefaults.ratePerSecond,
     burst: config.tenantDefaults.burst,
+    callbackHosts: [],
   };
 }

@@ -1,12 +1,5 @@
 import assert from 'node:assert/strict';
-import {
-  judgeStep,
-  skippedTest,
-  summarize,
-  type TestOutcome,
-  testsVerdict,
-  totalUsage,
-} from '../../contract/index.js';
+import { judgeStep, skippedTest, summarize, type TestOutcome, testsVerdict, totalUsage } from '../../contract/index.js';
 
 const test = (name: string, reason: TestOutcome['reason'], usage: TestOutcome['usage'] = null): TestOutcome => ({
   name,

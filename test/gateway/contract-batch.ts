@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import type { ExecutionResult } from '../../contract/index.js';
+import { type CallbackReceiver, startCallbackReceiver } from '../helpers/callback-receiver.js';
 import { api } from '../helpers/gateway.js';
 
-// The batch part of the gateway contract, run by contract-suite.ts against each backend.
+// The batch and callback parts of the gateway contract, run by contract-suite.ts against each backend.
 
 export interface BatchContext {
   url(): string;
@@ -70,5 +72,66 @@ export function batchContract(context: BatchContext): void {
     const response = await api(`${context.url()}/api/v1/executions?ids=`, context.token);
     assert.equal(response.status, 400);
     assert.equal((response.body as { error: { field: string } }).error.field, 'ids');
+  });
+}
+
+export interface CallbackContext {
+  url(): string;
+  /** A tenant whose callback allow-list holds 127.0.0.1 and whose secret is `secret`. */
+  token: string;
+  secret: string;
+  /** A tenant without callbacks configured. */
+  otherToken: string;
+}
+
+export function callbackContract(context: CallbackContext): void {
+  let receiver: CallbackReceiver | undefined;
+
+  afterEach(async () => {
+    await receiver?.close();
+    receiver = undefined;
+  });
+
+  it('should POST the signed result to the callbackUrl, again after 500s, when the execution ends', async () => {
+    receiver = await startCallbackReceiver([500, 500]);
+    const response = await api(`${context.url()}/api/v1/executions`, context.token, {
+      body: { runtime: 'python', source: 'print("called back")\n', callbackUrl: receiver.url },
+    });
+    assert.equal(response.status, 202, JSON.stringify(response.body));
+    const { id } = response.body as { id: string };
+
+    const delivered = await receiver.delivered();
+
+    assert.deepEqual(
+      receiver.received.map((callback) => callback.status),
+      [500, 500, 200],
+    );
+    const expected = `sha256=${createHmac('sha256', context.secret).update(delivered.body).digest('hex')}`;
+    for (const callback of receiver.received) {
+      assert.equal(callback.headers['x-sandpod-signature'], expected);
+      assert.equal(callback.headers['x-sandpod-delivery'], id);
+    }
+    const result = JSON.parse(delivered.body) as ExecutionResult;
+    assert.equal(result.id, id);
+    assert.equal(result.reason, 'Completed');
+    assert.equal(result.stdout, 'called back\n');
+  });
+
+  it('should answer 400 naming callbackUrl when the host is not on the allow-list', async () => {
+    for (const callbackUrl of ['http://localhost:9/hook', 'http://127.0.0.2/hook', 'ftp://127.0.0.1/hook']) {
+      const response = await api(`${context.url()}/api/v1/executions`, context.token, {
+        body: { runtime: 'python', source: 'print(1)\n', callbackUrl },
+      });
+      assert.equal(response.status, 400, `${callbackUrl}: ${JSON.stringify(response.body)}`);
+      assert.equal((response.body as { error: { field: string } }).error.field, 'callbackUrl');
+    }
+  });
+
+  it('should answer 400 naming callbackUrl when the tenant has no callbacks configured', async () => {
+    const response = await api(`${context.url()}/api/v1/executions`, context.otherToken, {
+      body: { runtime: 'python', source: 'print(1)\n', callbackUrl: 'http://127.0.0.1:9/hook' },
+    });
+    assert.equal(response.status, 400);
+    assert.equal((response.body as { error: { field: string } }).error.field, 'callbackUrl');
   });
 }

@@ -14,7 +14,7 @@ import {
   startGateway,
   testLogger,
 } from '../helpers/gateway.js';
-import { batchContract } from './contract-batch.js';
+import { batchContract, callbackContract } from './contract-batch.js';
 import { judgingContract } from './contract-judging.js';
 
 export type MakeBackend = (config: Config, log: winston.Logger) => Promise<ExecutionBackend>;
@@ -26,6 +26,8 @@ const TOKENS = {
   slow: 'slow-token-0123456789',
   batch: 'batch-token-0123456789',
 };
+
+const CALLBACK_SECRET = 'alpha-callback-secret-0123456789';
 
 const HELLO: Record<string, string> = {
   python: 'print("hello")\n',
@@ -41,7 +43,12 @@ const LONG_SLEEP = 'import time\ntime.sleep(60)\n';
 function suiteConfig(overrides: Record<string, unknown> = {}): Config {
   return parseConfig({
     tenants: [
-      { name: 'alpha', tokenSha256: [sha256Hex(TOKENS.alpha)] },
+      {
+        name: 'alpha',
+        tokenSha256: [sha256Hex(TOKENS.alpha)],
+        callbackHosts: ['127.0.0.1'],
+        callbackSecret: CALLBACK_SECRET,
+      },
       {
         name: 'beta',
         tokenSha256: [sha256Hex(TOKENS.beta)],
@@ -52,6 +59,7 @@ function suiteConfig(overrides: Record<string, unknown> = {}): Config {
       { name: 'batch', tokenSha256: [sha256Hex(TOKENS.batch)], ratePerSecond: 0.01, burst: 3 },
     ],
     http: { cancelWaitMs: 20_000 },
+    callbacks: { initialBackoffMs: 200 },
     ...overrides,
   });
 }
@@ -133,6 +141,15 @@ export function contractSuite(name: string, makeBackend: MakeBackend): void {
         token: TOKENS.batch,
         untilTerminal: (token, id) => untilTerminal(url, token, id),
         started: (token, id) => runs.push({ token, id }),
+      });
+    });
+
+    describe('callbacks', () => {
+      callbackContract({
+        url: () => url,
+        token: TOKENS.alpha,
+        secret: CALLBACK_SECRET,
+        otherToken: TOKENS.beta,
       });
     });
 

@@ -10,6 +10,7 @@ const tenant = (overrides: Partial<Tenant> = {}): Tenant => ({
   maxConcurrent: 2,
   ratePerSecond: 1,
   burst: 10,
+  callbackHosts: [],
   ...overrides,
 });
 
