@@ -34,6 +34,12 @@ export const STATUS_BOUNDS = {
   testMessageChars: 512,
 } as const;
 
+/** A status message cut to the length the schema allows. */
+export function boundedMessage(message: string): string {
+  const max = STATUS_BOUNDS.messageChars;
+  return message.length <= max ? message : `${message.slice(0, max - 3)}...`;
+}
+
 /** Bounds of a Runtime object. */
 export const RUNTIME_BOUNDS = {
   imageLength: 512,

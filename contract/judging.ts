@@ -1,14 +1,10 @@
 import { type Comparison, compareOutput } from './compare.js';
 import type { Reason, TestOutcome, TestSummary, Usage } from './outcome.js';
 import type { Compare, TestCase } from './request.js';
+import type { Verdict } from './verdict.js';
 
 // Judging, the same on both backends: a step that exited cleanly is Accepted or WrongAnswer once
 // an expected output is given; a judged execution's reason follows its tests.
-
-export interface StepVerdict {
-  reason: Reason;
-  message: string;
-}
 
 const PASSING: ReadonlySet<Reason> = new Set(['Accepted', 'Completed']);
 
@@ -16,11 +12,11 @@ export const testPassed = (reason: Reason) => PASSING.has(reason);
 
 /** A clean exit judged against the expected output; any other verdict stands as it is. */
 export function judgeStep(
-  verdict: StepVerdict,
+  verdict: Verdict,
   stdout: string,
   expectedOutput: string | undefined,
   compare: Compare | undefined,
-): StepVerdict {
+): Verdict {
   if (verdict.reason !== 'Completed' || expectedOutput === undefined) return verdict;
   const comparison: Comparison = compareOutput(expectedOutput, stdout, compare);
   return comparison.matched
@@ -58,7 +54,7 @@ export function decidingTest(tests: readonly TestOutcome[]): TestOutcome | undef
 }
 
 /** Accepted when every test passed, else the reason of the first test that did not. */
-export function testsVerdict(tests: readonly TestOutcome[]): StepVerdict {
+export function testsVerdict(tests: readonly TestOutcome[]): Verdict {
   const summary = summarize(tests);
   const deciding = decidingTest(tests);
   if (!deciding) return { reason: 'Accepted', message: `all ${summary.total} tests passed` };

@@ -1,6 +1,6 @@
 import { isTerminal } from '../contract/index.js';
 import type { Execution } from '../contract/objects.js';
-import { toDate } from './status.js';
+import { toDate } from './time.js';
 
 // The per-namespace (tenant) cap on executions running at once. Those past it wait in Pending and
 // are served in creation order. Decided from the cache alone: a stale cache only ever makes an

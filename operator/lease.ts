@@ -1,5 +1,5 @@
 import type { V1Lease } from '@kubernetes/client-node';
-import { toDate } from './status.js';
+import { toDate } from './time.js';
 
 // The decisions of leader election on a coordination.k8s.io Lease, as client-go's leaderelection
 // makes them: the holder renews the Lease every retry period; others take it over once it has not

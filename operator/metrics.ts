@@ -1,7 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { PHASES } from '../contract/index.js';
 import type { Execution } from '../contract/objects.js';
-import { toDate } from './status.js';
+import { toDate } from './time.js';
 
 export interface OperatorMetrics {
   registry: Registry;

@@ -1,5 +1,5 @@
 import type { V1Container, V1Pod, V1Secret, V1SecurityContext, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
-import type { Limits } from '../contract/index.js';
+import { type Limits, PROGRAM_ENV_NAMES } from '../contract/index.js';
 import {
   CONTAINER,
   childLabels,
@@ -251,9 +251,6 @@ export function ephemeralStorageMiB(limits: Limits, policy: PodPolicy): number {
   return Math.ceil((limits.outputBytes * policy.logOverheadFactor) / MiB) + policy.ephemeralBaseMiB;
 }
 
-/** The only variables a program sees; the kubelet adds KUBERNETES_SERVICE_* and more to every container. */
-export const PROGRAM_ENV = ['PATH', 'HOME', 'TMPDIR', 'LANG'] as const;
-
 /**
  * The container's command: the launcher (sandbox/launcher/sandpod-launch.c, in every runtime
  * image at `policy.launcher`) runs the argv as its child and enforces what Kubernetes has no field
@@ -263,7 +260,7 @@ export const PROGRAM_ENV = ['PATH', 'HOME', 'TMPDIR', 'LANG'] as const;
  * the process and open-file limits and stdin; for the run step it copies the source files from their
  * read-only Secret volume into the writable working directory, as embedded mode stages them. It kills every process of the step when the
  * program ends or a limit is hit, and writes the outcome with millisecond times as the
- * termination message (read back by status.ts). The argv is never parsed by a shell.
+ * termination message (read back by sandbox/launcher/report.ts). The argv is never parsed by a shell.
  * RLIMIT_NPROC counts per user inside the gVisor sandbox, so it bounds this run only.
  */
 /**
@@ -303,7 +300,7 @@ export function launch(
     String(policy.openFiles),
     ...(watchMemory ? ['--sandbox-memory-bytes', String(limits.memoryMiB * 1024 * 1024)] : []),
     ...stdinArgs,
-    ...PROGRAM_ENV.flatMap((name) => ['--env', name]),
+    ...PROGRAM_ENV_NAMES.flatMap((name) => ['--env', name]),
     ...(copySourcesFrom ? ['--copy-from', copySourcesFrom] : []),
     '--report',
     TERMINATION_MESSAGE_PATH,

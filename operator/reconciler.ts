@@ -6,10 +6,13 @@ import { CONTAINER, type Execution, findRuntime, podName, type Runtime, secretNa
 import { queuePosition } from './capacity.js';
 import type { Policy } from './config.js';
 import { parseKey } from './keys.js';
+import type { Observation } from './observation.js';
 import { type CapturedOutput, captureOutput, type LogRead, logReads } from './output.js';
 import { type ExecutionPlan, planExecution } from './plan.js';
 import { desiredPod, desiredSecret } from './pod.js';
-import { type Observation, statusChanged, statusFrom, toDate, withoutNulls } from './status.js';
+import { statusFrom } from './status.js';
+import { statusChanged, withoutNulls } from './status-write.js';
+import { toDate } from './time.js';
 
 // reconcile(namespace/name): read the Execution and its pod, make the children the plan calls for,
 // rebuild status from what is there and write it only if it changed. Safe to run any number of

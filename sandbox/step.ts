@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Limits, Stream, Usage } from '../contract/index.js';
+import { type Limits, type StepReport, type Stream, splitExitStatus, type Usage } from '../contract/index.js';
 import type { StepCgroup } from './cgroups.js';
 import type { OciRuntime } from './oci-runtime.js';
 import { stepSpecJson } from './oci-spec.js';
@@ -40,48 +40,19 @@ export interface StepOptions {
   cpuPollMs: number;
 }
 
-const SIGNAL_NAMES: Record<number, string> = {
-  1: 'SIGHUP',
-  2: 'SIGINT',
-  3: 'SIGQUIT',
-  4: 'SIGILL',
-  5: 'SIGTRAP',
-  6: 'SIGABRT',
-  7: 'SIGBUS',
-  8: 'SIGFPE',
-  9: 'SIGKILL',
-  10: 'SIGUSR1',
-  11: 'SIGSEGV',
-  12: 'SIGUSR2',
-  13: 'SIGPIPE',
-  14: 'SIGALRM',
-  15: 'SIGTERM',
-  16: 'SIGSTKFLT',
-  17: 'SIGCHLD',
-  18: 'SIGCONT',
-  19: 'SIGSTOP',
-  20: 'SIGTSTP',
-  21: 'SIGTTIN',
-  22: 'SIGTTOU',
-  23: 'SIGURG',
-  24: 'SIGXCPU',
-  25: 'SIGXFSZ',
-  26: 'SIGVTALRM',
-  27: 'SIGPROF',
-  28: 'SIGWINCH',
-  29: 'SIGIO',
-  30: 'SIGPWR',
-  31: 'SIGSYS',
-};
-
-/**
- * The runtime reports a program killed by signal n as exit status 128+n, as shells and the
- * kubelet do; a program that itself exits with such a status reads the same on both backends.
- */
-export function splitExitStatus(status: number): { exitCode: number | null; signal: string | null } {
-  const signalNumber = status - 128;
-  const name = SIGNAL_NAMES[signalNumber];
-  return name ? { exitCode: null, signal: name } : { exitCode: status, signal: null };
+/** The step's end as both backends judge it (contract/verdict.ts). */
+export function stepReport(outcome: StepOutcome): StepReport {
+  // The kernel's OOM kill counts only when it ended the program, not a helper it had started.
+  const memory = outcome.oomKilled && outcome.exitCode !== 0;
+  return {
+    cancelled: outcome.cancelled,
+    startError: outcome.systemError,
+    limitHit: outcome.limitHit ?? (memory ? 'memory' : null),
+    exitCode: outcome.exitCode,
+    signal: outcome.signal,
+    cpuMs: outcome.cpuMs,
+    pidsLimitReached: outcome.pidsLimitReached,
+  };
 }
 
 /** The runtime's exit as one status: its own exit code, or 128+9 when something killed it. */

@@ -4,11 +4,14 @@ import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type winston from 'winston';
 import {
+  compileVerdict,
   type ExecutionResult,
   judgeStep,
   type Limits,
   type Phase,
+  type ProgramEnvName,
   phaseFor,
+  runVerdict,
   type SourceFile,
   type Stream,
   skippedTest,
@@ -19,6 +22,7 @@ import {
   testPassed,
   testsVerdict,
   totalUsage,
+  type Verdict,
 } from '../../contract/index.js';
 import type { CgroupDriver, StepCgroup } from '../../sandbox/cgroups.js';
 import type { OciRuntime } from '../../sandbox/oci-runtime.js';
@@ -26,11 +30,10 @@ import { buildStepSpec, type SeccompProfile, type StepScratch } from '../../sand
 import type { RootfsLayout } from '../../sandbox/rootfs.js';
 import { freshRunScratch, inodesFor, type Scratch, stageFiles, stageScratch } from '../../sandbox/scratch.js';
 import type { ScratchPool } from '../../sandbox/scratch-pool.js';
-import { SandboxStep, type StepOutcome, stepUsage } from '../../sandbox/step.js';
+import { SandboxStep, type StepOutcome, stepReport, stepUsage } from '../../sandbox/step.js';
 import type { ExecutionSpec } from '../backend.js';
 import type { Runtime } from './catalog.js';
 import { Journal } from './journal.js';
-import { compileVerdict, runVerdict, type Verdict } from './verdict.js';
 
 /** What every execution on this machine shares: the runtime, the root, the policy. */
 export interface SandboxEnvironment {
@@ -47,7 +50,7 @@ export interface SandboxEnvironment {
   log: winston.Logger;
 }
 
-const BASE_ENV = {
+const BASE_ENV: Record<ProgramEnvName, string> = {
   PATH: '/usr/local/bin:/usr/bin:/bin',
   HOME: '/work',
   TMPDIR: '/tmp',
@@ -182,7 +185,7 @@ export class Execution {
       durationMs: outcome.wallMs,
       limitHit: outcome.limitHit,
     });
-    return compileVerdict(outcome, limits);
+    return compileVerdict(stepReport(outcome), limits);
   }
 
   private async runProgram(scratch: ScratchSource): Promise<ExecutionResult> {
@@ -203,7 +206,7 @@ export class Execution {
     });
     for (const stream of ['stdout', 'stderr'] as const) this.journal.output(stream, decoders[stream].end());
     this.runOutcome = outcome;
-    const verdict = runVerdict(outcome, this.spec.limits);
+    const verdict = runVerdict(stepReport(outcome), this.spec.limits);
     return this.finish(judgeStep(verdict, this.journal.text.stdout, this.spec.expectedOutput, this.spec.compare));
   }
 
@@ -252,7 +255,7 @@ export class Execution {
     });
     for (const stream of ['stdout', 'stderr'] as const) output[stream] += decoders[stream].end();
     const verdict = judgeStep(
-      runVerdict(outcome, this.spec.limits),
+      runVerdict(stepReport(outcome), this.spec.limits),
       output.stdout,
       test.expectedOutput,
       this.spec.compare,

@@ -50,13 +50,15 @@ int main(void) {
 
 export function judgingContract(context: JudgingContext): void {
   describe('usage', () => {
-    it('should report about one second of CPU when a C program spins for one second', async () => {
-      const result = await context.run({ runtime: 'c', source: C_SPIN_ONE_SECOND });
+    it('should report about one second of CPU when a C program spins for one second', async function () {
+      // A shared machine may give the spinner its second slowly; the wall limit leaves it room.
+      this.timeout(150_000);
+      const result = await context.run({ runtime: 'c', source: C_SPIN_ONE_SECOND, limits: { wallTimeMs: 100_000 } });
 
       assert.equal(result.reason, 'Completed', JSON.stringify(result));
       assert.ok(result.usage, 'usage is reported');
       assert.ok(result.usage.cpuTimeMs >= 900 && result.usage.cpuTimeMs < 2500, JSON.stringify(result.usage));
-      assert.ok(result.usage.wallTimeMs >= result.usage.cpuTimeMs * 0.5, JSON.stringify(result.usage));
+      assert.ok(result.usage.wallTimeMs >= 900, JSON.stringify(result.usage));
       assert.ok(result.compile?.usage, 'the compile step has its own usage');
       assert.ok(result.compile.usage.cpuTimeMs > 0, JSON.stringify(result.compile.usage));
       assert.ok(result.compile.usage.memoryPeakMiB > 0, JSON.stringify(result.compile.usage));

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { cgroupV2Driver } from '../../sandbox/cgroups.js';
+import { cgroupV2Driver } from '../../../sandbox/cgroups.js';
 
 // cgroup v2 is the primary target, and this machine mounts v1: the v2 driver's writes and
 // reads are checked over a directory laid out like the unified hierarchy.
