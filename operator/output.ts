@@ -21,6 +21,8 @@ export interface LogRead {
 export interface CapturedOutput {
   stdout: string;
   stderr: string;
+  /** All of stdout within the output limit, for judging; status keeps the bounded `stdout`. */
+  wholeStdout: string;
   compile?: string;
   /** Bytes of the run step's output seen, at most outputBytes + 1 per stream. */
   runBytes: number;
@@ -66,6 +68,7 @@ export function captureOutput(
   const captured: CapturedOutput = {
     stdout: stdout.text,
     stderr: stderr.text,
+    wholeStdout: new TextDecoder('utf-8').decode(stdoutBytes.subarray(0, stdoutKept)),
     runBytes,
     truncated: outputLimitExceeded || stdout.cut || stderr.cut,
     outputLimitExceeded,

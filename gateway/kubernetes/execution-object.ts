@@ -18,6 +18,11 @@ export function desiredExecution(
     ...(spec.stdin !== undefined ? { stdin: spec.stdin } : {}),
     ...(spec.args !== undefined ? { args: [...spec.args] } : {}),
     ...(spec.interactive === true ? { interactive: true } : {}),
+    ...(spec.expectedOutput !== undefined ? { expectedOutput: spec.expectedOutput } : {}),
+    ...(spec.tests !== undefined ? { tests: spec.tests.map((test) => ({ ...test })) } : {}),
+    ...(spec.compare !== undefined ? { compare: { ...spec.compare } } : {}),
+    ...(spec.stopOnFirstFailure !== undefined ? { stopOnFirstFailure: spec.stopOnFirstFailure } : {}),
+    ...(spec.callbackUrl !== undefined ? { callbackUrl: spec.callbackUrl } : {}),
     limits: { ...spec.limits },
     ttlSecondsAfterFinished: settings.ttlSecondsAfterFinished,
   };
@@ -41,11 +46,19 @@ export const CANCEL_PATCH = { spec: { cancel: true } } as const;
  * the spec, and status without output. Readers that need output read the whole object.
  */
 export function slimExecution(execution: ExecutionObject): ExecutionObject {
-  const { source: _source, files: _files, stdin: _stdin, args: _args, ...spec } = execution.spec;
+  const {
+    source: _source,
+    files: _files,
+    stdin: _stdin,
+    args: _args,
+    expectedOutput: _expectedOutput,
+    tests: _tests,
+    ...spec
+  } = execution.spec;
   const { managedFields: _managedFields, ...metadata } = execution.metadata;
   const slim: ExecutionObject = { ...execution, metadata, spec };
   if (execution.status) {
-    const { stdout: _stdout, stderr: _stderr, compile: _compile, ...status } = execution.status;
+    const { stdout: _stdout, stderr: _stderr, compile: _compile, tests: _testOutcomes, ...status } = execution.status;
     slim.status = status;
   }
   return slim;

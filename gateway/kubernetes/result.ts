@@ -54,6 +54,9 @@ export function toResult(execution: ExecutionObject): ExecutionResult {
     stdout: status.stdout ?? '',
     stderr: status.stderr ?? '',
     truncated: status.truncated === true,
+    usage: status.usage ?? null,
+    ...(status.tests ? { tests: status.tests.map((test) => ({ ...test })) } : {}),
+    ...(status.summary ? { summary: { ...status.summary } } : {}),
   };
 }
 

@@ -1,5 +1,6 @@
 import type { V1ContainerStateTerminated } from '@kubernetes/client-node';
 import { z } from 'zod';
+import type { Usage } from '../../contract/index.js';
 
 // What sandpod-launch (sandbox/launcher/sandpod-launch.c) wrote as a container's termination message: the step's
 // outcome as the launcher saw it, with times in milliseconds where the kubelet has whole seconds.
@@ -42,6 +43,15 @@ export function launchReport(end: V1ContainerStateTerminated | undefined): Launc
   const parsed = launchReportSchema.safeParse(json);
   if (!parsed.success) return undefined;
   return end.exitCode === launcherExitCode(parsed.data) ? parsed.data : undefined;
+}
+
+/** What the step used, as the launcher measured it; the peak is the largest resident set. */
+export function reportUsage(report: LaunchReport): Usage {
+  return {
+    cpuTimeMs: report.cpuMs,
+    wallTimeMs: report.durationMs,
+    memoryPeakMiB: Math.round(((report.memoryPeakKiB ?? 0) / 1024) * 10) / 10,
+  };
 }
 
 /** The exit code sandpod-launch ends with after writing this report. */
