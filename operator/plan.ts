@@ -37,6 +37,13 @@ export function planExecution(execution: Execution, runtime: Runtime, policy: Po
     return { ok: false, message: `spec is invalid: ${message}` };
   }
   const spec = parsed.data;
+  if (spec.tests) {
+    return {
+      ok: false,
+      message:
+        'spec.tests is not run by this operator yet; create one Execution per test, each with spec.expectedOutput',
+    };
+  }
   const resolved = resolveLimits(spec.limits, runtimeLimitPolicy(runtime, policy.limits));
   if ('violation' in resolved) {
     return { ok: false, message: `spec.${resolved.violation.field}: ${resolved.violation.message}` };
