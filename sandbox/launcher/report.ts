@@ -32,8 +32,15 @@ export type LaunchReport = z.infer<typeof launchReportSchema>;
  * code is the one the launcher gives for that report (a launcher killed from outside left none).
  */
 export function launchReport(end: V1ContainerStateTerminated | undefined): LaunchReport | undefined {
-  const text = end?.message?.trim();
-  if (!end || !text?.startsWith('{')) return undefined;
+  const report = end?.message ? parseLaunchReport(end.message) : undefined;
+  if (!end || !report) return undefined;
+  return end.exitCode === launcherExitCode(report) ? report : undefined;
+}
+
+/** A report's JSON line, or undefined when it is not one. */
+export function parseLaunchReport(message: string): LaunchReport | undefined {
+  const text = message.trim();
+  if (!text.startsWith('{')) return undefined;
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -41,8 +48,7 @@ export function launchReport(end: V1ContainerStateTerminated | undefined): Launc
     return undefined;
   }
   const parsed = launchReportSchema.safeParse(json);
-  if (!parsed.success) return undefined;
-  return end.exitCode === launcherExitCode(parsed.data) ? parsed.data : undefined;
+  return parsed.success ? parsed.data : undefined;
 }
 
 /** What the step used, as the launcher measured it; the peak is the largest resident set. */

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseTestFrames } from '../../sandbox/launcher/frames.js';
 import { type LaunchReport, launcherExitCode, launchReport } from '../../sandbox/launcher/report.js';
 import { compileProgram } from '../helpers/gcc.js';
 
@@ -199,6 +200,48 @@ describe('sandpod-launch (needs root and gcc)', function () {
     );
     assert.equal(result.report.error, null);
     assert.equal(result.stdout, 'main.py\nprint(1)\nx\n');
+  });
+
+  it('should run each test on emptied scratch with its own stdin, args and limits when --tests is given', async () => {
+    const source = mkdtempSync(join(dir, 'source-'));
+    const work = mkdtempSync(join(dir, 'work-'));
+    const tests = mkdtempSync(join(dir, 'tests-'));
+    writeFileSync(join(source, 'input.txt'), 'given\n');
+    mkdirSync(join(tests, '0'));
+    writeFileSync(join(tests, '0', 'stdin'), '5\n');
+    mkdirSync(join(tests, '2'));
+    writeFileSync(join(tests, '2', 'args'), 'spin\0two words\0');
+    const program =
+      'ls; mkdir -p d; touch d/mark; read n; echo "n=$n args=$*"; echo warn >&2; [ "$1" = spin ] && while :; do :; done; exit 0';
+    const result = await launch(
+      ['--tests', '3', '--tests-dir', tests, '--scratch', work, '--copy-from', source, '--wall-ms', '1500'],
+      ['sh', '-c', program, 'sh'],
+      {},
+      work,
+    );
+    const stdout = Buffer.from(result.stdout, 'latin1');
+    const { tests: ran, intact } = parseTestFrames(stdout, 3);
+    assert.equal(intact, true);
+    const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('utf8');
+    assert.deepEqual(
+      ran.map((test) => text(test.stdout)),
+      ['input.txt\nn=5 args=\n', 'input.txt\nn= args=\n', 'input.txt\nn= args=spin two words\n'],
+    );
+    assert.deepEqual(
+      ran.map((test) => text(test.stderr)),
+      ['warn\n', 'warn\n', 'warn\n'],
+    );
+    assert.deepEqual(
+      ran.map((test) => [test.report?.exitCode, test.report?.limit]),
+      [
+        [0, null],
+        [0, null],
+        [null, 'wall'],
+      ],
+    );
+    assert.equal(result.report.limit, null);
+    assert.equal(result.report.durationMs >= 1500, true);
+    assert.equal(result.exitCode, 0);
   });
 
   it('should say why when the program cannot be started', async () => {
