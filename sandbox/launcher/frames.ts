@@ -10,7 +10,9 @@ export interface TestFrames {
   report?: LaunchReport;
 }
 
-const HEADER = /^\x1eSP (\d+) ([oer]) (\d+)\n/;
+/** After the record separator (0x1e) that starts every frame. */
+const HEADER = /^SP (\d+) ([oer]) (\d+)\n/;
+const RECORD_SEPARATOR = 0x1e;
 const MAX_HEADER = 64;
 
 /**
@@ -24,19 +26,21 @@ export function parseTestFrames(bytes: Uint8Array, tests: number): { tests: Test
   let at = 0;
   let intact = true;
   while (at < bytes.length) {
-    const header = HEADER.exec(text.decode(bytes.subarray(at, at + MAX_HEADER)));
+    const header =
+      bytes[at] === RECORD_SEPARATOR ? HEADER.exec(text.decode(bytes.subarray(at + 1, at + MAX_HEADER))) : null;
     const index = Number(header?.[1]);
     const length = Number(header?.[3]);
-    if (!header || index >= tests || at + header[0].length + length > bytes.length) {
+    const headerLength = 1 + (header?.[0].length ?? 0);
+    if (!header || index >= tests || at + headerLength + length > bytes.length) {
       intact = false;
       break;
     }
-    const payload = bytes.subarray(at + header[0].length, at + header[0].length + length);
+    const payload = bytes.subarray(at + headerLength, at + headerLength + length);
     const kind = header[2];
     if (kind === 'o') chunks[index]?.stdout.push(payload);
     else if (kind === 'e') chunks[index]?.stderr.push(payload);
     else reports[index] = parseLaunchReport(new TextDecoder().decode(payload));
-    at += header[0].length + length;
+    at += headerLength + length;
   }
   return {
     intact,
