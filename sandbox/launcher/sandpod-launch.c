@@ -404,6 +404,27 @@ failed: {
 }
 }
 
+/* Output of a test is held and framed a chunk at a time, not as each read came (a program
+ * writing a byte at a time would otherwise put a header on every byte). */
+static char held[2][CHUNK];
+static size_t held_length[2];
+
+static void flush_frame(int i) {
+  if (held_length[i] > 0) write_frame(i == 0 ? 'o' : 'e', held[i], held_length[i]);
+  held_length[i] = 0;
+}
+
+static void hold_for_frame(int i, const char *data, size_t length) {
+  while (length > 0) {
+    size_t room = CHUNK - held_length[i], taken = length < room ? length : room;
+    memcpy(held[i] + held_length[i], data, taken);
+    held_length[i] += taken;
+    data += taken;
+    length -= taken;
+    if (held_length[i] == CHUNK) flush_frame(i);
+  }
+}
+
 /* What the step writes, forwarded to the container's stdout and stderr within one budget. */
 struct streams {
   int sources[2];
@@ -427,7 +448,7 @@ static void forward(struct streams *s, int i) {
     long long room = s->budget ? s->budget - s->forwarded : n;
     long long kept = n < room ? n : room;
     if (frame_test >= 0) {
-      if (kept > 0) write_frame(i == 0 ? 'o' : 'e', buffer, (size_t)kept);
+      if (kept > 0) hold_for_frame(i, buffer, (size_t)kept);
     } else {
       write_all(i == 0 ? 1 : 2, buffer, (size_t)kept);
     }
@@ -532,6 +553,9 @@ static int run_step(const struct options *o, int exits, const char *stdin_path, 
   if (final_cpu > cpu) cpu = final_cpu;
   /* What the step wrote before its end is still in the pipes. */
   for (int i = 0; i < 2; i++) forward(&s, i);
+  if (frame_test >= 0) {
+    for (int i = 0; i < 2; i++) flush_frame(i);
+  }
   if (s.over && !out->limit) out->limit = "output";
   for (int i = 0; i < 2; i++) {
     if (s.sources[i] >= 0) close(s.sources[i]);
