@@ -141,7 +141,6 @@ export class KubernetesBackend implements ExecutionBackend {
 
   async start(tenant: string, spec: ExecutionSpec): Promise<{ id: string }> {
     if (this.closing) throw new ApiError(503, 'shutting_down', 'the gateway is shutting down', undefined, 5);
-    if (spec.tests) throw testsNotRunHere();
     const runtime = findRuntime(this.deps.runtimes.list(), spec.runtime);
     if (!runtime) {
       const names = (await this.runtimes()).map((known) => known.name).join(', ');
@@ -348,14 +347,4 @@ export class KubernetesBackend implements ExecutionBackend {
       throw unavailable(error);
     }
   }
-}
-
-/** The operator does not run a list of tests in one pod yet; said before anything is created. */
-function testsNotRunHere(): ApiError {
-  return new ApiError(
-    501,
-    'not_implemented',
-    'tests are not run on the Kubernetes backend yet: send one execution per test (POST /api/v1/executions/batch), each with expectedOutput',
-    'tests',
-  );
 }
