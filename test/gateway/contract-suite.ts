@@ -127,7 +127,6 @@ export function contractSuite(name: string, makeBackend: MakeBackend): void {
     describe('judging', () => {
       judgingContract({
         post: (body) => post(body),
-        runRaw: (body) => post(body, TOKENS.alpha, '?wait=true'),
         run: async (body) => {
           const { status, body: result } = await post(body, TOKENS.alpha, '?wait=true');
           assert.equal(status, 200, JSON.stringify(result));
