@@ -55,7 +55,17 @@ export function toResult(execution: ExecutionObject): ExecutionResult {
     stderr: status.stderr ?? '',
     truncated: status.truncated === true,
     usage: status.usage ?? null,
-    ...(status.tests ? { tests: status.tests.map((test) => ({ ...test })) } : {}),
+    // Status is written without nulls; the contract has them.
+    ...(status.tests
+      ? {
+          tests: status.tests.map((test) => ({
+            ...test,
+            exitCode: test.exitCode ?? null,
+            signal: test.signal ?? null,
+            usage: test.usage ?? null,
+          })),
+        }
+      : {}),
     ...(status.summary ? { summary: { ...status.summary } } : {}),
   };
 }

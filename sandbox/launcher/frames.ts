@@ -1,7 +1,8 @@
 import { type LaunchReport, parseLaunchReport } from './report.js';
 
 // The output of sandpod-launch --tests (sandbox/launcher/sandpod-launch.c, write_frame): frames
-// "\x1eSP <test> <o|e|r> <length>\n" and that many bytes, on the run container's stdout.
+// "\x1eSP <test> <o|e|r> <length>\n", then <length> bytes of base64 and "\n", on the run
+// container's stdout.
 
 export interface TestFrames {
   stdout: Uint8Array;
@@ -13,6 +14,7 @@ export interface TestFrames {
 /** After the record separator (0x1e) that starts every frame. */
 const HEADER = /^SP (\d+) ([oer]) (\d+)\n/;
 const RECORD_SEPARATOR = 0x1e;
+const NEWLINE = 0x0a;
 const MAX_HEADER = 64;
 
 /**
@@ -31,16 +33,17 @@ export function parseTestFrames(bytes: Uint8Array, tests: number): { tests: Test
     const index = Number(header?.[1]);
     const length = Number(header?.[3]);
     const headerLength = 1 + (header?.[0].length ?? 0);
-    if (!header || index >= tests || at + headerLength + length > bytes.length) {
+    const end = at + headerLength + length;
+    if (!header || index >= tests || end >= bytes.length || bytes[end] !== NEWLINE) {
       intact = false;
       break;
     }
-    const payload = bytes.subarray(at + headerLength, at + headerLength + length);
+    const payload = Buffer.from(text.decode(bytes.subarray(at + headerLength, end)), 'base64');
     const kind = header[2];
     if (kind === 'o') chunks[index]?.stdout.push(payload);
     else if (kind === 'e') chunks[index]?.stderr.push(payload);
     else reports[index] = parseLaunchReport(new TextDecoder().decode(payload));
-    at += headerLength + length;
+    at = end + 1;
   }
   return {
     intact,

@@ -228,17 +228,33 @@ static void write_all(int fd, const char *data, size_t length) {
   }
 }
 
-/* With --tests, everything goes to stdout in frames, "\036SP <test> <o|e|r> <length>\n" and then
- * that many bytes: stdout, stderr and the test's report. Only this process writes there (the
- * program writes into pipes), and a reader skips a payload by its length, so nothing a program
- * prints can pass for a frame. -1 outside --tests: output goes to stdout and stderr as it is. */
+/* With --tests, everything goes to stdout in frames, "\036SP <test> <o|e|r> <length>\n", then
+ * <length> bytes of base64 and "\n": a test's stdout, its stderr, its report. Only this process
+ * writes there (the program writes into pipes), and a reader skips a payload by its length, so
+ * nothing a program prints can pass for a frame; base64, because the container runtime's log
+ * keeps lines, not bytes (it reads "\r\n" as a line end and drops the "\r"). -1 outside
+ * --tests: output goes to stdout and stderr as it is. */
 static long long frame_test = -1;
 
 static void write_frame(char kind, const char *data, size_t length) {
+  static const char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static char encoded[(CHUNK + 2) / 3 * 4 + 2];
+  size_t at = 0;
+  /* Frames are at most CHUNK bytes, save a report, which is far shorter. */
+  if (length > CHUNK) length = CHUNK;
+  for (size_t i = 0; i < length; i += 3) {
+    unsigned a = (unsigned char)data[i], b = i + 1 < length ? (unsigned char)data[i + 1] : 0,
+             c = i + 2 < length ? (unsigned char)data[i + 2] : 0;
+    encoded[at++] = digits[a >> 2];
+    encoded[at++] = digits[((a & 3) << 4) | (b >> 4)];
+    encoded[at++] = i + 1 < length ? digits[((b & 15) << 2) | (c >> 6)] : '=';
+    encoded[at++] = i + 2 < length ? digits[c & 63] : '=';
+  }
+  encoded[at++] = '\n';
   char header[64];
-  int n = snprintf(header, sizeof header, "\036SP %lld %c %zu\n", frame_test, kind, length);
+  int n = snprintf(header, sizeof header, "\036SP %lld %c %zu\n", frame_test, kind, at - 1);
   write_all(1, header, (size_t)n);
-  write_all(1, data, length);
+  write_all(1, encoded, at);
 }
 
 static int pid_one;

@@ -27,8 +27,8 @@ const REPORT: LaunchReport = {
 function frames(...parts: [number, 'o' | 'e' | 'r', string][]): Uint8Array {
   return Buffer.concat(
     parts.map(([test, kind, text]) => {
-      const payload = Buffer.from(text);
-      return Buffer.concat([Buffer.from(`\x1eSP ${test} ${kind} ${payload.length}\n`), payload]);
+      const payload = Buffer.from(text).toString('base64');
+      return Buffer.from(`\x1eSP ${test} ${kind} ${payload.length}\n${payload}\n`);
     }),
   );
 }
