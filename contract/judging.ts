@@ -53,6 +53,11 @@ export function decidingTest(tests: readonly TestOutcome[]): TestOutcome | undef
   return tests.find((test) => !testPassed(test.reason) && test.reason !== 'Skipped');
 }
 
+/** The test whose exit code and signal a judged execution shows: the deciding one, else the last that ran. */
+export function shownTest(tests: readonly TestOutcome[]): TestOutcome | undefined {
+  return decidingTest(tests) ?? tests.filter((test) => test.usage !== null).at(-1);
+}
+
 /** Accepted when every test passed, else the reason of the first test that did not. */
 export function testsVerdict(tests: readonly TestOutcome[]): Verdict {
   const summary = summarize(tests);

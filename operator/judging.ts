@@ -1,12 +1,12 @@
 import { type ExecutionSpec, STATUS_BOUNDS } from '../contract/crd.js';
 import {
-  decidingTest,
   isTerminal,
   judgeStep,
   type Limits,
   phaseFor,
   runVerdict,
   type StepReport,
+  shownTest,
   signalName,
   skippedTest,
   summarize,
@@ -109,7 +109,7 @@ export function judgedTests(
   const summary = summarize(tests);
   if (!launcherFinished) return { outcome, tests, summary, usage: totalUsage(tests) };
   const verdict = testsVerdict(tests);
-  const deciding = decidingTest(tests) ?? tests.filter((test) => test.usage !== null).at(-1);
+  const deciding = shownTest(tests);
   return {
     outcome: {
       ...outcome,

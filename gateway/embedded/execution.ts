@@ -14,6 +14,7 @@ import {
   runVerdict,
   type SourceFile,
   type Stream,
+  shownTest,
   skippedTest,
   summarize,
   type TestCase,
@@ -399,8 +400,7 @@ export class Execution {
   /** A judged execution reads as its deciding test (the first that did not pass, else the last). */
   private judgedSnapshot(verdict: Verdict | undefined, finishedAt: Date | undefined): ExecutionResult {
     const tests = [...this.testOutcomes];
-    const ran = tests.filter((test) => test.usage !== null);
-    const deciding = tests.find((test) => !testPassed(test.reason) && test.reason !== 'Skipped') ?? ran.at(-1);
+    const deciding = shownTest(tests);
     const usage = totalUsage(tests);
     return {
       id: this.id,
