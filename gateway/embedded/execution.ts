@@ -14,15 +14,12 @@ import {
   runVerdict,
   type SourceFile,
   type Stream,
-  shownTest,
   skippedTest,
-  summarize,
   type TestCase,
   type TestOutcome,
   testName,
   testPassed,
   testsVerdict,
-  totalUsage,
   type Verdict,
 } from '../../contract/index.js';
 import type { CgroupDriver, StepCgroup } from '../../sandbox/cgroups.js';
@@ -35,6 +32,7 @@ import { SandboxStep, type StepOutcome, stepReport, stepUsage } from '../../sand
 import type { ExecutionSpec } from '../backend.js';
 import type { Runtime } from './catalog.js';
 import { Journal } from './journal.js';
+import { type ExecutionState, judgedResult, runResult, testOutcome } from './result.js';
 
 /** What every execution on this machine shares: the runtime, the root, the policy. */
 export interface SandboxEnvironment {
@@ -255,23 +253,7 @@ export class Execution {
       output[stream] += decoders[stream].write(chunk);
     });
     for (const stream of ['stdout', 'stderr'] as const) output[stream] += decoders[stream].end();
-    const verdict = judgeStep(
-      runVerdict(stepReport(outcome), this.spec.limits),
-      output.stdout,
-      test.expectedOutput,
-      this.spec.compare,
-    );
-    return {
-      name,
-      reason: verdict.reason,
-      exitCode: outcome.exitCode,
-      signal: outcome.signal,
-      message: verdict.message,
-      stdout: output.stdout,
-      stderr: output.stderr,
-      truncated: outcome.limitHit === 'output',
-      usage: stepUsage(outcome),
-    };
+    return testOutcome(name, outcome, output, test, this.spec);
   }
 
   private async step(
@@ -375,52 +357,16 @@ export class Execution {
   }
 
   private snapshot(verdict?: Verdict, finishedAt?: Date): ExecutionResult {
-    if (this.judged) return this.judgedSnapshot(verdict, finishedAt);
-    const run = this.runOutcome;
-    return {
+    const state: ExecutionState = {
       id: this.id,
       runtime: this.runtime.name,
       phase: this.phase,
-      reason: verdict?.reason ?? null,
-      exitCode: run?.exitCode ?? null,
-      signal: run?.signal ?? null,
-      message: verdict?.message ?? '',
-      createdAt: this.createdAt.toISOString(),
-      startedAt: this.startedAt?.toISOString() ?? null,
-      finishedAt: finishedAt?.toISOString() ?? null,
-      durationMs: run?.wallMs ?? null,
+      createdAt: this.createdAt,
+      startedAt: this.startedAt,
       ...(this.compileOutcome ? { compile: this.compileOutcome } : {}),
-      stdout: this.journal.text.stdout,
-      stderr: this.journal.text.stderr,
-      truncated: run?.limitHit === 'output',
-      usage: run ? stepUsage(run) : null,
     };
-  }
-
-  /** A judged execution reads as its deciding test (the first that did not pass, else the last). */
-  private judgedSnapshot(verdict: Verdict | undefined, finishedAt: Date | undefined): ExecutionResult {
-    const tests = [...this.testOutcomes];
-    const deciding = shownTest(tests);
-    const usage = totalUsage(tests);
-    return {
-      id: this.id,
-      runtime: this.runtime.name,
-      phase: this.phase,
-      reason: verdict?.reason ?? null,
-      exitCode: deciding?.exitCode ?? null,
-      signal: deciding?.signal ?? null,
-      message: verdict?.message ?? '',
-      createdAt: this.createdAt.toISOString(),
-      startedAt: this.startedAt?.toISOString() ?? null,
-      finishedAt: finishedAt?.toISOString() ?? null,
-      durationMs: usage?.wallTimeMs ?? null,
-      ...(this.compileOutcome ? { compile: this.compileOutcome } : {}),
-      stdout: '',
-      stderr: '',
-      truncated: tests.some((test) => test.truncated),
-      usage,
-      tests,
-      summary: summarize(tests),
-    };
+    return this.judged
+      ? judgedResult(state, this.testOutcomes, verdict, finishedAt)
+      : runResult(state, this.runOutcome, this.journal.text, verdict, finishedAt);
   }
 }
