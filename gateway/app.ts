@@ -4,6 +4,7 @@ import type winston from 'winston';
 import type { ExecutionBackend } from './backend.js';
 import { CallbackDispatcher } from './callbacks/dispatcher.js';
 import { memoryDeliveryStore } from './callbacks/store.js';
+import { judge0Routes } from './compat/judge0/routes.js';
 import type { Config } from './config.js';
 import { notFound } from './errors.js';
 import { apiErrorHandler } from './http/api-errors.js';
@@ -77,6 +78,16 @@ export function createApp(options: GatewayOptions): Gateway {
     requireTenant(authenticate),
     express.json({ limit: config.http.bodyLimitBytes, strict: true }),
     executionsRoutes({ executions, maxWaitMs: config.http.maxWaitMs, cancelWaitMs: config.http.cancelWaitMs }),
+  );
+  app.use(
+    '/judge0',
+    judge0Routes({
+      executions,
+      authenticate,
+      log,
+      bodyLimitBytes: config.http.bodyLimitBytes,
+      maxWaitMs: config.http.maxWaitMs,
+    }),
   );
   app.use('/api', () => {
     throw notFound('route');
