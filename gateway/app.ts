@@ -5,6 +5,7 @@ import type { ExecutionBackend } from './backend.js';
 import { CallbackDispatcher } from './callbacks/dispatcher.js';
 import { memoryDeliveryStore } from './callbacks/store.js';
 import { judge0Routes } from './compat/judge0/routes.js';
+import { pistonRoutes } from './compat/piston/routes.js';
 import type { Config } from './config.js';
 import { notFound } from './errors.js';
 import { apiErrorHandler } from './http/api-errors.js';
@@ -82,6 +83,16 @@ export function createApp(options: GatewayOptions): Gateway {
   app.use(
     '/judge0',
     judge0Routes({
+      executions,
+      authenticate,
+      log,
+      bodyLimitBytes: config.http.bodyLimitBytes,
+      maxWaitMs: config.http.maxWaitMs,
+    }),
+  );
+  app.use(
+    '/piston/api/v2',
+    pistonRoutes({
       executions,
       authenticate,
       log,
