@@ -80,18 +80,13 @@ describe('Piston v2 API (embedded)', function () {
   });
 
   it('should run several programs at once when a client sends them together', async () => {
+    const programs: [string, string][] = [
+      ['cpp', '#include <cstdio>\nint main() { std::puts("0"); }'],
+      ['javascript', 'console.log(1)'],
+      ['bash', 'echo 2'],
+    ];
     const answers = (await Promise.all(
-      ['cpp', 'javascript', 'bash'].map((language, index) =>
-        client.execute(
-          language,
-          language === 'cpp'
-            ? '#include <cstdio>\nint main() { std::puts("0"); }'
-            : language === 'javascript'
-              ? 'console.log(1)'
-              : 'echo 2',
-          { args: [] },
-        ),
-      ),
+      programs.map(([language, code]) => client.execute(language, code, { args: [] })),
     )) as ExecuteAnswer[];
     assert.deepEqual(
       answers.map((answer) => answer.run?.stdout),
