@@ -5,6 +5,7 @@ import type { ExecutionBackend } from './backend.js';
 import { CallbackDispatcher } from './callbacks/dispatcher.js';
 import { memoryDeliveryStore } from './callbacks/store.js';
 import { judge0Routes } from './compat/judge0/routes.js';
+import { attachPistonConnect } from './compat/piston/connect.js';
 import { pistonRoutes } from './compat/piston/routes.js';
 import type { Config } from './config.js';
 import { notFound } from './errors.js';
@@ -111,6 +112,7 @@ export function createApp(options: GatewayOptions): Gateway {
 
   const httpServer = createServer(app);
   const sockets = createSocketServer(httpServer, { config, tenants, authenticate, executions, metrics, log });
+  const pistonConnect = attachPistonConnect(httpServer, { executions, authenticate, log });
 
   return {
     app,
@@ -119,6 +121,7 @@ export function createApp(options: GatewayOptions): Gateway {
     metrics,
     close: async () => {
       callbacks.close();
+      pistonConnect.close();
       const closing = sockets.close();
       // Keep-alive and long-polling connections would otherwise hold the server open.
       httpServer.closeAllConnections();
