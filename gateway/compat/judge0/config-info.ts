@@ -1,4 +1,4 @@
-import type { LimitPolicy } from '../../../contract/index.js';
+import { type LimitPolicy, REQUEST_BOUNDS } from '../../../contract/index.js';
 import { BATCH_BOUNDS } from '../../tenancy/batch.js';
 
 /**
@@ -17,7 +17,7 @@ export function configInfo(policy: LimitPolicy): Record<string, unknown> {
     enable_callbacks: false,
     callbacks_max_tries: 0,
     callbacks_timeout: 0,
-    enable_additional_files: false,
+    enable_additional_files: true,
     max_queue_size: 0,
     cpu_time_limit: defaults.cpuTimeMs / 1000,
     max_cpu_time_limit: maxima.cpuTimeMs / 1000,
@@ -40,7 +40,7 @@ export function configInfo(policy: LimitPolicy): Record<string, unknown> {
     number_of_runs: 1,
     max_number_of_runs: 1,
     redirect_stderr_to_stdout: false,
-    max_extract_size: 0,
+    max_extract_size: Math.floor(REQUEST_BOUNDS.sourceBytes / 1024),
     enable_batched_submissions: true,
     max_submission_batch_size: BATCH_BOUNDS.executions,
     submission_cache_duration: 0,

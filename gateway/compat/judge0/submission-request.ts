@@ -2,6 +2,7 @@ import { parse as parseShellWords } from 'shell-quote';
 import { z } from 'zod';
 import type { LimitPolicy, RequestedLimits, RuntimeInfo } from '../../../contract/index.js';
 import { ApiError, invalid } from '../../errors.js';
+import { additionalFiles } from './additional-files.js';
 import { runtimeForLanguageId } from './languages.js';
 
 // A Judge0 CE submission turned into a sandpod execution request. Judge0 ignores attributes it does
@@ -57,7 +58,6 @@ function refuseUnsupported(submission: Judge0Submission): void {
     refuse('redirect_stderr_to_stdout', 'stdout and stderr are always kept apart');
   }
   if ((submission.number_of_runs ?? 1) > 1) refuse('number_of_runs', 'must be less than or equal to 1');
-  if (submission.additional_files) refuse('additional_files', 'additional files are not supported');
 }
 
 /** A decoded text attribute, refused when base64_encoded is set and it is no base64. */
@@ -158,9 +158,14 @@ export function translateSubmission(
   const stdin = decoded('stdin', submission.stdin, options.base64);
   const expectedOutput = decoded('expected_output', submission.expected_output, options.base64);
   const args = argsOf(submission.command_line_arguments);
+  const source = decoded('source_code', submission.source_code, options.base64) ?? '';
+  // The source is the program, under the name the runtime runs; the zip's files sit beside it.
+  const program = submission.additional_files
+    ? { files: [{ name: runtime.fileName, content: source }, ...additionalFiles(submission.additional_files)] }
+    : { source };
   const request: Record<string, unknown> = {
     runtime: runtime.name,
-    source: decoded('source_code', submission.source_code, options.base64),
+    ...program,
     limits: limitsOf(submission, options.limits),
     ...(stdin === undefined ? {} : { stdin }),
     ...(expectedOutput === undefined ? {} : { expectedOutput, compare: { mode: 'trimmed' } }),

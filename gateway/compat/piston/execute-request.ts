@@ -88,11 +88,16 @@ export function translateExecute(body: unknown, runtimes: RuntimeInfo[], policy:
     name: file.name,
     content: decodeContent(file.content, file.encoding, index),
   }));
-  // One file is the program, whatever its name; with several, the runtime runs its own file name.
+  // Piston runs the first file, whatever its name: here it goes under the name the runtime runs.
   const source =
     files.length === 1
       ? { source: files[0]?.content }
-      : { files: files.map((file, index) => ({ name: file.name ?? `file${index}.code`, content: file.content })) };
+      : {
+          files: files.map((file, index) => ({
+            name: index === 0 ? runtime.fileName : (file.name ?? `file${index}.code`),
+            content: file.content,
+          })),
+        };
   return {
     request: {
       runtime: runtime.name,

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { strToU8, zipSync } from 'fflate';
 import { JUDGE0_STATUSES } from '../../../gateway/compat/judge0/statuses.js';
 import { parseConfig } from '../../../gateway/config.js';
 import { type EmbeddedFixture, startEmbedded, testConfig } from '../../helpers/embedded.js';
@@ -164,6 +165,26 @@ describe('Judge0 CE API (embedded)', function () {
       `/submissions/${String(submission.token)}?base64_encoded=true&fields=stdout,exit_code`,
     );
     assert.deepEqual(encoded.body, { stdout: Buffer.from('two words\n').toString('base64'), exit_code: 0 });
+  });
+
+  it('should put the files of additional_files beside the source when a submission brings a zip', async () => {
+    const zip = Buffer.from(zipSync({ 'data.txt': strToU8('21\n') })).toString('base64');
+    const created = await judge0('/submissions?wait=true&base64_encoded=true', {
+      body: {
+        source_code: Buffer.from('print(int(open("data.txt").read()) * 2)').toString('base64'),
+        language_id: 71,
+        additional_files: zip,
+        expected_output: Buffer.from('42').toString('base64'),
+      },
+    });
+    const submission = created.body as { stdout: string; status: { id: number } };
+    assert.equal(Buffer.from(submission.stdout, 'base64').toString(), '42\n');
+    assert.equal(submission.status.id, 3);
+
+    const broken = await judge0('/submissions', {
+      body: { source_code: 'print(1)', language_id: 71, additional_files: 'bm90IGEgemlw' },
+    });
+    assert.deepEqual(broken.body, { additional_files: ['is not a base64-encoded zip archive'] });
   });
 
   it('should refuse what it cannot honour with Judge0 error shapes when a submission asks for it', async () => {

@@ -113,5 +113,16 @@ describe('Piston v2 API (embedded)', function () {
       },
     });
     assert.equal((encoded.body as ExecuteAnswer).run?.stdout, '42\n');
+    const twoFiles = await api(`${gateway.url}/piston/api/v2/execute`, undefined, {
+      body: {
+        language: 'python',
+        version: '3',
+        files: [
+          { name: 'app.py', content: 'import helper\nprint(helper.VALUE)' },
+          { name: 'helper.py', content: 'VALUE = 7' },
+        ],
+      },
+    });
+    assert.equal((twoFiles.body as ExecuteAnswer).run?.stdout, '7\n');
   });
 });
