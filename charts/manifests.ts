@@ -1,14 +1,17 @@
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yaml from 'js-yaml';
 import { generatedCrds } from '../operator/crd/generate.js';
 import { chartDir, ciValues, type RenderedDocument, renderChart, repoRoot } from './render.js';
+import { CHART_RUNTIMES_PATH, chartRuntimesFile } from './runtimes.js';
 
 // manifests/ is generated from the chart, so the plain YAML and the Helm install cannot drift:
 //   node --import=tsx charts/manifests.ts      (make manifests)
 // test/charts/manifests.test.ts fails while the committed files differ from what this produces.
-// The chart's crds/ are the CRD generator's output (operator/crd/generate.ts), copied here too.
+// The chart's crds/ are the CRD generator's output (operator/crd/generate.ts), copied here too, and
+// its default Runtimes (files/runtimes.yaml) are runtimes/catalog.yaml's (charts/runtimes.ts),
+// written first so that manifests/runtimes/ renders from them.
 
 export const MANIFEST_DIR = `${repoRoot}manifests/`;
 export const CHART_CRD_DIR = `${chartDir}/crds/`;
@@ -108,6 +111,11 @@ export function readManifest(file: string): string | undefined {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const runtimes = chartRuntimesFile();
+  if (!existsSync(CHART_RUNTIMES_PATH) || readFileSync(CHART_RUNTIMES_PATH, 'utf8') !== runtimes) {
+    writeFileSync(CHART_RUNTIMES_PATH, runtimes);
+    console.error('Wrote charts/sandpod/files/runtimes.yaml');
+  }
   const files = manifestFiles();
   for (const file of staleFiles(files)) {
     rmSync(`${MANIFEST_DIR}${file}`);

@@ -1,12 +1,14 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { runtimeSpecSchema } from '../contract/crd.js';
 import { configSchema } from '../gateway/config.js';
 import { operatorConfigSchema } from '../operator/config.js';
 import { chartDir } from './render.js';
 
 // values.schema.json is written by hand except for `gateway.config` and `operator.config`, which
-// are the JSON Schema of the zod schemas the gateway and operator parse their files with, so a
+// are the JSON Schema of the zod schemas the gateway and operator parse their files with, and the
+// entries of `runtimes.list`, which are the Runtime spec's (contract/crd.ts) with a name, so a
 // misspelt setting fails `helm install` instead of the pod's start. Run after changing either
 // configuration schema (make manifests does):
 //   node --import=tsx charts/values-schema.ts
@@ -39,7 +41,18 @@ function configJsonSchema(schema: z.ZodType, description: string): JsonSchema {
   return { ...(withoutCheckoutPaths(generated) as JsonSchema), description };
 }
 
-/** The committed schema with both configuration schemas put in from the code. */
+/** An entry of runtimes.list: a Runtime's name and spec, its image optional (the chart names it). */
+const chartRuntimeSchema = runtimeSpecSchema.extend({
+  name: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/)
+    .describe("a DNS label: lower-case letters, digits and '-', at most 63"),
+  image: runtimeSpecSchema.shape.image
+    .optional()
+    .describe('full image reference; default <images.registry>/runtime-<name>:<tag>'),
+});
+
+/** The committed schema with both configuration schemas and the Runtime entries put in from the code. */
 export function valuesSchema(committed: JsonSchema = JSON.parse(readFileSync(VALUES_SCHEMA_PATH, 'utf8'))): JsonSchema {
   const properties = committed.properties ?? {};
   const withConfig = (name: string, config: JsonSchema) => {
@@ -47,10 +60,24 @@ export function valuesSchema(committed: JsonSchema = JSON.parse(readFileSync(VAL
     if (!component?.properties) throw new Error(`values.schema.json has no ${name}.properties`);
     return { ...component, properties: { ...component.properties, config } };
   };
+  const runtimes = properties.runtimes;
+  const list = runtimes?.properties?.list;
+  if (!runtimes?.properties || !list) throw new Error('values.schema.json has no runtimes.properties.list');
   return {
     ...committed,
     properties: {
       ...properties,
+      runtimes: {
+        ...runtimes,
+        properties: {
+          ...runtimes.properties,
+          list: {
+            ...list,
+            items: configJsonSchema(chartRuntimeSchema, 'a Runtime spec (contract/crd.ts) and its name'),
+            description: 'the Runtimes; empty: those of runtimes/catalog.yaml (files/runtimes.yaml)',
+          },
+        },
+      },
       operator: withConfig(
         'operator',
         configJsonSchema(operatorConfigSchema, 'operator/config.ts keys, merged over what the chart sets'),

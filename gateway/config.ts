@@ -164,7 +164,7 @@ const configFields = z.strictObject({
       ociRuntimePath: z.string().default(''),
       /** Where bundles and scratch mounts live while an execution runs. */
       stateDir: z.string().default('/run/sandpod'),
-      catalogPath: z.string().default(`${repoRoot}config/runtimes.yaml`),
+      catalogPath: z.string().default(`${repoRoot}runtimes/catalog.yaml`),
       seccompProfilePath: z.string().default(`${repoRoot}config/seccomp.json`),
       /** The small helper that starts the runtime's processes (built by `make build`). */
       spawnerPath: z.string().default(`${repoRoot}dist/bin/sandpod-spawner`),

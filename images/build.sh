@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the images the chart installs with a container builder (docker, podman or buildah):
 #   <REGISTRY>/sandpod:<TAG>                the gateway and the operator (images/sandpod.Dockerfile)
-#   <REGISTRY>/runtime-<language>:<TAG>     python javascript c cpp bash (images/runtime.Dockerfile)
+#   <REGISTRY>/runtime-<language>:<TAG>     each runtime of runtimes/catalog.yaml (images/runtime.Dockerfile)
 # REGISTRY (default sandpod.local), TAG (dev), PUSH=1 pushes them, BUILDER names the builder,
 # LANGUAGES="python c" builds only some runtimes. Then install the chart with
 #   --set images.registry=$REGISTRY --set images.tag=$TAG
@@ -11,7 +11,8 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 REGISTRY="${REGISTRY:-sandpod.local}"
 TAG="${TAG:-dev}"
-LANGUAGES="${LANGUAGES:-python javascript c cpp bash}"
+# The catalog's languages; runtimes/print.ts needs the checkout's node_modules (make images has them).
+LANGUAGES="${LANGUAGES:-$(cd "$root" && node --import=tsx runtimes/print.ts names | paste -sd' ' -)}"
 # shellcheck source=base-images.env
 . "$root/images/base-images.env"
 if [[ "$NODE_BASE" == *@sha256:0000000000000000000000000000000000000000000000000000000000000000 ]]; then

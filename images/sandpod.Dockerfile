@@ -10,6 +10,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY contract contract
+COPY sandbox sandbox
+COPY kube kube
 COPY observability observability
 COPY gateway gateway
 COPY operator operator
@@ -27,6 +29,7 @@ COPY --from=build --chown=0:0 /src/node_modules ./node_modules
 COPY --from=build --chown=0:0 /src/dist ./dist
 COPY --from=build --chown=0:0 /src/web/dist ./web/dist
 COPY --chown=0:0 config ./config
+COPY --chown=0:0 runtimes/catalog.yaml ./runtimes/catalog.yaml
 # Files owned by root and read-only to the process; the chart also mounts the root read-only.
 RUN chmod -R a+rX,go-w /app
 USER 65532:65532

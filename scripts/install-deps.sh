@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Installs what sandpod needs on Debian and is missing: the OCI runtime, the toolchains of the
-# default runtime catalog, and (with --test) the browser the end-to-end tests drive.
-# Prints what it installs; does nothing when all is present.
+# runtime catalog (the host packages of each runtime in runtimes/catalog.yaml whose version command
+# is not there), and (with --test) the browser the end-to-end tests drive.
+# Prints what it installs; does nothing when all is present. Needs node and the checkout's
+# node_modules (make deps installs them first) to read the catalog.
 set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 want_test=false
 [[ "${1:-}" == "--test" ]] && want_test=true
@@ -10,12 +13,8 @@ want_test=false
 # command → Debian package that provides it
 declare -A needed=(
   [runc]=runc
-  [gcc]=gcc
-  [g++]=g++
-  [python3]=python3
-  [bash]=bash
-  [node]=nodejs
   [make]=make
+  [gcc]=gcc # builds the process spawner (make build)
 )
 $want_test && needed[chromium]=chromium
 
@@ -23,8 +22,9 @@ missing=()
 for cmd in "${!needed[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${needed[$cmd]}")
 done
-# The catalog runs the system interpreters, not a user-local build that may shadow them.
-[[ -x /usr/bin/python3 ]] || missing+=(python3)
+# The catalog names the system toolchains by path (/usr/bin/python3), not a user-local build on PATH.
+catalog_missing="$(cd "$root" && node --import=tsx runtimes/print.ts host-missing)"
+[[ -z "$catalog_missing" ]] || mapfile -t -O "${#missing[@]}" missing <<<"$catalog_missing"
 
 if [[ ${#missing[@]} -eq 0 ]]; then
   exit 0

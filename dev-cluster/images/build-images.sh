@@ -2,20 +2,21 @@
 # Build the dev cluster's container images from host files (no registry is reachable) and import
 # them into containerd's k8s.io namespace:
 #   sandpod.local/pause:3.10                static pause binary (images/pause.c)
-#   sandpod.local/runtime-python:dev        Debian's python3.11 and its standard library
-#   sandpod.local/runtime-javascript:dev    the host's node
-#   sandpod.local/runtime-c:dev             gcc-12, binutils, libc6-dev headers and libraries
-#   sandpod.local/runtime-cpp:dev           the C image plus g++-12 and libstdc++-12-dev
-#   sandpod.local/runtime-bash:dev          bash, grep and sed
+#   sandpod.local/runtime-<name>:dev        a runtime of runtimes/catalog.yaml: the files of its
+#                                           `image` packages and paths (python: Debian's python3.11
+#                                           and its standard library; javascript: the host's node;
+#                                           c: gcc-12, binutils, libc6-dev; cpp: c plus g++-12;
+#                                           bash: bash, grep and sed)
 #   sandpod.local/python:3.11               another name for runtime-python (older tests use it)
 # Every runtime image has the operator's launcher at /usr/local/bin/sandpod-launch (static, from
 # sandbox/launcher/sandpod-launch.c: the first process of every container), dash as /bin/sh and
 # coreutils, /etc/passwd with root and sandbox (65534) only, and mount points
 # /sandpod/{src,input,build}. Everything is world-readable: pods run as uid 65534.
 #
-# Cached: an image's key is the hash of this script, pause.c, the versions of every installed
-# Debian package and the size and mtime of the host's node and python3.11, so a warm run needs no
-# file listing. Tarballs are kept as <out-dir>/<name>-<key>.tar. The tarballs are reproducible
+# Cached: an image's key is the hash of this script, pause.c, the launcher, what the catalog says of
+# the images, the versions of every installed Debian package and the size and mtime of the single
+# files the catalog names (such as the host's node), so a warm run needs no file listing. Tarballs
+# are kept as <out-dir>/<name>-<key>.tar. The tarballs are reproducible
 # (sorted, mtime 0, uid 0), so a rebuild after an unrelated package change yields the same
 # manifest digest, and an image whose digest containerd already holds under its name is not
 # imported again.
@@ -23,10 +24,13 @@
 # Usage: build-images.sh [<out-dir>] [<containerd-socket>] [--no-import]
 #   <out-dir> defaults to $SANDPOD_CACHE_DIR/images (~/.cache/sandpod/images)
 #   SANDPOD_DEV_IMAGES="python c" limits the build to some images (pause is always built).
+#   SANDPOD_RUNTIME_IMAGE_SPEC=<file> holds what `runtimes/print.ts image-spec` prints, for builds
+#   without the checkout's node_modules (images/runtime.Dockerfile); by default the script runs it.
 set -euo pipefail
 umask 022
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-LAUNCHER_SOURCE="$HERE/../../sandbox/launcher/sandpod-launch.c"
+REPO="$(cd "$HERE/../.." && pwd)"
+LAUNCHER_SOURCE="$REPO/sandbox/launcher/sandpod-launch.c"
 CACHE_DIR="${SANDPOD_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/sandpod}"
 NO_IMPORT=0
 args=()
@@ -115,31 +119,45 @@ complete_list() {
   printf '%s\n' "${!seen[@]}" | sort
 }
 
-BASE_PACKAGES=(dash coreutils)
-
-list_python() {
-  {
-    package_files "${BASE_PACKAGES[@]}"
-    printf '%s\n' /usr/bin/python3.11 /usr/bin/python3
-    find /usr/lib/python3.11 \( -path /usr/lib/python3.11/test -o -path /usr/lib/python3.11/idlelib \
-      -o -path /usr/lib/python3.11/tkinter -o -path /usr/lib/python3.11/turtledemo \
-      -o -path /usr/lib/python3.11/lib2to3/tests -o -path /usr/lib/python3.11/ensurepip \
-      -o -name 'config-3.11-*' -o -path /usr/lib/python3.11/dist-packages \
-      -o -path /usr/lib/python3.11/site-packages \) -prune -o \( -type f -o -type l \) -print
-  } | complete_list
+# What each image holds, from runtimes/catalog.yaml: a line `<image> <key> <words...>` per key
+# (packages, paths, exclude, needs, command), the image `base` for what they all share.
+if [ -n "${SANDPOD_RUNTIME_IMAGE_SPEC:-}" ]; then
+  IMAGE_SPEC="$(cat "$SANDPOD_RUNTIME_IMAGE_SPEC")"
+else
+  IMAGE_SPEC="$(cd "$REPO" && node --import=tsx runtimes/print.ts image-spec)" ||
+    die "cannot read runtimes/catalog.yaml (runtimes/print.ts needs the checkout's node_modules: npm ci)"
+fi
+declare -A SPEC=()
+RUNTIMES=()
+while read -r image key rest; do
+  SPEC[$image.$key]="$rest"
+  if [ "$image" != base ] && [ "$key" = command ]; then RUNTIMES+=("$image"); fi
+done <<<"$IMAGE_SPEC"
+# spec_words IMAGE KEY... : the words of those keys, one a line.
+spec_words() {
+  local image="$1" key words=()
+  shift
+  for key in "$@"; do
+    read -ra words <<<"${SPEC[$image.$key]:-}" # split on blanks, never globbed
+    [ ${#words[@]} -eq 0 ] || printf '%s\n' "${words[@]}"
+  done
 }
-list_javascript() { { package_files "${BASE_PACKAGES[@]}"; echo /usr/bin/node; } | complete_list; }
-# A shell runtime is for shell scripts: grep and sed belong to it as much as coreutils do.
-BASH_PACKAGES=(bash grep sed)
-list_bash() { { package_files "${BASE_PACKAGES[@]}" "${BASH_PACKAGES[@]}"; } | complete_list; }
-C_PACKAGES=(gcc gcc-12 cpp cpp-12 libgcc-12-dev binutils binutils-common binutils-x86-64-linux-gnu libc6-dev
-  linux-libc-dev libcrypt-dev libnsl-dev rpcsvc-proto)
-# Left out of the compilers (about 100 MB): -flto (lto1, lto-dump), the sanitizers, gold, dwp, gprofng.
-COMPILER_SKIP='/(lto1|[a-z0-9_-]*lto-dump[a-z0-9-]*|lib(a|hwa|l|t|ub)san[^/]*|[a-z0-9_-]*(ld\.gold|dwp|gprofng|gp-[a-z-]+)|libgprofng[^/]*)$'
-list_c() { { package_files "${BASE_PACKAGES[@]}" "${C_PACKAGES[@]}"; } | grep -Ev "$COMPILER_SKIP" | complete_list; }
-list_cpp() {
-  { package_files "${BASE_PACKAGES[@]}" "${C_PACKAGES[@]}" g++ g++-12 libstdc++-12-dev; } |
-    grep -Ev "$COMPILER_SKIP" | complete_list
+
+# list_runtime NAME : the files of the base and of that runtime's packages and paths (a path ending
+# in / is every file under it), less its exclusions, completed.
+list_runtime() {
+  local name="$1" p packages=() exclude
+  mapfile -t packages < <(spec_words base packages; spec_words "$name" packages)
+  exclude="$(spec_words "$name" exclude | paste -sd'|' -)"
+  {
+    package_files "${packages[@]}"
+    while read -r p; do
+      case "$p" in
+        */) find "${p%/}" \( -type f -o -type l \) -print ;;
+        *) printf '%s\n' "$p" ;;
+      esac
+    done < <(spec_words base paths; spec_words "$name" paths)
+  } | if [ -n "$exclude" ]; then grep -Ev "$exclude"; else cat; fi | complete_list
 }
 
 # --- assembling --------------------------------------------------------------------------
@@ -197,11 +215,15 @@ make_image() {
   log "built $ref -> $out ($(du -h "$out" | cut -f1))"
 }
 
-SCRIPT_HASH="$(cat "${BASH_SOURCE[0]}" "$HERE/pause.c" "$LAUNCHER_SOURCE" | sha256sum | cut -c1-16)"
+SCRIPT_HASH="$( {
+  cat "${BASH_SOURCE[0]}" "$HERE/pause.c" "$LAUNCHER_SOURCE"
+  printf '%s\n' "$IMAGE_SPEC"
+} | sha256sum | cut -c1-16)"
 HOST_HASH="$( {
   echo "$SCRIPT_HASH"
   dpkg-query -W -f '${Package}:${Architecture} ${Version}\n'
-  stat -L -c '%n %s %Y' /usr/bin/node /usr/bin/python3.11 2>/dev/null || true
+  for image in base "${RUNTIMES[@]}"; do spec_words "$image" paths; done | grep -v '/$' | sort -u |
+    while read -r p; do stat -L -c '%n %s %Y' "$p" 2>/dev/null || true; done
 } | sha256sum | cut -c1-16)"
 BUILT=() # "ref tarball" pairs to import
 
@@ -229,7 +251,7 @@ build_runtime() {
     log "$ref: cached ($out)"
   else
     list="$(mktemp)"
-    "list_$name" >"$list"
+    list_runtime "$name" >"$list"
     log "$ref: assembling $(wc -l <"$list") files"
     local r; r="$(mktemp -d)"
     assemble_root "$r" <"$list"
@@ -245,35 +267,25 @@ build_runtime() {
 
 # missing_for NAME : what the host lacks to build that runtime image (nothing when it has it all).
 missing_for() {
-  local pkgs=("${BASE_PACKAGES[@]}") pkg
-  case "$1" in
-    python) [ -x /usr/bin/python3.11 ] || echo "/usr/bin/python3.11 (apt-get install python3.11)" ;;
-    javascript) [ -x /usr/bin/node ] || echo "/usr/bin/node (apt-get install nodejs)" ;;
-    c) pkgs+=("${C_PACKAGES[@]}") ;;
-    cpp) pkgs+=("${C_PACKAGES[@]}" g++ g++-12 libstdc++-12-dev) ;;
-    bash) pkgs+=("${BASH_PACKAGES[@]}") ;;
-  esac
-  for pkg in "${pkgs[@]}"; do
+  local pkg p
+  while read -r pkg; do
     dpkg-query -W -f '${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || echo "package $pkg"
-  done
+  done < <(spec_words base packages; spec_words "$1" packages needs)
+  while read -r p; do
+    [ -e "$p" ] || echo "$p"
+  done < <(spec_words base paths; spec_words "$1" paths)
 }
 
 build_pause
-for image in ${SANDPOD_DEV_IMAGES:-python javascript c cpp bash}; do
-  case "$image" in python|javascript|c|cpp|bash) ;; *) die "unknown image $image (python javascript c cpp bash)" ;; esac
+for image in ${SANDPOD_DEV_IMAGES:-${RUNTIMES[*]}}; do
+  [ -n "${SPEC[$image.command]:-}" ] || die "unknown image $image (${RUNTIMES[*]})"
   lacking="$(missing_for "$image" | paste -sd, -)"
   if [ -n "$lacking" ]; then
     # One missing toolchain costs its language only, not the node.
     log "WARNING: not building sandpod.local/runtime-$image:dev, the host lacks: $lacking"
     continue
   fi
-  case "$image" in
-    python) build_runtime python '["python3"]' ;;
-    javascript) build_runtime javascript '["node"]' ;;
-    c) build_runtime c '["gcc","--version"]' ;;
-    cpp) build_runtime cpp '["g++","--version"]' ;;
-    bash) build_runtime bash '["bash"]' ;;
-  esac
+  build_runtime "$image" "${SPEC[$image.command]}"
 done
 
 [ "$NO_IMPORT" = 0 ] && [ -n "$SOCK" ] || exit 0

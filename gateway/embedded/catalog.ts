@@ -1,27 +1,26 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import yaml from 'js-yaml';
-import { z } from 'zod';
-import { firstFieldError, type RuntimeInfo } from '../../contract/index.js';
+import type { RequestedLimits, RuntimeInfo } from '../../contract/index.js';
+import { parseRuntimeCatalog, withBuildDir } from '../../contract/runtime-catalog.js';
 
 const run = promisify(execFile);
 
-const argvSchema = z.array(z.string().min(1)).min(1);
+/** Where a step's files are and the compile step writes: the sandbox's working directory. */
+const EMBEDDED_BUILD_DIR = '/work';
 
-const runtimeEntrySchema = z.strictObject({
-  name: z.string().regex(/^[a-z0-9][a-z0-9+-]*$/),
-  aliases: z.array(z.string()).default([]),
-  fileName: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.+-]*$/),
-  compile: argvSchema.optional(),
-  run: argvSchema,
-  interactiveRun: z.array(z.string().min(1)).default([]),
-  env: z.record(z.string(), z.string()).default({}),
-  version: z.strictObject({ command: argvSchema, pattern: z.string() }),
-});
-export type RuntimeEntry = z.infer<typeof runtimeEntrySchema>;
-
-const catalogSchema = z.strictObject({ runtimes: z.array(runtimeEntrySchema).min(1) });
+/** What embedded mode takes of a catalog entry. */
+export interface RuntimeEntry {
+  name: string;
+  aliases: string[];
+  fileName: string;
+  compile?: string[];
+  run: string[];
+  interactiveRun: string[];
+  version: { command: string[]; pattern: string };
+  /** Over the gateway's compileLimits for this language. */
+  compileLimits?: RequestedLimits;
+}
 
 export interface Runtime extends RuntimeEntry {
   detectedVersion: string;
@@ -37,19 +36,16 @@ export interface Catalog {
 }
 
 export function parseCatalog(text: string, source: string): RuntimeEntry[] {
-  const parsed = catalogSchema.safeParse(yaml.load(text));
-  if (!parsed.success) {
-    const { field, message } = firstFieldError(parsed.error);
-    throw new Error(`${source}: ${field}: ${message}`);
-  }
-  const names = new Set<string>();
-  for (const entry of parsed.data.runtimes) {
-    for (const name of [entry.name, ...entry.aliases]) {
-      if (names.has(name)) throw new Error(`${source}: the name ${name} is used twice`);
-      names.add(name);
-    }
-  }
-  return parsed.data.runtimes;
+  return parseRuntimeCatalog(text, source).runtimes.map((entry) => ({
+    name: entry.name,
+    aliases: entry.aliases,
+    fileName: entry.fileName,
+    ...(entry.compile ? { compile: withBuildDir(entry.compile, EMBEDDED_BUILD_DIR) } : {}),
+    run: withBuildDir(entry.run, EMBEDDED_BUILD_DIR),
+    interactiveRun: entry.interactiveRun,
+    version: { command: entry.version.command, pattern: entry.version.pattern },
+    ...(entry.compileLimits ? { compileLimits: entry.compileLimits } : {}),
+  }));
 }
 
 async function detectVersion(entry: RuntimeEntry): Promise<string> {

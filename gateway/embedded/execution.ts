@@ -166,7 +166,7 @@ export class Execution {
   private runOutcome: StepOutcome | undefined;
 
   private async compile(scratch: ScratchSource, argv: string[]): Promise<Verdict | null> {
-    const limits = this.env.compileLimits;
+    const limits = compileLimitsOf(this.runtime, this.env.compileLimits);
     let output = '';
     const decoder = new StringDecoder('utf8');
     const outcome = await this.step('compile', scratch, argv, limits, (_stream, chunk) => {
@@ -284,7 +284,7 @@ export class Execution {
       const stepScratch = staged.value;
       spec = buildStepSpec({
         argv,
-        env: { ...BASE_ENV, ...this.runtime.env },
+        env: BASE_ENV,
         uid: this.env.uid,
         gid: this.env.gid,
         rootfsPath: this.env.rootfs.rootfsPath,
@@ -369,4 +369,13 @@ export class Execution {
       ? judgedResult(state, this.testOutcomes, verdict, finishedAt)
       : runResult(state, this.runOutcome, this.journal.text, verdict, finishedAt);
   }
+}
+
+/** The runtime's own compile limits over the configured ones, as the operator does in a pod. */
+function compileLimitsOf(runtime: Runtime, configured: Limits): Limits {
+  const limits = { ...configured };
+  for (const [name, value] of Object.entries(runtime.compileLimits ?? {}) as [keyof Limits, number | undefined][]) {
+    if (value !== undefined) limits[name] = value;
+  }
+  return limits;
 }

@@ -1,92 +1,87 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import yaml from 'js-yaml';
-import { chartDir, repoRoot } from '../../charts/render.js';
+import { repoRoot } from '../../charts/render.js';
+import { readCatalog } from '../../runtimes/catalog.js';
+import { imageNeeds, imageSpec } from '../../runtimes/print.js';
 
 // The Dockerfiles cannot be built here (no container builder), so this checks what can drift
-// without one: the runtime images install every Debian package that dev-cluster/images/build-images.sh
-// takes files from (it then assembles the same file lists in the build stage), the languages agree
-// everywhere, and the gateway/operator image is pinned, non-root and production-only.
+// without one: the runtime images' contents and languages come from runtimes/catalog.yaml in both
+// builds (build-images.sh lists no language or package of its own, the Dockerfile installs what the
+// catalog names and hands build-images.sh the same spec), the files build-images.sh compiles are
+// where it reads them, and the gateway/operator image is pinned, non-root and production-only.
 
 const read = (relative: string) => readFileSync(`${repoRoot}${relative}`, 'utf8');
 const buildImages = read('dev-cluster/images/build-images.sh');
 const runtimeDockerfile = read('images/runtime.Dockerfile');
 const sandpodDockerfile = read('images/sandpod.Dockerfile');
 
-/** The words of a bash array assignment such as `C_PACKAGES=(gcc gcc-12 ...)`, over several lines. */
-function bashArray(name: string): string[] {
-  const body = new RegExp(`^${name}=\\(([^)]*)\\)`, 'm').exec(buildImages)?.[1];
-  assert.ok(body, `build-images.sh has no ${name}`);
-  return body.split(/\s+/).filter(Boolean);
-}
-
-/** Debian packages passed to package_files by list_<language>, arrays expanded. */
-function packagesOf(language: string): string[] {
-  const body = new RegExp(`^list_${language}\\(\\) \\{([\\s\\S]*?)^\\}|^list_${language}\\(\\) \\{(.*)\\}$`, 'm').exec(
-    buildImages,
-  );
-  assert.ok(body, `build-images.sh has no list_${language}`);
-  const text = body[1] ?? body[2] ?? '';
-  const call = /package_files((?:[ \t]+(?:"\$\{[A-Z_]+\[@\]\}"|[a-z0-9.+-]+))*)/.exec(text)?.[1] ?? '';
-  return call
-    .split(/\s+/)
-    .filter(Boolean)
-    .flatMap((word) => {
-      const array = /^"\$\{([A-Z_]+)\[@\]\}"$/.exec(word)?.[1];
-      return array ? bashArray(array) : [word];
-    });
-}
-
-const aptInstalled = () => {
-  const command = /apt-get install -y --no-install-recommends ([^&]*)&&/s.exec(runtimeDockerfile)?.[1] ?? '';
-  return new Set(command.split(/[\s\\]+/).filter(Boolean));
-};
-
 describe('images', () => {
-  const languages = ['python', 'javascript', 'c', 'cpp', 'bash'];
+  const catalog = readCatalog();
 
-  for (const language of languages) {
-    it(`should install in the runtime image build every Debian package the ${language} image takes files from`, () => {
-      const installed = aptInstalled();
-      const packages = packagesOf(language);
-      assert.ok(packages.includes('dash') && packages.includes('coreutils'), `read ${packages} from build-images.sh`);
-      for (const pkg of packages) assert.ok(installed.has(pkg), `${pkg} is not installed`);
-    });
-  }
+  it('should copy every folder the production build compiles into the gateway/operator image', () => {
+    const buildConfig = JSON.parse(read('tsconfig.build.json')) as { include: string[] };
+    for (const folder of buildConfig.include) {
+      assert.match(sandpodDockerfile, new RegExp(`^COPY ${folder} ${folder}$`, 'm'), `${folder}/ is not copied`);
+    }
+  });
 
-  it('should read the compilers from build-images.sh', () => {
-    assert.ok(packagesOf('cpp').includes('g++-12'));
-    assert.ok(packagesOf('c').includes('libc6-dev'));
+  it('should take every language and package of the runtime images from the catalog', () => {
+    assert.match(buildImages, /node --import=tsx runtimes\/print\.ts image-spec/);
+    assert.match(buildImages, /\$\{SANDPOD_DEV_IMAGES:-\$\{RUNTIMES\[\*\]\}\}/);
+    for (const runtime of catalog.runtimes) {
+      assert.ok(!buildImages.includes(`list_${runtime.name}`), `build-images.sh lists ${runtime.name} itself`);
+    }
+    const code = buildImages
+      .split('\n')
+      .filter((line) => !line.trimStart().startsWith('#'))
+      .join('\n');
+    for (const pkg of ['gcc-12', 'libstdc++-12-dev', 'python3.11', 'binutils']) {
+      assert.ok(!code.includes(pkg), `build-images.sh names the package ${pkg} itself`);
+    }
+    assert.match(read('images/build.sh'), /node --import=tsx runtimes\/print\.ts names/);
+  });
+
+  it('should install in the image build what the catalog says every image takes files from', () => {
+    assert.match(runtimeDockerfile, /node --import=tsx runtimes\/print\.ts image-needs >\/catalog\/image-needs/);
+    assert.match(runtimeDockerfile, /node --import=tsx runtimes\/print\.ts image-spec >\/catalog\/image-spec/);
+    assert.match(runtimeDockerfile, /xargs -a \/catalog\/image-needs apt-get install/);
+    assert.match(runtimeDockerfile, /SANDPOD_RUNTIME_IMAGE_SPEC=\/catalog\/image-spec/);
+    const needs = imageNeeds(catalog);
+    for (const runtime of catalog.runtimes) {
+      for (const pkg of [...runtime.image.packages, ...runtime.image.needs]) assert.ok(needs.includes(pkg), pkg);
+    }
+    assert.ok(needs.includes('dash') && needs.includes('coreutils') && needs.includes('python3.11'), `${needs}`);
+  });
+
+  it('should hand build-images.sh a spec line per image key it reads', () => {
+    const lines = imageSpec(catalog).split('\n');
+    for (const key of ['packages', 'paths', 'exclude', 'needs', 'command']) {
+      const runtimeLines = lines.filter((line) => !line.startsWith('base ') && line.split(' ')[1] === key);
+      assert.equal(runtimeLines.length, catalog.runtimes.length, key);
+      if (key !== 'command') assert.match(buildImages, new RegExp(`spec_words [^\\n]*\\b${key}\\b`), key);
+    }
+    assert.ok(lines.includes('cpp command ["g++","--version"]'), lines.join('\n'));
   });
 
   it('should copy every repository file build-images.sh compiles into the runtime build, at the path it reads', () => {
-    assert.match(buildImages, /LAUNCHER_SOURCE="\$HERE\/\.\.\/\.\.\/operator\/launcher\/sandpod-launch\.c"/);
+    assert.match(buildImages, /LAUNCHER_SOURCE="\$REPO\/sandbox\/launcher\/sandpod-launch\.c"/);
+    assert.match(buildImages, /REPO="\$\(cd "\$HERE\/\.\.\/\.\." && pwd\)"/);
     assert.match(
       runtimeDockerfile,
       /^COPY dev-cluster\/images\/build-images\.sh dev-cluster\/images\/pause\.c \/src\/dev-cluster\/images\/$/m,
     );
-    assert.match(runtimeDockerfile, /^COPY operator\/launcher\/sandpod-launch\.c \/src\/operator\/launcher\/$/m);
+    assert.match(runtimeDockerfile, /^COPY sandbox\/launcher\/sandpod-launch\.c \/src\/sandbox\/launcher\/$/m);
     assert.match(runtimeDockerfile, /\/src\/dev-cluster\/images\/build-images\.sh \/out/);
   });
 
-  it('should install python3.11 and put node 20 where build-images.sh looks for them', () => {
-    assert.ok(aptInstalled().has('python3.11'));
-    assert.match(buildImages, /\/usr\/bin\/node/);
+  it('should put node 20 where the catalog names it for the javascript image', () => {
+    const javascript = catalog.runtimes.find((runtime) => runtime.name === 'javascript');
+    assert.deepEqual(javascript?.image.paths, ['/usr/bin/node']);
     assert.match(runtimeDockerfile, /ln -sf \/usr\/local\/bin\/node \/usr\/bin\/node/);
   });
 
-  it('should build the same languages as build-images.sh and the chart', () => {
-    const devImages = /\$\{SANDPOD_DEV_IMAGES:-([a-z ]+)\}/.exec(buildImages)?.[1]?.split(' ');
-    const built = /LANGUAGES="\$\{LANGUAGES:-([a-z ]+)\}"/.exec(read('images/build.sh'))?.[1]?.split(' ');
-    const values = yaml.load(readFileSync(`${chartDir}/values.yaml`, 'utf8')) as {
-      runtimes: { list: { name: string }[] };
-    };
-    assert.deepEqual(devImages, languages);
-    assert.deepEqual(built, languages);
-    assert.deepEqual(
-      values.runtimes.list.map((runtime) => runtime.name),
-      languages,
-    );
+  it('should ship the catalog in the gateway/operator image, where embedded mode looks for it', () => {
+    assert.match(sandpodDockerfile, /^COPY --chown=0:0 runtimes\/catalog\.yaml \.\/runtimes\/catalog\.yaml$/m);
   });
 
   it('should pin the base image by digest and run the gateway/operator image as non-root with production dependencies', () => {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { createEmbeddedBackend } from '../../../gateway/embedded/index.js';
 import { contractSuite } from '../contract-suite.js';
 
-// Needs what embedded mode needs: root, runc, cgroups and the toolchains of config/runtimes.yaml.
+// Needs what embedded mode needs: root, runc, cgroups and the toolchains of runtimes/catalog.yaml.
 // A state folder of its own keeps this suite clear of a gateway running on the same machine.
 contractSuite('embedded backend', async (config, log) => {
   const stateDir = await mkdtemp(path.join(tmpdir(), 'sandpod-gateway-test-'));

@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import yaml from 'js-yaml';
+import { CHART_RUNTIMES_PATH, chartRuntimesFile } from '../../charts/runtimes.js';
+import { runtimeSpecSchema } from '../../contract/crd.js';
+import { POD_BUILD_DIR, parseRuntimeCatalog, runtimeSpecOf } from '../../contract/runtime-catalog.js';
+import { PATHS } from '../../operator/pod.js';
+import { readCatalog } from '../../runtimes/catalog.js';
+import { hostMissing, imageNeeds, imageSpec } from '../../runtimes/print.js';
+
+// runtimes/catalog.yaml is the one list of languages: the chart's default Runtimes and
+// manifests/runtimes/ are generated from it (make manifests), and must not drift from it.
+
+const stale = 'is stale: run make manifests';
+const repoFile = (relative: string) => readFileSync(new URL(`../../${relative}`, import.meta.url), 'utf8');
+
+/** A small valid catalog with `entry` merged over a valid runtime. */
+function catalogText(entry: Record<string, unknown> = {}, extra: Record<string, unknown>[] = []): string {
+  const runtime = {
+    name: 'lang',
+    fileName: 'main.x',
+    run: ['/usr/bin/x', 'main.x'],
+    version: { declared: '1', command: ['/usr/bin/x', '--version'], pattern: '(\\S+)' },
+    host: { packages: ['xx'] },
+    image: { packages: ['xx'], command: ['x'] },
+    ...entry,
+  };
+  return yaml.dump({ images: { base: { packages: ['dash'] } }, runtimes: [runtime, ...extra] });
+}
+
+describe('runtime catalog', () => {
+  const catalog = readCatalog();
+
+  it('should hold the five default languages when the committed catalog is read', () => {
+    assert.deepEqual(
+      catalog.runtimes.map((runtime) => runtime.name),
+      ['python', 'javascript', 'c', 'cpp', 'bash'],
+    );
+  });
+
+  it('should make a Runtime spec the CRD schema accepts for every entry, {build} put where a pod mounts it', () => {
+    for (const entry of catalog.runtimes) {
+      const spec = runtimeSpecOf(entry);
+      assert.ok(runtimeSpecSchema.safeParse({ ...spec, image: 'x' }).success, entry.name);
+      assert.ok(!JSON.stringify(spec).includes('{build}'), entry.name);
+    }
+    const c = catalog.runtimes.find((runtime) => runtime.name === 'c');
+    assert.ok(c);
+    assert.deepEqual(runtimeSpecOf(c).run, ['/sandpod/build/main']);
+    assert.equal(POD_BUILD_DIR, PATHS.build);
+  });
+
+  it("should keep the chart's files/runtimes.yaml equal to what the catalog generates", () => {
+    assert.equal(readFileSync(CHART_RUNTIMES_PATH, 'utf8'), chartRuntimesFile(catalog), `files/runtimes.yaml ${stale}`);
+  });
+
+  it('should keep every manifests/runtimes/ file the spec of its catalog entry, with its image', () => {
+    for (const entry of catalog.runtimes) {
+      const object = yaml.load(repoFile(`manifests/runtimes/${entry.name}.yaml`)) as {
+        metadata: { name: string };
+        spec: Record<string, unknown>;
+      };
+      const { image, ...spec } = object.spec;
+      assert.equal(object.metadata.name, entry.name);
+      assert.equal(image, `sandpod.local/runtime-${entry.name}:dev`);
+      assert.deepEqual(spec, runtimeSpecOf(entry), `manifests/runtimes/${entry.name}.yaml ${stale}`);
+    }
+  });
+
+  it('should name the file and field when an entry has no run command', () => {
+    assert.throws(
+      () => parseRuntimeCatalog(catalogText({ run: undefined }), 'c.yaml'),
+      /^Error: c\.yaml: runtimes\[0\]\.run/,
+    );
+  });
+
+  it('should refuse a runtime name that is not a DNS label when it would name a Runtime object', () => {
+    assert.throws(() => parseRuntimeCatalog(catalogText({ name: 'C_Lang' }), 'c.yaml'), /runtimes\[0\]\.name/);
+  });
+
+  it('should refuse a name used twice when an alias repeats another runtime name', () => {
+    const text = catalogText({ aliases: ['two'] }, [
+      { ...(yaml.load(catalogText()) as { runtimes: object[] }).runtimes[0], name: 'two' },
+    ]);
+    assert.throws(() => parseRuntimeCatalog(text, 'c.yaml'), /runtimes\[1\]: the name two is used twice/);
+  });
+
+  it('should refuse {build} in run when the runtime has no compile step', () => {
+    assert.throws(
+      () => parseRuntimeCatalog(catalogText({ run: ['{build}/main'] }), 'c.yaml'),
+      /runtimes\[0\]\.run: \{build\} needs a compile step/,
+    );
+  });
+
+  it('should refuse an image exclusion with white space, which build-images.sh would split', () => {
+    assert.throws(
+      () => parseRuntimeCatalog(catalogText({ image: { command: ['x'], exclude: ['a b'] } }), 'c.yaml'),
+      /runtimes\[0\]\.image\.exclude\[0\]/,
+    );
+  });
+
+  it('should print the package lists and image spec of the scripts when asked', () => {
+    const small = parseRuntimeCatalog(
+      catalogText({ image: { packages: ['xx', 'dash'], paths: ['/opt/x/'], needs: ['yy'], command: ['x', 'a b'] } }),
+      't',
+    );
+    assert.deepEqual(imageNeeds(small), ['dash', 'xx', 'yy']);
+    assert.deepEqual(imageSpec(small).split('\n'), [
+      'base packages dash',
+      'base paths',
+      'lang packages xx dash',
+      'lang paths /opt/x/',
+      'lang exclude',
+      'lang needs yy',
+      'lang command ["x","a b"]',
+    ]);
+    assert.deepEqual(
+      hostMissing(small, () => false),
+      ['xx'],
+    );
+    assert.deepEqual(
+      hostMissing(small, (path) => path === '/usr/bin/x'),
+      [],
+    );
+  });
+});
