@@ -2,7 +2,7 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import express, { type Express } from 'express';
 import type winston from 'winston';
 import type { ExecutionBackend } from './backend.js';
-import { CallbackDispatcher } from './callbacks/dispatcher.js';
+import { sharedDispatcher } from './callbacks/shared-dispatcher.js';
 import { memoryDeliveryStore } from './callbacks/store.js';
 import { judge0Routes } from './compat/judge0/routes.js';
 import { attachPistonConnect } from './compat/piston/connect.js';
@@ -49,17 +49,20 @@ export function createApp(options: GatewayOptions): Gateway {
   watchTenantMetrics(metrics.registry, tenants);
   const authenticate = createAuthenticator(tenants, config);
   const unfinished = backend.unfinished?.bind(backend);
-  const callbacks = new CallbackDispatcher({
-    store: backend.deliveryStore ?? memoryDeliveryStore(),
-    secretOf: (tenant) => tenants.find(tenant)?.callbackSecret,
-    log,
-    ...config.callbacks,
-  });
-  callbacks.resume().catch((error: unknown) => {
-    log.error('Failed to resume callback deliveries', {
-      error: error instanceof Error ? error.message : String(error),
-    });
-  });
+  const callbacks = sharedDispatcher(
+    {
+      store: backend.deliveryStore ?? memoryDeliveryStore(),
+      secretOf: (tenant) => tenants.find(tenant)?.callbackSecret,
+      log,
+      ...config.callbacks,
+    },
+    (dispatcher) =>
+      dispatcher.resume().catch((error: unknown) => {
+        log.error('Failed to resume callback deliveries', {
+          error: error instanceof Error ? error.message : String(error),
+        });
+      }),
+  );
   const executions = createTenantExecutions({
     backend,
     admission: createAdmission(Date.now, unfinished),
@@ -67,7 +70,7 @@ export function createApp(options: GatewayOptions): Gateway {
     log,
     maxStdinBytes: config.socket.maxStdinBytes,
     currentTenant: (tenant) => (tenants.tokensRequired ? tenants.find(tenant.name) : tenant),
-    callbacks,
+    callbacks: callbacks.dispatcher,
   });
 
   const app = express();
@@ -120,7 +123,7 @@ export function createApp(options: GatewayOptions): Gateway {
     io: sockets.io,
     metrics,
     close: async () => {
-      callbacks.close();
+      callbacks.release();
       pistonConnect.close();
       const closing = sockets.close();
       // Keep-alive and long-polling connections would otherwise hold the server open.

@@ -115,6 +115,8 @@ const configFields = z.strictObject({
       initialBackoffMs: z.int().positive().default(1000),
       /** How long one attempt may wait for the receiver's answer. */
       attemptTimeoutMs: z.int().positive().default(10_000),
+      /** How often deliveries left due (by a gateway that stopped) are looked for. */
+      rescanMs: z.int().positive().default(30_000),
     })
     .prefault({}),
   socket: z

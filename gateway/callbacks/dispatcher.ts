@@ -14,11 +14,16 @@ export interface CallbackDispatcherOptions {
   log: winston.Logger;
   initialBackoffMs: number;
   attemptTimeoutMs: number;
+  /** How often the store is looked at again for deliveries due (another replica's, left behind). */
+  rescanMs?: number;
   now?: () => number;
 }
 
 export class CallbackDispatcher {
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Deliveries this process is sending: scheduled or being attempted. */
+  private readonly sending = new Set<string>();
+  private rescan: NodeJS.Timeout | undefined;
   private readonly attempts = new Set<AbortController>();
   private closed = false;
   private readonly now: () => number;
@@ -29,7 +34,15 @@ export class CallbackDispatcher {
 
   /** Picks up the deliveries a previous gateway left due. */
   async resume(): Promise<number> {
-    const pending = await this.options.store.pending();
+    if (this.options.rescanMs && !this.rescan && !this.closed) {
+      this.rescan = setInterval(() => {
+        this.resume().catch((error: unknown) => {
+          this.options.log.error('Failed to look for callback deliveries due', { error: errorMessage(error) });
+        });
+      }, this.options.rescanMs);
+      this.rescan.unref();
+    }
+    const pending = (await this.options.store.pending()).filter((delivery) => !this.sending.has(delivery.id));
     for (const delivery of pending) this.schedule(delivery, this.now());
     if (pending.length > 0) this.options.log.info('Resumed callback deliveries', { count: pending.length });
     return pending.length;
@@ -39,13 +52,14 @@ export class CallbackDispatcher {
   async enqueue(delivery: Omit<Delivery, 'firstAttemptAt' | 'attempts'>): Promise<void> {
     if (this.closed) return;
     const due: Delivery = { ...delivery, firstAttemptAt: this.now(), attempts: 0 };
-    await this.options.store.save(due);
+    if (!(await this.options.store.save(due))) return;
     this.schedule(due, this.now());
   }
 
   /** Stops attempting; what is still due stays stored for the next gateway. */
   close(): void {
     this.closed = true;
+    clearInterval(this.rescan);
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
     for (const attempt of this.attempts) attempt.abort(new Error('the gateway is closing'));
@@ -53,6 +67,7 @@ export class CallbackDispatcher {
 
   private schedule(delivery: Delivery, at: number): void {
     if (this.closed) return;
+    this.sending.add(delivery.id);
     clearTimeout(this.timers.get(delivery.id));
     const timer = setTimeout(
       () => {
@@ -67,9 +82,12 @@ export class CallbackDispatcher {
 
   private async attempt(delivery: Delivery): Promise<void> {
     const { log, store } = this.options;
+    // Done here, or handed back to the store for whoever holds it next.
+    const settled = () => this.sending.delete(delivery.id);
     const secret = this.options.secretOf(delivery.tenant);
     if (secret === undefined) {
       log.warn('Dropped callback of a tenant without a callback secret', { id: delivery.id, tenant: delivery.tenant });
+      settled();
       await store.remove(delivery.id);
       return;
     }
@@ -77,6 +95,7 @@ export class CallbackDispatcher {
     const outcome = await this.post(attempt, secret);
     if (this.closed) return;
     if (outcome === 'delivered') {
+      settled();
       log.info('Delivered callback', { id: delivery.id, tenant: delivery.tenant, attempts: attempt.attempts });
       await store.remove(delivery.id).catch((error: unknown) => {
         log.error('Failed to forget a delivered callback', { id: delivery.id, error: errorMessage(error) });
@@ -85,14 +104,21 @@ export class CallbackDispatcher {
     }
     const next = nextAttemptAt(attempt, this.now(), this.options.initialBackoffMs);
     if (next === null) {
+      settled();
       log.warn('Gave up on callback after 10 minutes', { id: delivery.id, tenant: delivery.tenant, last: outcome });
       await store.remove(delivery.id);
       return;
     }
     log.info('Failed to deliver callback; will retry', { id: delivery.id, last: outcome, attempts: attempt.attempts });
-    await store.save(attempt).catch((error: unknown) => {
+    const stillOurs = await store.save(attempt).catch((error: unknown) => {
+      // Not stored: tried again from here all the same, at least once is the promise.
       log.error('Failed to store a callback retry', { id: delivery.id, error: errorMessage(error) });
+      return true;
     });
+    if (!stillOurs) {
+      settled();
+      return;
+    }
     this.schedule(attempt, next);
   }
 

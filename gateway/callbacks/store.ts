@@ -5,8 +5,11 @@ import type { Delivery } from './delivery.js';
 // Where deliveries wait until they are done, so that a restarted gateway goes on with them.
 
 export interface DeliveryStore {
-  /** Records the delivery as due; resolves once it would survive a restart. */
-  save(delivery: Delivery): Promise<void>;
+  /**
+   * Records the delivery as due, resolving once it would survive a restart: true, or false when
+   * it is not this process's to send (done, or held by another gateway replica).
+   */
+  save(delivery: Delivery): Promise<boolean>;
   remove(id: string): Promise<void>;
   /** Deliveries saved and not removed, for a gateway that starts. */
   pending(): Promise<Delivery[]>;
@@ -28,6 +31,7 @@ export function fileDeliveryStore(dir: string): DeliveryStore {
       const target = path(delivery.id);
       await writeFile(`${target}.new`, JSON.stringify(delivery), { mode: 0o600 });
       await rename(`${target}.new`, target);
+      return true;
     },
     async remove(id) {
       await ready;
@@ -50,6 +54,7 @@ export function memoryDeliveryStore(): DeliveryStore {
   return {
     async save(delivery) {
       deliveries.set(delivery.id, delivery);
+      return true;
     },
     async remove(id) {
       deliveries.delete(id);
