@@ -187,6 +187,33 @@ describe('Judge0 CE API (embedded)', function () {
     assert.deepEqual(broken.body, { additional_files: ['is not a base64-encoded zip archive'] });
   });
 
+  it('should start a batch item by item and read it back by tokens when a client sends several', async () => {
+    const created = await judge0('/submissions/batch', {
+      body: {
+        submissions: [
+          { source_code: 'print(6 * 7)', language_id: 71 },
+          { source_code: 'print(1)', language_id: 71, enable_network: true },
+          { source_code: 'console.log("js")', language_id: 63 },
+        ],
+      },
+    });
+    assert.equal(created.status, 201);
+    const items = created.body as Record<string, unknown>[];
+    assert.deepEqual(Object.keys(items[1] ?? {}), ['enable_network']);
+    const tokens = [items[0]?.token, items[2]?.token];
+    assert.ok(tokens.every((token) => typeof token === 'string'));
+    await Promise.all(tokens.map((token) => embedded.backend.wait('judge', String(token))));
+    const read = await judge0(`/submissions/batch?tokens=${tokens.join(',')}&fields=token,stdout,status_id`);
+    const { submissions } = read.body as { submissions: { token: string; stdout: string; status_id: number }[] };
+    assert.deepEqual(
+      submissions.map((item) => [item.token, item.stdout, item.status_id]),
+      [
+        [tokens[0], '42\n', 3],
+        [tokens[1], 'js\n', 3],
+      ],
+    );
+  });
+
   it('should refuse what it cannot honour with Judge0 error shapes when a submission asks for it', async () => {
     const network = await judge0('/submissions', {
       body: { source_code: 'print(1)', language_id: 71, enable_network: true },
