@@ -73,7 +73,8 @@ function serveConnection(socket: WebSocket, tenant: Tenant, options: PistonConne
   const log = options.log.child({ tenant: tenant.name, piston: 'connect' });
   const following = new AbortController();
   let id: string | undefined;
-  let initialized = false;
+  /** Resolves with the execution's id once it started; messages sent right after init wait on it. */
+  let started: Promise<string> | undefined;
   const initTimer = setTimeout(() => close(socket, CLOSE.initTimeout), INIT_TIMEOUT_MS);
 
   const fail = (error: unknown) => {
@@ -81,11 +82,15 @@ function serveConnection(socket: WebSocket, tenant: Tenant, options: PistonConne
     close(socket, CLOSE.error);
   };
 
-  const run = async (body: unknown) => {
+  const start = async (body: unknown): Promise<string> => {
     const { request, language, version } = translateExecute(body, await executions.runtimes(), tenant.limits);
     ({ id } = await executions.start(tenant, { ...request, interactive: true }, log));
     send(socket, { type: 'runtime', language, version });
-    const events = executions.follow(tenant, id, following.signal);
+    return id;
+  };
+
+  const relay = async (executionId: string) => {
+    const events = executions.follow(tenant, executionId, following.signal);
     let running = false;
     for await (const event of events) {
       if (event.type === 'status' && event.phase === 'Running' && !running) {
@@ -121,24 +126,24 @@ function serveConnection(socket: WebSocket, tenant: Tenant, options: PistonConne
       return;
     }
     if (message.type === 'init') {
-      if (initialized) return close(socket, CLOSE.alreadyInitialized);
-      initialized = true;
+      if (started) return close(socket, CLOSE.alreadyInitialized);
       clearTimeout(initTimer);
-      run(message).catch(fail);
+      started = start(message);
+      started.then(relay).catch(fail);
       return;
     }
-    if (!initialized || id === undefined) return close(socket, CLOSE.notInitialized);
-    const executionId = id;
+    if (!started) return close(socket, CLOSE.notInitialized);
     if (message.type === 'data') {
       if (message.stream !== 'stdin' || typeof message.data !== 'string') return close(socket, CLOSE.stdinOnly);
-      executions.stdin(tenant, executionId, message.data).catch(fail);
+      const data = message.data;
+      started.then((executionId) => executions.stdin(tenant, executionId, data)).catch(fail);
       return;
     }
     if (message.type === 'signal' || message.type === 'kill') {
       if (message.type === 'signal' && !(typeof message.signal === 'string' && SIGNALS.has(message.signal))) {
         return close(socket, CLOSE.invalidSignal);
       }
-      executions.cancel(tenant, executionId, log).catch(fail);
+      started.then((executionId) => executions.cancel(tenant, executionId, log)).catch(fail);
       return;
     }
     fail(new Error(`unknown message type ${String(message.type)}`));

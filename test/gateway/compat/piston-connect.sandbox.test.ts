@@ -84,10 +84,11 @@ describe('Piston v2 connect WebSocket (embedded)', function () {
       version: '*',
       files: [{ content: 'name = input()\nprint("hello", name)\n' }],
     });
+    // Sent at once after init, before the program started: it waits for it, as in Piston.
+    client.send({ type: 'data', stream: 'stdin', data: 'piston\n' });
     const runtime = await client.until((message) => message.type === 'runtime');
     assert.equal(runtime.language, 'python');
     await client.until((message) => message.type === 'stage' && message.stage === 'run');
-    client.send({ type: 'data', stream: 'stdin', data: 'piston\n' });
     const exit = await client.until((message) => message.type === 'exit');
     assert.deepEqual(exit, { type: 'exit', stage: 'run', code: 0, signal: null });
     const stdout = client.messages
