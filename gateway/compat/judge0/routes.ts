@@ -1,6 +1,6 @@
 import express, { type Request, type Response, Router } from 'express';
 import type winston from 'winston';
-import { isTerminal, type RuntimeInfo } from '../../../contract/index.js';
+import type { RuntimeInfo } from '../../../contract/index.js';
 import { ApiError, notFound } from '../../errors.js';
 import { requestLog, setTenant, tenantOf } from '../../http/request-context.js';
 import { type Authenticate, bearerToken } from '../../tenancy/authenticate.js';
@@ -133,9 +133,8 @@ export function judge0Routes(options: Judge0RoutesOptions): Router {
     }
     const deadline = AbortSignal.timeout(options.maxWaitMs);
     const result = (await executions.wait(tenantOf(res), id, deadline)) ?? (await executions.get(tenantOf(res), id));
-    res
-      .status(isTerminal(result.phase) ? 201 : 202)
-      .json(submissionView(result, requestedFields(req.query.fields), flag(req.query.base64_encoded)));
+    // Judge0 answers 201 either way; a result still In Queue or Processing tells the client to poll.
+    res.status(201).json(submissionView(result, requestedFields(req.query.fields), flag(req.query.base64_encoded)));
   });
 
   router.get('/submissions/:token', async (req, res) => {
