@@ -1,5 +1,6 @@
 import { type LimitPolicy, REQUEST_BOUNDS } from '../../../contract/index.js';
 import { BATCH_BOUNDS } from '../../tenancy/batch.js';
+import { MAX_NUMBER_OF_RUNS } from './submission-request.js';
 
 /**
  * Judge0's GET /config_info, every attribute it has, filled from the tenant's limits (seconds,
@@ -38,7 +39,7 @@ export function configInfo(policy: LimitPolicy): Record<string, unknown> {
     max_file_size: Math.floor(defaults.outputBytes / 1024),
     max_max_file_size: Math.floor(maxima.outputBytes / 1024),
     number_of_runs: 1,
-    max_number_of_runs: 1,
+    max_number_of_runs: MAX_NUMBER_OF_RUNS,
     redirect_stderr_to_stdout: false,
     max_extract_size: Math.floor(REQUEST_BOUNDS.sourceBytes / 1024),
     enable_batched_submissions: true,

@@ -37,6 +37,9 @@ const submissionSchema = z.object({
 });
 export type Judge0Submission = z.infer<typeof submissionSchema>;
 
+/** Runs of one submission, each a test of one sandpod execution. */
+export const MAX_NUMBER_OF_RUNS = 20;
+
 /** Attributes the adapter cannot carry out, with why; refused whenever they ask for anything. */
 function refuseUnsupported(submission: Judge0Submission): void {
   const refuse = (field: string, message: string) => {
@@ -57,7 +60,9 @@ function refuseUnsupported(submission: Judge0Submission): void {
   if (submission.redirect_stderr_to_stdout === true) {
     refuse('redirect_stderr_to_stdout', 'stdout and stderr are always kept apart');
   }
-  if ((submission.number_of_runs ?? 1) > 1) refuse('number_of_runs', 'must be less than or equal to 1');
+  if ((submission.number_of_runs ?? 1) > MAX_NUMBER_OF_RUNS) {
+    refuse('number_of_runs', `must be less than or equal to ${MAX_NUMBER_OF_RUNS}`);
+  }
 }
 
 /** A decoded text attribute, refused when base64_encoded is set and it is no base64. */
@@ -131,6 +136,24 @@ function argsOf(line: string | null | undefined): string[] | undefined {
   });
 }
 
+/**
+ * One run reads stdin and is judged at the top level; several (number_of_runs) are that many
+ * identical tests of one execution, each in a fresh sandbox step, as Judge0 reruns a program to
+ * average its time and memory.
+ */
+function runsOf(runs: number, stdin: string | undefined, expectedOutput: string | undefined): Record<string, unknown> {
+  const judged = expectedOutput === undefined ? {} : { expectedOutput, compare: { mode: 'trimmed' } };
+  if (runs === 1) return { ...(stdin === undefined ? {} : { stdin }), ...judged };
+  const test = {
+    ...(stdin === undefined ? {} : { stdin }),
+    ...(expectedOutput === undefined ? {} : { expectedOutput }),
+  };
+  return {
+    tests: Array.from({ length: runs }, () => test),
+    ...(expectedOutput === undefined ? {} : { compare: { mode: 'trimmed' } }),
+  };
+}
+
 export interface TranslatedSubmission {
   /** The body for the same execution path as POST /api/v1/executions. */
   request: Record<string, unknown>;
@@ -167,8 +190,7 @@ export function translateSubmission(
     runtime: runtime.name,
     ...program,
     limits: limitsOf(submission, options.limits),
-    ...(stdin === undefined ? {} : { stdin }),
-    ...(expectedOutput === undefined ? {} : { expectedOutput, compare: { mode: 'trimmed' } }),
+    ...runsOf(submission.number_of_runs ?? 1, stdin, expectedOutput),
     ...(args === undefined ? {} : { args }),
   };
   if (submission.callback_url) {

@@ -1,4 +1,4 @@
-import { type ExecutionResult, signalNumber } from '../../../contract/index.js';
+import { type ExecutionResult, signalNumber, type Usage } from '../../../contract/index.js';
 import { JUDGE0_LANGUAGES } from './languages.js';
 import { statusOf } from './statuses.js';
 
@@ -16,13 +16,14 @@ const secondsText = (ms: number | undefined) => (ms === undefined ? null : (ms /
  */
 function allAttributes(result: ExecutionResult): Record<string, unknown> {
   const status = statusOf(result);
-  const usage = result.usage ?? undefined;
+  const shown = shownRun(result);
+  const usage = averageUsage(result);
   const language = JUDGE0_LANGUAGES[result.runtime];
   const finished = result.reason !== null;
   return {
     token: result.id,
-    stdout: finished ? result.stdout : null,
-    stderr: finished ? result.stderr : null,
+    stdout: finished ? shown.stdout : null,
+    stderr: finished ? shown.stderr : null,
     compile_output: result.compile ? result.compile.output : null,
     message: finished && result.message !== '' ? result.message : null,
     exit_code: result.exitCode,
@@ -35,6 +36,30 @@ function allAttributes(result: ExecutionResult): Record<string, unknown> {
     time: secondsText(usage?.cpuTimeMs),
     wall_time: secondsText(usage?.wallTimeMs),
     memory: usage === undefined ? null : Math.round(usage.memoryPeakMiB * 1024),
+  };
+}
+
+/**
+ * Whose output a submission shows: the run's, or with number_of_runs (tests of one execution)
+ * the first run that did not pass, else the last, as Judge0 shows one run of several.
+ */
+function shownRun(result: ExecutionResult): { stdout: string; stderr: string } {
+  const tests = result.tests;
+  if (!tests || tests.length === 0) return result;
+  const passed = (reason: string) => reason === 'Accepted' || reason === 'Completed';
+  return tests.find((test) => !passed(test.reason) && test.reason !== 'Skipped') ?? tests[tests.length - 1] ?? result;
+}
+
+/** Judge0 reports the average time and memory of a submission's runs. */
+function averageUsage(result: ExecutionResult): Usage | undefined {
+  const measured = (result.tests ?? []).flatMap((test) => (test.usage ? [test.usage] : []));
+  if (measured.length === 0) return result.usage ?? undefined;
+  const mean = (pick: (usage: Usage) => number) =>
+    measured.reduce((sum, usage) => sum + pick(usage), 0) / measured.length;
+  return {
+    cpuTimeMs: mean((usage) => usage.cpuTimeMs),
+    wallTimeMs: mean((usage) => usage.wallTimeMs),
+    memoryPeakMiB: mean((usage) => usage.memoryPeakMiB),
   };
 }
 

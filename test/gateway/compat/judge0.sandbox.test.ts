@@ -214,6 +214,26 @@ describe('Judge0 CE API (embedded)', function () {
     );
   });
 
+  it('should run a submission number_of_runs times and report their average when asked for several', async () => {
+    const created = await judge0('/submissions?wait=true&fields=stdout,status,time,memory', {
+      body: {
+        source_code: 'print(input())',
+        language_id: 71,
+        stdin: 'again',
+        expected_output: 'again',
+        number_of_runs: 3,
+      },
+    });
+    const submission = created.body as { stdout: string; status: { id: number }; time: string; memory: number };
+    assert.equal(submission.stdout, 'again\n');
+    assert.equal(submission.status.id, 3);
+    assert.ok(Number(submission.time) >= 0 && submission.memory > 0, JSON.stringify(submission));
+    const tooMany = await judge0('/submissions', {
+      body: { source_code: 'print(1)', language_id: 71, number_of_runs: 21 },
+    });
+    assert.deepEqual(tooMany.body, { number_of_runs: ['must be less than or equal to 20'] });
+  });
+
   it('should refuse what it cannot honour with Judge0 error shapes when a submission asks for it', async () => {
     const network = await judge0('/submissions', {
       body: { source_code: 'print(1)', language_id: 71, enable_network: true },
