@@ -124,6 +124,18 @@ describe('Piston v2 connect WebSocket (embedded)', function () {
     assert.equal((await unknown.closed).code, 4002);
   });
 
+  it('should refuse the upgrade with 401 when the client is not a tenant', async () => {
+    // Without tenants only this machine's own names are served; another Host is refused.
+    const socket = new WebSocket(`${gateway.url.replace(/^http/, 'ws')}/piston/api/v2/connect`, {
+      headers: { host: 'elsewhere.example' },
+    });
+    const [, response] = (await once(socket, 'unexpected-response')) as [unknown, { statusCode: number }];
+    assert.equal(response.statusCode, 401);
+    // Ending a refused handshake reports an error of its own; it is expected here.
+    socket.once('error', () => undefined);
+    socket.terminate();
+  });
+
   it('should leave Socket.IO working on the same server when the WebSocket is attached', async () => {
     const { socket, recorder } = await connectSocket(gateway.url);
     try {
