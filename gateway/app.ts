@@ -16,6 +16,7 @@ import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { createSocketServer, type GatewayIo } from './socket/socket-server.js';
 import { createAdmission } from './tenancy/admission.js';
 import { createAuthenticator } from './tenancy/authenticate.js';
+import { TenantConnections } from './tenancy/tenant-connections.js';
 import { configuredTenants } from './tenancy/tenant-directory.js';
 import { createTenantExecutions } from './tenancy/tenant-executions.js';
 import { watchTenantMetrics } from './tenancy/tenant-metrics.js';
@@ -45,6 +46,13 @@ export function createApp(options: GatewayOptions): Gateway {
   const tenants = backend.tenants ?? configuredTenants(config);
   watchTenantMetrics(metrics.registry, tenants);
   const authenticate = createAuthenticator(tenants, config);
+  if (!tenants.tokensRequired) {
+    log.warn('Serving without tokens', {
+      served: 'clients on loopback only, as tenant default',
+      refused:
+        'requests carrying proxy headers (Forwarded, X-Forwarded-For, X-Real-IP, Via, ...): behind a proxy every client looks local',
+    });
+  }
   const unfinished = backend.unfinished?.bind(backend);
   const callbacks = sharedDispatcher(
     {
@@ -70,6 +78,8 @@ export function createApp(options: GatewayOptions): Gateway {
     callbacks: callbacks.dispatcher,
   });
 
+  const connections = new TenantConnections();
+
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
@@ -79,7 +89,12 @@ export function createApp(options: GatewayOptions): Gateway {
     '/api/v1',
     requireTenant(authenticate),
     express.json({ limit: config.http.bodyLimitBytes, strict: true }),
-    executionsRoutes({ executions, maxWaitMs: config.http.maxWaitMs, cancelWaitMs: config.http.cancelWaitMs }),
+    executionsRoutes({
+      executions,
+      connections,
+      maxWaitMs: config.http.maxWaitMs,
+      cancelWaitMs: config.http.cancelWaitMs,
+    }),
   );
   app.use('/api', () => {
     throw notFound('route');
@@ -91,7 +106,15 @@ export function createApp(options: GatewayOptions): Gateway {
   app.use(apiErrorHandler(log));
 
   const httpServer = createServer(app);
-  const sockets = createSocketServer(httpServer, { config, tenants, authenticate, executions, metrics, log });
+  const sockets = createSocketServer(httpServer, {
+    config,
+    tenants,
+    authenticate,
+    executions,
+    connections,
+    metrics,
+    log,
+  });
 
   return {
     app,
