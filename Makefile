@@ -9,7 +9,7 @@ WEB_SOURCES := $(shell find web -path web/dist -prune -o -type f -print 2>/dev/n
 
 .PHONY: help
 help: ## List the targets
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 .PHONY: deps
 deps: $(NODE_STAMP) ## Install missing Debian packages and npm dependencies
@@ -52,8 +52,14 @@ test: test-deps build lint ## Install what is missing and run every test
 	SANDPOD_KUBECTL="$$(scripts/tool-path.sh kubectl)" mocha --ignore '$(CLUSTER_TESTS)' '$(ALL_TESTS)'
 	@echo "--- the hostile-program suite again, under gVisor (runsc)"
 	SANDPOD_OCI_RUNTIME=runsc SANDPOD_OCI_RUNTIME_PATH="$$(scripts/tool-path.sh runsc)" mocha test/gateway/embedded/hostile.sandbox.test.ts
+	@echo "--- the sandbox suites on a cgroup v2 host (a qemu guest with this machine's root)"
+	$(MAKE) --no-print-directory test-cgroup2
 	@echo "--- suites that need a Kubernetes control plane and node (the dev cluster)"
 	$(MAKE) --no-print-directory test-cluster
+
+.PHONY: test-cgroup2
+test-cgroup2: test-deps build ## Run the sandbox and contract suites in a qemu guest with cgroup v2 alone (test/cgroup2/run.sh)
+	test/cgroup2/run.sh
 
 # test/ mirrors the source folders; a file's name says what it needs to run: *.sandbox.test.ts the
 # local sandbox (root, runc), *.browser.test.ts chromium, *.cluster.test.ts the dev cluster, and a
@@ -90,8 +96,25 @@ test-unit: $(NODE_STAMP) ## Run the unit tests alone (no sandbox, no browser)
 bench: deps build ## Embedded latency and throughput against the raw sandbox floor, judging 100 tests in one Execution against 100 Executions; on the dev cluster the operator against the Job controller and the gateway on Kubernetes
 	node --import=tsx bench/embedded.ts
 	node --import=tsx bench/judging.ts
+	node --import=tsx bench/body-flood.ts
 	node --import=tsx bench/operator.ts
 	node --import=tsx bench/kubernetes.ts
+
+# The fuzz suites run in `make test` with a fixed seed and bounded runs; here FUZZ_SCALE times as
+# many (default 20), with FUZZ_SEED to explore elsewhere (a failure prints the seed and path to replay).
+FUZZ_TESTS := test/gateway/fuzz/*.test.ts test/operator/fuzz.test.ts
+
+.PHONY: fuzz
+fuzz: build ## Longer property-based fuzzing of REST, Socket.IO and the operator (FUZZ_SCALE, default 20; FUZZ_SEED)
+	FUZZ_SCALE=$${FUZZ_SCALE:-20} mocha $(FUZZ_TESTS)
+
+.PHONY: soak
+soak: deps build ## Soak the embedded gateway at 80% of its capacity with floods and bombs (SOAK_MINUTES, default 30); CSV and plot beside RELIABILITY.md
+	node --import=tsx bench/soak.ts
+
+.PHONY: load
+load: deps build ## 1000 Socket.IO clients (SOCKETS) each running an interactive program on one embedded gateway
+	node --import=tsx bench/sockets.ts
 
 .PHONY: run-runsc
 run-runsc: deps build ## Like run, with gVisor (runsc, built on first use) as the sandbox

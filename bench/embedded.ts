@@ -163,7 +163,7 @@ async function rawSandbox(stateDir: string) {
   const seccomp = JSON.parse(
     await import('node:fs/promises').then((fs) => fs.readFile('config/seccomp.json', 'utf8')),
   ) as SeccompProfile;
-  const rootfs = await prepareRootfs(stateDir, 65534, 65534);
+  const rootfs = await prepareRootfs(stateDir, [65534], 65534);
   const scratch = await mountScratch({
     mounter: new Mounter(),
     mountPoint: join(stateDir, 'scratch'),
@@ -181,6 +181,7 @@ async function rawSandbox(stateDir: string) {
     await mkdir(bundle, { recursive: true });
     const spec = buildStepSpec({
       argv,
+      recursiveMountFlags: false,
       env: { PATH: '/usr/bin:/bin' },
       uid: 65534,
       gid: 65534,

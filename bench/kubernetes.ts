@@ -3,11 +3,13 @@
 // every execution is a gVisor pod. Measures hello-world (python) latency over Socket.IO (submit to
 // first `output`, submit to `exit`) and REST `?wait=true`, then many sockets at once, each
 // following a program that prints a line every 100 ms: output events per second delivered,
-// executions completed per second, and how late lines arrive; and a C solution judged on 100 tests
+// executions completed per second, and how late lines arrive; a C solution judged on 100 tests
 // as one Execution with `tests` against 100 Executions in one batch (bench/judging.ts does the
-// same on the embedded backend). Prints tables; asserts nothing.
-// Skips, saying why, when the dev cluster or its node is not there.
-import { type ChildProcess, spawn } from 'node:child_process';
+// same on the embedded backend). Also how late a prompt (a write that ends no line) reaches the
+// Socket.IO client of an interactive program, beside the same program in embedded mode (a gateway
+// process of its own, runc and, when built, runsc). Prints tables; asserts nothing. Skips, saying
+// why, when the dev cluster or its node is not there.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -36,6 +38,11 @@ const RUNNING = Number(process.env.BENCH_K8S_RUNNING ?? 20);
 const LINES = Number(process.env.BENCH_K8S_LINES ?? 30);
 /** CPU of each pod under load: small enough that RUNNING pods fit the node's CPU requests. */
 const LOAD_POD_CPUS = Number(process.env.BENCH_K8S_POD_CPUS ?? 0.08);
+/** Prompts per execution, and executions, of the prompt phase. */
+const PROMPTS = Number(process.env.BENCH_PROMPTS ?? 50);
+const PROMPT_RUNS = Number(process.env.BENCH_PROMPT_RUNS ?? 4);
+/** Which phases run: any of latency, judging, prompt, load. */
+const PHASES = new Set((process.env.BENCH_K8S_PHASES ?? 'latency,judging,prompt,load').split(','));
 
 /** USER_HZ of Linux on every architecture Node runs on here. */
 const CLOCK_TICKS_PER_SECOND = 100;
@@ -119,9 +126,13 @@ async function startOperator(dir: string, podCpus: number): Promise<Child> {
   return operator;
 }
 
-async function startGateway(dir: string): Promise<{ child: Child; url: string }> {
-  const config = writeConfig(dir, 'gateway.yaml', {
-    backend: 'kubernetes',
+async function startGateway(
+  dir: string,
+  backend: 'kubernetes' | 'embedded' = 'kubernetes',
+  env: Record<string, string> = {},
+): Promise<{ child: Child; url: string }> {
+  const config = writeConfig(dir, `gateway-${backend}-${env.SANDPOD_OCI_RUNTIME ?? ''}.yaml`, {
+    backend,
     host: '127.0.0.1',
     port: 0,
     tenants: [
@@ -131,7 +142,7 @@ async function startGateway(dir: string): Promise<{ child: Child; url: string }>
     socket: { idleTimeoutMs: 600_000 },
   });
   // At info it logs its URL (port 0 picks a free one), and a line per execution.
-  const child = new Child('gateway/main.ts', { SANDPOD_CONFIG: config, LOG_LEVEL: 'info' });
+  const child = new Child('gateway/main.ts', { SANDPOD_CONFIG: config, LOG_LEVEL: 'info', ...env });
   const [, url] = await child.until(/"url":"(http:\/\/[^"]+)\/"/, 'the gateway');
   for (let attempt = 0; attempt < 300; attempt++) {
     const ready = await fetch(`${url}/readyz`).catch(() => undefined);
@@ -167,7 +178,7 @@ interface Timed {
 function runOverSocket(
   socket: ClientSocket,
   body: unknown,
-  onOutput?: (data: string, first: boolean) => void,
+  onOutput?: (data: string, first: boolean, id: string) => void,
 ): Promise<Timed> {
   return new Promise((resolve, reject) => {
     const startedAt = performance.now();
@@ -183,7 +194,7 @@ function runOverSocket(
       if (event === 'output') {
         const first = Number.isNaN(firstOutputMs);
         if (first) firstOutputMs = performance.now() - startedAt;
-        onOutput?.(payload.data ?? '', first);
+        onOutput?.(payload.data ?? '', first, id);
       } else if (event === 'exit') {
         socket.offAny(onAny);
         const exitMs = performance.now() - startedAt;
@@ -229,8 +240,6 @@ function machineBusyTicks(): number {
 }
 
 const JUDGED_TESTS = Number(process.env.BENCH_TESTS ?? 100);
-/** Which parts to run, such as `judging` alone; all by default. */
-const PHASES = new Set((process.env.BENCH_K8S_PHASES ?? 'latency,judging,load').split(','));
 const JUDGED_SOLUTION =
   '#include <stdio.h>\nint main(void) { long n; if (scanf("%ld", &n) != 1) return 1; printf("%ld\\n", n * 2); return 0; }\n';
 
@@ -321,6 +330,94 @@ async function latencyPhase(url: string): Promise<void> {
   console.log(row('REST ?wait=true', rest));
 }
 
+/**
+ * Each prompt is `<index> <epoch ms>? ` and ends no line; the program asks the next once the
+ * client answered. How late a prompt arrives is the receive time minus the time in it (the
+ * program and this benchmark read the same machine's clock; gVisor's follows the host's).
+ */
+const PROMPTER = [
+  'import sys, time',
+  `for i in range(${PROMPTS}):`,
+  '    sys.stdout.write("%d %.1f? " % (i, time.time() * 1000))',
+  '    sys.stdout.flush()',
+  '    if not sys.stdin.readline():',
+  '        break',
+  'print("done")',
+  '',
+].join('\n');
+
+/** Lags of every prompt of PROMPT_RUNS interactive executions, each answered as it arrives. */
+async function promptLags(url: string): Promise<{ lags: number[]; firstPrompts: number[]; failures: string[] }> {
+  const socket = await connect(url);
+  const lags: number[] = [];
+  const firstPrompts: number[] = [];
+  const failures: string[] = [];
+  const body = { runtime: 'python', source: PROMPTER, interactive: true, limits: { wallTimeMs: 60_000 } };
+  try {
+    checkCompleted((await runOverSocket(socket, { runtime: 'python', source: 'print(1)\n' })).result, 'warm-up');
+    for (let execution = 0; execution < PROMPT_RUNS; execution++) {
+      const answer = (data: string, _first: boolean, id: string) => {
+        const now = Date.now();
+        for (const match of data.matchAll(/(\d+) (\d+\.\d)\? /g)) {
+          lags.push(now - Number(match[2]));
+          socket.emit('stdin', { id, data: '\n' });
+        }
+      };
+      const { result, firstOutputMs } = await runOverSocket(socket, body, answer);
+      firstPrompts.push(firstOutputMs);
+      if (result.reason !== 'Completed' || !result.stdout.endsWith('done\n')) {
+        failures.push(`${result.reason}: ${result.message ?? ''} ${result.stdout.slice(-80)}`);
+      }
+    }
+  } finally {
+    socket.close();
+  }
+  return { lags, firstPrompts, failures };
+}
+
+async function promptPhase(dir: string, kubernetesUrl: string): Promise<void> {
+  const targets: { name: string; url?: string; env?: Record<string, string> }[] = [
+    { name: 'Kubernetes (gVisor pod, attach)', url: kubernetesUrl },
+    { name: 'embedded, runc', env: { SANDPOD_OCI_RUNTIME: 'runc' } },
+  ];
+  try {
+    const runsc = execFileSync(repoPath('scripts/tool-path.sh'), ['runsc'], { encoding: 'utf8' }).trim();
+    targets.push({
+      name: 'embedded, runsc (gVisor)',
+      env: { SANDPOD_OCI_RUNTIME: 'runsc', SANDPOD_OCI_RUNTIME_PATH: runsc },
+    });
+  } catch (error) {
+    console.log(`(embedded runsc row left out: ${String(error).split('\n')[0]})`);
+  }
+  const rows: string[] = [];
+  for (const target of targets) {
+    let embedded: Child | undefined;
+    try {
+      let url = target.url;
+      if (!url) {
+        const started = await startGateway(dir, 'embedded', target.env);
+        embedded = started.child;
+        url = started.url;
+      }
+      const { lags, firstPrompts, failures } = await promptLags(url);
+      const ordered = sorted(lags);
+      rows.push(
+        `| ${target.name} | ${ms(percentile(ordered, 50))} | ${ms(percentile(ordered, 99))} | ${ms(ordered.at(-1) ?? Number.NaN)} | ${ordered.length} of ${PROMPTS * PROMPT_RUNS} | ${ms(percentile(sorted(firstPrompts), 50))} |`,
+      );
+      if (failures.length > 0) console.log(`${target.name}: not completed: ${failures.join('; ')}`);
+    } finally {
+      await embedded?.stop();
+    }
+  }
+  console.log(
+    `\nPrompt without a newline, written to received as a Socket.IO \`output\` event; python, interactive, ` +
+      `${PROMPT_RUNS} executions of ${PROMPTS} prompts, each answered as it arrives:\n`,
+  );
+  console.log('| backend | p50 | p99 | max | prompts received | `run` -> first prompt, p50 |');
+  console.log('| --- | --- | --- | --- | --- | --- |');
+  for (const row of rows) console.log(row);
+}
+
 /** Each line is `<index> <epoch ms>`; how late a line arrives is the receive time minus that. */
 const STREAMER = `import time\nfor i in range(${LINES}):\n    print(i, int(time.time() * 1000), flush=True)\n    time.sleep(0.1)\n`;
 
@@ -408,11 +505,14 @@ async function main(): Promise<void> {
     children.push(operator);
     if (PHASES.has('latency')) await latencyPhase(gateway.url);
     if (PHASES.has('judging')) await judgingPhase(gateway.url);
-    // Under load the pods ask for less CPU, so that RUNNING of them fit the node's 2 cores.
-    await operator.stop();
-    operator = await startOperator(dir, LOAD_POD_CPUS);
-    children.push(operator);
-    if (PHASES.has('load')) await loadPhase(gateway.url, gateway.child);
+    if (PHASES.has('prompt')) await promptPhase(dir, gateway.url);
+    if (PHASES.has('load')) {
+      // Under load the pods ask for less CPU, so that RUNNING of them fit the node's 2 cores.
+      await operator.stop();
+      operator = await startOperator(dir, LOAD_POD_CPUS);
+      children.push(operator);
+      await loadPhase(gateway.url, gateway.child);
+    }
     console.log(
       `\nload average at the end ${loadavg()
         .map((load) => load.toFixed(2))

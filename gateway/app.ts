@@ -19,6 +19,7 @@ import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { createSocketServer, type GatewayIo } from './socket/socket-server.js';
 import { createAdmission } from './tenancy/admission.js';
 import { createAuthenticator } from './tenancy/authenticate.js';
+import { TenantConnections } from './tenancy/tenant-connections.js';
 import { configuredTenants } from './tenancy/tenant-directory.js';
 import { createTenantExecutions } from './tenancy/tenant-executions.js';
 import { watchTenantMetrics } from './tenancy/tenant-metrics.js';
@@ -48,6 +49,13 @@ export function createApp(options: GatewayOptions): Gateway {
   const tenants = backend.tenants ?? configuredTenants(config);
   watchTenantMetrics(metrics.registry, tenants);
   const authenticate = createAuthenticator(tenants, config);
+  if (!tenants.tokensRequired) {
+    log.warn('Serving without tokens', {
+      served: 'clients on loopback only, as tenant default',
+      refused:
+        'requests carrying proxy headers (Forwarded, X-Forwarded-For, X-Real-IP, Via, ...): behind a proxy every client looks local',
+    });
+  }
   const unfinished = backend.unfinished?.bind(backend);
   const callbacks = sharedDispatcher(
     {
@@ -73,6 +81,8 @@ export function createApp(options: GatewayOptions): Gateway {
     callbacks: callbacks.dispatcher,
   });
 
+  const connections = new TenantConnections();
+
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
@@ -82,12 +92,18 @@ export function createApp(options: GatewayOptions): Gateway {
     '/api/v1',
     requireTenant(authenticate),
     express.json({ limit: config.http.bodyLimitBytes, strict: true }),
-    executionsRoutes({ executions, maxWaitMs: config.http.maxWaitMs, cancelWaitMs: config.http.cancelWaitMs }),
+    executionsRoutes({
+      executions,
+      connections,
+      maxWaitMs: config.http.maxWaitMs,
+      cancelWaitMs: config.http.cancelWaitMs,
+    }),
   );
   app.use(
     '/judge0',
     judge0Routes({
       executions,
+      connections,
       authenticate,
       log,
       bodyLimitBytes: config.http.bodyLimitBytes,
@@ -98,6 +114,7 @@ export function createApp(options: GatewayOptions): Gateway {
     '/piston/api/v2',
     pistonRoutes({
       executions,
+      connections,
       authenticate,
       log,
       bodyLimitBytes: config.http.bodyLimitBytes,
@@ -114,8 +131,16 @@ export function createApp(options: GatewayOptions): Gateway {
   app.use(apiErrorHandler(log));
 
   const httpServer = createServer(app);
-  const sockets = createSocketServer(httpServer, { config, tenants, authenticate, executions, metrics, log });
-  const pistonConnect = attachPistonConnect(httpServer, { executions, authenticate, log });
+  const sockets = createSocketServer(httpServer, {
+    config,
+    tenants,
+    authenticate,
+    executions,
+    connections,
+    metrics,
+    log,
+  });
+  const pistonConnect = attachPistonConnect(httpServer, { executions, authenticate, connections, log });
 
   return {
     app,

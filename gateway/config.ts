@@ -28,6 +28,13 @@ const tenantSchema = z.strictObject({
   /** Requests per second with a burst, for starting executions (429 past it). */
   ratePerSecond: z.number().positive().optional(),
   burst: z.int().positive().optional(),
+  /** Sockets open at once for this tenant (the handshake is refused past it). */
+  maxSockets: z.int().positive().optional(),
+  /**
+   * Results and output streams the gateway sends this tenant at once: executions followed by its
+   * sockets, and REST answers that carry a result (429 past it).
+   */
+  maxStreams: z.int().positive().optional(),
   /**
    * Kubernetes mode: the namespace of the tenant's Executions. Without it,
    * `kubernetes.namespaces[name]`, else `<kubernetes.namespacePrefix><name>`.
@@ -94,6 +101,8 @@ const configFields = z.strictObject({
       maxConcurrent: z.int().positive().default(16),
       ratePerSecond: z.number().positive().default(20),
       burst: z.int().positive().default(40),
+      maxSockets: z.int().positive().default(32),
+      maxStreams: z.int().positive().default(64),
     })
     .prefault({}),
   http: z
@@ -125,6 +134,14 @@ const configFields = z.strictObject({
       idleTimeoutMs: z.int().positive().default(60_000),
       /** Executions one socket may follow at once. */
       maxFollowed: z.int().positive().default(8),
+      /**
+       * Bytes a socket may have waiting for a slow reader (as encoded, so escaped control
+       * characters count six-fold) before following pauses; the output stays in the backend.
+       */
+      highWaterBytes: z
+        .int()
+        .positive()
+        .default(1024 * 1024),
       /** Largest single Socket.IO message. */
       maxMessageBytes: z
         .int()
@@ -153,8 +170,11 @@ const configFields = z.strictObject({
       /** How long finished results stay readable. */
       resultTtlSeconds: z.int().positive().default(3600),
       maxResults: z.int().positive().default(10_000),
-      /** Output that finished results may hold in memory together; the oldest go first past it. */
-      maxRetainedOutputBytes: z
+      /**
+       * Bytes that finished results may hold in memory together (output, compiler output, the
+       * rest of the result; the request is dropped when an execution ends); the oldest go first.
+       */
+      maxRetainedBytes: z
         .int()
         .positive()
         .default(256 * 1024 * 1024),
@@ -168,8 +188,14 @@ const configFields = z.strictObject({
       seccompProfilePath: z.string().default(`${repoRoot}config/seccomp.json`),
       /** The small helper that starts the runtime's processes (built by `make build`). */
       spawnerPath: z.string().default(`${repoRoot}dist/bin/sandpod-spawner`),
-      /** The unprivileged user every program runs as. */
-      uid: z.int().min(1).default(65534),
+      /**
+       * Host users for programs: each running execution gets one of its own, `firstUid` up to
+       * `firstUid + maxRunning - 1`, so that what the kernel counts per user (inotify instances,
+       * message queue bytes) is never shared between executions. Pick a range no user or
+       * subordinate-uid range (/etc/subuid) of the host uses.
+       */
+      firstUid: z.int().min(1000).max(4_000_000_000).default(1_900_000_000),
+      /** The group of every program. */
       gid: z.int().min(1).default(65534),
       /** CPU cores one execution may use at once. */
       cpus: z.number().positive().default(1),
@@ -212,6 +238,14 @@ const configFields = z.strictObject({
        * starts; a log is tried again after 100, 200 and 400 ms first.
        */
       podRetryDelayMs: z.int().positive().default(500),
+      /**
+       * Bytes of an interactive execution's live output this replica keeps for its followers
+       * (gateway/kubernetes/output-window.ts); a follower further behind reads on from the log.
+       */
+      liveWindowBytes: z
+        .int()
+        .positive()
+        .default(1024 * 1024),
     })
     .prefault({}),
   shutdownGraceMs: z.int().min(0).default(30_000),

@@ -1,5 +1,6 @@
 import type { V1Container, V1Pod, V1Secret, V1SecurityContext, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import { type Limits, PROGRAM_ENV_NAMES } from '../contract/index.js';
+import { STDIN_GATE_MS } from '../contract/live-gate.js';
 import {
   CONTAINER,
   childLabels,
@@ -228,12 +229,14 @@ function placement(policy: PodPolicy): Pick<NonNullable<V1Pod['spec']>, 'nodeSel
 
 /**
  * Seconds from the pod's start to its forced end: the compile and run wall limits rounded up, and
- * a grace for creating the sandbox, which the kubelet counts too.
+ * a grace for creating the sandbox, which the kubelet counts too; an interactive run may also wait
+ * for the gateway's stdin gate before its program starts.
  */
 export function wallDeadlineSeconds(plan: ExecutionPlan, policy: PodPolicy): number {
   const compile = plan.compileArgv && plan.compileLimits ? Math.ceil(plan.compileLimits.wallTimeMs / 1000) : 0;
   const runs = plan.tests?.length ?? 1;
-  return compile + Math.ceil((plan.limits.wallTimeMs * runs) / 1000) + policy.startGraceSeconds;
+  const gate = plan.interactive ? Math.ceil(STDIN_GATE_MS / 1000) : 0;
+  return compile + Math.ceil((plan.limits.wallTimeMs * runs) / 1000) + gate + policy.startGraceSeconds;
 }
 
 function stdinSource(plan: ExecutionPlan): 'file' | 'none' | 'live' {
@@ -325,7 +328,13 @@ export function launch(
   watchMemory = false,
   tests?: number,
 ): string[] {
-  const stdinArgs = stdin === 'file' ? ['--stdin', PATHS.stdin] : stdin === 'none' ? ['--stdin', '/dev/null'] : [];
+  // A live stdin is gated (contract/live-gate.ts): the gateway's attach then sees all the output.
+  const stdinArgs =
+    stdin === 'file'
+      ? ['--stdin', PATHS.stdin]
+      : stdin === 'none'
+        ? ['--stdin', '/dev/null']
+        : ['--gate-ms', String(STDIN_GATE_MS)];
   return [
     policy.launcher,
     '--wall-ms',

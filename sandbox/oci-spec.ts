@@ -35,6 +35,8 @@ export interface StepSpecInput {
   rootfsPath: string;
   /** Host directories shown read-only, such as the toolchains under /usr. */
   readOnlyBinds: { source: string; destination: string }[];
+  /** Whether the runtime applies read-only, nosuid and nodev to submounts too (mount-flags.ts). */
+  recursiveMountFlags: boolean;
   scratch: StepScratch;
   /** Where the runtime puts the container in the cgroup tree, below the caller's parent. */
   cgroupsPath: string;
@@ -68,24 +70,52 @@ export function stepSpecJson(spec: Record<string, unknown>): string {
 const serializedProfiles = new WeakMap<SeccompProfile, string>();
 const SECCOMP_MARK = `sandpod-seccomp-${randomBytes(12).toString('hex')}`;
 
-/** Paths of /proc and /sys the program never needs and that would tell it about the host. */
+/**
+ * Paths of /proc and /sys the program never needs and that would tell it about the host: runc's
+ * own defaults, and the machine-wide figures of other tenants' work (load, pressure, memory
+ * fragmentation, disk and interrupt counts), the kernel's command line and modules. runc covers
+ * each with an empty file or directory; runsc ignores the list, its /proc is its own kernel's and
+ * shows none of the host's. /proc/meminfo and /proc/stat stay: programs size themselves from them
+ * (glibc counts processors in /proc/stat when there is no /sys, Node sizes its heap from meminfo).
+ */
 const MASKED_PATHS = [
   '/proc/acpi',
   '/proc/asound',
   '/proc/kcore',
   '/proc/keys',
+  '/proc/key-users',
   '/proc/latency_stats',
   '/proc/timer_list',
   '/proc/timer_stats',
   '/proc/sched_debug',
+  '/proc/schedstat',
   '/proc/scsi',
   '/proc/interrupts',
+  '/proc/softirqs',
+  '/proc/pressure',
+  '/proc/loadavg',
+  '/proc/vmstat',
+  '/proc/zoneinfo',
+  '/proc/buddyinfo',
+  '/proc/pagetypeinfo',
+  '/proc/slabinfo',
+  '/proc/diskstats',
+  '/proc/partitions',
+  '/proc/swaps',
+  '/proc/locks',
+  '/proc/cmdline',
+  '/proc/modules',
+  '/proc/iomem',
+  '/proc/ioports',
+  '/proc/kallsyms',
   '/sys/firmware',
   '/sys/devices/virtual/powercap',
 ];
 const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 
 const SCRATCH_OPTIONS = ['rbind', 'rw', 'nosuid', 'nodev'];
+/** The read-only binds' flags for every mount below them too. */
+const RECURSIVE_BIND_FLAGS = ['rro', 'rnosuid', 'rnodev'];
 
 function scratchMounts(scratch: StepScratch, rootfsPath: string): Record<string, unknown>[] {
   const sources =
@@ -170,7 +200,7 @@ export function buildStepSpec(input: StepSpecInput): Record<string, unknown> {
         destination,
         type: 'bind',
         source,
-        options: ['rbind', 'ro', 'nosuid', 'nodev'],
+        options: ['rbind', 'ro', 'nosuid', 'nodev', ...(input.recursiveMountFlags ? RECURSIVE_BIND_FLAGS : [])],
       })),
       ...scratchMounts(input.scratch, input.rootfsPath),
     ],

@@ -32,7 +32,7 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-export async function prepareRootfs(stateDir: string, uid: number, gid: number): Promise<RootfsLayout> {
+export async function prepareRootfs(stateDir: string, uids: number[], gid: number): Promise<RootfsLayout> {
   const rootfsPath = join(stateDir, 'rootfs');
   await rm(rootfsPath, { recursive: true, force: true });
   await mkdir(rootfsPath, { recursive: true, mode: 0o755 });
@@ -55,13 +55,15 @@ export async function prepareRootfs(stateDir: string, uid: number, gid: number):
     await mkdir(join(rootfsPath, hostDir), { recursive: true });
     readOnlyBinds.push({ source: hostDir, destination: hostDir });
   }
-  await writeEtc(join(rootfsPath, 'etc'), uid, gid);
+  await writeEtc(join(rootfsPath, 'etc'), uids, gid);
   return { rootfsPath, readOnlyBinds };
 }
 
-async function writeEtc(etc: string, uid: number, gid: number): Promise<void> {
+/** Every sandbox user is named `sandbox`, so that a program finds its own name whichever it got. */
+async function writeEtc(etc: string, uids: number[], gid: number): Promise<void> {
+  const users = uids.map((uid) => `sandbox:x:${uid}:${gid}:sandbox:/work:/usr/sbin/nologin\n`).join('');
   const files: Record<string, string> = {
-    passwd: `root:x:0:0:root:/root:/usr/sbin/nologin\nsandbox:x:${uid}:${gid}:sandbox:/work:/usr/sbin/nologin\n`,
+    passwd: `root:x:0:0:root:/root:/usr/sbin/nologin\n${users}`,
     group: `root:x:0:\nsandbox:x:${gid}:\n`,
     hosts: '127.0.0.1\tlocalhost sandbox\n::1\tlocalhost\n',
     'nsswitch.conf': 'passwd: files\ngroup: files\nhosts: files\n',

@@ -1,17 +1,17 @@
 import { randomBytes } from 'node:crypto';
+import { chownSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Mounter } from './mounter.js';
 import { mountScratch, type Scratch } from './scratch.js';
 
 // Mounting a tmpfs costs a process spawn, about ten milliseconds on the path of every run.
 // A few mounts of the most common size are made ahead of time; each is used once, by one
-// execution, and never returns to the pool.
+// execution, and never returns to the pool. They are made owned by root and handed to the
+// execution's own user when it takes one.
 
 export interface ScratchPoolOptions {
   mounter: Mounter;
   dir: string;
-  uid: number;
-  gid: number;
   /** The size kept ready: the default disk limit, which most requests use. */
   readySizeMiB: number;
   readyCount: number;
@@ -25,14 +25,24 @@ export class ScratchPool {
     this.refill();
   }
 
-  async acquire(sizeMiB: number): Promise<Scratch> {
-    if (sizeMiB === this.options.readySizeMiB && !this.closed) {
-      const ready = this.ready.shift();
+  /** A scratch space of `sizeMiB` whose work/, tmp/ and shm/ belong to `uid` and `gid`. */
+  async acquire(sizeMiB: number, uid: number, gid: number): Promise<Scratch> {
+    let scratch: Scratch;
+    const ready = sizeMiB === this.options.readySizeMiB && !this.closed ? this.ready.shift() : undefined;
+    if (ready) {
       this.refill();
       // A mount that failed in advance is retried now, where its error can be reported.
-      if (ready) return ready.catch(() => this.mount(sizeMiB));
+      scratch = await ready.catch(() => this.mount(sizeMiB));
+    } else {
+      scratch = await this.mount(sizeMiB);
     }
-    return this.mount(sizeMiB);
+    try {
+      for (const dir of [scratch.work, scratch.tmp, scratch.shm]) chownSync(dir, uid, gid);
+    } catch (error) {
+      await scratch.release();
+      throw error;
+    }
+    return scratch;
   }
 
   async close(): Promise<void> {
@@ -52,7 +62,7 @@ export class ScratchPool {
   }
 
   private mount(sizeMiB: number): Promise<Scratch> {
-    const { mounter, dir, uid, gid } = this.options;
-    return mountScratch({ mounter, mountPoint: join(dir, randomBytes(8).toString('hex')), sizeMiB, uid, gid });
+    const { mounter, dir } = this.options;
+    return mountScratch({ mounter, mountPoint: join(dir, randomBytes(8).toString('hex')), sizeMiB, uid: 0, gid: 0 });
   }
 }

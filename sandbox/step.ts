@@ -169,6 +169,9 @@ export class SandboxStep {
     clearTimeout(wallTimer);
     clearInterval(cpuTimer);
     await streamsClosed;
+    // The program is gone; an interactive client that never sent EOF would otherwise keep this
+    // pipe's end open in the gateway for good, one descriptor per execution.
+    child.stdin.destroy();
 
     const [cpuMs, memoryPeakBytes, memoryLimitHit, pidsLimitReached] = await Promise.all([
       cgroup.cpuTimeMs().catch(() => 0),
@@ -178,7 +181,10 @@ export class SandboxStep {
     ]);
     if (cpuMs > limits.cpuTimeMs && this.limitHit === null) this.limitHit = 'cpu';
     const programStarted = existsSync(pidFile);
-    const systemError = lostError ?? (programStarted || this.cancelled ? null : await runtimeError(logFile));
+    // A limit or a cancel that stopped the runtime while it was still starting the program makes it
+    // fail ("container process is already dead"): that is the stop's doing, not the platform's.
+    const stoppedByUs = this.cancelled || this.limitHit !== null;
+    const systemError = lostError ?? (programStarted || stoppedByUs ? null : await runtimeError(logFile));
     // The outcome is known; tearing down goes on while the caller reports it.
     this.disposal = this.cleanUp(programStarted);
     const { exitCode, signal } = status === null ? { exitCode: null, signal: null } : splitExitStatus(status);

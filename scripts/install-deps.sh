@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what sandpod needs on Debian and is missing: the OCI runtime, the toolchains of the
 # runtime catalog (the host packages of each runtime in runtimes/catalog.yaml whose version command
-# is not there), and (with --test) the browser the end-to-end tests drive.
+# is not there), and (with --test) the browser the end-to-end tests drive and what boots the
+# cgroup v2 test guest (test/cgroup2/run.sh): qemu, a static busybox and Debian's kernel.
 # Prints what it installs; does nothing when all is present. Needs node and the checkout's
 # node_modules (make deps installs them first) to read the catalog.
 set -euo pipefail
@@ -17,6 +18,7 @@ declare -A needed=(
   [gcc]=gcc # builds the process spawner (make build)
 )
 $want_test && needed[chromium]=chromium
+$want_test && needed[qemu-system-x86_64]=qemu-system-x86
 
 missing=()
 for cmd in "${!needed[@]}"; do
@@ -25,6 +27,13 @@ done
 # The catalog names the system toolchains by path (/usr/bin/python3), not a user-local build on PATH.
 catalog_missing="$(cd "$root" && node --import=tsx runtimes/print.ts host-missing)"
 [[ -z "$catalog_missing" ]] || mapfile -t -O "${#missing[@]}" missing <<<"$catalog_missing"
+if $want_test; then
+  # The guest's initramfs has no C library, so its busybox must be the static one.
+  [[ $(dpkg-query -W -f='${Status}' busybox-static 2>/dev/null) == *" installed" ]] || missing+=(busybox-static)
+  # Debian's own kernel, whose 9p modules mount this machine's root in the guest. On a Debian
+  # host that boots Debian's kernel it is already there.
+  compgen -G '/lib/modules/*/kernel/fs/9p/9p.ko*' >/dev/null || missing+=(linux-image-amd64)
+fi
 
 if [[ ${#missing[@]} -eq 0 ]]; then
   exit 0

@@ -18,8 +18,10 @@ export class EmbeddedBackend implements ExecutionBackend {
   private readonly executions = new Map<string, Execution>();
   private readonly queue: Execution[] = [];
   private running = 0;
-  /** Output held by finished results still readable. */
-  private retainedOutputChars = 0;
+  /** Bytes held by finished results still readable. */
+  private retainedBytes = 0;
+  /** What each finished result was charged when it was retained (its size never changes after). */
+  private readonly retainedSizes = new Map<string, number>();
   private closing = false;
   private readonly idle = new Set<() => void>();
 
@@ -142,14 +144,15 @@ export class EmbeddedBackend implements ExecutionBackend {
 
   /**
    * Keeps a finished result readable for the configured time, with the store bounded in count and
-   * in output held: past either bound the oldest finished results go first.
+   * in bytes held: past either bound the oldest finished results go first.
    */
   private retain(execution: Execution): void {
-    this.retainedOutputChars += execution.outputChars;
+    const bytes = execution.heldBytes;
+    this.retainedSizes.set(execution.id, bytes);
+    this.retainedBytes += bytes;
     setTimeout(() => this.forget(execution.id), this.settings.resultTtlSeconds * 1000).unref();
     const withinBounds = () =>
-      this.executions.size <= this.settings.maxResults &&
-      this.retainedOutputChars <= this.settings.maxRetainedOutputBytes;
+      this.executions.size <= this.settings.maxResults && this.retainedBytes <= this.settings.maxRetainedBytes;
     for (const [id, candidate] of this.executions) {
       if (withinBounds()) break;
       if (candidate.journal.finished) this.forget(id);
@@ -160,7 +163,8 @@ export class EmbeddedBackend implements ExecutionBackend {
     const execution = this.executions.get(id);
     if (!execution?.journal.finished) return;
     this.executions.delete(id);
-    this.retainedOutputChars -= execution.outputChars;
+    this.retainedBytes -= this.retainedSizes.get(id) ?? 0;
+    this.retainedSizes.delete(id);
   }
 
   /** A rough wait for a free slot: the queue ahead, a couple of seconds per round of slots. */

@@ -26,6 +26,7 @@ import type { CgroupDriver, StepCgroup } from '../../sandbox/cgroups.js';
 import type { OciRuntime } from '../../sandbox/oci-runtime.js';
 import { buildStepSpec, type SeccompProfile, type StepScratch } from '../../sandbox/oci-spec.js';
 import type { RootfsLayout } from '../../sandbox/rootfs.js';
+import type { SandboxUsers } from '../../sandbox/sandbox-users.js';
 import { freshRunScratch, inodesFor, type Scratch, stageFiles, stageScratch } from '../../sandbox/scratch.js';
 import type { ScratchPool } from '../../sandbox/scratch-pool.js';
 import { SandboxStep, type StepOutcome, stepReport, stepUsage } from '../../sandbox/step.js';
@@ -42,8 +43,10 @@ export interface SandboxEnvironment {
   seccomp: SeccompProfile;
   stateDir: string;
   scratchPool: ScratchPool;
-  uid: number;
+  users: SandboxUsers;
   gid: number;
+  /** Whether read-only binds are read-only, nosuid and nodev below too (sandbox/mount-flags.ts). */
+  recursiveMountFlags: boolean;
   cpus: number;
   compileLimits: Limits;
   log: winston.Logger;
@@ -64,6 +67,10 @@ const CPU_POLL_MS = 25;
  */
 type ScratchSource = { kind: 'host'; scratch: Scratch } | { kind: 'runtime'; files: SourceFile[] };
 
+/** What a finished execution costs beyond its text: the result's fields, the journal's entries. */
+const RESULT_OVERHEAD_BYTES = 2048;
+const JOURNAL_ENTRY_BYTES = 64;
+
 export class Execution {
   readonly journal = new Journal();
   readonly createdAt = new Date();
@@ -74,19 +81,35 @@ export class Execution {
   private readonly pendingStdin: (string | null)[] = [];
   /** Tear-downs of finished steps, awaited before the scratch space goes. */
   private readonly disposals: Promise<void>[] = [];
+  /**
+   * The cgroup slots of finished steps, handed back only once the scratch space is gone: its tmpfs
+   * pages stay charged to the slot of the step that wrote them until it is unmounted, and would
+   * count against the memory limit of the next step given that slot.
+   */
+  private readonly slotReleases: (() => Promise<void>)[] = [];
+  /** The host user of this execution's programs, its own while it runs (see sandbox-users.ts). */
+  private uid = -1;
   private stdinClosed = false;
   private readonly log: winston.Logger;
+  /**
+   * The request (up to the body limit, megabytes) until the execution ends; a finished result
+   * stays readable for an hour and needs none of it.
+   */
+  private spec: ExecutionSpec | undefined;
+  readonly interactive: boolean;
 
   constructor(
     readonly id: string,
     readonly tenant: string,
-    readonly spec: ExecutionSpec,
+    spec: ExecutionSpec,
     private readonly runtime: Runtime,
     private readonly env: SandboxEnvironment,
     /** Told once, when the result is final (before the sandbox is torn down). */
     private readonly onFinished: (execution: Execution) => void = () => undefined,
   ) {
     this.log = env.log.child({ execution: id, tenant, runtime: runtime.name });
+    this.spec = spec;
+    this.interactive = spec.interactive === true;
     this.journal.status('Pending');
   }
 
@@ -94,14 +117,26 @@ export class Execution {
     return this.journal.finished ?? this.snapshot();
   }
 
-  /** Characters of output this execution holds. */
-  get outputChars(): number {
-    const testChars = this.testOutcomes.reduce((total, test) => total + test.stdout.length + test.stderr.length, 0);
-    return this.journal.text.stdout.length + this.journal.text.stderr.length + testChars;
+  /**
+   * Bytes this execution holds, at most: its text (each test's output included) at two bytes a
+   * character (V8 stores a string with any character past Latin-1 that way), its journal and the
+   * result's other fields. The request is not counted: it is dropped when the execution ends.
+   */
+  get heldBytes(): number {
+    const text = this.journal.text.stdout.length + this.journal.text.stderr.length;
+    const testText = this.testOutcomes.reduce((total, test) => total + test.stdout.length + test.stderr.length, 0);
+    const compileOutput = this.compileOutcome?.output.length ?? 0;
+    return (
+      2 * (text + testText + compileOutput) +
+      JOURNAL_ENTRY_BYTES * this.journal.entryCount +
+      RESULT_OVERHEAD_BYTES * (1 + this.testOutcomes.length)
+    );
   }
 
-  get interactive(): boolean {
-    return this.spec.interactive === true;
+  /** The request, while the execution has not ended. */
+  private get request(): ExecutionSpec {
+    if (!this.spec) throw new Error(`execution ${this.id} has ended; its request is gone`);
+    return this.spec;
   }
 
   get isStdinClosed(): boolean {
@@ -127,24 +162,31 @@ export class Execution {
     this.startedAt = new Date();
     this.setPhase('Running');
     let scratch: Scratch | undefined;
+    let uid: number | undefined;
     try {
-      const files = this.spec.files ?? [{ name: this.runtime.fileName, content: this.spec.source ?? '' }];
+      // Taken for the whole execution, both steps: the compile step's files belong to it too.
+      uid = this.env.users.acquire();
+      this.uid = uid;
+      const files = this.request.files ?? [{ name: this.runtime.fileName, content: this.request.source ?? '' }];
       // A single step needs no scratch that outlives it, so the runtime mounts it when it can: no
       // mount and unmount on the host for every run.
       if (!this.runtime.compile && this.env.ociRuntime.mountsScratch) {
         const source = { kind: 'runtime', files } as const;
-        return await (this.spec.tests ? this.runTests(this.spec.tests, () => source) : this.runProgram(source));
+        const tests = this.request.tests;
+        return await (tests ? this.runTests(tests, () => source) : this.runProgram(source));
       }
-      scratch = await this.env.scratchPool.acquire(this.spec.limits.diskMiB);
-      stageFiles(scratch.work, files, this.env.uid, this.env.gid);
+      scratch = await this.env.scratchPool.acquire(this.request.limits.diskMiB, uid, this.env.gid);
+      stageFiles(scratch.work, files, uid, this.env.gid);
       const source = { kind: 'host', scratch } as const;
       const compileFailure = this.runtime.compile ? await this.compile(source, this.runtime.compile) : null;
       if (compileFailure) return this.finish(compileFailure);
-      if (!this.spec.tests) return await this.runProgram(source);
+      const tests = this.request.tests;
+      if (!tests) return await this.runProgram(source);
       const compiled = scratch;
-      return await this.runTests(this.spec.tests, async (index) => ({
+      const runUid = uid;
+      return await this.runTests(tests, async (index) => ({
         kind: 'host',
-        scratch: await freshRunScratch(compiled, String(index), this.env.uid, this.env.gid),
+        scratch: await freshRunScratch(compiled, String(index), runUid, this.env.gid),
       }));
     } catch (error) {
       this.log.error('Failed to run execution', { error: (error as Error).message });
@@ -159,6 +201,13 @@ export class Execution {
       await scratch
         ?.release()
         .catch((error: Error) => this.log.error('Failed to release scratch', { error: error.message }));
+      const slots = this.slotReleases
+        .splice(0)
+        .map((release) =>
+          release().catch((error: Error) => this.log.error('Failed to release cgroup slot', { error: error.message })),
+        );
+      await Promise.all(slots);
+      if (uid !== undefined) this.env.users.release(uid);
     }
   }
 
@@ -188,25 +237,26 @@ export class Execution {
   }
 
   private async runProgram(scratch: ScratchSource): Promise<ExecutionResult> {
+    const request = this.request;
     const argv = [
       ...(this.interactive ? this.runtime.interactiveRun : []),
       ...this.runtime.run,
-      ...(this.spec.args ?? []),
+      ...(request.args ?? []),
     ];
     const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
     if (!this.interactive) {
-      if (this.spec.stdin) this.pendingStdin.unshift(this.spec.stdin);
+      if (request.stdin) this.pendingStdin.unshift(request.stdin);
       this.pendingStdin.push(null);
-    } else if (this.spec.stdin) {
-      this.pendingStdin.unshift(this.spec.stdin);
+    } else if (request.stdin) {
+      this.pendingStdin.unshift(request.stdin);
     }
-    const outcome = await this.step('run', scratch, argv, this.spec.limits, (stream, chunk) => {
+    const outcome = await this.step('run', scratch, argv, request.limits, (stream, chunk) => {
       this.journal.output(stream, decoders[stream].write(chunk));
     });
     for (const stream of ['stdout', 'stderr'] as const) this.journal.output(stream, decoders[stream].end());
     this.runOutcome = outcome;
-    const verdict = runVerdict(stepReport(outcome), this.spec.limits);
-    return this.finish(judgeStep(verdict, this.journal.text.stdout, this.spec.expectedOutput, this.spec.compare));
+    const verdict = runVerdict(stepReport(outcome), request.limits);
+    return this.finish(judgeStep(verdict, this.journal.text.stdout, request.expectedOutput, request.compare));
   }
 
   private readonly testOutcomes: TestOutcome[] = [];
@@ -214,29 +264,40 @@ export class Execution {
 
   /**
    * Runs the program once per test, each in a step of its own on a fresh scratch; with
-   * stopOnFirstFailure, the tests after the first that did not pass are skipped.
+   * stopOnFirstFailure, the tests after the first that did not pass are skipped. The request is
+   * held here until the last test ran: finish() drops the execution's own reference to it.
    */
   private async runTests(
     tests: TestCase[],
     scratchFor: (index: number) => ScratchSource | Promise<ScratchSource>,
   ): Promise<ExecutionResult> {
+    const request = this.request;
     this.judged = true;
     for (const [index, test] of tests.entries()) {
       const name = testName(test, index);
-      const stopped = this.testOutcomes.some((done) => !testPassed(done.reason)) && this.spec.stopOnFirstFailure;
+      const stopped = this.testOutcomes.some((done) => !testPassed(done.reason)) && request.stopOnFirstFailure;
       if (stopped || this.cancelRequested) {
         this.testOutcomes.push(skippedTest(name));
         continue;
       }
       const source = await scratchFor(index);
+      const disposalsBefore = this.disposals.length;
+      const slotsBefore = this.slotReleases.length;
       try {
-        this.testOutcomes.push(await this.runTest(name, test, source));
+        this.testOutcomes.push(await this.runTest(request, name, test, source));
       } finally {
-        if (source.kind === 'host') {
-          // The step's own tear-down first: its container may still hold the scratch's mounts.
-          const disposal = this.disposals.pop();
-          await disposal?.catch((error: Error) => this.log.error('Failed to tear down step', { error: error.message }));
-          await source.scratch.release();
+        // The step's own tear-down first: its container may still hold the scratch's mounts.
+        const disposals = this.disposals.splice(disposalsBefore);
+        for (const disposal of disposals) {
+          await disposal.catch((error: Error) => this.log.error('Failed to tear down step', { error: error.message }));
+        }
+        if (source.kind === 'host') await source.scratch.release();
+        // The test's pages went with its own scratch (or its container's), so its slot is free now
+        // rather than one slot held per test until the execution ends.
+        for (const release of this.slotReleases.splice(slotsBefore)) {
+          await release().catch((error: Error) =>
+            this.log.error('Failed to release cgroup slot', { error: error.message }),
+          );
         }
       }
     }
@@ -244,16 +305,21 @@ export class Execution {
     return this.finish(testsVerdict(this.testOutcomes));
   }
 
-  private async runTest(name: string, test: TestCase, source: ScratchSource): Promise<TestOutcome> {
-    const argv = [...this.runtime.run, ...(test.args ?? this.spec.args ?? [])];
+  private async runTest(
+    request: ExecutionSpec,
+    name: string,
+    test: TestCase,
+    source: ScratchSource,
+  ): Promise<TestOutcome> {
+    const argv = [...this.runtime.run, ...(test.args ?? request.args ?? [])];
     const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
     const output = { stdout: '', stderr: '' };
     this.pendingStdin.push(test.stdin ?? '', null);
-    const outcome = await this.step('run', source, argv, this.spec.limits, (stream, chunk) => {
+    const outcome = await this.step('run', source, argv, request.limits, (stream, chunk) => {
       output[stream] += decoders[stream].write(chunk);
     });
     for (const stream of ['stdout', 'stderr'] as const) output[stream] += decoders[stream].end();
-    return testOutcome(name, outcome, output, test, this.spec);
+    return testOutcome(name, outcome, output, test, request);
   }
 
   private async step(
@@ -278,17 +344,18 @@ export class Execution {
         }),
         this.stepScratch(scratch, bundleDir, limits.diskMiB),
       ]);
-      if (created.status === 'fulfilled') cgroup = created.value;
+      if (created.status === 'fulfilled') cgroup = this.heldUntilScratchGone(created.value);
       else throw created.reason;
       if (staged.status === 'rejected') throw staged.reason;
       const stepScratch = staged.value;
       spec = buildStepSpec({
         argv,
         env: BASE_ENV,
-        uid: this.env.uid,
+        uid: this.uid,
         gid: this.env.gid,
         rootfsPath: this.env.rootfs.rootfsPath,
         readOnlyBinds: this.env.rootfs.readOnlyBinds,
+        recursiveMountFlags: this.env.recursiveMountFlags,
         scratch: stepScratch,
         cgroupsPath: cgroup.containerPath,
         seccomp: this.env.seccomp,
@@ -323,6 +390,19 @@ export class Execution {
     }
   }
 
+  /** The slot as the step sees it: releasing it only queues its release for the end of run(). */
+  private heldUntilScratchGone(slot: StepCgroup): StepCgroup {
+    let queued = false;
+    return {
+      ...slot,
+      release: async () => {
+        if (queued) return;
+        queued = true;
+        this.slotReleases.push(() => slot.release());
+      },
+    };
+  }
+
   /** The step's scratch for its OCI spec; a runtime-mounted one is staged in the bundle first. */
   private async stepScratch(source: ScratchSource, bundleDir: string, diskMiB: number): Promise<StepScratch> {
     if (source.kind === 'host') {
@@ -331,7 +411,7 @@ export class Execution {
     }
     mkdirSync(bundleDir, { mode: 0o700 });
     const stagedDir = join(bundleDir, 'scratch');
-    stageScratch(stagedDir, source.files, this.env.uid, this.env.gid);
+    stageScratch(stagedDir, source.files, this.uid, this.env.gid);
     return { kind: 'runtime', stagedDir, sizeMiB: diskMiB, inodes: inodesFor(diskMiB) };
   }
 
@@ -346,6 +426,8 @@ export class Execution {
     this.phase = phase;
     this.journal.status(phase);
     const result = this.snapshot(verdict, new Date());
+    this.spec = undefined;
+    this.pendingStdin.splice(0);
     this.journal.finish(result);
     this.onFinished(this);
     this.log.info('Finished execution', {

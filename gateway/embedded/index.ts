@@ -1,14 +1,17 @@
 import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, mkdir, readFile } from 'node:fs/promises';
+import { release } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type winston from 'winston';
 import { detectCgroupDriver } from '../../sandbox/cgroups.js';
+import { recursiveMountFlags } from '../../sandbox/mount-flags.js';
 import { Mounter } from '../../sandbox/mounter.js';
 import { ociRuntime } from '../../sandbox/oci-runtime.js';
 import type { SeccompProfile } from '../../sandbox/oci-spec.js';
 import { prepareRootfs } from '../../sandbox/rootfs.js';
+import { SandboxUsers } from '../../sandbox/sandbox-users.js';
 import { unmountScratch } from '../../sandbox/scratch.js';
 import { ScratchPool } from '../../sandbox/scratch-pool.js';
 import { Spawner } from '../../sandbox/spawner.js';
@@ -107,13 +110,18 @@ export async function createEmbeddedBackend(config: Config, log: winston.Logger)
         'Mount the cgroup filesystem read-write (cgroup v2 at /sys/fs/cgroup, or the v1 controllers).',
     );
   }
+  const users = new SandboxUsers(settings.firstUid, settings.maxRunning);
   const [rootfs, seccomp, catalog] = await Promise.all([
-    prepareRootfs(stateDir, settings.uid, settings.gid),
+    prepareRootfs(stateDir, users.all(), settings.gid),
     readFile(settings.seccompProfilePath, 'utf8').then((text) => JSON.parse(text) as SeccompProfile),
     loadCatalog(settings.catalogPath),
   ]);
   for (const missing of catalog.unavailable) log.warn('Left out runtime', missing);
   const { stdout: version } = await run(binary, ['--version']);
+  const recursive = recursiveMountFlags(settings.ociRuntime, version, release());
+  if (!recursive.supported) {
+    log.warn('Left mounts below the read-only binds as the host has them', { reason: recursive.reason });
+  }
   log.info('Prepared sandbox', {
     ociRuntime: settings.ociRuntime,
     version: version.split('\n')[0],
@@ -131,13 +139,12 @@ export async function createEmbeddedBackend(config: Config, log: winston.Logger)
       scratchPool: new ScratchPool({
         mounter,
         dir: join(stateDir, 'executions'),
-        uid: settings.uid,
-        gid: settings.gid,
         readySizeMiB: config.limits.defaults.diskMiB,
         readyCount: SCRATCH_READY,
       }),
-      uid: settings.uid,
+      users,
       gid: settings.gid,
+      recursiveMountFlags: recursive.supported,
       cpus: settings.cpus,
       compileLimits: config.compileLimits,
       log,

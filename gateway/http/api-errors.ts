@@ -30,6 +30,10 @@ export function toApiError(error: unknown): ApiError {
     case 'request.size.invalid':
       return new ApiError(400, 'invalid', errorMessage(error));
   }
+  // The router's own 400 for a path segment that is not valid percent-encoding (`/executions/%`).
+  if (error instanceof URIError && http.status === 400) {
+    return new ApiError(400, 'invalid', 'the request path is not valid percent-encoding', 'id');
+  }
   if (typeof http.status === 'number' && http.status >= 400 && http.status < 500 && http.expose === true) {
     return new ApiError(http.status, 'bad_request', errorMessage(error));
   }

@@ -3,11 +3,14 @@ import { isTerminal } from '../../contract/index.js';
 import { ApiError } from '../errors.js';
 import { batchIds, batchRequests, getBatch, startBatch } from '../tenancy/batch.js';
 import type { Tenant } from '../tenancy/tenant.js';
+import type { TenantConnections } from '../tenancy/tenant-connections.js';
 import type { TenantExecutions } from '../tenancy/tenant-executions.js';
 import { requestLog, tenantOf } from './request-context.js';
 
 export interface ExecutionsRoutesOptions {
   executions: TenantExecutions;
+  /** Counts answers that carry a result against the tenant's `maxStreams`. */
+  connections: TenantConnections;
   /** Longest a `?wait=true` request is held open. */
   maxWaitMs: number;
   /** Longest DELETE waits for the cancelled execution to end. */
@@ -61,6 +64,14 @@ function requireJson(req: Request): void {
   }
 }
 
+/**
+ * Counts this answer as one of the tenant's streams until it is sent or the client goes: a result
+ * can be megabytes of JSON that a slow client leaves in the gateway's buffers. Throws a 429 first.
+ */
+function holdStream(connections: TenantConnections, tenant: Tenant, res: Response): void {
+  res.once('close', connections.openStream(tenant));
+}
+
 function idParam(req: Request): string {
   const id = req.params.id;
   if (typeof id !== 'string' || id === '') throw new ApiError(404, 'not_found', 'no such execution');
@@ -68,7 +79,7 @@ function idParam(req: Request): string {
 }
 
 export function executionsRoutes(options: ExecutionsRoutesOptions): Router {
-  const { executions } = options;
+  const { executions, connections } = options;
   const router = Router();
 
   router.get('/runtimes', async (_req, res) => {
@@ -88,15 +99,20 @@ export function executionsRoutes(options: ExecutionsRoutesOptions): Router {
   });
 
   router.get('/executions', async (req, res) => {
-    res.json({ items: await getBatch(executions, tenantOf(res), batchIds(req.query.ids)) });
+    const tenant = tenantOf(res);
+    const ids = batchIds(req.query.ids);
+    holdStream(connections, tenant, res);
+    res.json({ items: await getBatch(executions, tenant, ids) });
   });
 
   router.post('/executions', async (req, res) => {
     requireJson(req);
     const tenant = tenantOf(res);
+    const wait = wantsWait(req.query.wait);
+    if (wait) holdStream(connections, tenant, res);
     const { id } = await executions.start(tenant, req.body, requestLog(res));
     res.location(`${req.baseUrl}/executions/${encodeURIComponent(id)}`);
-    if (!wantsWait(req.query.wait)) {
+    if (!wait) {
       res.status(202).json({ id, phase: 'Pending' });
       return;
     }
@@ -104,12 +120,15 @@ export function executionsRoutes(options: ExecutionsRoutesOptions): Router {
   });
 
   router.get('/executions/:id', async (req, res) => {
-    res.json(await executions.get(tenantOf(res), idParam(req)));
+    const tenant = tenantOf(res);
+    holdStream(connections, tenant, res);
+    res.json(await executions.get(tenant, idParam(req)));
   });
 
   router.delete('/executions/:id', async (req, res) => {
     const tenant = tenantOf(res);
     const id = idParam(req);
+    holdStream(connections, tenant, res);
     await executions.cancel(tenant, id, requestLog(res));
     await answerWhenDone(executions, tenant, id, res, options.cancelWaitMs);
   });

@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import { type Authenticate, bearerToken } from '../tenancy/authenticate.js';
+import { type Authenticate, bearerToken, proxyHeaderOf } from '../tenancy/authenticate.js';
 import { requestLog, setTenant } from './request-context.js';
 
 /** Resolves the tenant of a request from its bearer token and address, or answers 401. */
@@ -9,6 +9,7 @@ export function requireTenant(authenticate: Authenticate): RequestHandler {
       token: bearerToken(req.get('authorization')),
       remoteAddress: req.socket.remoteAddress,
       host: req.get('host'),
+      proxyHeader: proxyHeaderOf(req.headers),
     });
     setTenant(res, tenant);
     res.locals.log = requestLog(res).child({ tenant: tenant.name });

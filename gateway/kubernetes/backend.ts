@@ -16,6 +16,7 @@ import { ExecutionChanges } from './execution-changes.js';
 import { executionDeliveryStore } from './execution-deliveries.js';
 import { CANCEL_PATCH, desiredExecution } from './execution-object.js';
 import { type FollowContext, followExecution } from './follow.js';
+import { LiveAttaches } from './live-attaches.js';
 import {
   belongsTo,
   type ExecutionRef,
@@ -27,12 +28,11 @@ import {
 } from './names.js';
 import { deletedResult, isFinished, phaseOf, toResult } from './result.js';
 import { runtimeInfos } from './runtime-info.js';
-import { StdinSessions } from './stdin-sessions.js';
 import type { TenantsSecret } from './tenants-secret.js';
 
 // Executions as Execution objects: the API server holds every fact, the watch tells what changed,
-// and this replica keeps nothing another replica would need (stdin attaches aside, see
-// stdin-sessions.ts). An id is the Execution's name in the tenant's namespace.
+// and this replica keeps nothing another replica would need (its attaches aside, see
+// live-attaches.ts). An id is the Execution's name in the tenant's namespace.
 
 export interface KubernetesBackendDeps {
   kubeConfig: FollowContext['kubeConfig'];
@@ -53,6 +53,8 @@ export interface KubernetesBackendDeps {
  * delivers it within milliseconds while it is up; this only bounds a leak when it never does.
  */
 const UNSEEN_CREATION_TTL_MS = 60_000;
+
+const monotonicMs = () => performance.now();
 
 const unavailable = (error: unknown) =>
   new ApiError(503, 'backend_unavailable', `the Kubernetes API server failed: ${statusMessage(error)}`, undefined, 5);
@@ -101,7 +103,7 @@ export class KubernetesBackend implements ExecutionBackend {
   readonly deliveryStore: DeliveryStore;
   private closing = false;
   private readonly closed = new AbortController();
-  private readonly stdinSessions: StdinSessions;
+  private readonly attaches: LiveAttaches;
   private readonly followContext: FollowContext;
   private readonly now: () => Date;
   private lastProblem: string | undefined;
@@ -115,12 +117,15 @@ export class KubernetesBackend implements ExecutionBackend {
     deps.tenants.onChange(() => {
       this.namespaceSettings = namespaceSettingsOf(deps.settings, deps.tenants);
     });
-    this.stdinSessions = new StdinSessions({
+    this.attaches = new LiveAttaches({
       kubeConfig: deps.kubeConfig,
       executions: deps.executions,
+      read: (ref) => this.read(ref),
       retryDelayMs: deps.settings.podRetryDelayMs,
       maxRetryDelayMs: deps.settings.rewatchMaxDelayMs,
+      windowBytes: deps.settings.liveWindowBytes,
       log: deps.log,
+      nowMs: monotonicMs,
     });
     this.deliveryStore = executionDeliveryStore({
       api: {
@@ -139,6 +144,7 @@ export class KubernetesBackend implements ExecutionBackend {
       splitStreams: { refused: false },
       read: (ref) => this.read(ref),
       readWhole: (ref) => this.readWhole(ref),
+      liveOutput: (ref) => this.attaches.output(ref),
       log: deps.log,
       now: this.now,
     };
@@ -164,6 +170,8 @@ export class KubernetesBackend implements ExecutionBackend {
       throw invalid('runtime', `unknown runtime ${JSON.stringify(spec.runtime)}; available: ${names}`);
     }
     const namespace = tenantNamespace(tenant, this.namespaceSettings);
+    // Taken before the Execution exists, so that it comes before its container's start.
+    const originMs = monotonicMs();
     // A random name taken already is retried with another; twice in a row means something else.
     for (let attempt = 0; ; attempt += 1) {
       const name = newExecutionName();
@@ -186,6 +194,7 @@ export class KubernetesBackend implements ExecutionBackend {
           runtime: runtime.metadata.name,
         });
         this.unseenCreations.set(`${namespace}/${name}`, { tenant, createdAtMs: this.now().getTime() });
+        if (spec.interactive === true) this.attaches.gate({ namespace, name }, originMs);
         return { id: name };
       } catch (error) {
         if (codeOf(error) === 409 && attempt < 2) continue;
@@ -227,7 +236,7 @@ export class KubernetesBackend implements ExecutionBackend {
     if (found.execution.spec.interactive !== true) {
       throw new ApiError(409, 'not_interactive', 'the execution was not started with interactive: true');
     }
-    await this.stdinSessions.send(found.ref, found.execution, data);
+    await this.attaches.stdin(found.ref, found.execution, data);
   }
 
   follow(tenant: string, id: string, signal: AbortSignal): AsyncIterable<ExecutionEvent> | undefined {
@@ -324,7 +333,7 @@ export class KubernetesBackend implements ExecutionBackend {
   async close(_deadlineMs: number): Promise<void> {
     this.closing = true;
     this.closed.abort();
-    this.stdinSessions.close();
+    this.attaches.close();
     await Promise.all([this.deps.executions.stop(), this.deps.runtimes.stop(), this.deps.tenantsSecret?.stop()]);
   }
 

@@ -14,12 +14,14 @@ import { type Change, ExecutionChanges } from './execution-changes.js';
 import { LiveOutput } from './live-output.js';
 import { merged } from './merged.js';
 import type { ExecutionRef } from './names.js';
+import type { OutputWindow, WindowEnd } from './output-window.js';
 import { hasPod, isStartingAnswer, podNameOf, RetryDelays } from './pod-start.js';
 import { deletedResult, isFinished, isLaterPhase, phaseOf, toResult } from './result.js';
 
-// Following an Execution: its phase from the watch, its output live from the pod's log while the
-// program runs, then whatever status holds beyond what the log gave (all of it for a follower that
-// comes after the pod is gone), and last the result from the final status, so a socket and
+// Following an Execution: its phase from the watch, its output live while the program runs (from
+// this replica's attach when it gated the program, see live-attach.ts, else from the pod's log),
+// then whatever status holds beyond what was sent (all of it for a follower that comes after the
+// pod is gone), and last the result from the final status, so a socket and
 // `kubectl get ex -o yaml` tell the same story.
 
 export interface FollowContext {
@@ -32,6 +34,8 @@ export interface FollowContext {
   read(ref: ExecutionRef): Promise<ExecutionObject | undefined>;
   /** The whole Execution, output included, from the API server. */
   readWhole(ref: ExecutionRef): Promise<ExecutionObject | undefined>;
+  /** All output of an execution this replica gated, as its attach gets it; else undefined. */
+  liveOutput?(ref: ExecutionRef): OutputWindow | undefined;
   log: winston.Logger;
   now(): Date;
 }
@@ -40,6 +44,9 @@ type Item = { kind: 'output'; stream: Stream; data: string } | { kind: 'change';
 
 /** Bytes as one log gave them, `position` bytes into that response; not yet taken by LiveOutput. */
 type Chunk = { stream: Stream; chunk: Buffer; position: number };
+
+/** A chunk of the log or of the attach; `combined` when the log carries stdout and stderr as one. */
+type LogChunk = Chunk & { combined?: boolean };
 
 export async function* followExecution(
   ctx: FollowContext,
@@ -129,11 +136,13 @@ async function* changesOf(changes: ExecutionChanges, signal: AbortSignal): Async
 }
 
 /**
- * The program's output from the pod's log, from the moment the pod exists until the log ends.
- * Opening is retried while the pod starts (the API server refuses the log of a pod without a
- * node, the kubelet that of a container still waiting) on each new version of the Execution and
- * after a short, growing delay; a log cut short is opened again and what was sent is skipped.
- * Once the Execution is finished and its pod gone, status carries the output instead.
+ * The program's output: from this replica's attach, which has every byte at once, prompts
+ * included, when it gated the program; from the pod's log otherwise. With both, both are read and
+ * each byte is sent once, by whichever brings it first (LiveOutput counts bytes per stream, and
+ * each source brings its stream from the start without a gap): the attach is ahead while the
+ * follower keeps up, and the log, opened while the pod exists and held back by TCP while unread,
+ * goes on where the attach's kept pieces stop for a follower that fell behind them, even after
+ * the pod is gone. Bytes are taken only here, once merged handed them over.
  */
 async function* podOutput(
   ctx: FollowContext,
@@ -143,13 +152,70 @@ async function* podOutput(
   live: LiveOutput,
   signal: AbortSignal,
 ): AsyncGenerator<Item> {
+  const window = ctx.liveOutput?.(ref);
+  const split = ctx.settings.splitStreams && !ctx.splitStreams.refused;
+  let sources: AsyncIterable<LogChunk>[] = [logOutput(ctx, ref, initial, changes, signal)];
+  if (window && split) sources = [window.read(signal), ...sources];
+  else if (window) {
+    // Without split streams the log counts stdout and stderr together: it can only take over.
+    const ended = yield* taken(window.read(signal), live, false);
+    if (ended === 'complete' || signal.aborted || live.capped) return;
+  }
+  yield* taken(merged(sources), live, window !== undefined && split);
+}
+
+/** Sends what `chunks` bring beyond what was sent; returns how a window's pieces ended. */
+async function* taken(
+  chunks: AsyncIterable<LogChunk, WindowEnd | undefined>,
+  live: LiveOutput,
+  skipCombined: boolean,
+): AsyncGenerator<Item, WindowEnd | undefined> {
+  const iterator = chunks[Symbol.asyncIterator]();
+  for (;;) {
+    const next = await iterator.next();
+    if (next.done) {
+      const ended = next.value;
+      if (ended !== 'partial') {
+        for (const stream of STREAMS) {
+          const data = live.flush(stream);
+          if (data) yield { kind: 'output', stream, data };
+        }
+      }
+      return ended;
+    }
+    const { stream, chunk, position, combined } = next.value;
+    // A log that fell back to stdout and stderr together has other positions than the attach.
+    if (combined && skipCombined) continue;
+    const data = live.take(stream, chunk, position);
+    if (data) yield { kind: 'output', stream, data };
+    if (live.capped) {
+      await iterator.return?.(undefined);
+      return 'complete';
+    }
+  }
+}
+
+/**
+ * The program's output from the pod's log, from the moment the pod exists until the log ends.
+ * Opening is retried while the pod starts (the API server refuses the log of a pod without a
+ * node, the kubelet that of a container still waiting) on each new version of the Execution and
+ * after a short, growing delay; a log cut short is opened again and what was sent is skipped.
+ * Once the Execution is finished and its pod gone, status carries the output instead.
+ */
+async function* logOutput(
+  ctx: FollowContext,
+  ref: ExecutionRef,
+  initial: ExecutionObject,
+  changes: ExecutionChanges,
+  signal: AbortSignal,
+): AsyncGenerator<LogChunk> {
   let execution: ExecutionObject | undefined = initial;
   const delays = new RetryDelays(ctx.settings.podRetryDelayMs, ctx.settings.rewatchMaxDelayMs);
-  while (execution && !isFinished(execution) && !signal.aborted && !live.capped) {
+  while (execution && !isFinished(execution) && !signal.aborted) {
     let waitMs: number | undefined;
     if (hasPod(execution)) {
       try {
-        yield* podLogs(ctx, ref.namespace, podNameOf(execution), live, signal);
+        yield* podLogs(ctx, ref.namespace, podNameOf(execution), signal);
         return;
       } catch (error) {
         if (signal.aborted) return;
@@ -175,9 +241,8 @@ async function* podLogs(
   ctx: FollowContext,
   namespace: string,
   pod: string,
-  live: LiveOutput,
   signal: AbortSignal,
-): AsyncGenerator<Item> {
+): AsyncGenerator<LogChunk> {
   const split = ctx.settings.splitStreams && !ctx.splitStreams.refused;
   const targets: [Stream, 'Stdout' | 'Stderr' | undefined][] = split
     ? [
@@ -194,14 +259,12 @@ async function* podLogs(
       // followed log only when the container first writes to that stream or ends, so output on
       // one stream would otherwise wait for the other (a program that prints, then waits for
       // input and never writes to stderr, would show nothing until it ends).
-      // Bytes are taken (counted as sent) only here, once merged handed them over: a chunk one log
-      // read while the other failed is dropped unsent, so it must be read again on the next open.
-      for await (const { stream, chunk, position } of merged(
+      // A chunk one log read while the other failed is dropped untaken, and read again on the
+      // next open.
+      for await (const chunk of merged(
         targets.map(([stream, logStream]) => logOf(ctx, logPath(namespace, pod, logStream), stream, opened.signal)),
       )) {
-        const data = live.take(stream, chunk, position);
-        if (data) yield { kind: 'output', stream, data };
-        if (live.capped) break;
+        yield split ? chunk : { ...chunk, combined: true };
       }
     } catch (error) {
       if (!split || !isSplitRefusal(error)) throw error;
@@ -211,12 +274,8 @@ async function* podLogs(
         fix: 'enable the feature gate PodLogsQuerySplitStreams on the API server and kubelets',
       });
       opened.abort();
-      yield* podLogs(ctx, namespace, pod, live, signal);
+      yield* podLogs(ctx, namespace, pod, signal);
       return;
-    }
-    for (const [stream] of targets) {
-      const data = live.flush(stream);
-      if (data) yield { kind: 'output', stream, data };
     }
   } finally {
     signal.removeEventListener('abort', stop);

@@ -19,7 +19,11 @@ export interface ClientToServerEvents {
 export interface ServerToClientEvents {
   output: (event: { id: string; stream: Stream; data: string }) => void;
   status: (event: { id: string; phase: Phase }) => void;
-  exit: (event: ExecutionResult) => void;
+  /**
+   * The result, with `stdout` and `stderr` empty: the socket has sent them in `output` events
+   * already (`outputStreamed: true`); GET /api/v1/executions/:id answers with them.
+   */
+  exit: (event: ExecutionResult & { outputStreamed: true }) => void;
 }
 
 // biome-ignore lint/complexity/noBannedTypes: socket.io's slot for server-to-server events, unused here

@@ -6,8 +6,9 @@ import { errorMessage } from '../../observability/logger.js';
 import type { Config } from '../config.js';
 import { toApiError } from '../http/api-errors.js';
 import type { GatewayMetrics } from '../metrics.js';
-import { type Authenticate, bearerToken, type Credentials } from '../tenancy/authenticate.js';
+import { type Authenticate, bearerToken, type Credentials, proxyHeaderOf } from '../tenancy/authenticate.js';
 import type { Tenant } from '../tenancy/tenant.js';
+import type { TenantConnections } from '../tenancy/tenant-connections.js';
 import type { TenantDirectory } from '../tenancy/tenant-directory.js';
 import type { TenantExecutions } from '../tenancy/tenant-executions.js';
 import type { ClientToServerEvents, InterServerEvents, ServerToClientEvents, SocketData } from './events.js';
@@ -21,6 +22,7 @@ export interface SocketServerDeps {
   tenants: TenantDirectory;
   authenticate: Authenticate;
   executions: TenantExecutions;
+  connections: TenantConnections;
   metrics: GatewayMetrics;
   log: winston.Logger;
 }
@@ -46,7 +48,7 @@ export function createSocketServer(
   httpServer: HttpServer,
   deps: SocketServerDeps,
 ): { io: GatewayIo; close: () => Promise<void> } {
-  const { config, tenants, authenticate, executions, metrics, log } = deps;
+  const { config, tenants, authenticate, executions, connections, metrics, log } = deps;
   const io: GatewayIo = new Server(httpServer, {
     maxHttpBufferSize: config.socket.maxMessageBytes,
     serveClient: false,
@@ -75,9 +77,18 @@ export function createSocketServer(
   io.use((socket, next) => {
     const auth = socket.handshake.auth as { token?: unknown } | undefined;
     const token = typeof auth?.token === 'string' ? auth.token : bearerToken(socket.handshake.headers.authorization);
-    const credentials = { token, remoteAddress: socket.handshake.address, host: socket.handshake.headers.host };
+    const credentials = {
+      token,
+      remoteAddress: socket.handshake.address,
+      host: socket.handshake.headers.host,
+      proxyHeader: proxyHeaderOf(socket.handshake.headers),
+    };
     try {
       socket.data.tenant = authenticate(credentials);
+      const closeSocket = connections.openSocket(socket.data.tenant);
+      // Whichever comes first: the socket leaves, or its connection closes before it ever joined.
+      socket.once('disconnect', closeSocket);
+      socket.conn.once('close', closeSocket);
       credentialsOf.set(socket, credentials);
       next();
     } catch (error) {
@@ -89,7 +100,7 @@ export function createSocketServer(
   io.on('connection', (socket) => {
     metrics.socketConnections.inc();
     socket.on('disconnect', () => metrics.socketConnections.dec());
-    serveSocket(socket, { executions, followers, limits: config.socket, log, cancelWhenOrphaned });
+    serveSocket(socket, { executions, followers, connections, limits: config.socket, log, cancelWhenOrphaned });
   });
 
   // A revoked token (or a removed tenant) ends its sockets at once: they could otherwise go on

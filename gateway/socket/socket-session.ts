@@ -5,9 +5,10 @@ import type { Config } from '../config.js';
 import { tooMany } from '../errors.js';
 import { toApiError } from '../http/api-errors.js';
 import type { Tenant } from '../tenancy/tenant.js';
+import type { TenantConnections } from '../tenancy/tenant-connections.js';
 import type { TenantExecutions } from '../tenancy/tenant-executions.js';
 import type { Ack, ClientToServerEvents, InterServerEvents, ServerToClientEvents, SocketData } from './events.js';
-import { whenWritable } from './flow-control.js';
+import { chunksOf, OUTPUT_CHUNK_CHARS, whenWritable } from './flow-control.js';
 import type { Followers } from './followers.js';
 import { idPayloadSchema, parsePayload, stdinPayloadSchema } from './payloads.js';
 
@@ -16,6 +17,8 @@ export type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents, I
 export interface SocketSessionDeps {
   executions: TenantExecutions;
   followers: Followers;
+  /** Counts the tenant's follows against its `maxStreams`, over all its sockets. */
+  connections: TenantConnections;
   limits: Config['socket'];
   log: winston.Logger;
   /** Cancels an interactive execution after the grace unless a socket follows it by then. */
@@ -53,35 +56,62 @@ export function serveSocket(socket: GatewaySocket, deps: SocketSessionDeps): voi
     }, limits.idleTimeoutMs);
   };
 
+  /**
+   * Holds a place for a follow, against the socket's cap and the tenant's, from before the backend
+   * is asked until the follow starts (`follow`) or is given up (`cancel`).
+   */
   const reserveFollow = () => {
     if (follows.size + reservedFollows >= limits.maxFollowed) {
       throw tooMany(`this socket already follows ${limits.maxFollowed} executions, its maximum`, 1);
     }
+    const closeStream = deps.connections.openStream(tenant);
     reservedFollows += 1;
-    let released = false;
-    return () => {
-      if (!released) reservedFollows -= 1;
-      released = true;
+    let settled = false;
+    const settle = () => {
+      if (settled) return false;
+      settled = true;
+      reservedFollows -= 1;
+      return true;
+    };
+    return {
+      cancel: () => {
+        if (settle()) closeStream();
+      },
+      follow: (id: string) => {
+        if (settle()) follow(id, closeStream);
+      },
     };
   };
 
   const pump = async (id: string, signal: AbortSignal) => {
     for await (const event of executions.follow(tenant, id, signal)) {
-      await whenWritable(socket, signal);
+      if (event.type === 'output') {
+        for (const data of chunksOf(event.data, OUTPUT_CHUNK_CHARS)) {
+          await whenWritable(socket, limits.highWaterBytes, signal);
+          if (signal.aborted) return;
+          socket.emit('output', { id, stream: event.stream, data });
+        }
+        continue;
+      }
+      await whenWritable(socket, limits.highWaterBytes, signal);
       if (signal.aborted) return;
-      if (event.type === 'output') socket.emit('output', { id, stream: event.stream, data: event.data });
-      else if (event.type === 'status') socket.emit('status', { id, phase: event.phase });
+      if (event.type === 'status') socket.emit('status', { id, phase: event.phase });
       else {
         interactiveIds.delete(id);
-        socket.emit('exit', { ...event.result, id });
+        // Every follow has sent the whole output in `output` events (replayed first); a second
+        // copy here would double what a follower costs. GET /api/v1/executions/:id has it all.
+        socket.emit('exit', { ...event.result, id, stdout: '', stderr: '', outputStreamed: true });
         return;
       }
     }
   };
 
-  /** Follows an execution; the caller has checked it exists and reserved the slot. */
-  const follow = (id: string) => {
-    if (!socket.connected) return;
+  /** Follows an execution; the caller has checked it exists and reserved a stream for it. */
+  const follow = (id: string, closeStream: () => void) => {
+    if (!socket.connected || follows.has(id)) {
+      closeStream();
+      return;
+    }
     const controller = new AbortController();
     follows.set(id, controller);
     followers.add(id);
@@ -91,10 +121,17 @@ export function serveSocket(socket: GatewaySocket, deps: SocketSessionDeps): voi
         if (!controller.signal.aborted) log.warn('Failed to follow execution', { id, error: errorMessage(error) });
       })
       .finally(() => {
-        follows.delete(id);
-        followers.remove(id);
+        closeStream();
+        if (follows.get(id) === controller) unfollow(id);
         if (follows.size === 0 && socket.connected) armIdleTimer();
       });
+  };
+
+  /** Counts the socket out of the execution's followers at once, whenever its pump gets to end. */
+  const unfollow = (id: string) => {
+    follows.get(id)?.abort();
+    follows.delete(id);
+    followers.remove(id);
   };
 
   const handle = (event: keyof ClientToServerEvents, handler: (payload: unknown) => Promise<Handled>) => {
@@ -119,48 +156,36 @@ export function serveSocket(socket: GatewaySocket, deps: SocketSessionDeps): voi
   };
 
   handle('run', async (payload) => {
-    const release = reserveFollow();
+    const reservation = reserveFollow();
     let started: { id: string; interactive: boolean };
     try {
       started = await executions.start(tenant, payload, log);
     } catch (error) {
-      release();
+      reservation.cancel();
       throw error;
     }
     const { id, interactive } = started;
     if (!socket.connected) {
-      release();
+      reservation.cancel();
       if (interactive) deps.cancelWhenOrphaned(tenant, id, log);
       return { id };
     }
     if (interactive) interactiveIds.add(id);
-    return {
-      id,
-      afterAck: () => {
-        release();
-        follow(id);
-      },
-    };
+    return { id, afterAck: () => reservation.follow(id) };
   });
 
   handle('attach', async (payload) => {
     const { id } = parsePayload(idPayloadSchema, payload);
     if (follows.has(id)) return { id };
-    const release = reserveFollow();
+    const reservation = reserveFollow();
     try {
       // Checks existence and tenancy before the ack; following itself starts after the ack.
       await executions.get(tenant, id);
     } catch (error) {
-      release();
+      reservation.cancel();
       throw error;
     }
-    return {
-      id,
-      afterAck: () => {
-        release();
-        if (!follows.has(id)) follow(id);
-      },
-    };
+    return { id, afterAck: () => reservation.follow(id) };
   });
 
   handle('stdin', async (payload) => {
@@ -183,7 +208,8 @@ export function serveSocket(socket: GatewaySocket, deps: SocketSessionDeps): voi
 
   socket.on('disconnect', (reason) => {
     clearTimeout(idleTimer);
-    for (const controller of follows.values()) controller.abort();
+    // Before the orphan check: a pump may take longer than the grace to notice its abort.
+    for (const id of [...follows.keys()]) unfollow(id);
     for (const id of interactiveIds) deps.cancelWhenOrphaned(tenant, id, log);
     interactiveIds.clear();
     log.info('Disconnected socket', { reason });

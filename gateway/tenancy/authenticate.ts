@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import { isIP } from 'node:net';
 import { ApiError } from '../errors.js';
 import { defaultTenant, type Tenant, type TenantPolicyDefaults } from './tenant.js';
@@ -10,6 +11,8 @@ export interface Credentials {
   remoteAddress: string | undefined;
   /** The Host header. */
   host: string | undefined;
+  /** The first header a proxy adds that the request carries (see `proxyHeaderOf`), if any. */
+  proxyHeader: string | undefined;
 }
 
 /** Tells which tenant a client is; throws a 401 ApiError when it is none. */
@@ -35,6 +38,30 @@ export function isLoopback(address: string | undefined): boolean {
 }
 
 /**
+ * Headers that proxies, load balancers and mesh sidecars add. Behind one on this machine (an
+ * ingress on the host, an Envoy sidecar connecting from 127.0.0.6) every client arrives from
+ * loopback, so a tokenless gateway would serve the whole network as tenant `default`.
+ */
+const PROXY_HEADERS = [
+  'forwarded',
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+  'x-real-ip',
+  'via',
+  'x-envoy-external-address',
+  'true-client-ip',
+  'cf-connecting-ip',
+  'x-client-ip',
+  'x-cluster-client-ip',
+  'fastly-client-ip',
+];
+
+export function proxyHeaderOf(headers: IncomingHttpHeaders): string | undefined {
+  return PROXY_HEADERS.find((name) => headers[name] !== undefined);
+}
+
+/**
  * Whether a Host header names this machine's loopback. Without tenants this is checked as well as
  * the peer address: a web page whose name was rebound to 127.0.0.1 connects from loopback too,
  * but still sends its own name.
@@ -52,7 +79,13 @@ export function isLoopbackHost(host: string | undefined): boolean {
 export function createAuthenticator(directory: TenantDirectory, defaults: TenantPolicyDefaults): Authenticate {
   if (!directory.tokensRequired) {
     const loopbackTenant = defaultTenant(defaults);
-    return ({ remoteAddress, host }) => {
+    return ({ remoteAddress, host, proxyHeader }) => {
+      if (proxyHeader) {
+        throw unauthorized(
+          `no tenants are configured, so only clients on this machine are served, and this request came ` +
+            `through a proxy (it carries ${proxyHeader}), which hides where it came from; configure tenants with tokens`,
+        );
+      }
       if (!isLoopback(remoteAddress)) {
         throw unauthorized('no tenants are configured, so only clients on this machine (loopback) are served');
       }

@@ -9,6 +9,10 @@ export interface Tenant {
   maxConcurrent: number;
   ratePerSecond: number;
   burst: number;
+  /** Sockets open at once. */
+  maxSockets: number;
+  /** Results and output streams sent at once (sockets' follows, REST results). */
+  maxStreams: number;
   /** Kubernetes mode: the namespace the tenant named for itself, if any. */
   namespace?: string;
   /** Hosts its callbackUrls may point at. */
@@ -28,6 +32,8 @@ export function resolveTenant(tenant: TenantConfig, defaults: TenantPolicyDefaul
     maxConcurrent: tenant.maxConcurrent ?? defaults.tenantDefaults.maxConcurrent,
     ratePerSecond: tenant.ratePerSecond ?? defaults.tenantDefaults.ratePerSecond,
     burst: tenant.burst ?? defaults.tenantDefaults.burst,
+    maxSockets: tenant.maxSockets ?? defaults.tenantDefaults.maxSockets,
+    maxStreams: tenant.maxStreams ?? defaults.tenantDefaults.maxStreams,
     ...(tenant.namespace === undefined ? {} : { namespace: tenant.namespace }),
     callbackHosts: tenant.callbackHosts ?? [],
     ...(tenant.callbackSecret === undefined ? {} : { callbackSecret: tenant.callbackSecret }),
@@ -45,6 +51,8 @@ export function defaultTenant(config: TenantPolicyDefaults): Tenant {
     maxConcurrent: config.tenantDefaults.maxConcurrent,
     ratePerSecond: config.tenantDefaults.ratePerSecond,
     burst: config.tenantDefaults.burst,
+    maxSockets: config.tenantDefaults.maxSockets,
+    maxStreams: config.tenantDefaults.maxStreams,
     callbackHosts: [],
   };
 }

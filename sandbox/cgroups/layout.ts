@@ -38,5 +38,5 @@ export interface Layout {
   empty(relative: string): Promise<void>;
   removeSlot(relative: string): Promise<void>;
   /** Names of the slots below the parent, of every driver on the machine. */
-  slotNames(): string[];
+  slotNames(): Promise<string[]>;
 }

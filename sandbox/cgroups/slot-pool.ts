@@ -68,7 +68,7 @@ export class SlotPool implements CgroupDriver {
   }
 
   async removeOrphans(): Promise<number> {
-    const orphans = this.layout.slotNames().filter((name) => {
+    const orphans = (await this.layout.slotNames()).filter((name) => {
       const owner = SLOT_NAME.exec(name)?.[1];
       return owner !== undefined && !isAlive(Number(owner));
     });

@@ -145,8 +145,10 @@ export class V1Layout implements Layout {
     for (const hierarchy of await this.allHierarchies()) await removeTree(join(hierarchy.mountPoint, relative));
   }
 
-  slotNames(): string[] {
+  async slotNames(): Promise<string[]> {
     // Every slot has a directory in the pids hierarchy: it is made there before any step runs.
-    return this.mounts ? subdirectories(join(this.mounts.pids, this.parentName)) : [];
+    // Found here too: a gateway starting looks for the slots of dead ones before making its own.
+    await this.findMounts();
+    return subdirectories(this.dirs(this.parentName).pids);
   }
 }

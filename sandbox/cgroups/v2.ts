@@ -133,7 +133,7 @@ export class V2Layout implements Layout {
     await removeTree(dir);
   }
 
-  slotNames(): string[] {
+  async slotNames(): Promise<string[]> {
     return subdirectories(this.dir(this.parentName));
   }
 }

@@ -14,6 +14,9 @@
  *   - an allow-listed environment (the kubelet injects KUBERNETES_SERVICE_* whatever the pod asks);
  *   - the program in a session of its own, RLIMIT_NPROC/NOFILE/CORE, stdin from a file;
  *   - the source files copied from their read-only volume into the writable working directory;
+ *   - with --gate-ms, the program held back until one byte (the gate) arrives on stdin: the
+ *     gateway sends it once its attach to the container is in place, so that attach sees every
+ *     byte the program writes (containerd gives an attach only what is written after it joins);
  *   - the outcome, with times in milliseconds and the largest resident set of the step's processes,
  *     as one JSON line in the termination message;
  *   - with --tests N, the program once per test (stdin and extra arguments from
@@ -24,10 +27,11 @@
  * the report is written, so nothing the program started can overwrite it or outlive the step.
  *
  * Usage: sandpod-launch [--wall-ms N] [--cpu-ms N] [--output-bytes N] [--pids N] [--open-files N]
- *          [--sandbox-memory-bytes N] [--stdin PATH] [--env NAME]... [--copy-from DIR]
+ *          [--sandbox-memory-bytes N] [--stdin PATH] [--gate-ms N] [--env NAME]... [--copy-from DIR]
  *          [--tests N --tests-dir DIR [--scratch DIR]...] [--report PATH] -- PROGRAM [ARG]...
  * A limit of 0 (or left out) is not enforced. --stdin left out keeps the inherited stdin (a live
- * attach). The report goes to /dev/termination-log unless --report names another file.
+ * attach). --gate-ms waits at most N ms for the gate; EOF on stdin also opens it. The report goes to
+ * /dev/termination-log unless --report names another file.
  * Built statically by dev-cluster/images/build-images.sh into every runtime image. */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -57,7 +61,7 @@
 #define MAX_ARGS 256
 
 struct options {
-  long long wall_ms, cpu_ms, output_bytes, pids, open_files, sandbox_memory_bytes, tests;
+  long long wall_ms, cpu_ms, output_bytes, pids, open_files, sandbox_memory_bytes, gate_ms, tests;
   const char *stdin_path, *report_path, *copy_from, *tests_dir;
   const char *env_names[MAX_ENV];
   int env_count;
@@ -95,6 +99,7 @@ static void parse(int argc, char **argv, struct options *o) {
     else if (!strcmp(name, "--pids")) o->pids = parse_count(value, name);
     else if (!strcmp(name, "--open-files")) o->open_files = parse_count(value, name);
     else if (!strcmp(name, "--sandbox-memory-bytes")) o->sandbox_memory_bytes = parse_count(value, name);
+    else if (!strcmp(name, "--gate-ms")) o->gate_ms = parse_count(value, name);
     else if (!strcmp(name, "--stdin")) o->stdin_path = value;
     else if (!strcmp(name, "--report")) o->report_path = value;
     else if (!strcmp(name, "--copy-from")) o->copy_from = value;
@@ -255,6 +260,23 @@ static void write_frame(char kind, const char *data, size_t length) {
   int n = snprintf(header, sizeof header, "\036SP %lld %c %zu\n", frame_test, kind, at - 1);
   write_all(1, header, (size_t)n);
   write_all(1, encoded, at);
+}
+
+/* Waits for the gate: one byte read from stdin (and so kept from the program), EOF, or the end of
+ * gate_ms. Past that the program starts ungated; the gateway then no longer sends the byte. */
+static void await_gate(long long gate_ms) {
+  long long deadline = now_ms(CLOCK_MONOTONIC) + gate_ms;
+  for (;;) {
+    long long left = deadline - now_ms(CLOCK_MONOTONIC);
+    if (left <= 0) return;
+    struct pollfd in = {.fd = 0, .events = POLLIN};
+    int ready = poll(&in, 1, (int)left);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) return;
+    char gate;
+    if (read(0, &gate, 1) < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    return;
+  }
 }
 
 static int pid_one;
@@ -707,6 +729,7 @@ int main(int argc, char **argv) {
     perror("sandpod-launch: setting up");
     return 125;
   }
+  if (o.gate_ms) await_gate(o.gate_ms);
 
   struct outcome staged = {0};
   if (stage_sources(&o, &staged)) {

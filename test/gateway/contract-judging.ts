@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import type { ExecutionResult } from '../../contract/index.js';
+import { timeScale } from '../helpers/time-scale.js';
 
 // The judging part of the gateway contract (usage, expected output, tests), run by
-// contract-suite.ts inside its describe against each backend.
+// contract-suite.ts inside its describe against each backend. Time limits, and bounds on how long
+// a run may take, are scaled by timeScale for emulation (helpers/time-scale.ts).
 
 export interface JudgingContext {
   /** Posts with ?wait=true and answers the final result (asserting a 200). */
@@ -52,12 +54,19 @@ export function judgingContract(context: JudgingContext): void {
   describe('usage', () => {
     it('should report about one second of CPU when a C program spins for one second', async function () {
       // A shared machine may give the spinner its second slowly; the wall limit leaves it room.
-      this.timeout(150_000);
-      const result = await context.run({ runtime: 'c', source: C_SPIN_ONE_SECOND, limits: { wallTimeMs: 100_000 } });
+      this.timeout(150_000 * timeScale);
+      const result = await context.run({
+        runtime: 'c',
+        source: C_SPIN_ONE_SECOND,
+        limits: { wallTimeMs: 100_000 * timeScale },
+      });
 
       assert.equal(result.reason, 'Completed', JSON.stringify(result));
       assert.ok(result.usage, 'usage is reported');
-      assert.ok(result.usage.cpuTimeMs >= 900 && result.usage.cpuTimeMs < 2500, JSON.stringify(result.usage));
+      assert.ok(
+        result.usage.cpuTimeMs >= 900 && result.usage.cpuTimeMs < 2500 * timeScale,
+        JSON.stringify(result.usage),
+      );
       assert.ok(result.usage.wallTimeMs >= 900, JSON.stringify(result.usage));
       assert.ok(result.compile?.usage, 'the compile step has its own usage');
       assert.ok(result.compile.usage.cpuTimeMs > 0, JSON.stringify(result.compile.usage));
@@ -77,8 +86,11 @@ export function judgingContract(context: JudgingContext): void {
 
       assert.equal(result.reason, 'Completed', JSON.stringify(result));
       assert.ok(result.usage, 'usage is reported');
-      assert.ok(result.usage.wallTimeMs >= 1000 && result.usage.wallTimeMs < 5000, JSON.stringify(result.usage));
-      assert.ok(result.usage.cpuTimeMs < 300, JSON.stringify(result.usage));
+      assert.ok(
+        result.usage.wallTimeMs >= 1000 && result.usage.wallTimeMs < 5000 * timeScale,
+        JSON.stringify(result.usage),
+      );
+      assert.ok(result.usage.cpuTimeMs < 300 * timeScale, JSON.stringify(result.usage));
     });
   });
 
@@ -104,7 +116,7 @@ export function judgingContract(context: JudgingContext): void {
         runtime: 'python',
         source: 'while True:\n    pass\n',
         expectedOutput: '',
-        limits: { wallTimeMs: 1000, cpuTimeMs: 1000 },
+        limits: { wallTimeMs: 1000 * timeScale, cpuTimeMs: 1000 * timeScale },
       });
 
       assert.equal(result.reason, 'TimeLimitExceeded', JSON.stringify(result));
@@ -116,7 +128,7 @@ export function judgingContract(context: JudgingContext): void {
       const result = await context.run({
         runtime: 'c',
         source: C_DOUBLER,
-        limits: { wallTimeMs: 3000, cpuTimeMs: 500 },
+        limits: { wallTimeMs: 3000 * timeScale, cpuTimeMs: 500 * timeScale },
         tests: [
           { name: 'small', stdin: '2\n', expectedOutput: '4\n' },
           { name: 'spins', stdin: '-1\n', expectedOutput: '0\n' },
@@ -148,7 +160,10 @@ export function judgingContract(context: JudgingContext): void {
       }
       // Whichever limit came first on a busy machine, the usage shows it was reached.
       const spun = tests[1]?.usage;
-      assert.ok(spun && (spun.cpuTimeMs >= 500 || spun.wallTimeMs >= 3000), JSON.stringify(spun));
+      assert.ok(
+        spun && (spun.cpuTimeMs >= 500 * timeScale || spun.wallTimeMs >= 3000 * timeScale),
+        JSON.stringify(spun),
+      );
       assert.deepEqual(result.summary, { passed: 3, failed: 2, skipped: 0, total: 5 });
       assert.ok(result.compile, 'compiled once');
       assert.match(result.message, /spins/);

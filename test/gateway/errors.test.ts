@@ -21,6 +21,16 @@ describe('toApiError', () => {
     assert.equal(toApiError(httpError(415, 'encoding.unsupported')).status, 415);
   });
 
+  it('should answer 400 naming the id when a path parameter is not valid percent-encoding', () => {
+    // What the router throws for PUT /api/v1/executions/%-, found by the REST fuzz suite.
+    const decodeFailure = Object.assign(new URIError("Failed to decode param '%-'"), { status: 400, statusCode: 400 });
+
+    const mapped = toApiError(decodeFailure);
+
+    assert.equal(mapped.status, 400);
+    assert.equal(mapped.field, 'id');
+  });
+
   it('should answer 500 without details when the error is unexpected', () => {
     const mapped = toApiError(new TypeError('secret internals'));
 

@@ -6,6 +6,7 @@ import type { ExecutionBackend, ExecutionSpec } from '../../gateway/backend.js';
 import { type Config, parseConfig } from '../../gateway/config.js';
 import { createEmbeddedBackend } from '../../gateway/embedded/index.js';
 import { testLogger } from './logger.js';
+import { scaledCatalogPath, scaledTimes } from './time-scale.js';
 
 export { testLogger };
 
@@ -13,10 +14,12 @@ const run = promisify(execFile);
 
 /**
  * A configuration whose state lives apart from any gateway running on this machine, so that
- * a test's start-up clean-up never touches another process's sandboxes.
+ * a test's start-up clean-up never touches another process's sandboxes. The compile step's time
+ * limits, the configured ones and each language's own, are scaled for emulation as a run's are
+ * (helpers/time-scale.ts).
  */
 export function testConfig(overrides: Record<string, unknown> = {}, embedded: Record<string, unknown> = {}): Config {
-  return parseConfig({
+  const config = parseConfig({
     ...overrides,
     embedded: {
       stateDir: `/run/sandpod-test/${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
@@ -25,6 +28,12 @@ export function testConfig(overrides: Record<string, unknown> = {}, embedded: Re
       ...embedded,
     },
   });
+  const catalogPath = scaledCatalogPath(config.embedded.catalogPath);
+  return {
+    ...config,
+    compileLimits: scaledTimes(config.compileLimits),
+    ...(catalogPath ? { embedded: { ...config.embedded, catalogPath } } : {}),
+  };
 }
 
 /** runsc keeps a network namespace bound under its state root; a test's clean-up unmounts it. */
@@ -56,13 +65,17 @@ export async function startEmbedded(config: Config = testConfig()): Promise<Embe
 
 export type RunRequest = Omit<ExecutionSpec, 'limits'> & { limits?: Partial<Limits> };
 
-/** Runs one program to its end through a backend, as tenant `default` unless told otherwise. */
+/**
+ * Runs one program to its end through a backend, as tenant `default` unless told otherwise, with
+ * its time limits scaled for emulation (helpers/time-scale.ts).
+ */
 export async function runToEnd(
   backend: ExecutionBackend,
   request: RunRequest,
   tenant = 'default',
 ): Promise<ExecutionResult> {
-  const { id } = await backend.start(tenant, { ...request, limits: { ...DEFAULT_LIMITS, ...request.limits } });
+  const limits = scaledTimes({ ...DEFAULT_LIMITS, ...request.limits });
+  const { id } = await backend.start(tenant, { ...request, limits });
   const result = await backend.wait(tenant, id);
   if (!result) throw new Error(`execution ${id} vanished`);
   return result;

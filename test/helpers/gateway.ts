@@ -45,7 +45,15 @@ export async function api(
   if (init.rawBody !== undefined) body = init.rawBody;
   else if (init.body !== undefined) body = JSON.stringify(init.body);
   if (body !== undefined) headers['content-type'] = init.contentType ?? 'application/json';
-  const response = await fetch(url, { method: init.method ?? (body === undefined ? 'GET' : 'POST'), headers, body });
+  const method = init.method ?? (body === undefined ? 'GET' : 'POST');
+  const response = await fetch(url, { method, headers, body }).catch((error: Error) => {
+    // A kept-alive connection that the server closes as idle just as a request goes out on it is
+    // reset or closed under it; a server whose event loop stalls (in an emulated guest,
+    // test/cgroup2) does so often. A GET is safe to send again.
+    const code = (error.cause as NodeJS.ErrnoException | undefined)?.code ?? '';
+    if (method !== 'GET' || !['ECONNRESET', 'UND_ERR_SOCKET'].includes(code)) throw error;
+    return fetch(url, { method, headers, body });
+  });
   const text = await response.text();
   let parsed: unknown = text;
   try {

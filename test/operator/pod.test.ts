@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
+import { STDIN_GATE_MS } from '../../contract/live-gate.js';
 import { childName, findRuntime } from '../../contract/objects.js';
 import { type ExecutionPlan, planExecution } from '../../operator/plan.js';
 import { desiredPod, desiredSecret, ephemeralStorageMiB, launch, PATHS } from '../../operator/pod.js';
@@ -173,6 +174,12 @@ describe('desiredPod', () => {
     { name: 'an interpreted run of 10 s', spec: {}, rt: runtime(), expected: 10 + 3 },
     { name: 'a run of 1.2 s, rounded up', spec: { limits: { wallTimeMs: 1200 } }, rt: runtime(), expected: 2 + 3 },
     { name: 'a compiled run, adding 20 s of compiling', spec: { runtime: 'c' }, rt: cRuntime(), expected: 20 + 10 + 3 },
+    {
+      name: 'an interactive run, adding the wait for the stdin gate',
+      spec: { interactive: true },
+      rt: runtime(),
+      expected: 10 + STDIN_GATE_MS / 1000 + 3,
+    },
   ];
   for (const { name, spec, rt, expected } of deadlineCases) {
     it(`should set activeDeadlineSeconds to ${expected} for ${name}`, () => {
@@ -348,6 +355,13 @@ describe('launch', () => {
     const command = launch(['env'], limits, 'none', policy().pod);
     const kept = command.flatMap((word, index) => (word === '--env' ? [command[index + 1]] : []));
     assert.deepEqual(kept, ['PATH', 'HOME', 'TMPDIR', 'LANG']);
+  });
+
+  it('should have the launcher wait for the stdin gate when stdin is live, and only then', () => {
+    assert.equal(option(launch(['true'], limits, 'live', policy().pod), '--gate-ms'), String(STDIN_GATE_MS));
+    assert.ok(!launch(['true'], limits, 'live', policy().pod).includes('--stdin'));
+    assert.ok(!launch(['true'], limits, 'none', policy().pod).includes('--gate-ms'));
+    assert.ok(!launch(['true'], limits, 'file', policy().pod).includes('--gate-ms'));
   });
 
   it('should start the launcher the policy names', () => {

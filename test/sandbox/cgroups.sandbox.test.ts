@@ -1,53 +1,19 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { type CgroupDriver, detectCgroupDriver } from '../../sandbox/cgroups.js';
+import { exists, hierarchies, isRunning, plantProcess } from '../helpers/cgroups.js';
+import { timeScale } from '../helpers/time-scale.js';
 
 // The cgroup slots on this machine's own hierarchy (v1 or v2, as mounted): a slot is reused only
-// once nothing of the last step is left in it, and closing leaves no cgroup behind.
-
-const exists = (path: string) =>
-  access(path).then(
-    () => true,
-    () => false,
-  );
-
-/** Mount points of every cgroup hierarchy, v1 and v2. */
-async function hierarchies(): Promise<string[]> {
-  const mounts = await readFile('/proc/self/mounts', 'utf8');
-  return mounts
-    .split('\n')
-    .map((line) => line.split(' '))
-    .filter(([, , type]) => type === 'cgroup' || type === 'cgroup2')
-    .map(([, mountPoint]) => mountPoint as string);
-}
-
-/** Puts a sleeping process where a runtime would have put its container, in every hierarchy. */
-async function plantProcess(containerPath: string): Promise<ChildProcess> {
-  const sleeper = spawn('sleep', ['600'], { stdio: 'ignore' });
-  await new Promise((resolve) => sleeper.once('spawn', resolve));
-  for (const root of await hierarchies()) {
-    const dir = join(root, containerPath);
-    await mkdir(dir, { recursive: true });
-    // A new cpuset cgroup has no CPUs to run on until they are given; the runtime copies its
-    // parent's, as this does from the root down.
-    if (await exists(join(dir, 'cpuset.cpus'))) {
-      let level = root;
-      for (const part of containerPath.split('/').filter(Boolean)) {
-        level = join(level, part);
-        for (const file of ['cpuset.cpus', 'cpuset.mems']) {
-          await writeFile(join(level, file), await readFile(join(root, file), 'utf8'));
-        }
-      }
-    }
-    await writeFile(join(dir, 'cgroup.procs'), String(sleeper.pid));
-  }
-  return sleeper;
-}
+// once nothing of the last step is left in it, closing leaves no cgroup behind, and the slots of a
+// gateway that died are emptied and removed when the next one starts.
 
 describe('cgroup slots on the host', function () {
-  this.timeout(30_000);
+  this.timeout(30_000 * timeScale);
   const limits = { memoryMiB: 64, pids: 16, cpus: 1 };
   let driver: CgroupDriver;
 
@@ -81,6 +47,24 @@ describe('cgroup slots on the host', function () {
       for (const cgroup of [held, released]) {
         assert.equal(await exists(join(root, dirname(cgroup.containerPath))), false, `${root}${cgroup.containerPath}`);
       }
+    }
+  });
+
+  it('should kill and remove the slots of a gateway that died when the next one starts', async () => {
+    const holderScript = fileURLToPath(new URL('../helpers/cgroup-slot-holder.ts', import.meta.url));
+    const holder = spawn(process.execPath, ['--import', 'tsx', holderScript, 'sandpod-test'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const [line] = (await once(createInterface({ input: holder.stdout }), 'line')) as [string];
+    const held = JSON.parse(line) as { containerPath: string; pid: number };
+    holder.kill('SIGKILL');
+    await once(holder, 'exit');
+    assert.equal(await isRunning(held.pid), true, "the process in the dead gateway's slot ran before the clean-up");
+
+    assert.ok((await driver.removeOrphans()) >= 1);
+    assert.equal(await isRunning(held.pid), false);
+    for (const root of await hierarchies()) {
+      assert.equal(await exists(join(root, dirname(held.containerPath))), false, `${root}${held.containerPath}`);
     }
   });
 });

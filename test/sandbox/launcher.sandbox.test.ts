@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Writable } from 'node:stream';
 import { parseTestFrames } from '../../sandbox/launcher/frames.js';
 import { type LaunchReport, launcherExitCode, launchReport } from '../../sandbox/launcher/report.js';
 import { compileProgram } from '../helpers/gcc.js';
@@ -27,7 +28,14 @@ describe('sandpod-launch (needs root and gcc)', function () {
   before(() => compileProgram('sandbox/launcher/sandpod-launch.c', binary, ['-static']));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  function launch(options: string[], argv: string[], env: Record<string, string> = {}, cwd = dir): Promise<Launched> {
+  /** `feed`, when given, gets the launcher's stdin (a pipe); otherwise stdin is closed. */
+  function launch(
+    options: string[],
+    argv: string[],
+    env: Record<string, string> = {},
+    cwd = dir,
+    feed?: (stdin: Writable) => void,
+  ): Promise<Launched> {
     runs += 1;
     const reportPath = join(dir, `report-${runs}.json`);
     const child = spawn(
@@ -35,16 +43,17 @@ describe('sandpod-launch (needs root and gcc)', function () {
       ['--pid', '--fork', '--mount-proc', binary, ...options, '--report', reportPath, '--', ...argv],
       {
         env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
+        stdio: [feed ? 'pipe' : 'ignore', 'pipe', 'pipe'],
         cwd,
       },
     );
+    if (feed && child.stdin) feed(child.stdin);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
       stdout += chunk.toString('latin1');
     });
-    child.stderr.on('data', (chunk: Buffer) => {
+    child.stderr?.on('data', (chunk: Buffer) => {
       stderr += chunk.toString('latin1');
     });
     return new Promise((resolve, reject) => {
@@ -130,7 +139,7 @@ describe('sandpod-launch (needs root and gcc)', function () {
   it('should pass only the named variables to the program', async () => {
     const result = await launch(['--env', 'PATH', '--env', 'HOME', '--env', 'LANG'], ['env'], {
       HOME: '/tmp',
-      KUBERNETES_SERVICE_HOST: '10.96.0.1',
+      KUBERNETES_SERVICE_HOST: '203.0.113.1',
       SECRET: 'do-not-leak',
     });
     const names = result.stdout
@@ -151,6 +160,31 @@ describe('sandpod-launch (needs root and gcc)', function () {
     writeFileSync(input, '1 2 3\n');
     const result = await launch(['--stdin', input], ['sh', '-c', 'cat; cat; echo end']);
     assert.equal(result.stdout, '1 2 3\nend\n');
+  });
+
+  it('should start the program only once the gate byte came, and keep that byte from it', async () => {
+    let gateSentAtMs = 0;
+    const result = await launch(['--gate-ms', '60000'], ['sh', '-c', 'date +%s%3N; cat'], {}, dir, (stdin) => {
+      // Nothing tells the test that the launcher waits; a while later it must still be waiting.
+      setTimeout(() => {
+        gateSentAtMs = Date.now();
+        stdin.end(Buffer.from('\0typed'));
+      }, 300);
+    });
+    const [startedAtMs, typed] = result.stdout.split('\n');
+    assert.ok(Number(startedAtMs) >= gateSentAtMs, `started at ${startedAtMs}, gate sent at ${gateSentAtMs}`);
+    assert.equal(typed, 'typed');
+    assert.equal(result.report.exitCode, 0);
+  });
+
+  it('should start the program ungated when no gate came within --gate-ms', async () => {
+    let stdin: Writable | undefined;
+    const result = await launch(['--gate-ms', '200', '--wall-ms', '5000'], ['echo', 'ran'], {}, dir, (input) => {
+      stdin = input;
+    });
+    stdin?.end();
+    assert.equal(result.stdout, 'ran\n');
+    assert.equal(result.report.limit, null);
   });
 
   it('should kill what the program left behind and keep its late output out', async () => {

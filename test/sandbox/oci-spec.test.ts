@@ -13,6 +13,7 @@ const input: StepSpecInput = {
   gid: 65534,
   rootfsPath: '/run/sandpod/rootfs',
   readOnlyBinds: [{ source: '/usr', destination: '/usr' }],
+  recursiveMountFlags: true,
   scratch: { kind: 'host', work: '/s/work', tmp: '/s/tmp', shm: '/s/shm' },
   cgroupsPath: '/sandpod/x/container',
   seccomp,
@@ -39,6 +40,14 @@ describe('buildStepSpec', () => {
     const usr = spec.mounts.find((mount) => mount.destination === '/usr');
     assert.ok(usr);
     for (const option of ['ro', 'nosuid', 'nodev']) assert.ok(usr.options.includes(option), option);
+  });
+
+  it('should ask for read-only, nosuid and nodev below the binds too when the runtime can apply them', () => {
+    const usr = spec.mounts.find((mount) => mount.destination === '/usr');
+    for (const option of ['rro', 'rnosuid', 'rnodev']) assert.ok(usr?.options.includes(option), option);
+    const plain = buildStepSpec({ ...input, recursiveMountFlags: false }) as typeof spec;
+    const plainUsr = plain.mounts.find((mount) => mount.destination === '/usr');
+    assert.deepEqual(plainUsr?.options, ['rbind', 'ro', 'nosuid', 'nodev']);
   });
 
   it('should mount only the scratch space writable, and nosuid', () => {

@@ -3,8 +3,9 @@ import type winston from 'winston';
 import type { RuntimeInfo } from '../../../contract/index.js';
 import { ApiError, notFound } from '../../errors.js';
 import { requestLog, setTenant, tenantOf } from '../../http/request-context.js';
-import { type Authenticate, bearerToken } from '../../tenancy/authenticate.js';
+import { type Authenticate, bearerToken, proxyHeaderOf } from '../../tenancy/authenticate.js';
 import { BATCH_BOUNDS } from '../../tenancy/batch.js';
+import type { TenantConnections } from '../../tenancy/tenant-connections.js';
 import type { TenantExecutions } from '../../tenancy/tenant-executions.js';
 import { configInfo } from './config-info.js';
 import { judge0ErrorHandler, judge0Field } from './errors.js';
@@ -15,6 +16,8 @@ import { requestedFields, submissionView } from './submission-response.js';
 
 export interface Judge0RoutesOptions {
   executions: TenantExecutions;
+  /** A result being waited for counts as one of the tenant's streams until it is sent. */
+  connections: TenantConnections;
   authenticate: Authenticate;
   log: winston.Logger;
   bodyLimitBytes: number;
@@ -32,6 +35,7 @@ function judge0Tenant(authenticate: Authenticate): express.RequestHandler {
       token: req.get('x-auth-token') ?? bearerToken(req.get('authorization')),
       remoteAddress: req.socket.remoteAddress,
       host: req.get('host'),
+      proxyHeader: proxyHeaderOf(req.headers),
     });
     setTenant(res, tenant);
     res.locals.log = requestLog(res).child({ tenant: tenant.name });
@@ -126,6 +130,7 @@ export function judge0Routes(options: Judge0RoutesOptions): Router {
   });
 
   router.post('/submissions', async (req, res) => {
+    if (flag(req.query.wait)) res.once('close', options.connections.openStream(tenantOf(res)));
     const { id } = await start(req, res, req.body, await executions.runtimes());
     if (!flag(req.query.wait)) {
       res.status(201).json({ token: id });

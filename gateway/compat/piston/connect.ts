@@ -4,8 +4,9 @@ import type winston from 'winston';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { errorMessage } from '../../../observability/logger.js';
 import { toApiError } from '../../http/api-errors.js';
-import { type Authenticate, bearerToken } from '../../tenancy/authenticate.js';
+import { type Authenticate, bearerToken, proxyHeaderOf } from '../../tenancy/authenticate.js';
 import type { Tenant } from '../../tenancy/tenant.js';
+import type { TenantConnections } from '../../tenancy/tenant-connections.js';
 import type { TenantExecutions } from '../../tenancy/tenant-executions.js';
 import { translateExecute } from './execute-request.js';
 
@@ -55,6 +56,8 @@ const INIT_TIMEOUT_MS = 1000;
 
 export interface PistonConnectOptions {
   executions: TenantExecutions;
+  /** Each connection counts as one of the tenant's sockets. */
+  connections: TenantConnections;
   authenticate: Authenticate;
   log: winston.Logger;
 }
@@ -170,17 +173,22 @@ export function attachPistonConnect(server: HttpServer, options: PistonConnectOp
   const onUpgrade = (req: IncomingMessage, stream: Duplex, head: Buffer) => {
     if (new URL(req.url ?? '/', 'http://gateway').pathname !== CONNECT_PATH) return;
     let tenant: Tenant;
+    let release: () => void;
     try {
       tenant = options.authenticate({
         token: bearerToken(req.headers.authorization),
         remoteAddress: req.socket.remoteAddress,
         host: req.headers.host,
+        proxyHeader: proxyHeaderOf(req.headers),
       });
+      release = options.connections.openSocket(tenant);
     } catch (error) {
       const apiError = toApiError(error);
-      stream.end(`HTTP/1.1 ${apiError.status} Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      const status = apiError.status === 429 ? '429 Too Many Requests' : `${apiError.status} Unauthorized`;
+      stream.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       return;
     }
+    stream.once('close', release);
     wss.handleUpgrade(req, stream, head, (socket) => serveConnection(socket, tenant, options));
   };
   server.on('upgrade', onUpgrade);

@@ -4,6 +4,7 @@ import { ApiError, notFound } from '../../errors.js';
 import { requestLog, tenantOf } from '../../http/request-context.js';
 import { requireTenant } from '../../http/require-tenant.js';
 import type { Authenticate } from '../../tenancy/authenticate.js';
+import type { TenantConnections } from '../../tenancy/tenant-connections.js';
 import type { TenantExecutions } from '../../tenancy/tenant-executions.js';
 import { pistonErrorHandler } from './errors.js';
 import { translateExecute } from './execute-request.js';
@@ -12,6 +13,8 @@ import { pistonRuntime } from './runtimes.js';
 
 export interface PistonRoutesOptions {
   executions: TenantExecutions;
+  /** A result being waited for counts as one of the tenant's streams until it is sent. */
+  connections: TenantConnections;
   authenticate: Authenticate;
   log: winston.Logger;
   bodyLimitBytes: number;
@@ -33,6 +36,7 @@ export function pistonRoutes(options: PistonRoutesOptions): Router {
 
   router.post('/execute', async (req, res) => {
     const tenant = tenantOf(res);
+    res.once('close', options.connections.openStream(tenant));
     const { request, language, version } = translateExecute(req.body, await executions.runtimes(), tenant.limits);
     const { id } = await executions.start(tenant, request, requestLog(res));
     const result = await executions.wait(tenant, id, AbortSignal.timeout(options.maxWaitMs));

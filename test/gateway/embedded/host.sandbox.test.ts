@@ -1,11 +1,16 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { type EmbeddedFixture, runToEnd, startEmbedded } from '../../helpers/embedded.js';
+import { timeScale } from '../../helpers/time-scale.js';
 
 // What only the host can check: nothing a program starts outlives its run, nothing it plants in
 // its scratch space is followed by the host, and nothing of a run stays behind on the machine.
+
+const run = promisify(execFile);
 
 /** Processes whose cgroup path names the execution, in any hierarchy. */
 async function processesOf(executionId: string): Promise<number[]> {
@@ -19,7 +24,7 @@ async function processesOf(executionId: string): Promise<number[]> {
 }
 
 describe('embedded sandbox on the host', function () {
-  this.timeout(60_000);
+  this.timeout(60_000 * timeScale);
   let fixture: EmbeddedFixture;
 
   before(async () => {
@@ -122,5 +127,29 @@ echo planted`;
     const runtimeState = await readdir(join(stateDir, own.config.embedded.ociRuntime)).catch(() => []);
     assert.deepEqual(runtimeState, []);
     await own.close();
+  });
+  it('should keep a mount the host has below a read-only bind read-only and nosuid too', async () => {
+    // A tmpfs anyone may write, below /usr: a bind that is read-only only at its top leaves it so.
+    const below = `/usr/local/share/sandpod-submount-${randomBytes(4).toString('hex')}`;
+    await mkdir(below);
+    try {
+      await run('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0777', 'tmpfs', below]);
+      const result = await runToEnd(fixture.backend, {
+        runtime: 'bash',
+        source: `touch ${below}/planted && echo wrote; grep " ${below} " /proc/self/mounts`,
+      });
+
+      assert.doesNotMatch(result.stdout, /wrote/);
+      assert.match(result.stderr, /Read-only file system/);
+      // runc shows the submount in the program's mount table; runsc serves it as part of /usr.
+      const line = result.stdout.split('\n').find((entry) => entry.includes(below));
+      if (line) {
+        assert.match(line, /[ ,]ro[ ,]/, line);
+        assert.match(line, /nosuid/, line);
+      }
+    } finally {
+      await run('umount', [below]).catch(() => undefined);
+      await rmdir(below);
+    }
   });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { ExecutionResult } from '../../../contract/index.js';
 import type { ExecutionEvent } from '../../../gateway/backend.js';
-import { Journal } from '../../../gateway/embedded/journal.js';
+import { Journal, MAX_JOURNAL_ENTRIES } from '../../../gateway/embedded/journal.js';
 
 const result = { id: 'x', phase: 'Succeeded', reason: 'Completed' } as ExecutionResult;
 
@@ -80,6 +80,32 @@ describe('Journal', () => {
     assert.deepEqual(outputs, ['stdout:o1 ', 'stderr:e1 ', 'stdout:o2 o3 ', 'stderr:e2 ']);
     assert.equal(journal.text.stdout, 'o1 o2 o3 ');
     assert.equal(journal.text.stderr, 'e1 e2 ');
+  });
+
+  it('should keep at most its entry cap when a program switches streams at every byte', () => {
+    const journal = new Journal();
+    for (let index = 0; index < 100_000; index++) journal.output(index % 2 === 0 ? 'stdout' : 'stderr', 'x');
+    journal.status('Succeeded');
+    assert.ok(journal.entryCount <= MAX_JOURNAL_ENTRIES + 3, `${journal.entryCount} entries`);
+    assert.equal(journal.text.stdout.length + journal.text.stderr.length, 100_000);
+  });
+
+  it('should lose and repeat nothing of either stream when output passes the entry cap', async () => {
+    const journal = new Journal(8);
+    journal.status('Running');
+    const live = collect(journal.follow(new AbortController().signal));
+    for (let index = 0; index < 50; index++) journal.output(index % 2 === 0 ? 'stdout' : 'stderr', `${index},`);
+    journal.status('Succeeded');
+    journal.finish(result);
+    for (const events of [await live, await collect(journal.follow(new AbortController().signal))]) {
+      const text = { stdout: '', stderr: '' };
+      for (const event of events) if (event.type === 'output') text[event.stream] += event.data;
+      assert.equal(text.stdout, journal.text.stdout);
+      assert.equal(text.stderr, journal.text.stderr);
+      const kinds = events.map((event) => (event.type === 'status' ? event.phase : event.type));
+      assert.equal(kinds.at(-2), 'Succeeded', 'all output comes before the final status');
+      assert.equal(kinds.at(-1), 'exit');
+    }
   });
 
   it('should stop following when the follower aborts', async () => {

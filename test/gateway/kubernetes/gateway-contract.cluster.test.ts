@@ -1,6 +1,9 @@
+import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { DEFAULT_LIMITS, DEFAULT_MAX_LIMITS } from '../../../contract/index.js';
+import { CONTAINER } from '../../../contract/objects.js';
 import type { Config } from '../../../gateway/config.js';
+import { parseConfig } from '../../../gateway/config.js';
 import { createKubernetesBackend } from '../../../gateway/kubernetes/index.js';
 import {
   createNamespace,
@@ -18,6 +21,7 @@ import {
   skipOrFail,
   startOperator,
 } from '../../helpers/cluster-suite.js';
+import { ackId, connectSocket, emitWithAck, sha256Hex, startGateway, testLogger } from '../../helpers/gateway.js';
 import { contractSuite } from '../contract-suite.js';
 
 // Needs the dev cluster with a Ready node (dev-cluster/up.sh) and the images of the default
@@ -87,4 +91,46 @@ describe(title, function () {
   contractSuite('kubernetes backend', (config, log) =>
     createKubernetesBackend(withTestNamespace(config), log, loadKubeConfig()),
   );
+
+  describe('live output through the attach', () => {
+    const token = 'live-token-0123456789';
+
+    it("should keep the pod's log the program's own output when its prompts went out through the attach", async () => {
+      const config = withTestNamespace(
+        parseConfig({ backend: 'kubernetes', tenants: [{ name: 'alpha', tokenSha256: [sha256Hex(token)] }] }),
+      );
+      const backend = await createKubernetesBackend(config, testLogger(), loadKubeConfig());
+      const gateway = await startGateway(config, backend);
+      const { socket, recorder } = await connectSocket(gateway.url, token);
+      try {
+        const source = 'a = input("a? ")\nprint("got", a, flush=True)\nimport sys\nsys.stdin.read()\n';
+        const id = ackId(await emitWithAck(socket, 'run', { runtime: 'python', source, interactive: true }));
+        await recorder.until(id, () => recorder.stdout(id) === 'a? ');
+        await emitWithAck(socket, 'stdin', { id, data: '1\n' });
+        await recorder.untilStdout(id, 'got 1\n');
+
+        // The line is complete, so containerd has logged it; the gate byte went to the launcher.
+        // The pod's status may still say the container is starting: the kubelet reports it late.
+        const readLogs = () =>
+          kubectl(['-n', namespace, 'logs', '-l', `sandpod.dev/execution=${id}`, '-c', CONTAINER.run]);
+        let logs = readLogs();
+        for (let tries = 0; !logs.ok && /waiting to start/.test(logs.out) && tries < 50; tries += 1) {
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          logs = readLogs();
+        }
+        await emitWithAck(socket, 'stdin:end', { id });
+        const result = await recorder.untilExit(id);
+
+        assert.ok(logs.ok, logs.out);
+        assert.equal(logs.out, 'a? got 1\n');
+        assert.equal(result.reason, 'Completed', JSON.stringify(result));
+        assert.equal(result.stdout, 'a? got 1\n');
+        assert.equal(recorder.stdout(id), 'a? got 1\n');
+      } finally {
+        socket.close();
+        await gateway.close();
+        await backend.close(0);
+      }
+    });
+  });
 });

@@ -10,6 +10,8 @@ const tenant = (overrides: Partial<Tenant> = {}): Tenant => ({
   maxConcurrent: 2,
   ratePerSecond: 1,
   burst: 10,
+  maxSockets: 4,
+  maxStreams: 4,
   callbackHosts: [],
   ...overrides,
 });

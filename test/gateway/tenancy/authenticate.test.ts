@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { parseConfig } from '../../../gateway/config.js';
 import { ApiError } from '../../../gateway/errors.js';
-import { bearerToken, createAuthenticator, isLoopback, isLoopbackHost } from '../../../gateway/tenancy/authenticate.js';
+import {
+  bearerToken,
+  createAuthenticator,
+  isLoopback,
+  isLoopbackHost,
+  proxyHeaderOf,
+} from '../../../gateway/tenancy/authenticate.js';
 import { configuredTenants } from '../../../gateway/tenancy/tenant-directory.js';
 
 const sha256Hex = (token: string) => createHash('sha256').update(token).digest('hex');
@@ -11,6 +17,7 @@ const client = (token: string | undefined, remoteAddress: string | undefined, ho
   token,
   remoteAddress,
   host,
+  proxyHeader: undefined,
 });
 
 describe('createAuthenticator', () => {
@@ -25,9 +32,9 @@ describe('createAuthenticator', () => {
     const authenticate = createAuthenticator(configuredTenants(config), config);
 
     it('should find the tenant when any of its tokens is given', () => {
-      assert.equal(authenticate(client('a1', '10.0.0.1')).name, 'alpha');
-      assert.equal(authenticate(client('a2', '10.0.0.1')).name, 'alpha');
-      assert.equal(authenticate(client('b1', '10.0.0.1')).name, 'beta');
+      assert.equal(authenticate(client('a1', '203.0.113.1')).name, 'alpha');
+      assert.equal(authenticate(client('a2', '203.0.113.1')).name, 'alpha');
+      assert.equal(authenticate(client('b1', '203.0.113.1')).name, 'beta');
     });
 
     it("should fill the tenant's policy from the defaults when it sets none", () => {
@@ -53,13 +60,35 @@ describe('createAuthenticator', () => {
     });
 
     it('should refuse with 401 when a loopback client names another host', () => {
-      for (const host of ['evil.example:8080', 'evil.example', '10.0.0.1:8080', undefined]) {
-        assert.throws(() => authenticate({ token: undefined, remoteAddress: '127.0.0.1', host }), status401);
+      for (const host of ['evil.example:8080', 'evil.example', '203.0.113.1:8080', undefined]) {
+        assert.throws(() => authenticate({ ...client(undefined, '127.0.0.1'), host }), status401);
       }
     });
 
+    it('should refuse with 401 naming the header when a loopback request came through a proxy', () => {
+      for (const [name, value] of [
+        ['x-forwarded-for', '198.51.100.7'],
+        ['forwarded', 'for=198.51.100.7'],
+        ['x-real-ip', '198.51.100.7'],
+        ['via', '1.1 envoy'],
+        ['x-envoy-external-address', '198.51.100.7'],
+      ] as const) {
+        // An Envoy sidecar connects from 127.0.0.6 with the pod's own Host.
+        const proxyHeader = proxyHeaderOf({ host: 'localhost:8080', [name]: value });
+        assert.throws(
+          () => authenticate({ ...client(undefined, '127.0.0.6'), proxyHeader }),
+          (error: unknown) => status401(error) && (error as ApiError).message.includes(name),
+          name,
+        );
+      }
+    });
+
+    it('should find no proxy header when a client connects directly', () => {
+      assert.equal(proxyHeaderOf({ host: 'localhost:8080', 'user-agent': 'curl', accept: '*/*' }), undefined);
+    });
+
     it('should refuse with 401 when the client is not on loopback', () => {
-      for (const address of ['10.0.0.1', '::ffff:192.168.1.1', 'fe80::1', undefined]) {
+      for (const address of ['203.0.113.1', '::ffff:198.51.100.1', 'fe80::1', undefined]) {
         assert.throws(() => authenticate(client('anything', address)), status401, String(address));
       }
     });
@@ -88,7 +117,7 @@ describe('isLoopbackHost', () => {
   });
 
   it('should refuse other names when given', () => {
-    for (const host of ['example.com', 'localhost.example.com:8080', '10.1.1.1:8080', '[fe80::1]:80', '']) {
+    for (const host of ['evil.example', 'localhost.evil.example:8080', '203.0.113.9:8080', '[fe80::1]:80', '']) {
       assert.equal(isLoopbackHost(host), false, host);
     }
   });

@@ -7,7 +7,12 @@ import { TenantDirectory } from '../../../gateway/tenancy/tenant-directory.js';
 
 const sha256Hex = (token: string) => createHash('sha256').update(token).digest('hex');
 const status401 = (error: unknown) => error instanceof ApiError && error.status === 401;
-const client = (token: string) => ({ token, remoteAddress: '10.0.0.1', host: 'gateway.example' });
+const client = (token: string) => ({
+  token,
+  remoteAddress: '203.0.113.1',
+  host: 'gateway.example',
+  proxyHeader: undefined,
+});
 
 describe('TenantDirectory', () => {
   const defaults = parseConfig({ tenantDefaults: { maxConcurrent: 5 } });
@@ -32,7 +37,10 @@ describe('TenantDirectory', () => {
     const directory = new TenantDirectory(defaults, true);
     const authenticate = createAuthenticator(directory, defaults);
 
-    assert.throws(() => authenticate({ token: undefined, remoteAddress: '127.0.0.1', host: 'localhost' }), status401);
+    assert.throws(
+      () => authenticate({ token: undefined, remoteAddress: '127.0.0.1', host: 'localhost', proxyHeader: undefined }),
+      status401,
+    );
     assert.equal(directory.loaded, false);
   });
 

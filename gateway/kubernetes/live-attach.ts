@@ -1,0 +1,249 @@
+import type { KubeConfig } from '@kubernetes/client-node';
+import type winston from 'winston';
+import { STDIN_GATE_BYTE, STDIN_GATE_MS } from '../../contract/live-gate.js';
+import { CONTAINER, type ExecutionObject } from '../../contract/objects.js';
+import type { ObjectWatch } from '../../kube/watched-objects.js';
+import { errorMessage } from '../../observability/logger.js';
+import { ApiError } from '../errors.js';
+import { type AttachEnd, AttachSocket } from './attach-socket.js';
+import { ExecutionChanges } from './execution-changes.js';
+import type { ExecutionRef } from './names.js';
+import { OutputWindow } from './output-window.js';
+import { hasPod, podNameOf, RetryDelays } from './pod-start.js';
+import { isFinished } from './result.js';
+
+// The attach this replica holds to an interactive execution's run container: its stdin, and, when
+// this replica created the execution, all of its output as it is written, prompts without a
+// newline included (the container log holds a line back until it ends).
+//
+// The attach is opened as soon as the pod exists and opened again while the container starts;
+// the status channel tells a refused attach (nothing reached the container) from one that worked,
+// so input is kept until then and sent again after a refusal, never lost and never doubled.
+// containerd gives an attach only what is written after it joined, so the replica that creates an
+// execution sends the gate byte first (contract/live-gate.ts): the launcher starts the program only
+// then, and this attach sees every byte of it.
+
+export const finished = () => new ApiError(409, 'finished', 'the execution has finished');
+export const stdinClosed = () => new ApiError(409, 'stdin_closed', 'stdin of the execution is closed');
+
+/**
+ * How long after it began creating the Execution this replica may still send the gate: less than
+ * the launcher waits from its own start (which comes later), by a margin for the byte's way there.
+ */
+export const GATE_CUTOFF_MS = STDIN_GATE_MS - 1000;
+
+/**
+ * An attach the API server drops without a status (code 1006) this soon after it opened, before
+ * any output came, never reached the container: while the pod starts, the API server cuts some
+ * attaches so instead of answering with a Failure. Its input is sent again on the next one. The
+ * end of stdin waits this long (or for output) before it goes, so it never follows input into
+ * such an attach and never reaches the program twice.
+ */
+export const ATTACH_SETTLE_MS = 500;
+
+export interface LiveAttachContext {
+  kubeConfig: KubeConfig;
+  executions: ObjectWatch<ExecutionObject>;
+  /** The Execution now, from the watch's cache or else the API server. */
+  read(ref: ExecutionRef): Promise<ExecutionObject | undefined>;
+  retryDelayMs: number;
+  maxRetryDelayMs: number;
+  windowBytes: number;
+  log: winston.Logger;
+  /** Milliseconds on a monotonic clock. */
+  nowMs?: () => number;
+}
+
+export interface LiveAttachOptions {
+  /** Send the gate and keep the output: only the replica that creates the execution does. */
+  gate: boolean;
+  /** When this replica began creating the Execution, on the `nowMs` clock. */
+  originMs: number;
+}
+
+type StdinItem = Buffer | 'end';
+
+export class LiveAttach {
+  /** All output as it is written, when this attach gates the program. */
+  readonly output: OutputWindow | undefined;
+  /** Input sent over the current attach (or none yet): sent again if the attach is refused. */
+  private readonly unconfirmed: StdinItem[] = [];
+  /** The gate is (or was) sent: false without one, or once it was dropped as too late. */
+  private gated: boolean;
+  private socket: AttachSocket | undefined;
+  /** The current attach has shown that it reached the container (output, or time without a cut). */
+  private settled = false;
+  private state: 'connecting' | 'attached' | 'done' | 'lost' = 'connecting';
+  private stdinEnded = false;
+  private readonly stopping = new AbortController();
+  private readonly attachedOnce: Promise<void>;
+  private markAttached: () => void = () => undefined;
+  private failAttach: (error: Error) => void = () => undefined;
+  private readonly nowMs: () => number;
+
+  constructor(
+    private readonly ctx: LiveAttachContext,
+    private readonly ref: ExecutionRef,
+    private readonly options: LiveAttachOptions,
+    onGone: () => void,
+  ) {
+    this.nowMs = ctx.nowMs ?? (() => performance.now());
+    this.output = options.gate ? new OutputWindow(ctx.windowBytes) : undefined;
+    this.gated = options.gate;
+    if (options.gate) this.unconfirmed.push(Buffer.from([STDIN_GATE_BYTE]));
+    this.attachedOnce = new Promise<void>((resolve, reject) => {
+      this.markAttached = resolve;
+      this.failAttach = reject;
+    });
+    // Awaited by senders only; an attach nobody sent input to may end without one.
+    this.attachedOnce.catch(() => undefined);
+    void this.run().then(
+      () => onGone(),
+      (error: unknown) => {
+        ctx.log.error('Failed to hold the attach of an Execution', { execution: this.key, error: errorMessage(error) });
+        this.end('lost');
+        onGone();
+      },
+    );
+  }
+
+  /** Whether input can still be taken: the program runs, or is about to. */
+  get usable(): boolean {
+    return this.state === 'connecting' || this.state === 'attached';
+  }
+
+  get stdinClosed(): boolean {
+    return this.stdinEnded;
+  }
+
+  /** Sends input (`null`: end of file); kept and sent again until an attach takes it. */
+  async send(data: string | null): Promise<void> {
+    if (this.stdinEnded) throw stdinClosed();
+    if (!this.usable) throw data === null ? stdinClosed() : finished();
+    if (data === null) this.stdinEnded = true;
+    this.deliver(data === null ? 'end' : Buffer.from(data, 'utf8'));
+    // The first attach tells whether the program can be reached at all.
+    await this.attachedOnce;
+    if (this.state === 'lost') throw data === null ? stdinClosed() : finished();
+  }
+
+  close(): void {
+    this.stopping.abort();
+    this.socket?.close();
+  }
+
+  private get key(): string {
+    return `${this.ref.namespace}/${this.ref.name}`;
+  }
+
+  private deliver(item: StdinItem): void {
+    this.unconfirmed.push(item);
+    if (this.socket) this.write(this.socket, item);
+  }
+
+  private write(socket: AttachSocket, item: StdinItem): void {
+    if (item !== 'end') socket.send(item);
+    else if (this.settled || socket.sawOutput) socket.closeStdin();
+    // Otherwise attachOnce sends it once the attach settled.
+  }
+
+  private async run(): Promise<void> {
+    const changes = new ExecutionChanges(this.ctx.executions, this.ref);
+    const delays = new RetryDelays(this.ctx.retryDelayMs, this.ctx.maxRetryDelayMs);
+    try {
+      let execution = await this.ctx.read(this.ref);
+      while (!this.stopping.signal.aborted) {
+        if (!execution || isFinished(execution)) {
+          this.end('done');
+          return;
+        }
+        let waitMs: number | undefined;
+        if (hasPod(execution)) {
+          const outcome = await this.attachOnce(podNameOf(execution));
+          if (outcome.kind !== 'refused') {
+            this.end(outcome.kind === 'ended' ? 'done' : 'lost', outcome);
+            return;
+          }
+          waitMs = delays.after(true);
+          this.ctx.log.debug('Attach refused; trying again', {
+            execution: this.key,
+            reason: outcome.message,
+            retryInMs: waitMs,
+          });
+        }
+        const change = await changes.next(this.stopping.signal, waitMs);
+        if (change) execution = 'deleted' in change ? undefined : change.execution;
+      }
+      this.end('lost');
+    } finally {
+      changes.close();
+    }
+  }
+
+  private async attachOnce(pod: string): Promise<AttachEnd> {
+    let socket: AttachSocket;
+    try {
+      socket = await AttachSocket.open(
+        this.ctx.kubeConfig,
+        { namespace: this.ref.namespace, pod, container: CONTAINER.run },
+        (stream, chunk) => this.output?.add(stream, chunk),
+      );
+    } catch (error) {
+      // The API server refused the upgrade: nothing was sent.
+      return { kind: 'refused', message: error instanceof Error ? error.message : String(error) };
+    }
+    // Checked once open, right before the gate would go: opening can take a while.
+    this.dropLateGate();
+    this.socket = socket;
+    this.settled = false;
+    this.state = 'attached';
+    this.markAttached();
+    for (const item of this.unconfirmed) this.write(socket, item);
+    const openedAtMs = this.nowMs();
+    const settle = setTimeout(() => {
+      this.settled = true;
+      if (this.socket === socket && this.unconfirmed.at(-1) === 'end') socket.closeStdin();
+    }, ATTACH_SETTLE_MS);
+    const stop = () => socket.close();
+    this.stopping.signal.addEventListener('abort', stop, { once: true });
+    try {
+      const outcome = await socket.ended;
+      if (outcome.kind === 'broken' && !socket.sawOutput && this.nowMs() - openedAtMs < ATTACH_SETTLE_MS) {
+        return { kind: 'refused', message: outcome.message };
+      }
+      return outcome;
+    } finally {
+      clearTimeout(settle);
+      this.stopping.signal.removeEventListener('abort', stop);
+      this.socket = undefined;
+      this.settled = false;
+      if (this.usable) this.state = 'connecting';
+    }
+  }
+
+  /**
+   * Past the cutoff the launcher may have stopped waiting and would hand the gate to the program:
+   * it is not sent, and the log tells the output instead.
+   */
+  private dropLateGate(): void {
+    if (!this.gated || this.nowMs() - this.options.originMs <= GATE_CUTOFF_MS) return;
+    this.gated = false;
+    this.unconfirmed.shift();
+    this.output?.end('partial');
+    this.ctx.log.warn('Did not gate the program: its container started too late; its output comes from the log', {
+      execution: this.key,
+    });
+  }
+
+  private end(state: 'done' | 'lost', outcome?: AttachEnd): void {
+    if (!this.usable) return;
+    this.state = state;
+    this.unconfirmed.length = 0;
+    // Only an attach that gated the program and ran to its end saw all of the output.
+    this.output?.end(state === 'done' && outcome?.kind === 'ended' && this.gated ? 'complete' : 'partial');
+    this.failAttach(finished());
+    if (state === 'lost' && outcome?.kind === 'broken') {
+      this.ctx.log.warn('Lost the attach of an Execution', { execution: this.key, reason: outcome.message });
+    }
+  }
+}
