@@ -141,8 +141,10 @@ describe('Piston v2 connect WebSocket (embedded)', function () {
     try {
       const ack = await emitWithAck(socket, 'run', { runtime: 'python', source: 'print("io")' });
       assert.ok('id' in ack, JSON.stringify(ack));
+      // A streamed client gets the output as events; the exit event leaves it out.
       const result = await recorder.untilExit(ack.id);
-      assert.equal(result.stdout, 'io\n');
+      assert.equal(result.reason, 'Completed');
+      assert.equal(recorder.stdout(ack.id), 'io\n');
     } finally {
       socket.close();
     }
