@@ -3,12 +3,13 @@
 //
 //   gateway ──┐           ┌── operator        (never each other)
 //             ├─► sandbox ┤
-//             ├─► kube ───┤
-//             └─► contract ◄┘  ◄── web
+//             ├─► kube ───┤◄── kubectl-plugin ──► cli
+//             └─► contract ◄┘  ◄── client ◄── web, cli
 //
 // contract/ is the API both sides read; sandbox/ (host sandbox and pod launcher) and kube/ (the
-// Kubernetes client pieces) build on it alone; observability/ is a leaf anyone may use.
-const ours = '^(contract|sandbox|kube|gateway|operator|observability|web)/';
+// Kubernetes client pieces) build on it alone; observability/ is a leaf anyone may use. client/
+// speaks the REST and Socket.IO API from the contract alone, so users may take it as it is.
+const ours = '^(contract|sandbox|kube|gateway|operator|observability|web|client|cli|kubectl-plugin)/';
 
 /** A rule that `from` may import nothing of ours outside `allowed`. */
 function layer(name, from, allowed, comment) {
@@ -39,7 +40,20 @@ module.exports = {
       ['contract', 'sandbox', 'kube', 'observability'],
       'operator/ reaches the gateway only through the API in contract/',
     ),
-    layer('web-reads-the-contract', 'web', ['contract'], 'the web page shares only the contract with the server'),
+    layer('client-speaks-the-contract', 'client', ['contract'], 'client/ knows the API from contract/ alone'),
+    layer(
+      'web-reads-the-contract',
+      'web',
+      ['client', 'contract'],
+      'the web page shares only the contract (and its client) with the server',
+    ),
+    layer('cli-uses-the-client', 'cli', ['client', 'contract'], 'the sandpod command speaks the API through client/'),
+    layer(
+      'kubectl-plugin-uses-the-kubernetes-api',
+      'kubectl-plugin',
+      ['contract', 'kube', 'cli', 'client', 'observability'],
+      'kubectl-sandpod speaks to the Kubernetes API (sharing the command line pieces of cli/), never to the gateway or operator code',
+    ),
     {
       name: 'no-circular',
       comment: 'a cycle hides which module owns the idea',

@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 NODE_STAMP := node_modules/.package-lock.json
-SOURCES := $(shell find contract sandbox kube gateway operator observability -name '*.ts' 2>/dev/null)
+SOURCES := $(shell find contract sandbox kube gateway operator observability client cli kubectl-plugin -name '*.ts' 2>/dev/null)
 WEB_SOURCES := $(shell find web -path web/dist -prune -o -type f -print 2>/dev/null)
 
 .PHONY: help
@@ -33,8 +33,20 @@ $(SPAWNER): sandbox/spawner/sandpod-spawner.c
 	@mkdir -p $(@D)
 	gcc -O2 -Wall -Wextra -Werror -o $@ $<
 
+# The command-line tools (README.md, "Tools"): small launchers of the compiled entry points.
+COMMANDS := dist/bin/sandpod dist/bin/kubectl-sandpod
+define launcher
+	@mkdir -p $(@D)
+	printf '#!/usr/bin/env node\nimport("../%s");\n' '$(1)' > $@
+	chmod +x $@
+endef
+dist/bin/sandpod: dist/.built
+	$(call launcher,cli/sandpod.js)
+dist/bin/kubectl-sandpod: dist/.built
+	$(call launcher,kubectl-plugin/kubectl-sandpod.js)
+
 .PHONY: build
-build: $(NODE_STAMP) dist/.built $(SPAWNER) ## Compile the gateway, operator, web page and process spawner
+build: $(NODE_STAMP) dist/.built $(SPAWNER) $(COMMANDS) ## Compile the gateway, operator, web page, process spawner, and the sandpod and kubectl-sandpod commands
 
 .PHONY: run
 run: deps build ## Start the gateway in embedded mode on http://127.0.0.1:8080 (HOST, PORT)
@@ -43,7 +55,7 @@ run: deps build ## Start the gateway in embedded mode on http://127.0.0.1:8080 (
 .PHONY: lint
 lint: $(NODE_STAMP) ## Check formatting, lint rules, the import layers (.dependency-cruiser.cjs) and types
 	biome check .
-	depcruise --config .dependency-cruiser.cjs contract sandbox kube gateway operator observability web/src
+	depcruise --config .dependency-cruiser.cjs contract sandbox kube gateway operator observability client cli kubectl-plugin web/src
 	tsc -p tsconfig.json --noEmit
 
 .PHONY: test

@@ -9,6 +9,7 @@ import { attachPistonConnect } from './compat/piston/connect.js';
 import { pistonRoutes } from './compat/piston/routes.js';
 import type { Config } from './config.js';
 import { notFound } from './errors.js';
+import { apiDocsPage, openApiRoutes } from './http/api-description-routes.js';
 import { apiErrorHandler } from './http/api-errors.js';
 import { executionsRoutes } from './http/executions-routes.js';
 import { healthRoutes } from './http/health-routes.js';
@@ -88,6 +89,8 @@ export function createApp(options: GatewayOptions): Gateway {
   app.set('trust proxy', false);
   app.use(requestContext(log, metrics));
   app.use(healthRoutes(backend, metrics));
+  app.use('/api/v1', openApiRoutes());
+  app.use('/api/docs', apiDocsPage(options.webDir));
   app.use(
     '/api/v1',
     requireTenant(authenticate),

@@ -87,6 +87,37 @@ const tenantsSecretSchema = z.strictObject({
 });
 export type TenantsSecretRef = z.infer<typeof tenantsSecretSchema>;
 
+/**
+ * Why a tenant may not have this namespace, or undefined when it may. Kubernetes' own namespaces
+ * and the one sandpod runs in hold Secrets, service accounts and controllers: a tenant there
+ * would have the gateway create Executions, and the operator pods, beside them.
+ */
+export function reservedNamespaceReason(namespace: string, releaseNamespace?: string): string | undefined {
+  if (namespace === 'default' || namespace.startsWith('kube-')) {
+    return `namespace ${namespace} belongs to Kubernetes itself; give the tenant a namespace of its own`;
+  }
+  if (releaseNamespace !== undefined && namespace === releaseNamespace) {
+    return `namespace ${namespace} is where sandpod itself runs; give the tenant a namespace of its own`;
+  }
+  return undefined;
+}
+
+/** Adds an issue for each tenant whose namespace is reserved (see reservedNamespaceReason). */
+export function refuseReservedNamespaces(
+  tenants: readonly TenantConfig[],
+  settings: { namespacePrefix: string; namespaces: Record<string, string>; releaseNamespace?: string | undefined },
+  context: z.RefinementCtx,
+  pathOf: (index: number, field: 'name' | 'namespace') => PropertyKey[],
+): void {
+  tenants.forEach((tenant, index) => {
+    const own = tenant.namespace ?? settings.namespaces[tenant.name];
+    const namespace = own ?? `${settings.namespacePrefix}${tenant.name}`;
+    const message = reservedNamespaceReason(namespace, settings.releaseNamespace);
+    const field = tenant.namespace !== undefined ? 'namespace' : 'name';
+    if (message) context.addIssue({ code: 'custom', path: pathOf(index, field), message });
+  });
+}
+
 const configFields = z.strictObject({
   host: z.string().default('127.0.0.1'),
   port: z.int().min(0).max(65535).default(8080),
@@ -220,8 +251,45 @@ const configFields = z.strictObject({
        * Role in each is enough), or all of them (a ClusterRole; for tenants added at runtime).
        */
       watch: z.enum(['tenants', 'all']).default('tenants'),
+      /**
+       * The namespace the gateway and operator run in (the chart sets it): no tenant may have it,
+       * nor `default` or a `kube-*` namespace. Without it, the tenants Secret's namespace.
+       */
+      releaseNamespace: dnsLabel.optional(),
       /** Seconds a finished Execution stays readable before the operator deletes it. */
       ttlSecondsAfterFinished: z.int().min(0).default(3600),
+      /**
+       * What one tenant may keep stored in the API server (etcd) through its Executions, finished
+       * ones included until their TTL deletes them: a new one past either cap gets 429 with a
+       * Retry-After of when the first of them is due to go. Counted from the watch, so every
+       * replica agrees. An Execution weighs its JSON: source, files, stdin and output.
+       */
+      storage: z
+        .strictObject({
+          maxExecutionsPerTenant: z.int().positive().default(500),
+          maxBytesPerTenant: z
+            .int()
+            .positive()
+            .default(32 * 1024 * 1024),
+          /**
+           * An Execution whose request is larger than this is deleted largeTtlSecondsAfterFinished
+           * after it finishes instead of ttlSecondsAfterFinished, whichever is shorter.
+           */
+          largeExecutionBytes: z
+            .int()
+            .positive()
+            .default(64 * 1024),
+          largeTtlSecondsAfterFinished: z.int().min(0).default(300),
+        })
+        .prefault({}),
+      /**
+       * Output of finished Executions kept in memory (each replica), so that reading a result
+       * again is no API request: the watch keeps Executions without their output.
+       */
+      finishedResultCacheBytes: z
+        .int()
+        .min(0)
+        .default(32 * 1024 * 1024),
       /**
        * Read stdout and stderr of a pod's log apart (`stream=Stdout|Stderr`, feature gate
        * PodLogsQuerySplitStreams). Where the API server refuses it, both are followed as stdout,
@@ -252,6 +320,17 @@ const configFields = z.strictObject({
 });
 
 export const configSchema = configFields.superRefine((config, context) => {
+  const { kubernetes } = config;
+  const releaseNamespace = kubernetes.releaseNamespace ?? kubernetes.tenantsSecret?.namespace;
+  for (const [tenant, namespace] of Object.entries(kubernetes.namespaces)) {
+    const message = reservedNamespaceReason(namespace, releaseNamespace);
+    if (message) context.addIssue({ code: 'custom', path: ['kubernetes', 'namespaces', tenant], message });
+  }
+  refuseReservedNamespaces(config.tenants, { ...kubernetes, releaseNamespace }, context, (index, field) => [
+    'tenants',
+    index,
+    field,
+  ]);
   // Without the Kubernetes backend nobody reads the Secret, and no tenants would mean open loopback.
   if (config.kubernetes.tenantsSecret && config.backend !== 'kubernetes') {
     context.addIssue({

@@ -15,6 +15,9 @@ COPY kube kube
 COPY observability observability
 COPY gateway gateway
 COPY operator operator
+COPY client client
+COPY cli cli
+COPY kubectl-plugin kubectl-plugin
 COPY web web
 RUN npm run build \
   && npm prune --omit=dev --no-audit --no-fund \

@@ -12,7 +12,7 @@ import {
 import { API_GROUP, API_VERSION, type ExecutionStatus } from '../contract/crd.js';
 import { API_VERSION_STRING, EXECUTION_PLURAL, type Execution } from '../contract/objects.js';
 import type { LogRead } from './output.js';
-import { type ClusterApi, PermanentError } from './reconciler.js';
+import { type ClusterApi, PermanentError, type SecretOwner } from './reconciler.js';
 
 // ClusterApi on the real API server. Errors are sorted here: NotFound and AlreadyExists are
 // answers, not failures; a rejection no retry can fix becomes a PermanentError; everything else
@@ -70,17 +70,37 @@ export class KubeClusterApi implements ClusterApi {
     await ignoreNotFound(this.core.deleteNamespacedPod({ namespace, name, gracePeriodSeconds: 0 }));
   }
 
-  async createSecret(secret: V1Secret): Promise<void> {
+  async createSecret(secret: V1Secret): Promise<string | null> {
     try {
-      await this.core.createNamespacedSecret({ namespace: secret.metadata?.namespace ?? '', body: secret });
+      const made = await this.core.createNamespacedSecret({
+        namespace: secret.metadata?.namespace ?? '',
+        body: secret,
+      });
+      return made.metadata?.uid ?? '';
     } catch (error) {
-      if (hasCode(error, 409)) return;
+      if (hasCode(error, 409)) return null;
       throw classifyCreateError(error, 'Secret');
     }
   }
 
-  async deleteSecret(namespace: string, name: string): Promise<void> {
-    await ignoreNotFound(this.core.deleteNamespacedSecret({ namespace, name }));
+  async readSecretOwner(namespace: string, name: string): Promise<SecretOwner | null> {
+    try {
+      const { metadata } = await this.core.readNamespacedSecret({ namespace, name });
+      const controllerUid = metadata?.ownerReferences?.find((ref) => ref.controller)?.uid;
+      return { uid: metadata?.uid ?? '', ...(controllerUid ? { controllerUid } : {}) };
+    } catch (error) {
+      if (hasCode(error, 404)) return null;
+      throw error;
+    }
+  }
+
+  async deleteSecret(namespace: string, name: string, uid: string): Promise<void> {
+    try {
+      await this.core.deleteNamespacedSecret({ namespace, name, body: { preconditions: { uid } } });
+    } catch (error) {
+      // 409: the precondition failed, a Secret of that name now is another one; not ours to delete.
+      if (!hasCode(error, 404) && !hasCode(error, 409)) throw error;
+    }
   }
 
   async readLog(namespace: string, pod: string, read: LogRead): Promise<Uint8Array> {

@@ -95,6 +95,7 @@ export async function runOperator(config: OperatorConfig): Promise<void> {
     stopping = true;
     void (async () => {
       log.info('Stopping operator', { why });
+      metrics.leader.set(0);
       queue.shutDown();
       const grace = new Promise((resolve) => setTimeout(resolve, config.shutdownGraceMs).unref());
       await Promise.race([Promise.allSettled(workers), grace]);
@@ -113,6 +114,7 @@ export async function runOperator(config: OperatorConfig): Promise<void> {
     // A replica that cannot renew must stop at once: another one is about to take over.
     elector.keepRenewing(() => stop('lost the leader Lease', 1));
   }
+  metrics.leader.set(1);
   await informers.start();
   log.info('Synced caches', {
     executions: informers.executions.list().length,

@@ -10,6 +10,8 @@ export interface OperatorMetrics {
   executionsFinished: Counter<'phase' | 'reason'>;
   podStartLatency: Histogram;
   apiRateLimitWait: Histogram;
+  /** 1 while this replica holds the leader Lease (or runs without leader election), else 0. */
+  leader: Gauge;
 }
 
 /** Each operator has its own registry, so tests can build many side by side. */
@@ -67,6 +69,11 @@ export function createMetrics(load: { queueDepth(): number; executions(): Iterab
       name: 'sandpod_operator_api_rate_limiter_wait_seconds',
       help: 'Time each request to the API server waited for the client-side rate limit (config api.qps, api.burst)',
       buckets: [0, 0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    leader: new Gauge({
+      name: 'sandpod_operator_leader',
+      help: 'Whether this replica leads (holds the leader Lease, or runs without leader election) and so reconciles',
       registers: [registry],
     }),
   };

@@ -27,8 +27,12 @@ export interface ClusterApi {
   /** Resolves false when a pod of that name already exists. */
   createPod(pod: V1Pod): Promise<boolean>;
   deletePod(namespace: string, name: string): Promise<void>;
-  createSecret(secret: V1Secret): Promise<void>;
-  deleteSecret(namespace: string, name: string): Promise<void>;
+  /** Resolves the uid of the Secret made, or null when a Secret of that name already exists. */
+  createSecret(secret: V1Secret): Promise<string | null>;
+  /** The Secret's uid and the uid of its controlling owner: null when it does not exist. */
+  readSecretOwner(namespace: string, name: string): Promise<SecretOwner | null>;
+  /** Deletes the Secret only if it is still the one with this uid; gone or replaced is no error. */
+  deleteSecret(namespace: string, name: string, uid: string): Promise<void>;
   readLog(namespace: string, pod: string, read: LogRead): Promise<Uint8Array>;
   /** Replaces status at the Execution's resourceVersion; a conflict throws and is retried. */
   replaceStatus(execution: Execution, status: ExecutionStatus): Promise<void>;
@@ -42,6 +46,12 @@ export interface ClusterCache {
   executions(namespace: string): Iterable<Execution>;
   pod(namespace: string, name: string): V1Pod | undefined;
   runtimes(): Iterable<Runtime>;
+}
+
+export interface SecretOwner {
+  uid: string;
+  /** The uid of the object that controls it, if any. */
+  controllerUid?: string;
 }
 
 /** A failure that retrying cannot fix; it becomes a terminal SystemError with this message. */
@@ -74,6 +84,8 @@ export class Reconciler {
   private readonly logReadFailures = new Map<string, number>();
   /** Keys this process made children for, whose Secret may exist although status names no pod. */
   private readonly childrenMade = new Set<string>();
+  /** Per key, the uid of the input Secret this process made or found owned by the Execution. */
+  private readonly secretUids = new Map<string, string>();
 
   constructor(
     private readonly api: ClusterApi,
@@ -93,6 +105,7 @@ export class Reconciler {
       this.cleanedUp.delete(key);
       this.logReadFailures.delete(key);
       this.childrenMade.delete(key);
+      this.secretUids.delete(key);
       return {};
     }
     const version = execution.metadata.resourceVersion;
@@ -166,7 +179,8 @@ export class Reconciler {
     log: Logger,
   ): Promise<V1Pod> {
     const secret = desiredSecret(execution, runtime, plan);
-    await this.api.createSecret(secret);
+    const key = `${execution.metadata.namespace}/${execution.metadata.name}`;
+    this.secretUids.set(key, await this.ownInputSecret(execution, secret));
     const pod = desiredPod(execution, runtime, plan, this.policy.pod);
     const created = await this.api.createPod(pod);
     if (created) {
@@ -180,6 +194,46 @@ export class Reconciler {
       throw new Error(`pod ${podName(execution)} still belongs to an earlier Execution of this name`);
     }
     return existing ?? pod;
+  }
+
+  /**
+   * The uid of the input Secret, made now or by an earlier pass. One of that name that the
+   * Execution does not control was planted by someone else (anyone who may create Secrets in the
+   * namespace): mounting it would run their source in place of the tenant's.
+   */
+  private async ownInputSecret(execution: Execution, secret: V1Secret): Promise<string> {
+    const made = await this.api.createSecret(secret);
+    if (made !== null) return made;
+    const name = secretName(execution);
+    const existing = await this.api.readSecretOwner(execution.metadata.namespace, name);
+    // Deleted between the two calls: the next pass makes it.
+    if (!existing) throw new Error(`Secret ${name} existed and vanished; trying again`);
+    if (existing.controllerUid !== execution.metadata.uid) {
+      throw new PermanentError(
+        `Secret ${name} already exists and is not owned by this Execution; it was not used. ` +
+          'Something other than the operator made it: delete it, then create the Execution again',
+      );
+    }
+    return existing.uid;
+  }
+
+  /**
+   * Deletes the input Secret only if this Execution owns it: a Secret of that name planted by
+   * someone else is left alone (and was never mounted, see ownInputSecret).
+   */
+  private async deleteOwnSecret(execution: Execution, key: string, log: Logger): Promise<void> {
+    const { namespace, uid } = execution.metadata;
+    const name = secretName(execution);
+    let secretUid = this.secretUids.get(key);
+    if (secretUid === undefined) {
+      const existing = await this.api.readSecretOwner(namespace, name);
+      if (existing && existing.controllerUid !== uid) {
+        log.warn('Left alone a Secret the Execution does not own', { secret: name });
+      }
+      if (existing?.controllerUid === uid) secretUid = existing.uid;
+    }
+    if (secretUid !== undefined) await this.api.deleteSecret(namespace, name, secretUid);
+    this.secretUids.delete(key);
   }
 
   /**
@@ -233,7 +287,7 @@ export class Reconciler {
     // pod goes with its Execution, through its owner reference.)
     const mayHaveSecret = Boolean(execution.status?.podName) || this.childrenMade.has(key);
     if (mayHaveSecret && this.cleanedUp.get(key) !== uid) {
-      await this.api.deleteSecret(namespace, secretName(execution));
+      await this.deleteOwnSecret(execution, key, log);
       this.cleanedUp.set(key, uid);
       this.childrenMade.delete(key);
     }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what sandpod needs on Debian and is missing: the OCI runtime, the toolchains of the
 # runtime catalog (the host packages of each runtime in runtimes/catalog.yaml whose version command
-# is not there), and (with --test) the browser the end-to-end tests drive and what boots the
-# cgroup v2 test guest (test/cgroup2/run.sh): qemu, a static busybox and Debian's kernel.
+# is not there), and (with --test) the browser and the terminal multiplexer the end-to-end tests
+# drive and what boots the cgroup v2 test guest (test/cgroup2/run.sh): qemu, a static busybox and
+# Debian's kernel.
 # Prints what it installs; does nothing when all is present. Needs node and the checkout's
 # node_modules (make deps installs them first) to read the catalog.
 set -euo pipefail
@@ -18,6 +19,8 @@ declare -A needed=(
   [gcc]=gcc # builds the process spawner (make build)
 )
 $want_test && needed[chromium]=chromium
+# the sandpod command's terminal tests type into it through tmux
+$want_test && needed[tmux]=tmux
 $want_test && needed[qemu-system-x86_64]=qemu-system-x86
 
 missing=()

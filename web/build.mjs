@@ -4,7 +4,7 @@
 //   node web/build.mjs [--no-typecheck] [--outdir DIR]
 
 import { execFile } from 'node:child_process';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -88,11 +88,28 @@ async function writeIndex({ script, preloads, stylesheet }) {
   await writeFile(join(outDir, 'index.html'), html);
 }
 
+// The API page (/api/docs): Swagger UI's prebuilt bundle from npm beside our own page, so it
+// loads without any network but the gateway's.
+async function copyApiDocs() {
+  const swaggerUi = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
+  const target = join(outDir, 'api-docs');
+  await mkdir(target, { recursive: true });
+  const files = [
+    [join(swaggerUi, 'swagger-ui-bundle.js'), 'swagger-ui-bundle.js'],
+    [join(swaggerUi, 'swagger-ui.css'), 'swagger-ui.css'],
+    [join(swaggerUi, 'LICENSE'), 'swagger-ui.LICENSE.txt'],
+    [join(swaggerUi, 'swagger-ui-bundle.js.LICENSE.txt'), 'swagger-ui-bundle.js.LICENSE.txt'],
+    [join(webDir, 'api-docs', 'index.html'), 'index.html'],
+    [join(webDir, 'api-docs', 'init.js'), 'init.js'],
+  ];
+  await Promise.all(files.map(([from, to]) => copyFile(from, join(target, to))));
+}
+
 async function build() {
   const started = performance.now();
   await rm(outDir, { recursive: true, force: true });
   const [outputs] = await Promise.all([bundle(), process.argv.includes('--no-typecheck') ? undefined : typecheck()]);
-  await writeIndex(outputs);
+  await Promise.all([writeIndex(outputs), copyApiDocs()]);
   const elapsedMs = Math.round(performance.now() - started);
   process.stdout.write(
     `Built ${relative(rootDir, outDir)} (${outputs.script}, ${outputs.stylesheet}) in ${elapsedMs} ms\n`,

@@ -9,12 +9,13 @@ import { errorMessage } from '../../observability/logger.js';
 import type { ExecutionBackend, ExecutionEvent, ExecutionSpec } from '../backend.js';
 import type { DeliveryStore } from '../callbacks/store.js';
 import type { Config } from '../config.js';
-import { ApiError, atCapacity, invalid, notFound } from '../errors.js';
+import { ApiError, atCapacity, invalid, notFound, tooMany } from '../errors.js';
 import type { TenantDirectory } from '../tenancy/tenant-directory.js';
 import { apiServerProblem } from './api-request.js';
 import { ExecutionChanges } from './execution-changes.js';
 import { executionDeliveryStore } from './execution-deliveries.js';
 import { CANCEL_PATCH, desiredExecution } from './execution-object.js';
+import { FinishedResults } from './finished-results.js';
 import { type FollowContext, followExecution } from './follow.js';
 import { LiveAttaches } from './live-attaches.js';
 import {
@@ -28,6 +29,7 @@ import {
 } from './names.js';
 import { deletedResult, isFinished, phaseOf, toResult } from './result.js';
 import { runtimeInfos } from './runtime-info.js';
+import { executionBytes, type StoredUsage, storedUsage } from './stored-executions.js';
 import type { TenantsSecret } from './tenants-secret.js';
 
 // Executions as Execution objects: the API server holds every fact, the watch tells what changed,
@@ -53,6 +55,9 @@ export interface KubernetesBackendDeps {
  * delivers it within milliseconds while it is up; this only bounds a leak when it never does.
  */
 const UNSEEN_CREATION_TTL_MS = 60_000;
+
+/** Retry-After of a storage refusal when none of the tenant's Executions has finished yet. */
+const STORAGE_RETRY_SECONDS = 10;
 
 const monotonicMs = () => performance.now();
 
@@ -109,10 +114,12 @@ export class KubernetesBackend implements ExecutionBackend {
   private lastProblem: string | undefined;
   private namespaceSettings: NamespaceSettings;
   /** Executions created here that the watch has not shown yet, by `namespace/name`. */
-  private readonly unseenCreations = new Map<string, { tenant: string; createdAtMs: number }>();
+  private readonly unseenCreations = new Map<string, { tenant: string; createdAtMs: number; bytes: number }>();
+  private readonly finishedResults: FinishedResults;
 
   constructor(private readonly deps: KubernetesBackendDeps) {
     this.now = deps.now ?? (() => new Date());
+    this.finishedResults = new FinishedResults(deps.settings.finishedResultCacheBytes);
     this.namespaceSettings = namespaceSettingsOf(deps.settings, deps.tenants);
     deps.tenants.onChange(() => {
       this.namespaceSettings = namespaceSettingsOf(deps.settings, deps.tenants);
@@ -180,6 +187,9 @@ export class KubernetesBackend implements ExecutionBackend {
         { tenant, namespace, name },
         this.deps.settings,
       );
+      const bytes = executionBytes(body);
+      body.spec.ttlSecondsAfterFinished = this.ttlFor(bytes);
+      this.admitStorage(tenant, bytes);
       try {
         await this.deps.custom.createNamespacedCustomObject({
           group: API_GROUP,
@@ -193,7 +203,7 @@ export class KubernetesBackend implements ExecutionBackend {
           tenant,
           runtime: runtime.metadata.name,
         });
-        this.unseenCreations.set(`${namespace}/${name}`, { tenant, createdAtMs: this.now().getTime() });
+        this.unseenCreations.set(`${namespace}/${name}`, { tenant, createdAtMs: this.now().getTime(), bytes });
         if (spec.interactive === true) this.attaches.gate({ namespace, name }, originMs);
         return { id: name };
       } catch (error) {
@@ -204,9 +214,20 @@ export class KubernetesBackend implements ExecutionBackend {
     }
   }
 
+  /**
+   * From the watch where it has the Execution: an unfinished one in full (its status has no
+   * output yet), a finished one from the results kept here or by one read. Only an Execution the
+   * watch has not shown yet costs a read every time.
+   */
   async get(tenant: string, id: string): Promise<ExecutionResult | undefined> {
     const ref = executionRef(tenant, id, this.namespaceSettings);
-    const execution = ref && (await this.readWhole(ref));
+    if (!ref) return undefined;
+    const cached = this.deps.executions.get(ref.namespace, ref.name);
+    if (cached) {
+      if (!this.belongs(cached, tenant)) return undefined;
+      return isFinished(cached) ? this.finishedResult(ref, cached) : toResult(cached);
+    }
+    const execution = await this.readWhole(ref);
     return execution && this.belongs(execution, tenant) ? toResult(execution) : undefined;
   }
 
@@ -263,7 +284,7 @@ export class KubernetesBackend implements ExecutionBackend {
         execution = change.execution;
       }
       // The watch keeps Executions without their output.
-      return toResult((await this.readWhole(ref)) ?? execution);
+      return (await this.finishedResult(ref, execution)) ?? toResult(execution);
     } finally {
       changes.close();
     }
@@ -283,16 +304,68 @@ export class KubernetesBackend implements ExecutionBackend {
     for (const execution of this.deps.executions.list()) {
       if (!isFinished(execution) && this.belongs(execution, tenant)) count += 1;
     }
+    return count + this.unseenFor(tenant).length;
+  }
+
+  /** Executions this replica created for the tenant that the watch has not shown yet. */
+  private unseenFor(tenant: string): { bytes: number }[] {
     const nowMs = this.now().getTime();
+    const unseen: { bytes: number }[] = [];
     for (const [key, created] of this.unseenCreations) {
       const [namespace = '', name = ''] = key.split('/');
       if (this.deps.executions.get(namespace, name) || nowMs - created.createdAtMs > UNSEEN_CREATION_TTL_MS) {
         this.unseenCreations.delete(key);
       } else if (created.tenant === tenant) {
-        count += 1;
+        unseen.push(created);
       }
     }
-    return count;
+    return unseen;
+  }
+
+  /** A large request is kept a shorter while after it finishes: most of etcd's bytes are in few objects. */
+  private ttlFor(requestBytes: number): number {
+    const { ttlSecondsAfterFinished, storage } = this.deps.settings;
+    if (requestBytes <= storage.largeExecutionBytes) return ttlSecondsAfterFinished;
+    return Math.min(ttlSecondsAfterFinished, storage.largeTtlSecondsAfterFinished);
+  }
+
+  /**
+   * Refuses a new Execution of `bytes` that would take the tenant past what it may keep stored.
+   * Space comes back as finished Executions reach their TTL; the client is told when the first is due.
+   */
+  private admitStorage(tenant: string, bytes: number): void {
+    const { maxExecutionsPerTenant, maxBytesPerTenant } = this.deps.settings.storage;
+    const usage = this.stored(tenant);
+    const overCount = usage.executions + 1 > maxExecutionsPerTenant;
+    const overBytes = usage.bytes + bytes > maxBytesPerTenant;
+    if (!overCount && !overBytes) return;
+    const nowMs = this.now().getTime();
+    const retryAfter =
+      usage.nextExpiryMs === undefined
+        ? STORAGE_RETRY_SECONDS
+        : Math.max(1, Math.ceil((usage.nextExpiryMs - nowMs) / 1000));
+    const what = overCount
+      ? `${usage.executions} stored executions, its maximum of ${maxExecutionsPerTenant}`
+      : `${usage.bytes} bytes of stored executions; this one (${bytes} bytes) would pass its maximum of ${maxBytesPerTenant}`;
+    this.deps.log.warn('Refused Execution over the storage cap', {
+      tenant,
+      executions: usage.executions,
+      bytes: usage.bytes,
+    });
+    throw tooMany(
+      `tenant ${tenant} has ${what}; finished executions are deleted ttlSecondsAfterFinished after they end`,
+      retryAfter,
+    );
+  }
+
+  /** What the tenant keeps stored through its Executions, on every replica (see `unfinished`). */
+  stored(tenant: string): StoredUsage {
+    const usage = storedUsage(this.deps.executions.list(), (execution) => this.belongs(execution, tenant));
+    for (const created of this.unseenFor(tenant)) {
+      usage.executions += 1;
+      usage.bytes += created.bytes;
+    }
+    return usage;
   }
 
   load(): { running: number; queued: number } {
@@ -371,6 +444,24 @@ export class KubernetesBackend implements ExecutionBackend {
       if (codeOf(error) === 409) throw Object.assign(new Error('the Execution changed meanwhile'), { code: 409 });
       throw unavailable(error);
     }
+  }
+
+  /**
+   * The whole result of an Execution seen finished: kept from an earlier read of that version, or
+   * read now and kept. Undefined when it is gone.
+   */
+  private async finishedResult(ref: ExecutionRef, seen: ExecutionObject): Promise<ExecutionResult | undefined> {
+    const key = `${ref.namespace}/${ref.name}`;
+    const kept = this.finishedResults.get(key, seen.metadata.resourceVersion);
+    if (kept) return kept;
+    const whole = await this.readWhole(ref);
+    if (!whole) {
+      this.finishedResults.delete(key);
+      return undefined;
+    }
+    const result = toResult(whole);
+    if (isFinished(whole)) this.finishedResults.set(key, whole.metadata.resourceVersion, result);
+    return result;
   }
 
   private async readWhole(ref: ExecutionRef): Promise<ExecutionObject | undefined> {

@@ -2,6 +2,7 @@ import type { V1ObjectMeta } from '@kubernetes/client-node';
 import { API_GROUP, API_VERSION, type ExecutionSpec as CrdExecutionSpec, EXECUTION_KIND } from '../../contract/crd.js';
 import { type ExecutionObject, LABELS } from '../../contract/objects.js';
 import type { ExecutionSpec } from '../backend.js';
+import { rememberStoredBytes } from './stored-executions.js';
 
 // The Execution the gateway writes for an admitted request, and what its watch cache keeps of one.
 
@@ -46,6 +47,10 @@ export const CANCEL_PATCH = { spec: { cancel: true } } as const;
  * the spec, and status without output. Readers that need output read the whole object.
  */
 export function slimExecution(execution: ExecutionObject): ExecutionObject {
+  return rememberStoredBytes(slimmed(execution), execution);
+}
+
+function slimmed(execution: ExecutionObject): ExecutionObject {
   const {
     source: _source,
     files: _files,

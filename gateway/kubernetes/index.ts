@@ -94,6 +94,7 @@ export async function createKubernetesBackend(
         core: kubeConfig.makeApiClient(CoreV1Api),
         ref: settings.tenantsSecret,
         defaults: config,
+        namespaces: settings,
         log,
         backoff,
       })

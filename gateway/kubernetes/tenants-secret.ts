@@ -4,7 +4,7 @@ import type winston from 'winston';
 import { firstFieldError } from '../../contract/index.js';
 import { WatchedObjects } from '../../kube/watched-objects.js';
 import { errorMessage } from '../../observability/logger.js';
-import { type TenantConfig, type TenantsSecretRef, tenantListSchema } from '../config.js';
+import { refuseReservedNamespaces, type TenantConfig, type TenantsSecretRef, tenantListSchema } from '../config.js';
 import type { TenantPolicyDefaults } from '../tenancy/tenant.js';
 import { TenantDirectory } from '../tenancy/tenant-directory.js';
 
@@ -17,8 +17,15 @@ export type TenantsSecretContent = { ok: true; tenants: TenantConfig[] } | { ok:
 
 export const secretLabel = (ref: TenantsSecretRef) => `Secret ${ref.namespace}/${ref.name}`;
 
+/** Where the gateway puts tenants' Executions, to refuse a tenant whose namespace is reserved. */
+export type TenantNamespaceSettings = Parameters<typeof refuseReservedNamespaces>[1];
+
 /** The tenants of a version of the Secret, or what is wrong with it. */
-export function readTenantsSecret(secret: V1Secret | undefined, ref: TenantsSecretRef): TenantsSecretContent {
+export function readTenantsSecret(
+  secret: V1Secret | undefined,
+  ref: TenantsSecretRef,
+  namespaces: TenantNamespaceSettings = { namespacePrefix: 'sandpod-', namespaces: {} },
+): TenantsSecretContent {
   const where = secretLabel(ref);
   if (!secret) return { ok: false, problem: `${where} does not exist` };
   const encoded = secret.data?.[ref.key];
@@ -33,7 +40,12 @@ export function readTenantsSecret(secret: V1Secret | undefined, ref: TenantsSecr
   if (document === undefined || document === null) {
     return { ok: false, problem: `${where}, key ${ref.key}, is empty (write [] for no tenants)` };
   }
-  const parsed = tenantListSchema.safeParse(document);
+  const releaseNamespace = namespaces.releaseNamespace ?? ref.namespace;
+  const parsed = tenantListSchema
+    .superRefine((tenants, context) =>
+      refuseReservedNamespaces(tenants, { ...namespaces, releaseNamespace }, context, (index, field) => [index, field]),
+    )
+    .safeParse(document);
   if (!parsed.success) {
     const { message } = firstFieldError(parsed.error);
     return { ok: false, problem: `${where}, key ${ref.key}, is invalid: ${message}` };
@@ -46,6 +58,8 @@ export interface TenantsSecretOptions {
   core: CoreV1Api;
   ref: TenantsSecretRef;
   defaults: TenantPolicyDefaults;
+  /** The namespace settings of the configuration, which the Secret's tenants may not make reserved. */
+  namespaces?: TenantNamespaceSettings;
   log: winston.Logger;
   backoff: { baseMs: number; maxMs: number };
 }
@@ -99,7 +113,7 @@ export class TenantsSecret {
     if (version === this.seenVersion) return;
     this.seenVersion = version;
     const { ref, log } = this.options;
-    const content = readTenantsSecret(secret, ref);
+    const content = readTenantsSecret(secret, ref, this.options.namespaces);
     if (content.ok) {
       this.tenants.replace(content.tenants);
       log.info('Read tenants', {

@@ -1,5 +1,5 @@
 import type winston from 'winston';
-import type { ExecutionResult } from '../../contract/index.js';
+import { BATCH_MAX, type ExecutionResult } from '../../contract/index.js';
 import { ApiError, invalid } from '../errors.js';
 import { toApiError } from '../http/api-errors.js';
 import type { Tenant } from './tenant.js';
@@ -8,7 +8,7 @@ import type { TenantExecutions } from './tenant-executions.js';
 // Many executions in one request (CONTRACT.md "Batch and callbacks"): each is validated and
 // admitted on its own, against the tenant's rate and concurrency, so a batch may be partly refused.
 
-export const BATCH_BOUNDS = { executions: 100, ids: 100 } as const;
+export const BATCH_BOUNDS = { executions: BATCH_MAX, ids: BATCH_MAX } as const;
 
 export interface BatchItemError {
   error: { status: number; code: string; message: string; field?: string; retryAfterSeconds?: number };

@@ -3,8 +3,10 @@
  * Kubernetes has no field for what a judge needs per step, so this small static program does it
  * inside the sandbox, the same way under runc and gVisor:
  *   - wall time counted from its own start, not the pod's (the pod deadline stays as a backstop);
- *   - CPU time of every process and thread of the step, read from /proc of the step's own PID
- *     namespace (RLIMIT_CPU is per process, and gVisor exposes no per-container CPU counter);
+ *   - CPU time of every process and thread of the step: the container's cgroup CPU counter where
+ *     one is mounted (it keeps the time of processes that are gone, even those whose parent
+ *     ignored SIGCHLD and so never added them to anyone's cutime), and the sum read from /proc of
+ *     the step's own PID namespace, whichever is larger (RLIMIT_CPU is per process);
  *   - one output budget for stdout and stderr together: the program writes into pipes, this
  *     program forwards at most --output-bytes to the container's log and kills the step past it;
  *   - with --sandbox-memory-bytes, the memory the sandbox has in use (gVisor's /proc/meminfo
@@ -28,7 +30,11 @@
  *
  * Usage: sandpod-launch [--wall-ms N] [--cpu-ms N] [--output-bytes N] [--pids N] [--open-files N]
  *          [--sandbox-memory-bytes N] [--stdin PATH] [--gate-ms N] [--env NAME]... [--copy-from DIR]
- *          [--tests N --tests-dir DIR [--scratch DIR]...] [--report PATH] -- PROGRAM [ARG]...
+ *          [--tests N --tests-dir DIR [--scratch DIR]...] [--cpu-cgroup DIR|none] [--report PATH]
+ *          -- PROGRAM [ARG]...
+ * --cpu-cgroup names the cgroup directory whose cpu.stat (v2) or cpuacct.usage (v1) counts the
+ * step; left out, a container's init uses the hierarchy mounted at /sys/fs/cgroup, which is the
+ * container's own (gVisor: the sandbox's own account of its tasks, exited ones included).
  * A limit of 0 (or left out) is not enforced. --stdin left out keeps the inherited stdin (a live
  * attach). --gate-ms waits at most N ms for the gate; EOF on stdin also opens it. The report goes to
  * /dev/termination-log unless --report names another file.
@@ -62,7 +68,7 @@
 
 struct options {
   long long wall_ms, cpu_ms, output_bytes, pids, open_files, sandbox_memory_bytes, gate_ms, tests;
-  const char *stdin_path, *report_path, *copy_from, *tests_dir;
+  const char *stdin_path, *report_path, *copy_from, *tests_dir, *cpu_cgroup;
   const char *env_names[MAX_ENV];
   int env_count;
   const char *scratch[MAX_SCRATCH];
@@ -109,6 +115,7 @@ static void parse(int argc, char **argv, struct options *o) {
       if (o->scratch_count == MAX_SCRATCH) die_usage("too many --scratch directories");
       o->scratch[o->scratch_count++] = value;
     }
+    else if (!strcmp(name, "--cpu-cgroup")) o->cpu_cgroup = value;
     else if (!strcmp(name, "--env")) {
       if (o->env_count == MAX_ENV) die_usage("too many --env names");
       o->env_names[o->env_count++] = value;
@@ -185,6 +192,59 @@ static long long step_cpu_ms(pid_t self) {
   }
   closedir(proc);
   return ticks * 1000 / ticks_per_second;
+}
+
+/* A cgroup CPU counter: the file, whether it is cgroup v2's cpu.stat, and what it read when the
+ * step began (the launcher's setup, and under gVisor the pod's earlier containers). */
+struct cpu_counter {
+  char path[512];
+  int v2;
+  long long baseline_ns;
+};
+
+/* Nanoseconds the counter's cgroup has used, or -1 when it cannot be read. */
+static long long cgroup_cpu_ns(const struct cpu_counter *c) {
+  int fd = open(c->path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  char text[2048];
+  ssize_t n = read(fd, text, sizeof text - 1);
+  close(fd);
+  if (n <= 0) return -1;
+  text[n] = 0;
+  if (!c->v2) return strtoll(text, NULL, 10);
+  char *usage = strstr(text, "usage_usec ");
+  return usage ? strtoll(usage + 11, NULL, 10) * 1000 : -1;
+}
+
+/* Finds the counter in DIR, or in the hierarchies mounted at /sys/fs/cgroup; 0 when there is none.
+ * The mount is the container's own cgroup only in a container: elsewhere it may count the whole
+ * machine, so without --cpu-cgroup only a PID namespace's init (as in every pod) looks there. */
+static int open_cpu_counter(const char *dir, int is_init, struct cpu_counter *c) {
+  if (dir && !strcmp(dir, "none")) return 0;
+  if (!dir && !is_init) return 0;
+  const char *roots[] = {"/sys/fs/cgroup", "/sys/fs/cgroup/cpuacct", "/sys/fs/cgroup/cpu,cpuacct"};
+  const int root_count = dir ? 1 : 3;
+  for (int i = 0; i < root_count; i++) {
+    const char *root = dir ? dir : roots[i];
+    for (int v2 = 1; v2 >= 0; v2--) {
+      snprintf(c->path, sizeof c->path, "%s/%s", root, v2 ? "cpu.stat" : "cpuacct.usage");
+      c->v2 = v2;
+      c->baseline_ns = cgroup_cpu_ns(c);
+      if (c->baseline_ns >= 0) return 1;
+    }
+  }
+  return 0;
+}
+
+/* CPU of the step: the larger of the /proc sum and the cgroup's growth since the step began. The
+ * cgroup also counts this launcher's own few milliseconds; the /proc sum misses what vanished. */
+static long long step_cpu(pid_t self, long long proc_base, const struct cpu_counter *counter) {
+  long long cpu = step_cpu_ms(self) - proc_base;
+  if (counter) {
+    long long ns = cgroup_cpu_ns(counter);
+    if (ns >= 0 && (ns - counter->baseline_ns) / 1000000 > cpu) cpu = (ns - counter->baseline_ns) / 1000000;
+  }
+  return cpu;
 }
 
 /* Copies the plain files of a directory (a Secret volume: its entries are symlinks into a
@@ -514,6 +574,9 @@ static int run_step(const struct options *o, int exits, const char *stdin_path, 
   long long memory_baseline = o->sandbox_memory_bytes ? sandbox_memory_bytes() : -1;
   /* Nothing else of the step runs now: this is what the earlier steps left in the count. */
   long long cpu_base = step_cpu_ms(getpid());
+  /* Opened for each step, so its baseline is what the cgroup counted before this test alone. */
+  struct cpu_counter counter_found;
+  const struct cpu_counter *counter = open_cpu_counter(o->cpu_cgroup, pid_one, &counter_found) ? &counter_found : NULL;
   long long started = now_ms(CLOCK_REALTIME), start = now_ms(CLOCK_MONOTONIC);
   program = fork();
   if (program < 0) {
@@ -543,7 +606,7 @@ static int run_step(const struct options *o, int exits, const char *stdin_path, 
     }
     /* Reading /proc costs system calls per process, so it runs on a clock, not on every write. */
     if (o->cpu_ms && now >= next_cpu_check) {
-      cpu = step_cpu_ms(getpid()) - cpu_base;
+      cpu = step_cpu(getpid(), cpu_base, counter);
       if (cpu >= o->cpu_ms) {
         out->limit = "cpu";
         break;
@@ -587,7 +650,7 @@ static int run_step(const struct options *o, int exits, const char *stdin_path, 
 
   /* The program is done (or over a limit): nothing it started may run on or hold the pipes. */
   reap_all(out);
-  long long final_cpu = step_cpu_ms(getpid()) - cpu_base;
+  long long final_cpu = step_cpu(getpid(), cpu_base, counter);
   if (final_cpu > cpu) cpu = final_cpu;
   /* What the step wrote before its end is still in the pipes. */
   for (int i = 0; i < 2; i++) forward(&s, i);

@@ -170,6 +170,14 @@ describe('helm chart charts/sandpod', function () {
       assert.match(refusal(['operator.watchNamespace=elsewhere']), /tenant namespace sandpod-demo would never run/);
     });
 
+    it('should refuse a tenant namespace of Kubernetes itself or of the release', () => {
+      const withTenant = (namespace: string) => [`tenants[0].name=demo`, `tenants[0].namespace=${namespace}`];
+      assert.match(refusal(withTenant('kube-system')), /namespace kube-system belongs to Kubernetes itself/);
+      assert.match(refusal(withTenant('kube-public')), /namespace kube-public belongs to Kubernetes itself/);
+      assert.match(refusal(withTenant('default')), /namespace default belongs to Kubernetes itself/);
+      assert.match(refusal(withTenant('sandpod-system')), /sandpod-system is the release namespace/);
+    });
+
     it('should refuse a tenant listed twice', () => {
       const result = helm(['template', ...templateArgs({}), '--set-json', 'tenants=[{"name":"a"},{"name":"a"}]']);
       assert.equal(result.ok, false);
@@ -275,7 +283,7 @@ describe('helm chart charts/sandpod', function () {
       assert.equal(file.status.podStartTimeoutSeconds, 300, 'operator.config is merged over the chart');
     });
 
-    it('should confine the operator to watchNamespace with a RoleBinding there, and bind the gateway cluster-wide for watch all', () => {
+    it('should confine the operator to watchNamespace with a RoleBinding there, and let the gateway watch Executions cluster-wide for watch all', () => {
       const objects = objectsOf('watch-all');
       const operator = parseOperatorConfig(yaml.load(configMapFile(objects, 'sandpod-operator', 'operator.yaml')));
       assert.equal(operator.watchNamespace, 'sandpod-demo');
@@ -283,8 +291,10 @@ describe('helm chart charts/sandpod', function () {
       assert.equal(operator.pod.runtimeClassName, 'kata');
       findObject(objects, 'RoleBinding', 'sandpod-operator', 'sandpod-demo');
       assert.ok(!objects.some((o) => o.kind === 'ClusterRoleBinding' && o.metadata.name === 'sandpod-operator'));
-      findObject(objects, 'ClusterRoleBinding', 'sandpod-gateway-tenant');
-      assert.ok(!objects.some((o) => o.kind === 'RoleBinding' && o.metadata.name === 'sandpod-gateway'));
+      findObject(objects, 'ClusterRoleBinding', 'sandpod-gateway-executions');
+      // Pod logs and attach stay with the tenant namespaces even so.
+      findObject(objects, 'RoleBinding', 'sandpod-gateway', 'sandpod-demo');
+      assert.ok(!objects.some((o) => o.kind === 'ClusterRoleBinding' && o.metadata.name === 'sandpod-gateway-tenant'));
       assert.ok(!objects.some((o) => o.kind === 'DaemonSet'), 'RuntimeDefault needs no profile on the nodes');
       const runtimeClass = findObject<{ handler?: string }>(objects, 'RuntimeClass', 'kata');
       assert.equal(runtimeClass.handler, 'kata-qemu');

@@ -25,6 +25,16 @@ const tenantNamespacesOf = (objects: K8sObject[]) =>
     ),
   ].sort();
 
+/** Whether a ClusterRoleBinding grants this ClusterRole in every namespace. */
+function boundClusterWide(objects: K8sObject[], role: K8sObject): boolean {
+  if (role.kind !== 'ClusterRole') return false;
+  return objects.some(
+    (o) =>
+      o.kind === 'ClusterRoleBinding' &&
+      (o as unknown as { roleRef: { name: string } }).roleRef.name === role.metadata.name,
+  );
+}
+
 describe('chart policy', function () {
   this.timeout(900_000);
   before(() => {
@@ -97,19 +107,68 @@ describe('chart policy', function () {
             for (const verb of ['escalate', 'bind', 'impersonate', 'deletecollection']) {
               assert.ok(!rule.verbs.includes(verb), `${at} may ${verb}`);
             }
-            if (rule.resources?.includes('secrets')) {
+            if (rule.resources?.includes('secrets') && !rule.resourceNames?.length) {
+              // The operator's `get` checks who owns an input Secret; it is bound in tenant namespaces only.
               const reads = rule.verbs.filter((verb) => ['get', 'list', 'watch'].includes(verb));
-              assert.ok(reads.length === 0 || rule.resourceNames?.length, `${at} reads Secrets it did not name`);
+              assert.ok(
+                reads.length === 0 || (reads.join() === 'get' && !boundClusterWide(objectsOf(set), object)),
+                `${at} reads Secrets it did not name`,
+              );
             }
             assert.ok(!rule.resources?.includes('pods/exec'), `${at} may exec into pods`);
           }
         }
       });
 
+      it('should grant pod creation, pod logs, attach and Secrets only in tenant namespaces', () => {
+        const objects = objectsOf(set);
+        const operatorEverywhere = objects.some(
+          (o) => o.kind === 'ClusterRoleBinding' && o.metadata.name === 'sandpod-operator-tenant',
+        );
+        for (const role of objects.filter((o) => o.kind === 'ClusterRole' && boundClusterWide(objects, o))) {
+          if (operatorEverywhere && role.metadata.name === 'sandpod-operator-tenant') continue;
+          for (const rule of (role as unknown as { rules: Rule[] }).rules) {
+            const at = `ClusterRole ${role.metadata.name}, bound cluster-wide,`;
+            const resources = rule.resources ?? [];
+            assert.ok(!resources.includes('pods/log') && !resources.includes('pods/attach'), `${at} reaches into pods`);
+            assert.ok(!resources.includes('secrets'), `${at} touches Secrets`);
+            if (resources.includes('pods')) {
+              assert.deepEqual(
+                rule.verbs.filter((verb) => !['get', 'list', 'watch'].includes(verb)),
+                [],
+                `${at} changes pods`,
+              );
+            }
+          }
+        }
+      });
+
+      it('should hold pods the operator creates to the pod policy with a ValidatingAdmissionPolicy', () => {
+        const objects = objectsOf(set);
+        const policy = objects.find((o) => o.kind === 'ValidatingAdmissionPolicy') as
+          | (K8sObject & {
+              spec: { failurePolicy: string; matchConditions: { expression: string }[]; validations: unknown[] };
+            })
+          | undefined;
+        assert.ok(policy, 'no ValidatingAdmissionPolicy');
+        assert.equal(policy.spec.failurePolicy, 'Fail');
+        assert.match(
+          policy.spec.matchConditions.map((condition) => condition.expression).join('\n'),
+          /system:serviceaccount:[a-z0-9-]+:sandpod-operator'/,
+        );
+        assert.ok(policy.spec.validations.length >= 8);
+        const binding = objects.find((o) => o.kind === 'ValidatingAdmissionPolicyBinding') as
+          | (K8sObject & { spec: { policyName: string; validationActions: string[]; matchResources?: unknown } })
+          | undefined;
+        assert.equal(binding?.spec.policyName, policy.metadata.name);
+        assert.deepEqual(binding?.spec.validationActions, ['Deny']);
+        assert.equal(binding?.spec.matchResources, undefined, 'every namespace');
+      });
+
       it('should put a default-deny NetworkPolicy, a ResourceQuota and a LimitRange in every tenant namespace', () => {
         const objects = objectsOf(set);
         const gatewayWatchesAll = objects.some(
-          (o) => o.kind === 'ClusterRoleBinding' && o.metadata.name === 'sandpod-gateway-tenant',
+          (o) => o.kind === 'ClusterRoleBinding' && o.metadata.name === 'sandpod-gateway-executions',
         );
         const namespaces = gatewayWatchesAll
           ? [...new Set(objects.filter((o) => o.kind === 'NetworkPolicy').map((o) => o.metadata.namespace ?? ''))]
@@ -130,6 +189,13 @@ describe('chart policy', function () {
               `no ${kind} in ${namespace}`,
             );
           }
+          const quota = objects.find((o) => o.kind === 'ResourceQuota' && o.metadata.namespace === namespace) as
+            | (K8sObject & { spec: { hard: Record<string, string> } })
+            | undefined;
+          assert.ok(
+            quota?.spec.hard['count/executions.sandpod.dev'],
+            `${namespace}: no cap on the number of Executions`,
+          );
         }
       });
 

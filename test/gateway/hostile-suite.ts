@@ -120,6 +120,26 @@ os.wait()`;
         assert.match(result.message, new RegExp(`^exceeded the CPU time limit of ${1000 * timeScale} ms`));
       });
 
+      it('should count the CPU time of short children that nobody reaps when their parent ignores SIGCHLD', async () => {
+        // The kernel reaps each spinner at once, so its time reaches no parent's cutime; each lives
+        // shorter than a look at /proc. Only a counter that keeps the time of exited tasks sees it.
+        const source = `
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+static long long now_ns(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1000000000LL + t.tv_nsec; }
+int main(void) {
+  signal(SIGCHLD, SIG_IGN);
+  for (;;) {
+    if (fork() == 0) { long long end = now_ns() + 5000000; while (now_ns() < end) {} _exit(0); }
+    usleep(5500);
+  }
+}`;
+        const result = await run(c(source, { limits: { cpuTimeMs: 1000, wallTimeMs: 30_000 } }));
+        assert.equal(result.reason, 'TimeLimitExceeded', result.message);
+        assert.match(result.message, /^exceeded the CPU time limit of 1000 ms/);
+      });
+
       it('should count the CPU time of every thread when a program busy-loops in threads', async () => {
         const source = `
 #include <pthread.h>

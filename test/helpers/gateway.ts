@@ -6,6 +6,7 @@ import { createApp, type Gateway } from '../../gateway/app.js';
 import type { ExecutionBackend } from '../../gateway/backend.js';
 import type { Config } from '../../gateway/config.js';
 import type { AckBody } from '../../gateway/socket/events.js';
+import { ApiDescription } from './api-description.js';
 import { testLogger } from './logger.js';
 
 export { testLogger };
@@ -31,6 +32,20 @@ export async function startGateway(
   });
   const { port } = gateway.httpServer.address() as AddressInfo;
   return { gateway, url: `http://127.0.0.1:${port}`, close: () => gateway.close() };
+}
+
+/** Gateways whose answers `api` checks against their own API description, by origin. */
+const described = new Map<string, ApiDescription>();
+
+/**
+ * From now on until `stop`, every answer of the gateway at `url` read through `api` must be as
+ * its OpenAPI document (GET /api/v1/openapi.json) describes, or `api` throws saying what differs.
+ */
+export async function checkAnswersOf(url: string): Promise<{ description: ApiDescription; stop(): void }> {
+  const description = await ApiDescription.fetch(url);
+  const origin = new URL(url).origin;
+  described.set(origin, description);
+  return { description, stop: () => described.delete(origin) };
 }
 
 /** JSON over fetch with an optional bearer token. */
@@ -61,6 +76,7 @@ export async function api(
   } catch {
     // Not JSON: the text itself is the body.
   }
+  described.get(new URL(url).origin)?.check(method, url, response.status, response.headers.get('content-type'), parsed);
   return { status: response.status, headers: response.headers, body: parsed };
 }
 

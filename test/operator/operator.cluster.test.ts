@@ -159,6 +159,23 @@ describe('operator on the dev cluster (needs a control plane)', function () {
     assert.equal(kubectl(['get', 'pod', 'too-big-run', '-n', namespace]).ok, false);
   });
 
+  it('should neither mount nor delete an input Secret planted before the Execution', async () => {
+    const planted = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'planted-input', namespace },
+      stringData: { 'file-0': 'print("not the tenant\'s program")' },
+    };
+    assert.ok(kubectl(['create', '-f', '-'], JSON.stringify(planted)).ok);
+    kubectl(['create', '-f', '-'], execution('planted', { runtime: runtimeName, source: 'print(1)' }));
+    const status = await eventually('planted to fail', terminal('planted'));
+    assert.equal(status.reason, 'SystemError');
+    assert.match(status.message ?? '', /Secret planted-input already exists and is not owned by this Execution/);
+    assert.equal(kubectl(['get', 'pod', 'planted-run', '-n', namespace]).ok, false, 'no pod mounts it');
+    const kept = json<{ data: Record<string, string> }>(['get', 'secret', 'planted-input', '-n', namespace]);
+    assert.match(Buffer.from(kept.data['file-0'] ?? '', 'base64').toString(), /not the tenant's program/);
+  });
+
   it('should fail an Execution whose Runtime never appears, after the grace', async () => {
     kubectl(['create', '-f', '-'], execution('no-runtime', { runtime: 'no-such-language', source: 'x' }));
     const status = await eventually('no-runtime to fail', terminal('no-runtime'));

@@ -153,6 +153,52 @@ describe('Reconciler', () => {
     assert.equal(world.secrets.size, 0);
   });
 
+  it('should fail with SystemError and mount nothing when a Secret of the input name was planted', async () => {
+    const { world, pass, current } = setup();
+    const planted = {
+      metadata: { name: 'hello-input', namespace: 'tenant-a', uid: 'planted', labels: {} },
+      data: { 'file-0': Buffer.from('print("not yours")').toString('base64') },
+    };
+    world.secrets.set('tenant-a/hello-input', structuredClone(planted));
+    await pass();
+    assert.equal(world.podsCreated, 0, 'no pod mounts the planted Secret');
+    assert.equal(current()?.status?.reason, 'SystemError');
+    assert.match(
+      current()?.status?.message ?? '',
+      /Secret hello-input already exists and is not owned by this Execution/,
+    );
+    assert.deepEqual(world.secrets.get('tenant-a/hello-input')?.data, planted.data, 'the planted Secret is left alone');
+  });
+
+  it('should use the Secret an earlier pass made when it is owned by the Execution', async () => {
+    const { world, pass } = setup();
+    world.failNextPodCreate = new Error('503 the server is busy');
+    await assert.rejects(pass(), /503/);
+    // A restarted operator: no memory of the Secret it made, and the pod was never created.
+    const fresh = new Reconciler(world, world, policy(), silent, () => at(1));
+    await fresh.reconcile(KEY);
+    assert.equal(world.secretsMade, 1);
+    assert.ok(world.pods.has('tenant-a/hello-run'));
+  });
+
+  it('should never delete a Secret of the input name that the Execution does not own', async () => {
+    const { world, pass, current } = setup();
+    await pass();
+    world.setPodStatus('tenant-a', 'hello-run', {
+      phase: 'Succeeded',
+      containerStatuses: [container('run', terminated(0))],
+    });
+    // Replaced behind the operator's back by one it does not own, then the operator restarts.
+    world.secrets.set('tenant-a/hello-input', {
+      metadata: { name: 'hello-input', namespace: 'tenant-a', uid: 'other' },
+    });
+    const fresh = new Reconciler(world, world, policy(), silent, () => at(2));
+    await fresh.reconcile(KEY);
+    await fresh.reconcile(KEY);
+    assert.equal(current()?.status?.phase, 'Succeeded');
+    assert.ok(world.secrets.has('tenant-a/hello-input'), 'the foreign Secret is still there');
+  });
+
   it('should throw a transient failure so the queue retries it', async () => {
     const { world, pass, current } = setup();
     world.failNextPodCreate = new Error('503 the server is busy');

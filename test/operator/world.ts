@@ -19,6 +19,7 @@ export class World implements ClusterApi, ClusterCache {
   readonly logs = new Map<string, string>();
   readonly events: { name: string; type: string; reason: string; note: string }[] = [];
   podsCreated = 0;
+  secretsMade = 0;
   /** Makes the next createPod fail with this error. */
   failNextPodCreate: Error | undefined;
 
@@ -75,11 +76,24 @@ export class World implements ClusterApi, ClusterCache {
 
   async createSecret(secret: V1Secret) {
     const k = key(secret.metadata?.namespace, secret.metadata?.name);
-    if (!this.secrets.has(k)) this.secrets.set(k, structuredClone(secret));
+    if (this.secrets.has(k)) return null;
+    this.secretsMade += 1;
+    const uid = `secret-uid-${this.secretsMade}`;
+    this.secrets.set(k, structuredClone({ ...secret, metadata: { ...secret.metadata, uid } }));
+    return uid;
   }
 
-  async deleteSecret(namespace: string, name: string) {
-    this.secrets.delete(key(namespace, name));
+  async readSecretOwner(namespace: string, name: string) {
+    const secret = this.secrets.get(key(namespace, name));
+    if (!secret) return null;
+    const controllerUid = secret.metadata?.ownerReferences?.find((ref) => ref.controller)?.uid;
+    return { uid: secret.metadata?.uid ?? '', ...(controllerUid ? { controllerUid } : {}) };
+  }
+
+  /** Without a uid, deletes whatever has the name, as a delete without preconditions does. */
+  async deleteSecret(namespace: string, name: string, uid?: string) {
+    const k = key(namespace, name);
+    if (uid === undefined || this.secrets.get(k)?.metadata?.uid === uid) this.secrets.delete(k);
   }
 
   async readLog(namespace: string, pod: string, read: LogRead) {

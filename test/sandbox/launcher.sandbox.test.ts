@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -11,6 +11,25 @@ import { compileProgram } from '../helpers/gcc.js';
 // sandpod-launch (sandbox/launcher), compiled with the host's gcc and run as the init of a PID
 // namespace of its own (`unshare --pid --fork --mount-proc`, so root), as it runs in every pod.
 // Real programs, real pipes, real /proc; what it reports is read back by the operator's parser.
+// Each run gets a cgroup of its own whose CPU counter it is given (--cpu-cgroup), as a pod's
+// container has: the machine's root cgroup would count every other process too.
+
+/** Where a new cgroup with a CPU counter goes: cgroup v2's one tree, or v1's cpuacct hierarchy. */
+const CGROUP_PARENT = existsSync('/sys/fs/cgroup/cgroup.controllers') ? '/sys/fs/cgroup' : '/sys/fs/cgroup/cpuacct';
+
+/** Forks spinners of 5 ms, one after another, whose parent ignores SIGCHLD. */
+const SHORT_SPINNERS = `#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+static long long now_ns(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1000000000LL + t.tv_nsec; }
+int main(void) {
+  signal(SIGCHLD, SIG_IGN);
+  for (;;) {
+    if (fork() == 0) { long long end = now_ns() + 5000000; while (now_ns() < end) {} _exit(0); }
+    usleep(5500);
+  }
+}
+`;
 
 interface Launched {
   stdout: string;
@@ -38,15 +57,16 @@ describe('sandpod-launch (needs root and gcc)', function () {
   ): Promise<Launched> {
     runs += 1;
     const reportPath = join(dir, `report-${runs}.json`);
-    const child = spawn(
-      'unshare',
-      ['--pid', '--fork', '--mount-proc', binary, ...options, '--report', reportPath, '--', ...argv],
-      {
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
-        stdio: [feed ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-        cwd,
-      },
-    );
+    const cgroup = join(CGROUP_PARENT, `sandpod-launch-test-${process.pid}-${runs}`);
+    mkdirSync(cgroup);
+    // The shell moves itself into the cgroup before it becomes unshare, so nothing runs outside it.
+    const inCgroup = 'echo $$ > "$0/cgroup.procs" && exec "$@"';
+    const command = ['unshare', '--pid', '--fork', '--mount-proc', binary, '--cpu-cgroup', cgroup, ...options];
+    const child = spawn('sh', ['-c', inCgroup, cgroup, ...command, '--report', reportPath, '--', ...argv], {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+      stdio: [feed ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+      cwd,
+    });
     if (feed && child.stdin) feed(child.stdin);
     let stdout = '';
     let stderr = '';
@@ -59,6 +79,7 @@ describe('sandpod-launch (needs root and gcc)', function () {
     return new Promise((resolve, reject) => {
       child.once('error', reject);
       child.once('close', (exitCode) => {
+        rmdirSync(cgroup);
         const message = readFileSync(reportPath, 'utf8');
         const report = launchReport({ exitCode: exitCode ?? -1, message });
         if (!report) return reject(new Error(`no report that matches exit code ${exitCode}: ${message} ${stderr}`));
@@ -105,6 +126,20 @@ describe('sandpod-launch (needs root and gcc)', function () {
     assert.ok((result.report.memoryPeakKiB ?? 0) >= 100 * 1024, `peak ${result.report.memoryPeakKiB} KiB`);
     const small = await launch([], ['true']);
     assert.ok((small.report.memoryPeakKiB ?? 0) < 20 * 1024, `peak ${small.report.memoryPeakKiB} KiB`);
+  });
+
+  it('should count the CPU of children reaped by nobody when their parent ignores SIGCHLD', async () => {
+    // Each spinner lives less than one look at /proc and is reaped by the kernel at once, so its
+    // time reaches no cutime: only the cgroup's counter still holds it.
+    const spinners = join(dir, 'spinners');
+    writeFileSync(`${spinners}.c`, SHORT_SPINNERS);
+    execFileSync('gcc', ['-O2', '-o', spinners, `${spinners}.c`]);
+    const result = await launch(['--cpu-ms', '1000', '--wall-ms', '15000'], [spinners]);
+    assert.equal(result.report.limit, 'cpu', `ended by ${result.report.limit} after ${result.report.durationMs} ms`);
+    assert.ok(result.report.cpuMs >= 1000 && result.report.cpuMs < 2000, `stopped at ${result.report.cpuMs} ms`);
+    process.stdout.write(
+      `      CPU limit 1000 ms, short spinners of a parent ignoring SIGCHLD: stopped at ${result.report.cpuMs} ms of CPU time after ${result.report.durationMs} ms\n`,
+    );
   });
 
   it('should stop a program whose memory grows past --sandbox-memory-bytes, counted from its start', async () => {

@@ -1,5 +1,5 @@
+import type { ConnectionState } from '../../client/run-client.js';
 import { byId } from './dom.js';
-import type { ConnectionState } from './runClient.js';
 
 const TEXT: Record<ConnectionState, string> = {
   connecting: 'Connecting…',

@@ -1,3 +1,4 @@
+import { type ApiErrorBody, RunClient, SandpodApiError, SandpodClient } from '../../client/index.js';
 import {
   DEFAULT_LIMITS,
   DEFAULT_MAX_LIMITS,
@@ -7,7 +8,6 @@ import {
 } from '../../contract/limit-values.js';
 import type { ExecutionResult } from '../../contract/outcome.js';
 import type { RuntimeInfo } from '../../contract/runtime.js';
-import { fetchLimits, fetchRuntimes, HttpError } from './api.js';
 import { showConnection } from './connectionBadge.js';
 import { byId } from './dom.js';
 import { CodeEditor } from './editor.js';
@@ -16,9 +16,7 @@ import { highlightingFor, labelFor, namesOf } from './languages.js';
 import { LimitsPanel } from './limitsPanel.js';
 import { LineDiscipline } from './lineDiscipline.js';
 import { describePhase, describeResult } from './outcomeText.js';
-import type { ApiErrorBody } from './protocol.js';
 import { message, ResultBar } from './resultBar.js';
-import { RunClient } from './runClient.js';
 import { programFromFragment } from './share.js';
 import { SharePanel } from './sharePanel.js';
 import * as storage from './storage.js';
@@ -51,7 +49,8 @@ const limitsPanel = new LimitsPanel(
   storage.storedLimits(),
   storage.storeLimits,
 );
-const client = new RunClient(basePath, token, showConnection);
+const api = new SandpodClient({ server: basePath, token });
+const client = new RunClient({ server: basePath, token }, showConnection);
 new SharePanel(() => (selectedRuntime ? { runtime: selectedRuntime.name, source: editor.source } : undefined));
 
 let runtimes: RuntimeInfo[] = [];
@@ -253,15 +252,20 @@ document.addEventListener('visibilitychange', () => {
 async function start(): Promise<void> {
   runButton.querySelector('.shortcut')?.replaceChildren(runShortcut);
   try {
-    runtimes = await fetchRuntimes(basePath, token);
+    runtimes = await api.runtimes();
   } catch (error) {
-    if (error instanceof HttpError && error.status === 401) askForToken(error.message, token !== undefined);
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason =
+      error instanceof SandpodApiError
+        ? `${error.status}: ${error.message}`
+        : error instanceof Error
+          ? error.message
+          : String(error);
+    if (error instanceof SandpodApiError && error.status === 401) askForToken(reason, token !== undefined);
     resultBar.show(message('Could not load the list of languages', 'failure', [reason]));
     return;
   }
   // Without an answer the panel keeps the contract's defaults; a 400 still teaches it a maximum.
-  fetchLimits(basePath, token).then(
+  api.limits().then(
     (policy) => limitsPanel.adopt(policy, storage.storedLimits()),
     () => undefined,
   );

@@ -34,6 +34,14 @@ describe('readTenantsSecret', () => {
     assert.deepEqual(readTenantsSecret(secretWith({ 'tenants.yaml': '[]' }), ref), { ok: true, tenants: [] });
   });
 
+  it('should refuse a tenant whose namespace is kube-system, default or the release namespace', () => {
+    const tenantIn = (namespace: string) =>
+      secretWith({ 'tenants.yaml': `- name: x\n  namespace: ${namespace}\n  tokenSha256: ["${sha256Hex('t')}"]\n` });
+    assert.match(problemOf(tenantIn('kube-system')), /\[0\]\.namespace.*kube-system belongs to Kubernetes itself/);
+    assert.match(problemOf(tenantIn('default')), /namespace default belongs to Kubernetes itself/);
+    assert.match(problemOf(tenantIn('sandpod-system')), /sandpod-system is where sandpod itself runs/);
+  });
+
   it('should say what is wrong when the Secret is missing, lacks the key, is empty or is not YAML', () => {
     assert.match(problemOf(undefined), /Secret sandpod-system\/sandpod-tenants does not exist/);
     assert.match(problemOf(secretWith({ other: '[]' })), /has no key tenants\.yaml/);

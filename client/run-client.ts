@@ -1,13 +1,7 @@
 import { io, type Socket } from 'socket.io-client';
-import type { ExecutionResult, Phase, Stream } from '../../contract/outcome.js';
-import type {
-  Ack,
-  ApiErrorBody,
-  ClientToServerEvents,
-  CommandAck,
-  RunRequest,
-  ServerToClientEvents,
-} from './protocol.js';
+import type { ExecutionResult, Phase, Stream } from '../contract/outcome.js';
+import type { ExecutionRequest } from '../contract/request.js';
+import type { ApiErrorBody, ClientToServerEvents, CommandAck, RunAck, ServerToClientEvents } from './socket-events.js';
 
 // One Socket.IO connection and at most one execution followed through it. Events can overtake
 // the `run` ack, so events of an unknown id are held until the ack names it; a dropped
@@ -16,6 +10,8 @@ import type {
 export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'idle' | 'refused';
 
 export interface RunListener {
+  /** The server admitted the run under this id. */
+  onAccepted?(id: string): void;
   /** Everything shown so far is about to be replayed (after a reconnect): clear it. */
   onReplay(): void;
   onOutput(stream: Stream, data: string): void;
@@ -40,16 +36,39 @@ interface CurrentRun {
 
 const ACK_TIMEOUT_MS = 20_000;
 
+export interface SocketOptions {
+  /** As for SandpodClient: an origin (and path prefix), or in a page a path of its own origin. */
+  server: string;
+  token?: string | undefined;
+  /** Socket.IO's transports; Node clients skip long polling with `['websocket']`. */
+  transports?: ('polling' | 'websocket')[];
+}
+
+/** socket.io-client wants the origin and the path apart; a prefix belongs to the path. */
+export function socketTarget(server: string): { uri: string | undefined; path: string } {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(server)) {
+    const url = new URL(server);
+    return { uri: url.origin, path: `${url.pathname.replace(/\/+$/, '')}/socket.io` };
+  }
+  return { uri: undefined, path: `${server.replace(/\/+$/, '')}/socket.io` };
+}
+
 export class RunClient {
   private readonly socket: Socket<ServerToClientEvents, ClientToServerEvents>;
   private current: CurrentRun | undefined;
 
   constructor(
-    basePath: string,
-    token: string | undefined,
+    options: SocketOptions,
     private readonly onConnection: (state: ConnectionState, detail?: string) => void,
   ) {
-    this.socket = io({ path: `${basePath}socket.io`, auth: token ? { token } : {}, autoConnect: false });
+    const { uri, path } = socketTarget(options.server);
+    const socketOptions = {
+      path,
+      auth: options.token ? { token: options.token } : {},
+      autoConnect: false,
+      ...(options.transports ? { transports: options.transports } : {}),
+    };
+    this.socket = uri === undefined ? io(socketOptions) : io(uri, socketOptions);
     this.socket.on('connect', () => this.connected());
     this.socket.on('disconnect', (reason) => this.disconnected(reason));
     this.socket.on('connect_error', (error) => this.connectFailed(error));
@@ -65,11 +84,16 @@ export class RunClient {
     this.socket.connect();
   }
 
+  /** Ends the connection; a run still followed is reported as an error. */
+  close(): void {
+    this.socket.disconnect();
+  }
+
   get running(): boolean {
     return this.current !== undefined;
   }
 
-  run(request: RunRequest, listener: RunListener): void {
+  run(request: ExecutionRequest, listener: RunListener): void {
     const run: CurrentRun = { id: undefined, listener, held: [], queued: [] };
     this.current = run;
     this.connect();
@@ -102,7 +126,7 @@ export class RunClient {
     if (reply?.error) this.current?.listener.onError(reply.error);
   }
 
-  private acknowledged(run: CurrentRun, reply: Ack | undefined): void {
+  private acknowledged(run: CurrentRun, reply: RunAck | undefined): void {
     if (!reply || 'error' in reply) {
       this.current = undefined;
       run.listener.onError(
@@ -111,6 +135,7 @@ export class RunClient {
       return;
     }
     run.id = reply.id;
+    run.listener.onAccepted?.(reply.id);
     const held = run.held.filter((event) => idOf(event) === reply.id);
     run.held = [];
     for (const send of run.queued.splice(0)) send(reply.id);
