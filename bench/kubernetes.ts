@@ -3,10 +3,12 @@
 // every execution is a gVisor pod. Measures hello-world (python) latency over Socket.IO (submit to
 // first `output`, submit to `exit`) and REST `?wait=true`, then many sockets at once, each
 // following a program that prints a line every 100 ms: output events per second delivered,
-// executions completed per second, and how late lines arrive. Also how late a prompt (a write that
-// ends no line) reaches the Socket.IO client of an interactive program, beside the same program in
-// embedded mode (a gateway process of its own, runc and, when built, runsc). Prints tables;
-// asserts nothing. Skips, saying why, when the dev cluster or its node is not there.
+// executions completed per second, and how late lines arrive; a C solution judged on 100 tests
+// as one Execution with `tests` against 100 Executions in one batch (bench/judging.ts does the
+// same on the embedded backend). Also how late a prompt (a write that ends no line) reaches the
+// Socket.IO client of an interactive program, beside the same program in embedded mode (a gateway
+// process of its own, runc and, when built, runsc). Prints tables; asserts nothing. Skips, saying
+// why, when the dev cluster or its node is not there.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -39,8 +41,8 @@ const LOAD_POD_CPUS = Number(process.env.BENCH_K8S_POD_CPUS ?? 0.08);
 /** Prompts per execution, and executions, of the prompt phase. */
 const PROMPTS = Number(process.env.BENCH_PROMPTS ?? 50);
 const PROMPT_RUNS = Number(process.env.BENCH_PROMPT_RUNS ?? 4);
-/** Which phases run: any of latency, prompt, load. */
-const PHASES = new Set((process.env.BENCH_K8S_PHASES ?? 'latency,prompt,load').split(','));
+/** Which phases run: any of latency, judging, prompt, load. */
+const PHASES = new Set((process.env.BENCH_K8S_PHASES ?? 'latency,judging,prompt,load').split(','));
 
 /** USER_HZ of Linux on every architecture Node runs on here. */
 const CLOCK_TICKS_PER_SECOND = 100;
@@ -230,6 +232,73 @@ function checkCompleted(result: ExecutionResult, what: string): void {
   if (result.reason !== 'Completed') throw new Error(`${what} ended ${result.reason}: ${result.message}`);
 }
 
+/** CPU ticks the whole machine (node included) has spent since boot, from /proc/stat. */
+function machineBusyTicks(): number {
+  const [, ...ticks] = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/);
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = ticks.map(Number);
+  return user + nice + system + irq + softirq + steal;
+}
+
+const JUDGED_TESTS = Number(process.env.BENCH_TESTS ?? 100);
+const JUDGED_SOLUTION =
+  '#include <stdio.h>\nint main(void) { long n; if (scanf("%ld", &n) != 1) return 1; printf("%ld\\n", n * 2); return 0; }\n';
+
+async function api(url: string, path: string, body?: unknown): Promise<unknown> {
+  const response = await fetch(`${url}${path}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const parsed = await response.json();
+  if (response.status >= 300) throw new Error(`${path} answered ${response.status}: ${JSON.stringify(parsed)}`);
+  return parsed;
+}
+
+/** Wall time and machine CPU per test of one layout, with how many tests were Accepted. */
+async function judgedRow(layout: string, action: () => Promise<string[]>): Promise<string> {
+  const busy = machineBusyTicks();
+  const startedAt = performance.now();
+  const reasons = await action();
+  const wallMs = performance.now() - startedAt;
+  const cpuMs = ((machineBusyTicks() - busy) * 1000) / CLOCK_TICKS_PER_SECOND;
+  const accepted = reasons.filter((reason) => reason === 'Accepted').length;
+  const perTest = (value: number) => `${(value / JUDGED_TESTS).toFixed(0)} ms`;
+  return `| ${layout} | ${(wallMs / 1000).toFixed(1)} s | ${perTest(wallMs)} | ${perTest(cpuMs)} | ${accepted}/${JUDGED_TESTS} |`;
+}
+
+async function judgingPhase(url: string): Promise<void> {
+  const tests = Array.from({ length: JUDGED_TESTS }, (_, index) => ({
+    stdin: `${index}\n`,
+    expectedOutput: `${index * 2}\n`,
+  }));
+  const request = { runtime: 'c', source: JUDGED_SOLUTION };
+  await api(url, '/api/v1/executions?wait=true', { ...request, stdin: '1', expectedOutput: '2' }); // warm-up
+  const one = await judgedRow(`1 Execution, ${JUDGED_TESTS} tests`, async () => {
+    const result = (await api(url, '/api/v1/executions?wait=true', { ...request, tests })) as ExecutionResult;
+    return (result.tests ?? []).map((test) => test.reason);
+  });
+  const many = await judgedRow(`${JUDGED_TESTS} Executions, one batch`, async () => {
+    const { items } = (await api(url, '/api/v1/executions/batch', {
+      executions: tests.map((test) => ({ ...request, ...test })),
+    })) as { items: { id?: string; error?: unknown }[] };
+    const ids = items.flatMap((item) => (item.id ? [item.id] : []));
+    for (;;) {
+      const { items: results } = (await api(url, `/api/v1/executions?ids=${ids.join(',')}`)) as {
+        items: ExecutionResult[];
+      };
+      if (results.every((result) => result.phase === 'Succeeded' || result.phase === 'Failed')) {
+        return results.map((result) => result.reason ?? '');
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  });
+  console.log(`\nJudging a C solution on ${JUDGED_TESTS} tests (gVisor pods, at most ${RUNNING} running at once)`);
+  console.log('| layout | wall | wall per test | machine CPU per test | accepted |');
+  console.log('| --- | --- | --- | --- | --- |');
+  console.log(one);
+  console.log(many);
+}
+
 async function latencyPhase(url: string): Promise<void> {
   const hello = { runtime: 'python', source: 'print("hello")\n' };
   const socket = await connect(url);
@@ -416,8 +485,9 @@ async function main(): Promise<void> {
     return;
   }
   installCrds();
-  if (!kubectl(['get', 'runtimes.sandpod.dev', 'python']).ok) {
-    const created = kubectl(['create', '-f', repoPath('manifests/runtimes/python.yaml')]);
+  for (const runtime of ['python', 'c']) {
+    if (kubectl(['get', 'runtimes.sandpod.dev', runtime]).ok) continue;
+    const created = kubectl(['create', '-f', repoPath(`manifests/runtimes/${runtime}.yaml`)]);
     if (!created.ok && !/AlreadyExists/.test(created.out)) throw new Error(created.out);
   }
   const dir = mkdtempSync(path.join(tmpdir(), 'sandpod-bench-k8s-'));
@@ -434,6 +504,7 @@ async function main(): Promise<void> {
     let operator = await startOperator(dir, 1);
     children.push(operator);
     if (PHASES.has('latency')) await latencyPhase(gateway.url);
+    if (PHASES.has('judging')) await judgingPhase(gateway.url);
     if (PHASES.has('prompt')) await promptPhase(dir, gateway.url);
     if (PHASES.has('load')) {
       // Under load the pods ask for less CPU, so that RUNNING of them fit the node's 2 cores.

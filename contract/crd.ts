@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import { requestedLimitsSchema } from './limits.js';
-import { type CompileOutcome, type ExecutionOutcome, PHASES, REASONS } from './outcome.js';
+import {
+  type CompileOutcome,
+  type ExecutionOutcome,
+  PHASES,
+  REASONS,
+  type TestOutcome,
+  type Usage,
+} from './outcome.js';
 import { executionRequestSchema, FILE_NAME_PATTERN, REQUEST_BOUNDS } from './request.js';
 
 // The Kubernetes API of sandpod (CONTRACT.md "Kubernetes API"): the spec and status of an
@@ -19,6 +26,12 @@ export const STATUS_BOUNDS = {
   compileOutputChars: 64 * 1024,
   messageChars: 4096,
   conditions: 8,
+  /**
+   * Characters of each test's stdout, and separately of its stderr, kept in status: 100 tests
+   * hold at most about 200 KiB of output there, beside the top-level output.
+   */
+  testOutputChars: 1024,
+  testMessageChars: 512,
 } as const;
 
 /** A status message cut to the length the schema allows. */
@@ -68,10 +81,36 @@ export const conditionSchema = z.strictObject({
 });
 export type Condition = z.infer<typeof conditionSchema>;
 
+const usageSchema = z.strictObject({
+  cpuTimeMs: z.int().min(0),
+  wallTimeMs: z.int().min(0),
+  memoryPeakMiB: z.number().min(0),
+});
+
 const compileOutcomeSchema = z.strictObject({
   exitCode: z.int().nullable(),
   durationMs: z.int().min(0),
   output: z.string().max(STATUS_BOUNDS.compileOutputChars),
+  usage: usageSchema.optional(),
+});
+
+const testOutcomeSchema = z.strictObject({
+  name: z.string().max(REQUEST_BOUNDS.testNameLength),
+  reason: z.enum(REASONS),
+  exitCode: z.int().nullable(),
+  signal: z.string().max(16).nullable(),
+  message: z.string().max(STATUS_BOUNDS.testMessageChars),
+  stdout: z.string().max(STATUS_BOUNDS.testOutputChars),
+  stderr: z.string().max(STATUS_BOUNDS.testOutputChars),
+  truncated: z.boolean(),
+  usage: usageSchema.nullable(),
+});
+
+const testSummarySchema = z.strictObject({
+  passed: z.int().min(0),
+  failed: z.int().min(0),
+  skipped: z.int().min(0),
+  total: z.int().min(0),
 });
 
 export const executionStatusSchema = z.strictObject({
@@ -89,6 +128,11 @@ export const executionStatusSchema = z.strictObject({
   stdout: z.string().max(STATUS_BOUNDS.outputChars),
   stderr: z.string().max(STATUS_BOUNDS.outputChars),
   truncated: z.boolean(),
+  usage: usageSchema.nullable().optional(),
+  tests: z.array(testOutcomeSchema).max(REQUEST_BOUNDS.tests).optional(),
+  summary: testSummarySchema.optional(),
+  /** `passed/total` of a judged execution; what `kubectl get ex` shows as TESTS. */
+  testsPassed: z.string().max(16).optional(),
   podName: z.string().max(253).nullable(),
   observedGeneration: z.int().min(0),
   conditions: z.array(conditionSchema).max(STATUS_BOUNDS.conditions),
@@ -101,8 +145,10 @@ type OutcomeInStatus = Omit<ExecutionOutcome, 'createdAt'>;
 const _statusCarriesOutcome = (status: ExecutionStatus): OutcomeInStatus => status;
 const _outcomeFitsStatus = (
   outcome: OutcomeInStatus,
-): Omit<ExecutionStatus, 'duration' | 'podName' | 'observedGeneration' | 'conditions'> => outcome;
+): Omit<ExecutionStatus, 'duration' | 'podName' | 'observedGeneration' | 'conditions' | 'testsPassed'> => outcome;
 const _compileMatches = (compile: CompileOutcome): z.infer<typeof compileOutcomeSchema> => compile;
+const _testMatches = (test: TestOutcome): z.infer<typeof testOutcomeSchema> => test;
+const _usageMatches = (usage: Usage): z.infer<typeof usageSchema> => usage;
 
 const argvSchema = z.array(z.string().max(RUNTIME_BOUNDS.argLength)).min(1).max(RUNTIME_BOUNDS.argv);
 

@@ -1,4 +1,6 @@
+export * from './compare.js';
 export * from './conditions.js';
+export * from './judging.js';
 export * from './limits.js';
 export * from './outcome.js';
 export * from './program-env.js';

@@ -11,6 +11,11 @@ export const REQUEST_BOUNDS = {
   stdinBytes: 1024 * 1024,
   args: 64,
   argLength: 4096,
+  tests: 100,
+  testNameLength: 100,
+  /** stdin and expectedOutput of every test together, and a single run's expectedOutput. */
+  judgingBytes: 1024 * 1024,
+  callbackUrlLength: 2048,
 } as const;
 
 /**
@@ -34,6 +39,37 @@ export const sourceFileSchema = z.strictObject({
 });
 export type SourceFile = z.infer<typeof sourceFileSchema>;
 
+const argsSchema = z
+  .array(
+    z
+      .string()
+      .max(REQUEST_BOUNDS.argLength)
+      .refine((arg) => !arg.includes('\0'), 'must not contain NUL'),
+  )
+  .max(REQUEST_BOUNDS.args);
+
+const boundedText = (bytes: number) =>
+  z.string().refine((text) => utf8Length(text) <= bytes, { message: `must be at most ${bytes} bytes` });
+
+export const testCaseSchema = z.strictObject({
+  name: z.string().min(1).max(REQUEST_BOUNDS.testNameLength).optional(),
+  stdin: boundedText(REQUEST_BOUNDS.judgingBytes).optional(),
+  args: argsSchema.optional(),
+  expectedOutput: boundedText(REQUEST_BOUNDS.judgingBytes).optional(),
+});
+export type TestCase = z.infer<typeof testCaseSchema>;
+
+export const COMPARE_MODES = ['exact', 'trimmed', 'tokens', 'float'] as const;
+export type CompareMode = (typeof COMPARE_MODES)[number];
+export const DEFAULT_FLOAT_EPSILON = 1e-6;
+
+export const compareSchema = z.strictObject({
+  mode: z.enum(COMPARE_MODES),
+  /** Float mode: numbers within epsilon, absolute or relative, are equal. */
+  epsilon: z.number().min(0).max(1).optional(),
+});
+export type Compare = z.infer<typeof compareSchema>;
+
 export const executionRequestSchema = z
   .strictObject({
     runtime: z.string().min(1).max(REQUEST_BOUNDS.runtimeNameLength),
@@ -50,17 +86,17 @@ export const executionRequestSchema = z
         message: `must be at most ${REQUEST_BOUNDS.stdinBytes} bytes`,
       })
       .optional(),
-    args: z
-      .array(
-        z
-          .string()
-          .max(REQUEST_BOUNDS.argLength)
-          .refine((arg) => !arg.includes('\0'), 'must not contain NUL'),
-      )
-      .max(REQUEST_BOUNDS.args)
-      .optional(),
+    args: argsSchema.optional(),
     limits: requestedLimitsSchema.optional(),
     interactive: z.boolean().optional(),
+    expectedOutput: boundedText(REQUEST_BOUNDS.judgingBytes).optional(),
+    tests: z.array(testCaseSchema).min(1).max(REQUEST_BOUNDS.tests).optional(),
+    compare: compareSchema.optional(),
+    stopOnFirstFailure: z.boolean().optional(),
+    callbackUrl: z
+      .url({ protocol: /^https?$/ })
+      .max(REQUEST_BOUNDS.callbackUrlLength)
+      .optional(),
   })
   .superRefine((request, ctx) => {
     if ((request.source === undefined) === (request.files === undefined)) {
@@ -74,6 +110,25 @@ export const executionRequestSchema = z
         }
         seen.add(file.name);
       });
+    }
+    if (request.tests) {
+      // Each test brings its own input and answer; a top-level one would be ambiguous.
+      for (const field of ['stdin', 'expectedOutput', 'interactive'] as const) {
+        if (request[field] !== undefined && request[field] !== false) {
+          ctx.addIssue({ code: 'custom', path: [field], message: `${field} cannot be given together with tests` });
+        }
+      }
+      const judgingBytes = request.tests.reduce(
+        (total, test) => total + utf8Length(test.stdin ?? '') + utf8Length(test.expectedOutput ?? ''),
+        0,
+      );
+      if (judgingBytes > REQUEST_BOUNDS.judgingBytes) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['tests'],
+          message: `stdin and expectedOutput of all tests together must be at most ${REQUEST_BOUNDS.judgingBytes} bytes`,
+        });
+      }
     }
   });
 export type ExecutionRequest = z.infer<typeof executionRequestSchema>;

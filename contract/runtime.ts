@@ -4,4 +4,6 @@ export interface RuntimeInfo {
   version: string;
   aliases: string[];
   compiled: boolean;
+  /** Where a request's `source` is written; a request with `files` must name its program so. */
+  fileName: string;
 }

@@ -55,3 +55,9 @@ export function splitExitStatus(status: number): { exitCode: number | null; sign
   const name = knownSignalName(status - 128);
   return name ? { exitCode: null, signal: name } : { exitCode: status, signal: null };
 }
+
+/** The number of a standard signal by name (SIGSEGV: 11), or undefined for an unknown name. */
+export function signalNumber(name: string): number | undefined {
+  const number = SIGNAL_NAMES.indexOf(name);
+  return number > 0 ? number : undefined;
+}

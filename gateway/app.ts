@@ -2,6 +2,11 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import express, { type Express } from 'express';
 import type winston from 'winston';
 import type { ExecutionBackend } from './backend.js';
+import { sharedDispatcher } from './callbacks/shared-dispatcher.js';
+import { memoryDeliveryStore } from './callbacks/store.js';
+import { judge0Routes } from './compat/judge0/routes.js';
+import { attachPistonConnect } from './compat/piston/connect.js';
+import { pistonRoutes } from './compat/piston/routes.js';
 import type { Config } from './config.js';
 import { notFound } from './errors.js';
 import { apiDocsPage, openApiRoutes } from './http/api-description-routes.js';
@@ -53,6 +58,20 @@ export function createApp(options: GatewayOptions): Gateway {
     });
   }
   const unfinished = backend.unfinished?.bind(backend);
+  const callbacks = sharedDispatcher(
+    {
+      store: backend.deliveryStore ?? memoryDeliveryStore(),
+      secretOf: (tenant) => tenants.find(tenant)?.callbackSecret,
+      log,
+      ...config.callbacks,
+    },
+    (dispatcher) =>
+      dispatcher.resume().catch((error: unknown) => {
+        log.error('Failed to resume callback deliveries', {
+          error: error instanceof Error ? error.message : String(error),
+        });
+      }),
+  );
   const executions = createTenantExecutions({
     backend,
     admission: createAdmission(Date.now, unfinished),
@@ -60,6 +79,7 @@ export function createApp(options: GatewayOptions): Gateway {
     log,
     maxStdinBytes: config.socket.maxStdinBytes,
     currentTenant: (tenant) => (tenants.tokensRequired ? tenants.find(tenant.name) : tenant),
+    callbacks: callbacks.dispatcher,
   });
 
   const connections = new TenantConnections();
@@ -82,6 +102,28 @@ export function createApp(options: GatewayOptions): Gateway {
       cancelWaitMs: config.http.cancelWaitMs,
     }),
   );
+  app.use(
+    '/judge0',
+    judge0Routes({
+      executions,
+      connections,
+      authenticate,
+      log,
+      bodyLimitBytes: config.http.bodyLimitBytes,
+      maxWaitMs: config.http.maxWaitMs,
+    }),
+  );
+  app.use(
+    '/piston/api/v2',
+    pistonRoutes({
+      executions,
+      connections,
+      authenticate,
+      log,
+      bodyLimitBytes: config.http.bodyLimitBytes,
+      maxWaitMs: config.http.maxWaitMs,
+    }),
+  );
   app.use('/api', () => {
     throw notFound('route');
   });
@@ -101,6 +143,7 @@ export function createApp(options: GatewayOptions): Gateway {
     metrics,
     log,
   });
+  const pistonConnect = attachPistonConnect(httpServer, { executions, authenticate, connections, log });
 
   return {
     app,
@@ -108,6 +151,8 @@ export function createApp(options: GatewayOptions): Gateway {
     io: sockets.io,
     metrics,
     close: async () => {
+      callbacks.release();
+      pistonConnect.close();
       const closing = sockets.close();
       // Keep-alive and long-polling connections would otherwise hold the server open.
       httpServer.closeAllConnections();

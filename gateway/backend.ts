@@ -1,4 +1,5 @@
 import type { ExecutionRequest, ExecutionResult, Limits, Phase, RuntimeInfo, Stream } from '../contract/index.js';
+import type { DeliveryStore } from './callbacks/store.js';
 import type { TenantDirectory } from './tenancy/tenant-directory.js';
 
 /** A request that passed validation and admission: limits resolved against the tenant's policy. */
@@ -39,6 +40,8 @@ export interface ExecutionBackend {
   unfinished?(tenant: string): number;
   /** The tenants, when the backend reads them itself (Kubernetes: a watched Secret); else the configuration file's. */
   readonly tenants?: TenantDirectory;
+  /** Where callback deliveries wait until done; one that outlives the process, if the backend has it. */
+  readonly deliveryStore?: DeliveryStore;
   /** Number of executions running and queued, for metrics and readiness. */
   load(): { running: number; queued: number };
   ready(): Promise<boolean>;

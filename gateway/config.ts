@@ -40,6 +40,10 @@ const tenantSchema = z.strictObject({
    * `kubernetes.namespaces[name]`, else `<kubernetes.namespacePrefix><name>`.
    */
   namespace: dnsLabel.optional(),
+  /** Hosts (a name, or name:port) that this tenant's callbackUrls may point at; none by default. */
+  callbackHosts: z.array(z.string().min(1).max(260)).max(64).optional(),
+  /** The key of the HMAC-SHA256 signature of every callback (X-Sandpod-Signature). */
+  callbackSecret: z.string().min(16).max(1024).optional(),
 });
 export type TenantConfig = z.infer<typeof tenantSchema>;
 
@@ -143,6 +147,16 @@ const configFields = z.strictObject({
       maxWaitMs: z.int().positive().default(300_000),
       /** How long DELETE waits for a cancelled execution to end before answering 202. */
       cancelWaitMs: z.int().positive().default(5_000),
+    })
+    .prefault({}),
+  callbacks: z
+    .strictObject({
+      /** Wait before the second attempt; each further one waits twice as long, at most a minute. */
+      initialBackoffMs: z.int().positive().default(1000),
+      /** How long one attempt may wait for the receiver's answer. */
+      attemptTimeoutMs: z.int().positive().default(10_000),
+      /** How often deliveries left due (by a gateway that stopped) are looked for. */
+      rescanMs: z.int().positive().default(30_000),
     })
     .prefault({}),
   socket: z

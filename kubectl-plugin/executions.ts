@@ -36,6 +36,7 @@ export async function listRuntimes(cluster: Cluster): Promise<RuntimeInfo[]> {
     version: runtime.spec.version ?? '',
     aliases: runtime.spec.aliases ?? [],
     compiled: runtime.spec.compile !== undefined,
+    fileName: runtime.spec.fileName,
   }));
 }
 

@@ -1,5 +1,8 @@
+import { STATUS_BOUNDS } from '../contract/crd.js';
 import type { Limits } from '../contract/index.js';
 import { CONTAINER } from '../contract/objects.js';
+import { parseTestFrames } from '../sandbox/launcher/frames.js';
+import type { LaunchReport } from '../sandbox/launcher/report.js';
 import type { StatusPolicy } from './config.js';
 import type { ExecutionPlan } from './plan.js';
 
@@ -21,6 +24,8 @@ export interface LogRead {
 export interface CapturedOutput {
   stdout: string;
   stderr: string;
+  /** All of stdout within the output limit, for judging; status keeps the bounded `stdout`. */
+  wholeStdout: string;
   compile?: string;
   /** Bytes of the run step's output seen, at most outputBytes + 1 per stream. */
   runBytes: number;
@@ -28,16 +33,49 @@ export interface CapturedOutput {
   truncated: boolean;
   /** The program wrote more than its outputBytes. */
   outputLimitExceeded: boolean;
+  /** With tests: each test's output and report, read from the launcher's frames. */
+  tests?: CapturedTest[];
+}
+
+export interface CapturedTest {
+  /** Bounded for status. */
+  stdout: string;
+  stderr: string;
+  /** All of stdout, for judging. */
+  wholeStdout: string;
+  truncated: boolean;
+  report?: LaunchReport;
+}
+
+/**
+ * Bytes of the run log of a tests run: each test's output within its limit in base64, a frame
+ * header per 64 KiB chunk of it and its report, with room to spare.
+ */
+function testsLogBytes(plan: ExecutionPlan, tests: number): number {
+  const perTest =
+    Math.ceil((plan.limits.outputBytes * 4) / 3) + 80 * (2 + Math.ceil(plan.limits.outputBytes / 65_536)) + 2048;
+  return tests * perTest + 4096;
 }
 
 export function logReads(plan: ExecutionPlan, policy: StatusPolicy): LogRead[] {
   const limitBytes = plan.limits.outputBytes + 1;
-  const reads: LogRead[] = policy.splitStreams
+  const tests = plan.tests?.length;
+  // The launcher writes every test's frames to its stdout; stderr has only its own complaints.
+  const reads: LogRead[] = tests
     ? [
-        { part: 'stdout', container: CONTAINER.run, stream: 'Stdout', limitBytes },
-        { part: 'stderr', container: CONTAINER.run, stream: 'Stderr', limitBytes },
+        {
+          part: 'stdout',
+          container: CONTAINER.run,
+          stream: policy.splitStreams ? 'Stdout' : 'All',
+          limitBytes: testsLogBytes(plan, tests),
+        },
       ]
-    : [{ part: 'stdout', container: CONTAINER.run, stream: 'All', limitBytes }];
+    : policy.splitStreams
+      ? [
+          { part: 'stdout', container: CONTAINER.run, stream: 'Stdout', limitBytes },
+          { part: 'stderr', container: CONTAINER.run, stream: 'Stderr', limitBytes },
+        ]
+      : [{ part: 'stdout', container: CONTAINER.run, stream: 'All', limitBytes }];
   if (plan.compileArgv && plan.compileLimits) {
     reads.push({
       part: 'compile',
@@ -53,7 +91,9 @@ export function captureOutput(
   logs: Partial<Record<LogRead['part'], Uint8Array>>,
   limits: Limits,
   policy: StatusPolicy,
+  tests?: number,
 ): CapturedOutput {
+  if (tests) return captureTests(logs, tests, policy);
   const stdoutBytes = logs.stdout ?? new Uint8Array();
   const stderrBytes = logs.stderr ?? new Uint8Array();
   const runBytes = stdoutBytes.length + stderrBytes.length;
@@ -66,6 +106,7 @@ export function captureOutput(
   const captured: CapturedOutput = {
     stdout: stdout.text,
     stderr: stderr.text,
+    wholeStdout: new TextDecoder('utf-8').decode(stdoutBytes.subarray(0, stdoutKept)),
     runBytes,
     truncated: outputLimitExceeded || stdout.cut || stderr.cut,
     outputLimitExceeded,
@@ -74,6 +115,36 @@ export function captureOutput(
     const compile = decodeBounded(logs.compile, policy.compileOutputChars);
     captured.compile = compile.text;
   }
+  return captured;
+}
+
+/** A tests run: the frames of the run log, each test's output bounded for status on its own. */
+function captureTests(
+  logs: Partial<Record<LogRead['part'], Uint8Array>>,
+  tests: number,
+  policy: StatusPolicy,
+): CapturedOutput {
+  const frames = parseTestFrames(logs.stdout ?? new Uint8Array(), tests);
+  const captured: CapturedOutput = {
+    stdout: '',
+    stderr: '',
+    wholeStdout: '',
+    runBytes: 0,
+    truncated: false,
+    outputLimitExceeded: false,
+    tests: frames.tests.map((test) => {
+      const stdout = decodeBounded(test.stdout, STATUS_BOUNDS.testOutputChars);
+      const stderr = decodeBounded(test.stderr, STATUS_BOUNDS.testOutputChars);
+      return {
+        stdout: stdout.text,
+        stderr: stderr.text,
+        wholeStdout: new TextDecoder('utf-8').decode(test.stdout),
+        truncated: stdout.cut || stderr.cut || test.report?.limit === 'output',
+        ...(test.report ? { report: test.report } : {}),
+      };
+    }),
+  };
+  if (logs.compile) captured.compile = decodeBounded(logs.compile, policy.compileOutputChars).text;
   return captured;
 }
 

@@ -26,6 +26,8 @@ export interface ExecutionPlan {
   compileArgv?: string[];
   runArgv: string[];
   interactive: boolean;
+  /** The tests' inputs, when the program runs once per test (their expected outputs stay in the spec). */
+  tests?: { stdin?: string; args?: string[] }[];
 }
 
 export type PlanResult = { ok: true; plan: ExecutionPlan } | { ok: false; message: string };
@@ -44,14 +46,20 @@ export function planExecution(execution: Execution, runtime: Runtime, policy: Po
   const files = spec.files ?? [{ name: runtime.spec.fileName, content: spec.source ?? '' }];
   const interactive = spec.interactive === true;
   const stdin = interactive ? undefined : spec.stdin;
-  const payloadBytes = [...files.map((file) => file.content), stdin ?? ''].reduce(
+  // A test's args replace the spec's, as in embedded mode; the launcher appends them.
+  const tests = spec.tests?.map((test) => {
+    const args = test.args ?? spec.args;
+    return { ...(test.stdin !== undefined ? { stdin: test.stdin } : {}), ...(args !== undefined ? { args } : {}) };
+  });
+  const testInputs = (tests ?? []).flatMap((test) => [test.stdin ?? '', ...(test.args ?? [])]);
+  const payloadBytes = [...files.map((file) => file.content), stdin ?? '', ...testInputs].reduce(
     (total, text) => total + Buffer.byteLength(text, 'utf8'),
     0,
   );
   if (payloadBytes > SECRET_DATA_BYTES) {
     return {
       ok: false,
-      message: `source files and stdin take ${payloadBytes} bytes; a pod can receive at most ${SECRET_DATA_BYTES}`,
+      message: `source files, stdin and test inputs take ${payloadBytes} bytes; a pod can receive at most ${SECRET_DATA_BYTES}`,
     };
   }
   const compiled = runtime.spec.compile !== undefined;
@@ -63,8 +71,9 @@ export function planExecution(execution: Execution, runtime: Runtime, policy: Po
       files,
       ...(stdin !== undefined ? { stdin } : {}),
       ...(compiled ? { compileArgv: runtime.spec.compile } : {}),
-      runArgv: [...runtime.spec.run, ...(spec.args ?? [])],
+      runArgv: [...runtime.spec.run, ...(tests ? [] : (spec.args ?? []))],
       interactive,
+      ...(tests ? { tests } : {}),
     },
   };
 }

@@ -10,7 +10,7 @@ import {
   signalName,
 } from '../contract/index.js';
 import { CONTAINER } from '../contract/objects.js';
-import { type LaunchReport, launchReport } from '../sandbox/launcher/report.js';
+import { type LaunchReport, launchReport, reportUsage } from '../sandbox/launcher/report.js';
 import { containerStatus, exitOf, hasStarted, runDurationMs, whyWaiting } from './containers.js';
 import { ended, failed, type Outcome } from './outcome.js';
 import type { CapturedOutput } from './output.js';
@@ -144,5 +144,6 @@ function compileOutcome(
     exitCode: end?.exitCode ?? null,
     durationMs: report?.durationMs ?? runDurationMs(end) ?? 0,
     output: output?.compile ?? '',
+    ...(report ? { usage: reportUsage(report) } : {}),
   };
 }

@@ -23,6 +23,8 @@ export const PATHS = {
   source: '/sandpod/src',
   input: '/sandpod/input',
   stdin: '/sandpod/input/stdin',
+  /** <i>/stdin and <i>/args of each test, for the launcher's --tests. */
+  tests: '/sandpod/tests',
   build: '/sandpod/build',
   tmp: '/tmp',
   /** The program's working directory and HOME, with a writable copy of the source files. */
@@ -32,8 +34,22 @@ export const PATHS = {
 /** Where the launcher writes its report; the kubelet copies it into the container's status. */
 export const TERMINATION_MESSAGE_PATH = '/dev/termination-log';
 
-const VOLUME = { source: 'source', input: 'input', build: 'build', tmp: 'tmp' } as const;
+const VOLUME = { source: 'source', input: 'input', tests: 'tests', build: 'build', tmp: 'tmp' } as const;
 const STDIN_KEY = 'stdin';
+const testKey = (index: number, part: 'stdin' | 'args') => `test-${index}-${part}`;
+
+/** The Secret keys of the tests' inputs and where the launcher finds each. */
+function testItems(plan: ExecutionPlan): { key: string; path: string; content: string }[] {
+  return (plan.tests ?? []).flatMap((test, index) => [
+    ...(test.stdin !== undefined
+      ? [{ key: testKey(index, 'stdin'), path: `${index}/stdin`, content: test.stdin }]
+      : []),
+    // NUL-separated, as the launcher reads them; an argument holds no NUL (request.ts).
+    ...(test.args !== undefined && test.args.length > 0
+      ? [{ key: testKey(index, 'args'), path: `${index}/args`, content: test.args.map((arg) => `${arg}\0`).join('') }]
+      : []),
+  ]);
+}
 const fileKey = (index: number) => `file-${index}`;
 
 /**
@@ -47,6 +63,7 @@ export function desiredSecret(execution: Execution, runtime: Runtime, plan: Exec
     data[fileKey(index)] = Buffer.from(file.content, 'utf8').toString('base64');
   });
   if (plan.stdin !== undefined) data[STDIN_KEY] = Buffer.from(plan.stdin, 'utf8').toString('base64');
+  for (const item of testItems(plan)) data[item.key] = Buffer.from(item.content, 'utf8').toString('base64');
   return {
     apiVersion: 'v1',
     kind: 'Secret',
@@ -70,17 +87,26 @@ export function desiredPod(execution: Execution, runtime: Runtime, plan: Executi
     name: CONTAINER.run,
     image: runtime.spec.image,
     imagePullPolicy: policy.imagePullPolicy,
-    command: launch(plan.runArgv, plan.limits, stdinSource(plan), policy, PATHS.source, runMemoryWatched(plan, policy)),
+    command: launch(
+      plan.runArgv,
+      plan.limits,
+      stdinSource(plan),
+      policy,
+      PATHS.source,
+      runMemoryWatched(plan, policy),
+      plan.tests?.length,
+    ),
     workingDir: PATHS.work,
     env: [
       { name: 'HOME', value: PATHS.work },
       { name: 'TMPDIR', value: PATHS.tmp },
     ],
-    resources: resources(plan.limits, policy),
+    resources: resources(plan.limits, policy, plan.tests?.length ?? 1),
     securityContext,
     volumeMounts: [
       sourceMount,
       ...(plan.stdin !== undefined ? [{ name: VOLUME.input, mountPath: PATHS.input, readOnly: true }] : []),
+      ...(testItems(plan).length > 0 ? [{ name: VOLUME.tests, mountPath: PATHS.tests, readOnly: true }] : []),
       ...(compiled ? [{ name: VOLUME.build, mountPath: PATHS.build, readOnly: true }] : []),
       // One scratch volume, one diskMiB budget, for both, as in embedded mode.
       { name: VOLUME.tmp, mountPath: PATHS.tmp, subPath: 'tmp' },
@@ -126,6 +152,18 @@ export function desiredPod(execution: Execution, runtime: Runtime, plan: Executi
               secretName: secretName(execution),
               defaultMode: 0o444,
               items: [{ key: STDIN_KEY, path: 'stdin' }],
+            },
+          },
+        ]
+      : []),
+    ...(testItems(plan).length > 0
+      ? [
+          {
+            name: VOLUME.tests,
+            secret: {
+              secretName: secretName(execution),
+              defaultMode: 0o444,
+              items: testItems(plan).map(({ key, path }) => ({ key, path })),
             },
           },
         ]
@@ -196,8 +234,9 @@ function placement(policy: PodPolicy): Pick<NonNullable<V1Pod['spec']>, 'nodeSel
  */
 export function wallDeadlineSeconds(plan: ExecutionPlan, policy: PodPolicy): number {
   const compile = plan.compileArgv && plan.compileLimits ? Math.ceil(plan.compileLimits.wallTimeMs / 1000) : 0;
+  const runs = plan.tests?.length ?? 1;
   const gate = plan.interactive ? Math.ceil(STDIN_GATE_MS / 1000) : 0;
-  return compile + Math.ceil(plan.limits.wallTimeMs / 1000) + gate + policy.startGraceSeconds;
+  return compile + Math.ceil((plan.limits.wallTimeMs * runs) / 1000) + gate + policy.startGraceSeconds;
 }
 
 function stdinSource(plan: ExecutionPlan): 'file' | 'none' | 'live' {
@@ -236,11 +275,11 @@ function seccompProfile(policy: PodPolicy) {
 }
 
 /** Requests equal limits: the pod is Guaranteed, and the scheduler reserves what it may use. */
-function resources(limits: Limits, policy: PodPolicy) {
+function resources(limits: Limits, policy: PodPolicy, runs = 1) {
   const amounts = {
     cpu: String(policy.cpus),
     memory: `${limits.memoryMiB}Mi`,
-    'ephemeral-storage': `${ephemeralStorageMiB(limits, policy)}Mi`,
+    'ephemeral-storage': `${ephemeralStorageMiB(limits, policy, runs)}Mi`,
   };
   return { requests: amounts, limits: { ...amounts } };
 }
@@ -250,8 +289,8 @@ function resources(limits: Limits, policy: PodPolicy) {
  * runtime frames every line, so the limit leaves room above outputBytes; exceeding it evicts the
  * pod, which ends as OutputLimitExceeded.
  */
-export function ephemeralStorageMiB(limits: Limits, policy: PodPolicy): number {
-  return Math.ceil((limits.outputBytes * policy.logOverheadFactor) / MiB) + policy.ephemeralBaseMiB;
+export function ephemeralStorageMiB(limits: Limits, policy: PodPolicy, runs = 1): number {
+  return Math.ceil((limits.outputBytes * runs * policy.logOverheadFactor) / MiB) + policy.ephemeralBaseMiB;
 }
 
 /**
@@ -287,6 +326,7 @@ export function launch(
   policy: PodPolicy,
   copySourcesFrom?: string,
   watchMemory = false,
+  tests?: number,
 ): string[] {
   // A live stdin is gated (contract/live-gate.ts): the gateway's attach then sees all the output.
   const stdinArgs =
@@ -311,6 +351,9 @@ export function launch(
     ...stdinArgs,
     ...PROGRAM_ENV_NAMES.flatMap((name) => ['--env', name]),
     ...(copySourcesFrom ? ['--copy-from', copySourcesFrom] : []),
+    ...(tests
+      ? ['--tests', String(tests), '--tests-dir', PATHS.tests, '--scratch', PATHS.work, '--scratch', PATHS.tmp]
+      : []),
     '--report',
     TERMINATION_MESSAGE_PATH,
     '--',

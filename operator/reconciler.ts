@@ -260,7 +260,7 @@ export class Reconciler {
       this.logReadFailures.delete(key);
       const lost = error instanceof Error ? error.message : String(error);
       log.warn('Gave up reading the pod logs', { pod: pod.metadata?.name, attempts: failures, error: lost });
-      return { output: captureOutput({}, plan.limits, this.policy.status), lost };
+      return { output: captureOutput({}, plan.limits, this.policy.status, plan.tests?.length), lost };
     }
   }
 
@@ -271,7 +271,7 @@ export class Reconciler {
       if (!containerStarted(pod, read.container)) continue;
       logs[read.part] = await this.api.readLog(pod.metadata?.namespace ?? '', pod.metadata?.name ?? '', read);
     }
-    return captureOutput(logs, plan.limits, this.policy.status);
+    return captureOutput(logs, plan.limits, this.policy.status, plan.tests?.length);
   }
 
   /** A finished Execution gives its capacity back at once and is deleted after its TTL. */

@@ -1,10 +1,11 @@
 import { boundedMessage, type ExecutionStatus } from '../contract/crd.js';
 import { isTerminal } from '../contract/index.js';
 import { CONTAINER, type Execution } from '../contract/objects.js';
-import { launchReport } from '../sandbox/launcher/report.js';
+import { launchReport, reportUsage } from '../sandbox/launcher/report.js';
 import { conditionsFor } from './conditions.js';
 import type { StatusPolicy } from './config.js';
 import { containerStatus, firstStart, runDurationMs } from './containers.js';
+import { judgedOutcome, judgedTests } from './judging.js';
 import type { Observation } from './observation.js';
 import { outcomeOf } from './pod-progress.js';
 import { formatDuration, rfc3339, toDate } from './time.js';
@@ -23,15 +24,17 @@ export function statusFrom(
     return { ...previous, observedGeneration: execution.metadata.generation ?? previous.observedGeneration };
   }
   const plan = observed.plan?.ok ? observed.plan.plan : undefined;
-  const outcome = outcomeOf(execution, observed, plan, now, policy);
+  const observedOutcome = outcomeOf(execution, observed, plan, now, policy);
   const pod = observed.pod;
   const run = containerStatus(pod, CONTAINER.run, false);
-  const terminal = isTerminal(outcome.phase);
+  const terminal = isTerminal(observedOutcome.phase);
   const output = terminal ? observed.output : undefined;
+  const judged = judgedTests(observedOutcome, execution.spec, output, plan?.limits);
+  const outcome = judged?.outcome ?? judgedOutcome(observedOutcome, execution.spec, output);
   const startedAt = firstStart(pod);
   const runEnd = run?.state?.terminated;
   const report = launchReport(runEnd);
-  const durationMs = report?.durationMs ?? runDurationMs(runEnd);
+  const durationMs = judged?.usage?.wallTimeMs ?? report?.durationMs ?? runDurationMs(runEnd);
   const status: ExecutionStatus = {
     phase: outcome.phase,
     reason: outcome.reason,
@@ -47,6 +50,14 @@ export function statusFrom(
     stderr: output?.stderr ?? '',
     // The launcher cuts output at the limit itself, so the logs alone no longer show it was cut.
     truncated: (output?.truncated ?? false) || (terminal && report?.limit === 'output'),
+    usage: judged ? judged.usage : terminal && report ? reportUsage(report) : null,
+    ...(judged
+      ? {
+          tests: judged.tests,
+          summary: judged.summary,
+          testsPassed: `${judged.summary.passed}/${judged.summary.total}`,
+        }
+      : {}),
     podName: pod?.metadata?.name ?? previous?.podName ?? null,
     observedGeneration: execution.metadata.generation ?? 0,
     conditions: [],

@@ -1,13 +1,14 @@
-import { chownSync, mkdirSync, writeFileSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chownSync, constants, mkdirSync, writeFileSync } from 'node:fs';
+import { chmod, copyFile, lchown, lstat, mkdir, readdir, readlink, rm, symlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { SourceFile } from '../contract/index.js';
 import type { Mounter } from './mounter.js';
 
 // The only writable space of an execution: one tmpfs, capped in bytes and inodes, that holds the
 // program's /work, /tmp and /dev/shm. Compiled programs get it mounted on the host, since their
 // run step needs what the compile step wrote; the host writes into it only before any program has
-// run (into directories it has just made), never reads from it, and drops it whole by unmounting.
+// run (into directories it has just made), reads from it only to copy a compiled /work for each
+// test of a judged program (freshRunScratch says how), and drops it whole by unmounting.
 // Other programs get it from the OCI runtime inside the container (see oci-spec.ts), filled from a
 // directory staged here that no program ever sees. Either way nothing a program leaves (symlinks
 // included) is ever followed by the host.
@@ -92,4 +93,55 @@ export async function unmountScratch(mounter: Mounter, mountPoint: string): Prom
     if (!error.message.includes('not mounted')) throw error;
   });
   await rm(mountPoint, { recursive: true, force: true });
+}
+
+/**
+ * A fresh work/, tmp/ and shm/ for one run of a judged program, on the execution's tmpfs, with
+ * work/ a copy of the compiled one. Copied only after every process of the compile step is dead
+ * (its PID namespace went with it), so nothing changes underneath; only what lstat finds to be a
+ * regular file is copied, symlinks are copied as links and never followed, and FIFOs, sockets and
+ * devices are left out. The copy counts toward the tmpfs's size, like the run's own files.
+ */
+export async function freshRunScratch(scratch: Scratch, name: string, uid: number, gid: number): Promise<Scratch> {
+  const root = join(dirname(scratch.work), 'runs', name);
+  await mkdir(root, { recursive: true, mode: 0o755 });
+  makeScratchDirs(root, uid, gid);
+  const run: Scratch = {
+    work: join(root, 'work'),
+    tmp: join(root, 'tmp'),
+    shm: join(root, 'shm'),
+    release: () => rm(root, { recursive: true, force: true }),
+  };
+  try {
+    await copyTree(scratch.work, run.work, uid, gid);
+  } catch (error) {
+    await run.release();
+    throw error;
+  }
+  return run;
+}
+
+async function copyTree(from: string, to: string, uid: number, gid: number): Promise<void> {
+  for (const entry of await readdir(from, { withFileTypes: true })) {
+    const source = join(from, entry.name);
+    const target = join(to, entry.name);
+    const stats = await lstat(source);
+    if (stats.isDirectory()) {
+      await mkdir(target, { mode: stats.mode & 0o777 });
+      await lchown(target, uid, gid);
+      await copyTree(source, target, uid, gid);
+    } else if (stats.isSymbolicLink()) {
+      await symlink(await readlink(source), target);
+      await lchown(target, uid, gid);
+    } else if (stats.isFile()) {
+      await copyRegularFile(source, target, stats.mode & 0o777, uid, gid);
+    }
+  }
+}
+
+async function copyRegularFile(source: string, target: string, mode: number, uid: number, gid: number) {
+  // lstat said a regular file, and nothing of the compile step runs any more to swap it.
+  await copyFile(source, target, constants.COPYFILE_EXCL);
+  await lchown(target, uid, gid);
+  await chmod(target, mode);
 }

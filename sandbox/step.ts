@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Limits, type StepReport, type Stream, splitExitStatus } from '../contract/index.js';
+import { type Limits, type StepReport, type Stream, splitExitStatus, type Usage } from '../contract/index.js';
 import type { StepCgroup } from './cgroups.js';
 import type { OciRuntime } from './oci-runtime.js';
 import { stepSpecJson } from './oci-spec.js';
@@ -17,6 +17,8 @@ export interface StepOutcome {
   signal: string | null;
   wallMs: number;
   cpuMs: number;
+  /** The step's memory high-water mark, from its cgroup. */
+  memoryPeakBytes: number;
   limitHit: LimitHit | null;
   cancelled: boolean;
   oomKilled: boolean;
@@ -73,6 +75,17 @@ async function runtimeError(logFile: string): Promise<string> {
     })
     .filter(Boolean);
   return messages.at(-1) ?? 'the OCI runtime failed without a message';
+}
+
+const MiB = 1024 * 1024;
+
+/** What the step used, as the contract reports it: MiB to a tenth. */
+export function stepUsage(outcome: StepOutcome): Usage {
+  return {
+    cpuTimeMs: outcome.cpuMs,
+    wallTimeMs: outcome.wallMs,
+    memoryPeakMiB: Math.round((outcome.memoryPeakBytes / MiB) * 10) / 10,
+  };
 }
 
 export class SandboxStep {
@@ -160,8 +173,9 @@ export class SandboxStep {
     // pipe's end open in the gateway for good, one descriptor per execution.
     child.stdin.destroy();
 
-    const [cpuMs, memoryLimitHit, pidsLimitReached] = await Promise.all([
+    const [cpuMs, memoryPeakBytes, memoryLimitHit, pidsLimitReached] = await Promise.all([
       cgroup.cpuTimeMs().catch(() => 0),
+      cgroup.memoryPeakBytes().catch(() => 0),
       cgroup.memoryLimitHit().catch(() => false),
       cgroup.pidsLimitReached().catch(() => false),
     ]);
@@ -179,6 +193,7 @@ export class SandboxStep {
       signal,
       wallMs: Math.round(wallMs),
       cpuMs: Math.round(cpuMs),
+      memoryPeakBytes,
       limitHit: this.limitHit,
       cancelled: this.cancelled,
       oomKilled: memoryLimitHit && status === 128 + 9,
@@ -196,6 +211,7 @@ export class SandboxStep {
       signal: null,
       wallMs: Math.round(wallMs),
       cpuMs: 0,
+      memoryPeakBytes: 0,
       limitHit: null,
       cancelled: this.cancelled,
       oomKilled: false,

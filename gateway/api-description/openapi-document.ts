@@ -1,6 +1,9 @@
 import {
   ackSchema,
   apiErrorSchema,
+  BATCH_MAX,
+  batchResultsSchema,
+  batchStartedSchema,
   executionAcceptedSchema,
   executionRequestSchema,
   executionResultSchema,
@@ -79,6 +82,27 @@ function paths(): Record<string, unknown> {
       },
     },
     '/executions': {
+      get: {
+        operationId: 'getExecutions',
+        summary: 'Many executions\u2019 results so far',
+        tags: ['Executions'],
+        parameters: [
+          {
+            name: 'ids',
+            in: 'query',
+            required: true,
+            description: `Up to ${BATCH_MAX} ids, comma-separated`,
+            schema: { type: 'string', minLength: 1 },
+          },
+        ],
+        responses: {
+          200: { description: 'Each result, or why it cannot be read, in order', content: json(ref('BatchResults')) },
+          400: errors[400],
+          401: errors[401],
+          429: errors[429],
+          503: errors[503],
+        },
+      },
       post: {
         operationId: 'startExecution',
         summary: 'Run a program',
@@ -103,6 +127,37 @@ function paths(): Record<string, unknown> {
             headers: { Location: { description: 'The execution\u2019s URL', schema: { type: 'string' } } },
             content: json({ oneOf: [ref('ExecutionAccepted'), ref('ExecutionResult')] }),
           },
+          400: errors[400],
+          401: errors[401],
+          413: errors[413],
+          415: errors[415],
+          429: errors[429],
+          503: errors[503],
+        },
+      },
+    },
+    '/executions/batch': {
+      post: {
+        operationId: 'startExecutions',
+        summary: 'Run many programs',
+        description:
+          'Each request is validated and admitted on its own, against the tenant\u2019s rate and ' +
+          'concurrency, so a batch may be partly refused: a refused item carries the status and error ' +
+          'it would have had alone.',
+        tags: ['Executions'],
+        requestBody: {
+          required: true,
+          content: json({
+            type: 'object',
+            properties: {
+              executions: { type: 'array', items: ref('ExecutionRequest'), minItems: 1, maxItems: BATCH_MAX },
+            },
+            required: ['executions'],
+            additionalProperties: false,
+          }),
+        },
+        responses: {
+          202: { description: 'Each request\u2019s id or error, in request order', content: json(ref('BatchStarted')) },
           400: errors[400],
           401: errors[401],
           413: errors[413],
@@ -209,6 +264,8 @@ function schemas(): Record<string, JsonSchema> {
       {
         ExecutionAccepted: executionAcceptedSchema,
         ExecutionResult: executionResultSchema,
+        BatchStarted: batchStartedSchema,
+        BatchResults: batchResultsSchema,
         RuntimeInfo: runtimeInfoSchema,
         TenantLimits: tenantLimitsSchema,
         Error: apiErrorSchema,

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import type winston from 'winston';
 import type { ExecutionResult, RuntimeInfo } from '../../contract/index.js';
 import type { ExecutionBackend, ExecutionEvent, ExecutionSpec } from '../backend.js';
+import { type DeliveryStore, fileDeliveryStore } from '../callbacks/store.js';
 import type { Config } from '../config.js';
 import { ApiError, atCapacity, invalid, notFound } from '../errors.js';
 import { type Catalog, runtimeInfo } from './catalog.js';
@@ -11,6 +13,8 @@ import { Execution, type SandboxEnvironment } from './execution.js';
 // arrival order, and finished results stay readable for a while and are then dropped.
 
 export class EmbeddedBackend implements ExecutionBackend {
+  readonly deliveryStore: DeliveryStore;
+
   private readonly executions = new Map<string, Execution>();
   private readonly queue: Execution[] = [];
   private running = 0;
@@ -26,7 +30,10 @@ export class EmbeddedBackend implements ExecutionBackend {
     private readonly sandbox: SandboxEnvironment,
     private readonly settings: Config['embedded'],
     private readonly log: winston.Logger,
-  ) {}
+  ) {
+    // Results live in this process only, but a result due at a callbackUrl outlives it.
+    this.deliveryStore = fileDeliveryStore(join(sandbox.stateDir, 'callbacks'));
+  }
 
   async runtimes(): Promise<RuntimeInfo[]> {
     return this.catalog.available.map(runtimeInfo);

@@ -85,5 +85,6 @@ export function runtimeInfo(runtime: Runtime): RuntimeInfo {
     version: runtime.detectedVersion,
     aliases: runtime.aliases,
     compiled: runtime.compile !== undefined,
+    fileName: runtime.fileName,
   };
 }

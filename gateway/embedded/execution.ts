@@ -6,6 +6,7 @@ import type winston from 'winston';
 import {
   compileVerdict,
   type ExecutionResult,
+  judgeStep,
   type Limits,
   type Phase,
   type ProgramEnvName,
@@ -13,6 +14,12 @@ import {
   runVerdict,
   type SourceFile,
   type Stream,
+  skippedTest,
+  type TestCase,
+  type TestOutcome,
+  testName,
+  testPassed,
+  testsVerdict,
   type Verdict,
 } from '../../contract/index.js';
 import type { CgroupDriver, StepCgroup } from '../../sandbox/cgroups.js';
@@ -20,12 +27,13 @@ import type { OciRuntime } from '../../sandbox/oci-runtime.js';
 import { buildStepSpec, type SeccompProfile, type StepScratch } from '../../sandbox/oci-spec.js';
 import type { RootfsLayout } from '../../sandbox/rootfs.js';
 import type { SandboxUsers } from '../../sandbox/sandbox-users.js';
-import { inodesFor, type Scratch, stageFiles, stageScratch } from '../../sandbox/scratch.js';
+import { freshRunScratch, inodesFor, type Scratch, stageFiles, stageScratch } from '../../sandbox/scratch.js';
 import type { ScratchPool } from '../../sandbox/scratch-pool.js';
-import { SandboxStep, type StepOutcome, stepReport } from '../../sandbox/step.js';
+import { SandboxStep, type StepOutcome, stepReport, stepUsage } from '../../sandbox/step.js';
 import type { ExecutionSpec } from '../backend.js';
 import type { Runtime } from './catalog.js';
 import { Journal } from './journal.js';
+import { type ExecutionState, judgedResult, runResult, testOutcome } from './result.js';
 
 /** What every execution on this machine shares: the runtime, the root, the policy. */
 export interface SandboxEnvironment {
@@ -110,14 +118,19 @@ export class Execution {
   }
 
   /**
-   * Bytes this execution holds, at most: its text at two bytes a character (V8 stores a string
-   * with any character past Latin-1 that way), its journal and the result's other fields. The
-   * request is not counted: it is dropped when the execution ends.
+   * Bytes this execution holds, at most: its text (each test's output included) at two bytes a
+   * character (V8 stores a string with any character past Latin-1 that way), its journal and the
+   * result's other fields. The request is not counted: it is dropped when the execution ends.
    */
   get heldBytes(): number {
     const text = this.journal.text.stdout.length + this.journal.text.stderr.length;
+    const testText = this.testOutcomes.reduce((total, test) => total + test.stdout.length + test.stderr.length, 0);
     const compileOutput = this.compileOutcome?.output.length ?? 0;
-    return 2 * (text + compileOutput) + JOURNAL_ENTRY_BYTES * this.journal.entryCount + RESULT_OVERHEAD_BYTES;
+    return (
+      2 * (text + testText + compileOutput) +
+      JOURNAL_ENTRY_BYTES * this.journal.entryCount +
+      RESULT_OVERHEAD_BYTES * (1 + this.testOutcomes.length)
+    );
   }
 
   /** The request, while the execution has not ended. */
@@ -158,14 +171,23 @@ export class Execution {
       // A single step needs no scratch that outlives it, so the runtime mounts it when it can: no
       // mount and unmount on the host for every run.
       if (!this.runtime.compile && this.env.ociRuntime.mountsScratch) {
-        return await this.runProgram({ kind: 'runtime', files });
+        const source = { kind: 'runtime', files } as const;
+        const tests = this.request.tests;
+        return await (tests ? this.runTests(tests, () => source) : this.runProgram(source));
       }
       scratch = await this.env.scratchPool.acquire(this.request.limits.diskMiB, uid, this.env.gid);
       stageFiles(scratch.work, files, uid, this.env.gid);
       const source = { kind: 'host', scratch } as const;
       const compileFailure = this.runtime.compile ? await this.compile(source, this.runtime.compile) : null;
       if (compileFailure) return this.finish(compileFailure);
-      return await this.runProgram(source);
+      const tests = this.request.tests;
+      if (!tests) return await this.runProgram(source);
+      const compiled = scratch;
+      const runUid = uid;
+      return await this.runTests(tests, async (index) => ({
+        kind: 'host',
+        scratch: await freshRunScratch(compiled, String(index), runUid, this.env.gid),
+      }));
     } catch (error) {
       this.log.error('Failed to run execution', { error: (error as Error).message });
       return this.finish({ reason: 'SystemError', message: `the sandbox failed: ${(error as Error).message}` });
@@ -200,7 +222,12 @@ export class Execution {
       output += decoder.write(chunk);
     });
     output += decoder.end();
-    this.compileOutcome = { exitCode: outcome.exitCode, durationMs: outcome.wallMs, output };
+    this.compileOutcome = {
+      exitCode: outcome.exitCode,
+      durationMs: outcome.wallMs,
+      output,
+      usage: stepUsage(outcome),
+    };
     this.log.info('Compiled program', {
       exitCode: outcome.exitCode,
       durationMs: outcome.wallMs,
@@ -228,7 +255,71 @@ export class Execution {
     });
     for (const stream of ['stdout', 'stderr'] as const) this.journal.output(stream, decoders[stream].end());
     this.runOutcome = outcome;
-    return this.finish(runVerdict(stepReport(outcome), request.limits));
+    const verdict = runVerdict(stepReport(outcome), request.limits);
+    return this.finish(judgeStep(verdict, this.journal.text.stdout, request.expectedOutput, request.compare));
+  }
+
+  private readonly testOutcomes: TestOutcome[] = [];
+  private judged = false;
+
+  /**
+   * Runs the program once per test, each in a step of its own on a fresh scratch; with
+   * stopOnFirstFailure, the tests after the first that did not pass are skipped. The request is
+   * held here until the last test ran: finish() drops the execution's own reference to it.
+   */
+  private async runTests(
+    tests: TestCase[],
+    scratchFor: (index: number) => ScratchSource | Promise<ScratchSource>,
+  ): Promise<ExecutionResult> {
+    const request = this.request;
+    this.judged = true;
+    for (const [index, test] of tests.entries()) {
+      const name = testName(test, index);
+      const stopped = this.testOutcomes.some((done) => !testPassed(done.reason)) && request.stopOnFirstFailure;
+      if (stopped || this.cancelRequested) {
+        this.testOutcomes.push(skippedTest(name));
+        continue;
+      }
+      const source = await scratchFor(index);
+      const disposalsBefore = this.disposals.length;
+      const slotsBefore = this.slotReleases.length;
+      try {
+        this.testOutcomes.push(await this.runTest(request, name, test, source));
+      } finally {
+        // The step's own tear-down first: its container may still hold the scratch's mounts.
+        const disposals = this.disposals.splice(disposalsBefore);
+        for (const disposal of disposals) {
+          await disposal.catch((error: Error) => this.log.error('Failed to tear down step', { error: error.message }));
+        }
+        if (source.kind === 'host') await source.scratch.release();
+        // The test's pages went with its own scratch (or its container's), so its slot is free now
+        // rather than one slot held per test until the execution ends.
+        for (const release of this.slotReleases.splice(slotsBefore)) {
+          await release().catch((error: Error) =>
+            this.log.error('Failed to release cgroup slot', { error: error.message }),
+          );
+        }
+      }
+    }
+    if (this.cancelRequested) return this.finish({ reason: 'Cancelled', message: 'cancelled while running tests' });
+    return this.finish(testsVerdict(this.testOutcomes));
+  }
+
+  private async runTest(
+    request: ExecutionSpec,
+    name: string,
+    test: TestCase,
+    source: ScratchSource,
+  ): Promise<TestOutcome> {
+    const argv = [...this.runtime.run, ...(test.args ?? request.args ?? [])];
+    const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
+    const output = { stdout: '', stderr: '' };
+    this.pendingStdin.push(test.stdin ?? '', null);
+    const outcome = await this.step('run', source, argv, request.limits, (stream, chunk) => {
+      output[stream] += decoders[stream].write(chunk);
+    });
+    for (const stream of ['stdout', 'stderr'] as const) output[stream] += decoders[stream].end();
+    return testOutcome(name, outcome, output, test, request);
   }
 
   private async step(
@@ -348,24 +439,17 @@ export class Execution {
   }
 
   private snapshot(verdict?: Verdict, finishedAt?: Date): ExecutionResult {
-    const run = this.runOutcome;
-    return {
+    const state: ExecutionState = {
       id: this.id,
       runtime: this.runtime.name,
       phase: this.phase,
-      reason: verdict?.reason ?? null,
-      exitCode: run?.exitCode ?? null,
-      signal: run?.signal ?? null,
-      message: verdict?.message ?? '',
-      createdAt: this.createdAt.toISOString(),
-      startedAt: this.startedAt?.toISOString() ?? null,
-      finishedAt: finishedAt?.toISOString() ?? null,
-      durationMs: run?.wallMs ?? null,
+      createdAt: this.createdAt,
+      startedAt: this.startedAt,
       ...(this.compileOutcome ? { compile: this.compileOutcome } : {}),
-      stdout: this.journal.text.stdout,
-      stderr: this.journal.text.stderr,
-      truncated: run?.limitHit === 'output',
     };
+    return this.judged
+      ? judgedResult(state, this.testOutcomes, verdict, finishedAt)
+      : runResult(state, this.runOutcome, this.journal.text, verdict, finishedAt);
   }
 }
 

@@ -1,6 +1,7 @@
 import { type Request, type Response, Router } from 'express';
 import { isTerminal } from '../../contract/index.js';
 import { ApiError } from '../errors.js';
+import { batchIds, batchRequests, getBatch, startBatch } from '../tenancy/batch.js';
 import type { Tenant } from '../tenancy/tenant.js';
 import type { TenantConnections } from '../tenancy/tenant-connections.js';
 import type { TenantExecutions } from '../tenancy/tenant-executions.js';
@@ -57,6 +58,12 @@ async function answerWhenDone(
   }
 }
 
+function requireJson(req: Request): void {
+  if (!req.is('application/json')) {
+    throw new ApiError(415, 'unsupported_media_type', 'send the request body as Content-Type: application/json');
+  }
+}
+
 /**
  * Counts this answer as one of the tenant's streams until it is sent or the client goes: a result
  * can be megabytes of JSON that a slow client leaves in the gateway's buffers. Throws a 429 first.
@@ -85,10 +92,21 @@ export function executionsRoutes(options: ExecutionsRoutesOptions): Router {
     res.json({ defaults, maxima });
   });
 
+  router.post('/executions/batch', async (req, res) => {
+    requireJson(req);
+    const requests = batchRequests(req.body);
+    res.status(202).json({ items: await startBatch(executions, tenantOf(res), requests, requestLog(res)) });
+  });
+
+  router.get('/executions', async (req, res) => {
+    const tenant = tenantOf(res);
+    const ids = batchIds(req.query.ids);
+    holdStream(connections, tenant, res);
+    res.json({ items: await getBatch(executions, tenant, ids) });
+  });
+
   router.post('/executions', async (req, res) => {
-    if (!req.is('application/json')) {
-      throw new ApiError(415, 'unsupported_media_type', 'send the request body as Content-Type: application/json');
-    }
+    requireJson(req);
     const tenant = tenantOf(res);
     const wait = wantsWait(req.query.wait);
     if (wait) holdStream(connections, tenant, res);

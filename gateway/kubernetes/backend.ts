@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { ApiException, type CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type winston from 'winston';
 import { API_GROUP, API_VERSION } from '../../contract/crd.js';
@@ -6,11 +7,13 @@ import { EXECUTION_PLURAL, type ExecutionObject, findRuntime, type Runtime } fro
 import type { ObjectWatch } from '../../kube/watched-objects.js';
 import { errorMessage } from '../../observability/logger.js';
 import type { ExecutionBackend, ExecutionEvent, ExecutionSpec } from '../backend.js';
+import type { DeliveryStore } from '../callbacks/store.js';
 import type { Config } from '../config.js';
 import { ApiError, atCapacity, invalid, notFound, tooMany } from '../errors.js';
 import type { TenantDirectory } from '../tenancy/tenant-directory.js';
 import { apiServerProblem } from './api-request.js';
 import { ExecutionChanges } from './execution-changes.js';
+import { executionDeliveryStore } from './execution-deliveries.js';
 import { CANCEL_PATCH, desiredExecution } from './execution-object.js';
 import { FinishedResults } from './finished-results.js';
 import { type FollowContext, followExecution } from './follow.js';
@@ -80,6 +83,9 @@ function safeJson(text: string): unknown {
   }
 }
 
+/** How long a replica holds a callback it sends before another may take it over. */
+const CALLBACK_HOLD_MS = 120_000;
+
 const codeOf = (error: unknown) => (error instanceof ApiException ? error.code : undefined);
 
 /** What a client is told when the API server refuses a new Execution. */
@@ -99,6 +105,7 @@ export function createRefusal(error: unknown, namespace: string): ApiError {
 }
 
 export class KubernetesBackend implements ExecutionBackend {
+  readonly deliveryStore: DeliveryStore;
   private closing = false;
   private readonly closed = new AbortController();
   private readonly attaches: LiveAttaches;
@@ -126,6 +133,16 @@ export class KubernetesBackend implements ExecutionBackend {
       windowBytes: deps.settings.liveWindowBytes,
       log: deps.log,
       nowMs: monotonicMs,
+    });
+    this.deliveryStore = executionDeliveryStore({
+      api: {
+        list: () => deps.executions.list(),
+        readWhole: (ref) => this.readWhole(ref),
+        patch: (ref, body) => this.patchExecution(ref, body),
+        refOf: (tenant, id) => executionRef(tenant, id, this.namespaceSettings),
+      },
+      holder: `${hostname()}-${process.pid}`,
+      holdMs: CALLBACK_HOLD_MS,
     });
     this.followContext = {
       kubeConfig: deps.kubeConfig,
@@ -414,6 +431,19 @@ export class KubernetesBackend implements ExecutionBackend {
    */
   private async read(ref: ExecutionRef): Promise<ExecutionObject | undefined> {
     return this.deps.executions.get(ref.namespace, ref.name) ?? this.readWhole(ref);
+  }
+
+  /** A merge patch; a 409 (resourceVersion no longer matches) is rethrown as `{ code: 409 }`. */
+  private async patchExecution(ref: ExecutionRef, body: unknown): Promise<void> {
+    try {
+      await this.deps.custom.patchNamespacedCustomObject(
+        { group: API_GROUP, version: API_VERSION, plural: EXECUTION_PLURAL, ...ref, body },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+    } catch (error) {
+      if (codeOf(error) === 409) throw Object.assign(new Error('the Execution changed meanwhile'), { code: 409 });
+      throw unavailable(error);
+    }
   }
 
   /**

@@ -19,6 +19,11 @@ export function desiredExecution(
     ...(spec.stdin !== undefined ? { stdin: spec.stdin } : {}),
     ...(spec.args !== undefined ? { args: [...spec.args] } : {}),
     ...(spec.interactive === true ? { interactive: true } : {}),
+    ...(spec.expectedOutput !== undefined ? { expectedOutput: spec.expectedOutput } : {}),
+    ...(spec.tests !== undefined ? { tests: spec.tests.map((test) => ({ ...test })) } : {}),
+    ...(spec.compare !== undefined ? { compare: { ...spec.compare } } : {}),
+    ...(spec.stopOnFirstFailure !== undefined ? { stopOnFirstFailure: spec.stopOnFirstFailure } : {}),
+    ...(spec.callbackUrl !== undefined ? { callbackUrl: spec.callbackUrl } : {}),
     limits: { ...spec.limits },
     ttlSecondsAfterFinished: settings.ttlSecondsAfterFinished,
   };
@@ -46,11 +51,24 @@ export function slimExecution(execution: ExecutionObject): ExecutionObject {
 }
 
 function slimmed(execution: ExecutionObject): ExecutionObject {
-  const { source: _source, files: _files, stdin: _stdin, args: _args, ...spec } = execution.spec;
+  const {
+    source: _source,
+    files: _files,
+    stdin: _stdin,
+    args: _args,
+    expectedOutput: _expectedOutput,
+    tests: _tests,
+    ...spec
+  } = execution.spec;
   const { managedFields: _managedFields, ...metadata } = execution.metadata;
-  const slim: ExecutionObject = { ...execution, metadata, spec };
+  // The tests' inputs go; their number stays, for a follower to tell a tests run.
+  const slim: ExecutionObject = {
+    ...execution,
+    metadata,
+    spec: execution.spec.tests ? { ...spec, tests: execution.spec.tests.map(() => ({})) } : spec,
+  };
   if (execution.status) {
-    const { stdout: _stdout, stderr: _stderr, compile: _compile, ...status } = execution.status;
+    const { stdout: _stdout, stderr: _stderr, compile: _compile, tests: _testOutcomes, ...status } = execution.status;
     slim.status = status;
   }
   return slim;

@@ -69,7 +69,11 @@ export async function* followExecution(
     yield { type: 'status', phase };
     const live = new LiveOutput(initial.spec.limits?.outputBytes ?? DEFAULT_LIMITS.outputBytes);
     if (!isFinished(initial)) {
-      const sources = [changesOf(statusChanges, signal), podOutput(ctx, ref, initial, logChanges, live, logs.signal)];
+      // A tests run's log is the launcher's frames, not output to show; its tests come in the result.
+      const sources = [
+        changesOf(statusChanges, signal),
+        ...(initial.spec.tests ? [] : [podOutput(ctx, ref, initial, logChanges, live, logs.signal)]),
+      ];
       for await (const item of merged<Item>(sources)) {
         if (item.kind === 'output') {
           // The log is opened while the Execution is still Pending: output from the program's

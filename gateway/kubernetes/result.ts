@@ -54,6 +54,19 @@ export function toResult(execution: ExecutionObject): ExecutionResult {
     stdout: status.stdout ?? '',
     stderr: status.stderr ?? '',
     truncated: status.truncated === true,
+    usage: status.usage ?? null,
+    // Status is written without nulls; the contract has them.
+    ...(status.tests
+      ? {
+          tests: status.tests.map((test) => ({
+            ...test,
+            exitCode: test.exitCode ?? null,
+            signal: test.signal ?? null,
+            usage: test.usage ?? null,
+          })),
+        }
+      : {}),
+    ...(status.summary ? { summary: { ...status.summary } } : {}),
   };
 }
 

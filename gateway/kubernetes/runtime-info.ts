@@ -9,6 +9,7 @@ export function runtimeInfo(runtime: Runtime): RuntimeInfo {
     version: runtime.spec.version,
     aliases: [...(runtime.spec.aliases ?? [])],
     compiled: runtime.spec.compile !== undefined,
+    fileName: runtime.spec.fileName,
   };
 }
 

@@ -3,6 +3,8 @@ import type { ExecutionResult, RuntimeInfo } from '../../contract/index.js';
 import { parseExecutionRequest, resolveLimits } from '../../contract/index.js';
 import { errorMessage } from '../../observability/logger.js';
 import type { ExecutionBackend, ExecutionEvent, ExecutionSpec } from '../backend.js';
+import { callbackHostAllowed } from '../callbacks/delivery.js';
+import type { CallbackDispatcher } from '../callbacks/dispatcher.js';
 import { ApiError, invalid, notFound } from '../errors.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { Admission } from './admission.js';
@@ -38,6 +40,20 @@ export interface TenantExecutionsDeps {
    * read from a Secret may change policy or vanish while a socket stays open.
    */
   currentTenant?: (tenant: Tenant) => Tenant | undefined;
+  /** Sends results to callbackUrls; without it, a callbackUrl is refused. */
+  callbacks?: CallbackDispatcher;
+}
+
+/** A 400 naming callbackUrl unless the tenant may be called back there. */
+function checkCallbackUrl(tenant: Tenant, callbackUrl: string, canDeliver: boolean): void {
+  if (!canDeliver) throw invalid('callbackUrl', 'this gateway does not deliver callbacks');
+  if (tenant.callbackSecret === undefined) {
+    throw invalid('callbackUrl', `tenant ${tenant.name} has no callbackSecret configured to sign callbacks`);
+  }
+  const url = new URL(callbackUrl);
+  if (!callbackHostAllowed(url, tenant.callbackHosts)) {
+    throw invalid('callbackUrl', `host ${url.host} is not on the callback allow-list of tenant ${tenant.name}`);
+  }
 }
 
 export function findRuntime(runtimes: RuntimeInfo[], name: string): RuntimeInfo | undefined {
@@ -49,11 +65,20 @@ export function createTenantExecutions(deps: TenantExecutionsDeps): TenantExecut
   /** Stdin bytes each execution received, by `tenant/id`; an entry lives until its execution ends. */
   const stdinBytes = new Map<string, number>();
 
-  const observeEnd = (tenant: Tenant, id: string, runtime: string, releaseSlot: () => void) => {
+  const observeEnd = (
+    tenant: Tenant,
+    id: string,
+    runtime: string,
+    releaseSlot: () => void,
+    callbackUrl: string | undefined,
+  ) => {
     backend
       .wait(tenant.name, id)
-      .then((result) => {
+      .then(async (result) => {
         if (!result) return;
+        if (callbackUrl !== undefined && deps.callbacks) {
+          await deps.callbacks.enqueue({ id, tenant: tenant.name, url: callbackUrl, body: JSON.stringify(result) });
+        }
         metrics.executionsFinished.inc({ runtime, reason: result.reason ?? 'Unknown' });
         if (result.durationMs !== null) metrics.runDuration.observe({ runtime }, result.durationMs / 1000);
         log.debug('Observed end of execution', { id, tenant: tenant.name, runtime, reason: result.reason });
@@ -73,6 +98,8 @@ export function createTenantExecutions(deps: TenantExecutionsDeps): TenantExecut
       const parsed = parseExecutionRequest(body);
       if (!parsed.ok) throw invalid(parsed.error.field, parsed.error.message);
       const { limits: requested, ...request } = parsed.value;
+      if (request.callbackUrl !== undefined)
+        checkCallbackUrl(tenant, request.callbackUrl, deps.callbacks !== undefined);
       const resolved = resolveLimits(requested, tenant.limits);
       if ('violation' in resolved) throw invalid(resolved.violation.field, resolved.violation.message);
       const runtimes = await backend.runtimes();
@@ -99,7 +126,7 @@ export function createTenantExecutions(deps: TenantExecutionsDeps): TenantExecut
         runtime: runtime.name,
         interactive: spec.interactive === true,
       });
-      observeEnd(tenant, id, runtime.name, releaseSlot);
+      observeEnd(tenant, id, runtime.name, releaseSlot, spec.callbackUrl);
       return { id, interactive: spec.interactive === true };
     },
 

@@ -15,6 +15,9 @@ export interface Tenant {
   maxStreams: number;
   /** Kubernetes mode: the namespace the tenant named for itself, if any. */
   namespace?: string;
+  /** Hosts its callbackUrls may point at. */
+  callbackHosts: string[];
+  callbackSecret?: string;
 }
 
 /** The tenant that loopback clients act as when no tenants are configured. */
@@ -32,6 +35,8 @@ export function resolveTenant(tenant: TenantConfig, defaults: TenantPolicyDefaul
     maxSockets: tenant.maxSockets ?? defaults.tenantDefaults.maxSockets,
     maxStreams: tenant.maxStreams ?? defaults.tenantDefaults.maxStreams,
     ...(tenant.namespace === undefined ? {} : { namespace: tenant.namespace }),
+    callbackHosts: tenant.callbackHosts ?? [],
+    ...(tenant.callbackSecret === undefined ? {} : { callbackSecret: tenant.callbackSecret }),
   };
 }
 
@@ -48,5 +53,6 @@ export function defaultTenant(config: TenantPolicyDefaults): Tenant {
     burst: config.tenantDefaults.burst,
     maxSockets: config.tenantDefaults.maxSockets,
     maxStreams: config.tenantDefaults.maxStreams,
+    callbackHosts: [],
   };
 }

@@ -23,7 +23,20 @@ import { type SchemaOverlay, type StructuralSchema, toStructural, type Validatio
  */
 export const SPEC_PAYLOAD_CHARS = 1_000_000;
 
-const IMMUTABLE_SPEC_FIELDS = ['runtime', 'source', 'files', 'stdin', 'args', 'limits', 'interactive'] as const;
+const IMMUTABLE_SPEC_FIELDS = [
+  'runtime',
+  'source',
+  'files',
+  'stdin',
+  'args',
+  'limits',
+  'interactive',
+  'expectedOutput',
+  'tests',
+  'compare',
+  'stopOnFirstFailure',
+  'callbackUrl',
+] as const;
 
 const immutable: ValidationRule = {
   rule: 'self == oldSelf',
@@ -34,6 +47,8 @@ const payloadSize = [
   'has(self.source) ? size(self.source) : 0',
   'has(self.files) ? self.files.map(f, size(f.content)).sum() : 0',
   'has(self.stdin) ? size(self.stdin) : 0',
+  'has(self.expectedOutput) ? size(self.expectedOutput) : 0',
+  'has(self.tests) ? self.tests.map(t, (has(t.stdin) ? size(t.stdin) : 0) + (has(t.expectedOutput) ? size(t.expectedOutput) : 0)).sum() : 0',
 ]
   .map((term) => `(${term})`)
   .join(' + ');
@@ -45,7 +60,7 @@ const executionSpecOverlay: SchemaOverlay = {
       { rule: 'has(self.source) != has(self.files)', message: 'give exactly one of source or files' },
       {
         rule: `${payloadSize} <= ${SPEC_PAYLOAD_CHARS}`,
-        message: `source, files and stdin together must be at most ${SPEC_PAYLOAD_CHARS} characters`,
+        message: `source, files, stdin and expected outputs together must be at most ${SPEC_PAYLOAD_CHARS} characters`,
       },
       {
         rule: IMMUTABLE_SPEC_FIELDS.map((field) => `has(self.${field}) == has(oldSelf.${field})`).join(' && '),
@@ -87,6 +102,32 @@ const executionSpecOverlay: SchemaOverlay = {
   },
   interactive: {
     description: 'Keep stdin open for a client attached through the gateway instead of using spec.stdin.',
+    'x-kubernetes-validations': [immutable],
+  },
+  expectedOutput: {
+    description: 'Judge the run: Accepted when stdout matches (see compare), else WrongAnswer.',
+    maxLength: REQUEST_BOUNDS.judgingBytes,
+    'x-kubernetes-validations': [immutable],
+  },
+  tests: {
+    description: 'Compile once, then run once per test, each on a fresh copy of the compiled working directory.',
+    'x-kubernetes-list-type': 'atomic',
+    'x-kubernetes-validations': [immutable],
+  },
+  'tests.items.stdin': { maxLength: REQUEST_BOUNDS.judgingBytes },
+  'tests.items.expectedOutput': { maxLength: REQUEST_BOUNDS.judgingBytes },
+  'tests.items.args': { 'x-kubernetes-list-type': 'atomic' },
+  compare: {
+    description: 'How stdout is compared: exact, trimmed (default), tokens or float with epsilon.',
+    'x-kubernetes-validations': [immutable],
+  },
+  stopOnFirstFailure: {
+    description: 'Skip the tests after the first that did not pass.',
+    'x-kubernetes-validations': [immutable],
+  },
+  callbackUrl: {
+    description: 'Where the gateway POSTs the result when the execution ends.',
+    maxLength: REQUEST_BOUNDS.callbackUrlLength,
     'x-kubernetes-validations': [immutable],
   },
   ttlSecondsAfterFinished: { description: 'Seconds a finished Execution is kept; unset keeps it until deleted.' },
@@ -217,6 +258,7 @@ export function executionCrd() {
       { name: 'Reason', type: 'string', jsonPath: '.status.reason' },
       { name: 'Exit', type: 'integer', jsonPath: '.status.exitCode' },
       { name: 'Duration', type: 'string', jsonPath: '.status.duration', description: 'Wall time of the run step' },
+      { name: 'Tests', type: 'string', jsonPath: '.status.testsPassed', description: 'Tests passed of all tests' },
       { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
       { name: 'Pod', type: 'string', jsonPath: '.status.podName', priority: 1 },
       { name: 'Message', type: 'string', jsonPath: '.status.message', priority: 1 },

@@ -15,6 +15,8 @@ export interface StepCgroup {
    * slot's high-water mark, reset for the step, reaching the limit stands in for it.
    */
   memoryLimitHit(): Promise<boolean>;
+  /** The most memory the step had charged at once: its high-water mark, reset for the step. */
+  memoryPeakBytes(): Promise<number>;
   /**
    * Whether the step's tasks reached the pids limit. The peak is read, not the count of refused
    * forks: on v1 (and v2 before Linux 6.13) that count stays in the runtime's removed cgroup.

@@ -7,6 +7,15 @@ export const CPU_PERIOD_US = 100_000;
 export interface Baseline {
   cpuUs: number;
   oomKills: number;
+  /** Reads the step's memory high-water mark; closes what it holds when the step is released. */
+  peak: PeakReader;
+}
+
+export interface PeakReader {
+  bytes(): number;
+  close(): void;
+  /** Whether the slot can serve another step with a correct peak (v2 kernels before 6.12 cannot reset it). */
+  reusable: boolean;
 }
 
 /** One cgroup layout (v1 or v2): how a slot is made, limited, read and emptied. */

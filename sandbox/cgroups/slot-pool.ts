@@ -98,11 +98,17 @@ export class SlotPool implements CgroupDriver {
       containerPath: `/${relative}/${name}`,
       cpuTimeMs: async () => (layout.cpuUs(relative) - baseline.cpuUs) / 1000,
       memoryLimitHit: async () => layout.memoryLimitHit(relative, limits, baseline),
+      memoryPeakBytes: async () => baseline.peak.bytes(),
       pidsLimitReached: async () => layout.pidsPeak(relative) >= limits.pids,
       release: async () => {
         if (released) return;
         released = true;
+        baseline.peak.close();
         try {
+          if (!baseline.peak.reusable) {
+            await this.retire(slot);
+            return;
+          }
           if (layout.hasLeftovers(relative)) await layout.empty(relative);
           this.idle.push(slot);
         } catch (error) {

@@ -105,8 +105,13 @@ export class V1Layout implements Layout {
 
   startStep(relative: string): Baseline {
     // Resets the high-water mark to what the slot holds now, so it tells of this step alone.
-    writeFileSync(join(this.dirs(relative).memory, 'memory.max_usage_in_bytes'), '0');
-    return { cpuUs: this.cpuUs(relative), oomKills: 0 };
+    const maxUsage = join(this.dirs(relative).memory, 'memory.max_usage_in_bytes');
+    writeFileSync(maxUsage, '0');
+    return {
+      cpuUs: this.cpuUs(relative),
+      oomKills: 0,
+      peak: { bytes: () => readNumber(maxUsage), close: () => undefined, reusable: true },
+    };
   }
 
   pidsPeak(relative: string): number {

@@ -1,3 +1,4 @@
+import { closeSync, existsSync, openSync, readSync, writeSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CgroupSetupError, type StepLimits } from './driver.js';
@@ -10,12 +11,44 @@ import {
   removeTree,
   subdirectories,
 } from './files.js';
-import { type Baseline, CPU_PERIOD_US, type Layout, MiB } from './layout.js';
+import { type Baseline, CPU_PERIOD_US, type Layout, MiB, type PeakReader } from './layout.js';
 
 // cgroup v2, the primary target: one unified hierarchy, the limits on the slot, an OOM kill
 // counted hierarchically in memory.events.
 
 export const CGROUP_ROOT = '/sys/fs/cgroup';
+
+/**
+ * memory.peak of a slot, for one step. Since Linux 6.12 a write to an open memory.peak resets
+ * the mark that this open file reads; on older kernels the mark is the slot's whole life, so the
+ * slot is used for this step alone and then removed.
+ */
+function resettablePeak(path: string): PeakReader {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r+');
+    writeSync(fd, 'reset\n');
+  } catch {
+    if (fd !== undefined) closeSync(fd);
+    // Without the file at all (before Linux 5.19) there is no peak to keep correct.
+    return { bytes: () => readNumber(path), close: () => undefined, reusable: !existsSync(path) };
+  }
+  const open = fd;
+  let closed = false;
+  return {
+    bytes: () => {
+      const buffer = Buffer.alloc(64);
+      const length = readSync(open, buffer, 0, buffer.length, 0);
+      return Number(buffer.subarray(0, length).toString('utf8').trim());
+    },
+    close: () => {
+      if (closed) return;
+      closed = true;
+      closeSync(open);
+    },
+    reusable: true,
+  };
+}
 
 export class V2Layout implements Layout {
   readonly version = 2;
@@ -65,7 +98,11 @@ export class V2Layout implements Layout {
   }
 
   startStep(relative: string): Baseline {
-    return { cpuUs: this.cpuUs(relative), oomKills: readKeyed(join(this.dir(relative), 'memory.events'), 'oom_kill') };
+    return {
+      cpuUs: this.cpuUs(relative),
+      oomKills: readKeyed(join(this.dir(relative), 'memory.events'), 'oom_kill'),
+      peak: resettablePeak(join(this.dir(relative), 'memory.peak')),
+    };
   }
 
   pidsPeak(relative: string): number {

@@ -19,13 +19,19 @@
  *   - with --gate-ms, the program held back until one byte (the gate) arrives on stdin: the
  *     gateway sends it once its attach to the container is in place, so that attach sees every
  *     byte the program writes (containerd gives an attach only what is written after it joins);
- *   - the outcome, with times in milliseconds, as one JSON line in the termination message.
+ *   - the outcome, with times in milliseconds and the largest resident set of the step's processes,
+ *     as one JSON line in the termination message;
+ *   - with --tests N, the program once per test (stdin and extra arguments from
+ *     <tests-dir>/<i>/stdin and args), each with its own limits and output budget, the --scratch
+ *     directories emptied and the sources copied afresh before each, output and reports framed
+ *     on stdout (write_frame says how), the termination message then the tests' sum.
  * When the program ends (or a limit is hit) every process left in the namespace is killed before
  * the report is written, so nothing the program started can overwrite it or outlive the step.
  *
  * Usage: sandpod-launch [--wall-ms N] [--cpu-ms N] [--output-bytes N] [--pids N] [--open-files N]
  *          [--sandbox-memory-bytes N] [--stdin PATH] [--gate-ms N] [--env NAME]... [--copy-from DIR]
- *          [--cpu-cgroup DIR|none] [--report PATH] -- PROGRAM [ARG]...
+ *          [--tests N --tests-dir DIR [--scratch DIR]...] [--cpu-cgroup DIR|none] [--report PATH]
+ *          -- PROGRAM [ARG]...
  * --cpu-cgroup names the cgroup directory whose cpu.stat (v2) or cpuacct.usage (v1) counts the
  * step; left out, a container's init uses the hierarchy mounted at /sys/fs/cgroup, which is the
  * container's own (gVisor: the sandbox's own account of its tasks, exited ones included).
@@ -45,6 +51,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -53,12 +60,19 @@
 #define CPU_POLL_MS 20
 #define MEMORY_POLL_MS 10
 #define CHUNK 65536
+/* The request's args of one test: at most 64 of 4096 bytes each, NUL-separated. */
+#define REQUEST_ARGS_BYTES (64 * 4097 + 1)
+
+#define MAX_SCRATCH 4
+#define MAX_ARGS 256
 
 struct options {
-  long long wall_ms, cpu_ms, output_bytes, pids, open_files, sandbox_memory_bytes, gate_ms;
-  const char *stdin_path, *report_path, *copy_from, *cpu_cgroup;
+  long long wall_ms, cpu_ms, output_bytes, pids, open_files, sandbox_memory_bytes, gate_ms, tests;
+  const char *stdin_path, *report_path, *copy_from, *tests_dir, *cpu_cgroup;
   const char *env_names[MAX_ENV];
   int env_count;
+  const char *scratch[MAX_SCRATCH];
+  int scratch_count;
   char **argv;
 };
 
@@ -95,6 +109,12 @@ static void parse(int argc, char **argv, struct options *o) {
     else if (!strcmp(name, "--stdin")) o->stdin_path = value;
     else if (!strcmp(name, "--report")) o->report_path = value;
     else if (!strcmp(name, "--copy-from")) o->copy_from = value;
+    else if (!strcmp(name, "--tests")) o->tests = parse_count(value, name);
+    else if (!strcmp(name, "--tests-dir")) o->tests_dir = value;
+    else if (!strcmp(name, "--scratch")) {
+      if (o->scratch_count == MAX_SCRATCH) die_usage("too many --scratch directories");
+      o->scratch[o->scratch_count++] = value;
+    }
     else if (!strcmp(name, "--cpu-cgroup")) o->cpu_cgroup = value;
     else if (!strcmp(name, "--env")) {
       if (o->env_count == MAX_ENV) die_usage("too many --env names");
@@ -105,6 +125,7 @@ static void parse(int argc, char **argv, struct options *o) {
     }
   }
   if (i >= argc - 1) die_usage("no program after --");
+  if (o->tests && !o->tests_dir) die_usage("--tests needs --tests-dir");
   o->argv = argv + i + 1;
 }
 
@@ -217,8 +238,8 @@ static int open_cpu_counter(const char *dir, int is_init, struct cpu_counter *c)
 
 /* CPU of the step: the larger of the /proc sum and the cgroup's growth since the step began. The
  * cgroup also counts this launcher's own few milliseconds; the /proc sum misses what vanished. */
-static long long step_cpu(pid_t self, const struct cpu_counter *counter) {
-  long long cpu = step_cpu_ms(self);
+static long long step_cpu(pid_t self, long long proc_base, const struct cpu_counter *counter) {
+  long long cpu = step_cpu_ms(self) - proc_base;
   if (counter) {
     long long ns = cgroup_cpu_ns(counter);
     if (ns >= 0 && (ns - counter->baseline_ns) / 1000000 > cpu) cpu = (ns - counter->baseline_ns) / 1000000;
@@ -272,6 +293,35 @@ static void write_all(int fd, const char *data, size_t length) {
   }
 }
 
+/* With --tests, everything goes to stdout in frames, "\036SP <test> <o|e|r> <length>\n", then
+ * <length> bytes of base64 and "\n": a test's stdout, its stderr, its report. Only this process
+ * writes there (the program writes into pipes), and a reader skips a payload by its length, so
+ * nothing a program prints can pass for a frame; base64, because the container runtime's log
+ * keeps lines, not bytes (it reads "\r\n" as a line end and drops the "\r"). -1 outside
+ * --tests: output goes to stdout and stderr as it is. */
+static long long frame_test = -1;
+
+static void write_frame(char kind, const char *data, size_t length) {
+  static const char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static char encoded[(CHUNK + 2) / 3 * 4 + 2];
+  size_t at = 0;
+  /* Frames are at most CHUNK bytes, save a report, which is far shorter. */
+  if (length > CHUNK) length = CHUNK;
+  for (size_t i = 0; i < length; i += 3) {
+    unsigned a = (unsigned char)data[i], b = i + 1 < length ? (unsigned char)data[i + 1] : 0,
+             c = i + 2 < length ? (unsigned char)data[i + 2] : 0;
+    encoded[at++] = digits[a >> 2];
+    encoded[at++] = digits[((a & 3) << 4) | (b >> 4)];
+    encoded[at++] = i + 1 < length ? digits[((b & 15) << 2) | (c >> 6)] : '=';
+    encoded[at++] = i + 2 < length ? digits[c & 63] : '=';
+  }
+  encoded[at++] = '\n';
+  char header[64];
+  int n = snprintf(header, sizeof header, "\036SP %lld %c %zu\n", frame_test, kind, at - 1);
+  write_all(1, header, (size_t)n);
+  write_all(1, encoded, at);
+}
+
 /* Waits for the gate: one byte read from stdin (and so kept from the program), EOF, or the end of
  * gate_ms. Past that the program starts ungated; the gateway then no longer sends the byte. */
 static void await_gate(long long gate_ms) {
@@ -306,10 +356,15 @@ static void kill_step(void) {
 struct outcome {
   const char *limit;
   int status, have_status;
+  /* The largest resident set of any process of the step, from the kernel's (or gVisor's) own
+   * accounting of each reaped process: the program's includes the children it waited for, and
+   * orphans are reaped here. */
+  long long peak_kib;
   char error[256];
 };
 
-static void note_exit(struct outcome *out, pid_t pid, int status) {
+static void note_exit(struct outcome *out, pid_t pid, int status, const struct rusage *usage) {
+  if (usage->ru_maxrss > out->peak_kib) out->peak_kib = usage->ru_maxrss;
   if (pid == program && !out->have_status) {
     out->status = status;
     out->have_status = 1;
@@ -320,12 +375,13 @@ static void reap_all(struct outcome *out) {
   for (;;) {
     kill_step();
     int status;
-    pid_t pid = waitpid(-1, &status, 0);
+    struct rusage usage;
+    pid_t pid = wait4(-1, &status, 0, &usage);
     if (pid < 0) {
       if (errno == EINTR) continue;
       return; /* ECHILD: nothing left */
     }
-    note_exit(out, pid, status);
+    note_exit(out, pid, status, &usage);
   }
 }
 
@@ -347,19 +403,14 @@ static void iso_time(char *buffer, size_t size, long long epoch_ms) {
   snprintf(buffer + n, size - n, ".%03lldZ", epoch_ms % 1000);
 }
 
-static void report(const struct options *o, const struct outcome *out, long long started, long long finished,
-                   long long duration, long long cpu, long long forwarded) {
-  FILE *f = fopen(o->report_path, "w");
-  if (!f) {
-    fprintf(stderr, "sandpod-launch: cannot write %s: %s\n", o->report_path, strerror(errno));
-    return;
-  }
+static void report_to(FILE *f, const struct outcome *out, long long started, long long finished, long long duration,
+                      long long cpu, long long forwarded) {
   char start_text[40], finish_text[40];
   iso_time(start_text, sizeof start_text, started);
   iso_time(finish_text, sizeof finish_text, finished);
   fprintf(f, "{\"sandpodLaunch\":1,\"startedAt\":\"%s\",\"finishedAt\":\"%s\",\"durationMs\":%lld,\"cpuMs\":%lld,",
           start_text, finish_text, duration, cpu);
-  fprintf(f, "\"outputBytes\":%lld,\"limit\":", forwarded);
+  fprintf(f, "\"memoryPeakKiB\":%lld,\"outputBytes\":%lld,\"limit\":", out->peak_kib, forwarded);
   if (out->limit) json_string(f, out->limit);
   else fputs("null", f);
   int exited = out->have_status && WIFEXITED(out->status);
@@ -371,18 +422,42 @@ static void report(const struct options *o, const struct outcome *out, long long
   if (out->error[0]) json_string(f, out->error);
   else fputs("null", f);
   fputs("}\n", f);
+}
+
+static void report(const struct options *o, const struct outcome *out, long long started, long long finished,
+                   long long duration, long long cpu, long long forwarded) {
+  FILE *f = fopen(o->report_path, "w");
+  if (!f) {
+    fprintf(stderr, "sandpod-launch: cannot write %s: %s\n", o->report_path, strerror(errno));
+    return;
+  }
+  report_to(f, out, started, finished, duration, cpu, forwarded);
   fclose(f);
 }
 
-static void child(const struct options *o, int out_pipe, int err_pipe, int exec_pipe) {
+/* A test's report as a frame of its own, after its output. */
+static void report_frame(const struct outcome *out, long long started, long long finished, long long duration,
+                         long long cpu, long long forwarded) {
+  char *text = NULL;
+  size_t length = 0;
+  FILE *f = open_memstream(&text, &length);
+  if (!f) return;
+  report_to(f, out, started, finished, duration, cpu, forwarded);
+  fclose(f);
+  write_frame('r', text, length);
+  free(text);
+}
+
+static void child(const struct options *o, const char *stdin_path, char **argv, int out_pipe, int err_pipe,
+                  int exec_pipe) {
   /* Dispositions and masks survive exec: the program starts with the defaults. */
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
   for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
   setsid();
-  if (o->stdin_path) {
-    int in = open(o->stdin_path, O_RDONLY);
+  if (stdin_path) {
+    int in = open(stdin_path, O_RDONLY);
     if (in < 0 || dup2(in, 0) < 0) goto failed;
     if (in != 0) close(in);
   }
@@ -419,12 +494,33 @@ static void child(const struct options *o, int out_pipe, int err_pipe, int exec_
   }
   env[count] = NULL;
   environ = env;
-  execvp(o->argv[0], o->argv);
+  execvp(argv[0], argv);
 failed: {
   int error = errno;
   write_all(exec_pipe, (const char *)&error, sizeof error);
   _exit(127);
 }
+}
+
+/* Output of a test is held and framed a chunk at a time, not as each read came (a program
+ * writing a byte at a time would otherwise put a header on every byte). */
+static char held[2][CHUNK];
+static size_t held_length[2];
+
+static void flush_frame(int i) {
+  if (held_length[i] > 0) write_frame(i == 0 ? 'o' : 'e', held[i], held_length[i]);
+  held_length[i] = 0;
+}
+
+static void hold_for_frame(int i, const char *data, size_t length) {
+  while (length > 0) {
+    size_t room = CHUNK - held_length[i], taken = length < room ? length : room;
+    memcpy(held[i] + held_length[i], data, taken);
+    held_length[i] += taken;
+    data += taken;
+    length -= taken;
+    if (held_length[i] == CHUNK) flush_frame(i);
+  }
 }
 
 /* What the step writes, forwarded to the container's stdout and stderr within one budget. */
@@ -449,10 +545,233 @@ static void forward(struct streams *s, int i) {
     }
     long long room = s->budget ? s->budget - s->forwarded : n;
     long long kept = n < room ? n : room;
-    write_all(i == 0 ? 1 : 2, buffer, (size_t)kept);
+    if (frame_test >= 0) {
+      if (kept > 0) hold_for_frame(i, buffer, (size_t)kept);
+    } else {
+      write_all(i == 0 ? 1 : 2, buffer, (size_t)kept);
+    }
     s->forwarded += kept;
     if (kept < n) s->over = 1;
   }
+}
+
+/* One run of the program: what ended it, and what it used. */
+struct step {
+  struct outcome out;
+  long long started, finished, duration, cpu, forwarded;
+};
+
+/* Runs the program once with the limits of the options; 125 when the launcher itself failed. */
+static int run_step(const struct options *o, int exits, const char *stdin_path, char **argv, struct step *r) {
+  memset(r, 0, sizeof *r);
+  struct outcome *out = &r->out;
+  int out_pipe[2], err_pipe[2], exec_pipe[2];
+  if (pipe2(out_pipe, O_CLOEXEC) || pipe2(err_pipe, O_CLOEXEC) || pipe2(exec_pipe, O_CLOEXEC)) {
+    perror("sandpod-launch: setting up");
+    return 125;
+  }
+  /* What the sandbox held before the program: this launcher, the pod's pause process, caches. */
+  long long memory_baseline = o->sandbox_memory_bytes ? sandbox_memory_bytes() : -1;
+  /* Nothing else of the step runs now: this is what the earlier steps left in the count. */
+  long long cpu_base = step_cpu_ms(getpid());
+  /* Opened for each step, so its baseline is what the cgroup counted before this test alone. */
+  struct cpu_counter counter_found;
+  const struct cpu_counter *counter = open_cpu_counter(o->cpu_cgroup, pid_one, &counter_found) ? &counter_found : NULL;
+  long long started = now_ms(CLOCK_REALTIME), start = now_ms(CLOCK_MONOTONIC);
+  program = fork();
+  if (program < 0) {
+    perror("sandpod-launch: fork");
+    return 125;
+  }
+  if (program == 0) child(o, stdin_path, argv, out_pipe[1], err_pipe[1], exec_pipe[1]);
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+  close(exec_pipe[1]);
+
+  int exec_error = 0;
+  if (read(exec_pipe[0], &exec_error, sizeof exec_error) == (ssize_t)sizeof exec_error) {
+    snprintf(out->error, sizeof out->error, "cannot run %s: %s", argv[0], strerror(exec_error));
+  }
+  close(exec_pipe[0]);
+
+  struct streams s = {.sources = {out_pipe[0], err_pipe[0]}, .budget = o->output_bytes};
+  for (int i = 0; i < 2; i++) fcntl(s.sources[i], F_SETFL, O_NONBLOCK);
+  long long cpu = 0, next_cpu_check = start, next_memory_check = start;
+  int watch_memory = o->sandbox_memory_bytes && memory_baseline >= 0;
+  while (!out->error[0]) {
+    long long now = now_ms(CLOCK_MONOTONIC), elapsed = now - start;
+    if (o->wall_ms && elapsed >= o->wall_ms) {
+      out->limit = "wall";
+      break;
+    }
+    /* Reading /proc costs system calls per process, so it runs on a clock, not on every write. */
+    if (o->cpu_ms && now >= next_cpu_check) {
+      cpu = step_cpu(getpid(), cpu_base, counter);
+      if (cpu >= o->cpu_ms) {
+        out->limit = "cpu";
+        break;
+      }
+      next_cpu_check = now + CPU_POLL_MS;
+    }
+    /* One small read, so more often than the CPU count: memory can grow fast between looks. */
+    if (watch_memory && now >= next_memory_check) {
+      long long used = sandbox_memory_bytes();
+      if (used >= 0 && used - memory_baseline > o->sandbox_memory_bytes) {
+        out->limit = "memory";
+        break;
+      }
+      next_memory_check = now + MEMORY_POLL_MS;
+    }
+    long long wait = o->cpu_ms ? next_cpu_check - now : 60000;
+    if (watch_memory && next_memory_check - now < wait) wait = next_memory_check - now;
+    if (o->wall_ms && o->wall_ms - elapsed < wait) wait = o->wall_ms - elapsed;
+    struct pollfd fds[3] = {{.fd = exits, .events = POLLIN},
+                            {.fd = s.sources[0], .events = POLLIN},
+                            {.fd = s.sources[1], .events = POLLIN}};
+    if (poll(fds, 3, (int)(wait > 0 ? wait : 0)) > 0) {
+      for (int i = 0; i < 2; i++) {
+        if (fds[i + 1].revents) forward(&s, i);
+      }
+    }
+    if (s.over) {
+      out->limit = "output";
+      break;
+    }
+    struct signalfd_siginfo info;
+    while (read(exits, &info, sizeof info) > 0) {
+    }
+    int status;
+    struct rusage usage;
+    pid_t pid;
+    while ((pid = wait4(-1, &status, WNOHANG, &usage)) > 0) note_exit(out, pid, status, &usage);
+    if (out->have_status) break;
+  }
+  long long finish = now_ms(CLOCK_MONOTONIC), finished = now_ms(CLOCK_REALTIME);
+
+  /* The program is done (or over a limit): nothing it started may run on or hold the pipes. */
+  reap_all(out);
+  long long final_cpu = step_cpu(getpid(), cpu_base, counter);
+  if (final_cpu > cpu) cpu = final_cpu;
+  /* What the step wrote before its end is still in the pipes. */
+  for (int i = 0; i < 2; i++) forward(&s, i);
+  if (frame_test >= 0) {
+    for (int i = 0; i < 2; i++) flush_frame(i);
+  }
+  if (s.over && !out->limit) out->limit = "output";
+  for (int i = 0; i < 2; i++) {
+    if (s.sources[i] >= 0) close(s.sources[i]);
+  }
+  r->started = started;
+  r->finished = finished;
+  r->duration = finish - start;
+  r->cpu = cpu;
+  r->forwarded = s.forwarded;
+  return 0;
+}
+
+/* The exit code that goes with a step's report (report.ts launcherExitCode reads it back). */
+static int exit_code_of(const struct outcome *out) {
+  if (out->error[0]) return 127;
+  if (out->limit) return 128 + SIGKILL;
+  if (WIFEXITED(out->status)) return WEXITSTATUS(out->status);
+  return 128 + WTERMSIG(out->status);
+}
+
+/* Removes everything below an open directory, never following a symlink; directories a program
+ * made unreadable are opened up first (it ran as this same user). */
+static void remove_contents(int dir) {
+  int listing = dup(dir);
+  DIR *d = listing >= 0 ? fdopendir(listing) : NULL;
+  if (!d) {
+    if (listing >= 0) close(listing);
+    return;
+  }
+  struct dirent *entry;
+  while ((entry = readdir(d))) {
+    const char *name = entry->d_name;
+    if (!strcmp(name, ".") || !strcmp(name, "..")) continue;
+    struct stat st;
+    if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0) continue;
+    if (S_ISDIR(st.st_mode)) {
+      fchmodat(dir, name, 0700, 0);
+      int child_dir = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (child_dir >= 0) {
+        remove_contents(child_dir);
+        close(child_dir);
+      }
+      unlinkat(dir, name, AT_REMOVEDIR);
+    } else {
+      unlinkat(dir, name, 0);
+    }
+  }
+  closedir(d);
+}
+
+static int empty_directory(const char *path) {
+  int dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) return errno;
+  remove_contents(dir);
+  close(dir);
+  return 0;
+}
+
+/* The argv of test i: the program's, then the NUL-separated arguments of <tests-dir>/<i>/args. */
+static char **test_argv(const struct options *o, long long i, char *buffer, size_t size, char **argv) {
+  int count = 0;
+  for (; o->argv[count] && count < MAX_ARGS; count++) argv[count] = o->argv[count];
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%lld/args", o->tests_dir, i);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    ssize_t n = read(fd, buffer, size - 1);
+    close(fd);
+    if (n > 0) {
+      buffer[n] = 0;
+      for (char *arg = buffer; arg < buffer + n && count < MAX_ARGS; arg += strlen(arg) + 1) argv[count++] = arg;
+    }
+  }
+  argv[count] = NULL;
+  return argv;
+}
+
+/* Copies the sources into the working directory; a failure is reported like a program that
+ * cannot start: the platform, not the program, failed. */
+static int stage_sources(const struct options *o, struct outcome *out) {
+  if (!o->copy_from) return 0;
+  const char *failed = NULL;
+  int error = copy_sources(o->copy_from, &failed);
+  if (error) snprintf(out->error, sizeof out->error, "cannot copy the source %.160s: %s", failed, strerror(error));
+  return error;
+}
+
+/* --tests N: the program once per test, each with its own stdin, arguments, limits and output
+ * budget, on emptied scratch directories and a fresh copy of the sources; every test's output and
+ * report in frames on stdout. The termination report is then the tests' sum: times added up, the
+ * largest peak, and the exit of the launcher itself (0, or 127 when it could not go on). */
+static int run_tests(const struct options *o, int exits) {
+  static char arg_buffer[REQUEST_ARGS_BYTES];
+  char *argv[MAX_ARGS + 1];
+  struct outcome total = {0};
+  long long started = now_ms(CLOCK_REALTIME), duration = 0, cpu = 0, forwarded = 0;
+  for (long long i = 0; i < o->tests && !total.error[0]; i++) {
+    frame_test = i;
+    struct step r;
+    for (int d = 0; i > 0 && d < o->scratch_count; d++) empty_directory(o->scratch[d]);
+    if (i > 0 && stage_sources(o, &total)) break;
+    char stdin_path[4096];
+    snprintf(stdin_path, sizeof stdin_path, "%s/%lld/stdin", o->tests_dir, i);
+    if (access(stdin_path, R_OK) != 0) snprintf(stdin_path, sizeof stdin_path, "/dev/null");
+    if (run_step(o, exits, stdin_path, test_argv(o, i, arg_buffer, sizeof arg_buffer, argv), &r)) return 125;
+    report_frame(&r.out, r.started, r.finished, r.duration, r.cpu, r.forwarded);
+    duration += r.duration;
+    cpu += r.cpu;
+    forwarded += r.forwarded;
+    if (r.out.peak_kib > total.peak_kib) total.peak_kib = r.out.peak_kib;
+  }
+  total.have_status = !total.error[0];
+  total.status = 0;
+  report(o, &total, started, now_ms(CLOCK_REALTIME), duration, cpu, forwarded);
+  return exit_code_of(&total);
 }
 
 int main(int argc, char **argv) {
@@ -469,116 +788,24 @@ int main(int argc, char **argv) {
   sigaddset(&chld, SIGCHLD);
   sigprocmask(SIG_BLOCK, &chld, NULL);
   int exits = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
-  if (o.gate_ms) await_gate(o.gate_ms);
-
-  if (o.copy_from) {
-    const char *failed = NULL;
-    int error = copy_sources(o.copy_from, &failed);
-    if (error) {
-      /* Reported like a program that cannot start: the platform, not the program, failed. */
-      struct outcome out = {0};
-      long long now = now_ms(CLOCK_REALTIME);
-      snprintf(out.error, sizeof out.error, "cannot copy the source %.160s: %s", failed, strerror(error));
-      report(&o, &out, now, now, 0, 0, 0);
-      fprintf(stderr, "sandpod-launch: %s\n", out.error);
-      return 127;
-    }
-  }
-
-  int out_pipe[2], err_pipe[2], exec_pipe[2];
-  if (exits < 0 || pipe2(out_pipe, O_CLOEXEC) || pipe2(err_pipe, O_CLOEXEC) || pipe2(exec_pipe, O_CLOEXEC)) {
+  if (exits < 0) {
     perror("sandpod-launch: setting up");
     return 125;
   }
-  /* What the sandbox held before the program: this launcher, the pod's pause process, caches. */
-  long long memory_baseline = o.sandbox_memory_bytes ? sandbox_memory_bytes() : -1;
-  struct cpu_counter counter_found;
-  const struct cpu_counter *counter = open_cpu_counter(o.cpu_cgroup, pid_one, &counter_found) ? &counter_found : NULL;
-  long long started = now_ms(CLOCK_REALTIME), start = now_ms(CLOCK_MONOTONIC);
-  program = fork();
-  if (program < 0) {
-    perror("sandpod-launch: fork");
-    return 125;
-  }
-  if (program == 0) child(&o, out_pipe[1], err_pipe[1], exec_pipe[1]);
-  close(out_pipe[1]);
-  close(err_pipe[1]);
-  close(exec_pipe[1]);
+  if (o.gate_ms) await_gate(o.gate_ms);
 
-  struct outcome out = {0};
-  int exec_error = 0;
-  if (read(exec_pipe[0], &exec_error, sizeof exec_error) == (ssize_t)sizeof exec_error) {
-    snprintf(out.error, sizeof out.error, "cannot run %s: %s", o.argv[0], strerror(exec_error));
-  }
-  close(exec_pipe[0]);
-
-  struct streams s = {.sources = {out_pipe[0], err_pipe[0]}, .budget = o.output_bytes};
-  for (int i = 0; i < 2; i++) fcntl(s.sources[i], F_SETFL, O_NONBLOCK);
-  long long cpu = 0, next_cpu_check = start, next_memory_check = start;
-  int watch_memory = o.sandbox_memory_bytes && memory_baseline >= 0;
-  while (!out.error[0]) {
-    long long now = now_ms(CLOCK_MONOTONIC), elapsed = now - start;
-    if (o.wall_ms && elapsed >= o.wall_ms) {
-      out.limit = "wall";
-      break;
-    }
-    /* Reading /proc costs system calls per process, so it runs on a clock, not on every write. */
-    if (o.cpu_ms && now >= next_cpu_check) {
-      cpu = step_cpu(getpid(), counter);
-      if (cpu >= o.cpu_ms) {
-        out.limit = "cpu";
-        break;
-      }
-      next_cpu_check = now + CPU_POLL_MS;
-    }
-    /* One small read, so more often than the CPU count: memory can grow fast between looks. */
-    if (watch_memory && now >= next_memory_check) {
-      long long used = sandbox_memory_bytes();
-      if (used >= 0 && used - memory_baseline > o.sandbox_memory_bytes) {
-        out.limit = "memory";
-        break;
-      }
-      next_memory_check = now + MEMORY_POLL_MS;
-    }
-    long long wait = o.cpu_ms ? next_cpu_check - now : 60000;
-    if (watch_memory && next_memory_check - now < wait) wait = next_memory_check - now;
-    if (o.wall_ms && o.wall_ms - elapsed < wait) wait = o.wall_ms - elapsed;
-    struct pollfd fds[3] = {{.fd = exits, .events = POLLIN},
-                            {.fd = s.sources[0], .events = POLLIN},
-                            {.fd = s.sources[1], .events = POLLIN}};
-    if (poll(fds, 3, (int)(wait > 0 ? wait : 0)) > 0) {
-      for (int i = 0; i < 2; i++) {
-        if (fds[i + 1].revents) forward(&s, i);
-      }
-    }
-    if (s.over) {
-      out.limit = "output";
-      break;
-    }
-    struct signalfd_siginfo info;
-    while (read(exits, &info, sizeof info) > 0) {
-    }
-    int status;
-    pid_t pid;
-    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) note_exit(&out, pid, status);
-    if (out.have_status) break;
-  }
-  long long finish = now_ms(CLOCK_MONOTONIC), finished = now_ms(CLOCK_REALTIME);
-
-  /* The program is done (or over a limit): nothing it started may run on or hold the pipes. */
-  reap_all(&out);
-  long long final_cpu = step_cpu(getpid(), counter);
-  if (final_cpu > cpu) cpu = final_cpu;
-  /* What the step wrote before its end is still in the pipes. */
-  for (int i = 0; i < 2; i++) forward(&s, i);
-  if (s.over && !out.limit) out.limit = "output";
-
-  report(&o, &out, started, finished, finish - start, cpu, s.forwarded);
-  if (out.error[0]) {
-    fprintf(stderr, "sandpod-launch: %s\n", out.error);
+  struct outcome staged = {0};
+  if (stage_sources(&o, &staged)) {
+    long long now = now_ms(CLOCK_REALTIME);
+    report(&o, &staged, now, now, 0, 0, 0);
+    fprintf(stderr, "sandpod-launch: %s\n", staged.error);
     return 127;
   }
-  if (out.limit) return 128 + SIGKILL;
-  if (WIFEXITED(out.status)) return WEXITSTATUS(out.status);
-  return 128 + WTERMSIG(out.status);
+  if (o.tests) return run_tests(&o, exits);
+
+  struct step r;
+  if (run_step(&o, exits, o.stdin_path, o.argv, &r)) return 125;
+  report(&o, &r.out, r.started, r.finished, r.duration, r.cpu, r.forwarded);
+  if (r.out.error[0]) fprintf(stderr, "sandpod-launch: %s\n", r.out.error);
+  return exit_code_of(&r.out);
 }

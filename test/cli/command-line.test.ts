@@ -5,9 +5,9 @@ import { parseLimits, UsageError } from '../../cli/run-request.js';
 import type { ExecutionResult } from '../../contract/index.js';
 
 const RUNTIMES = [
-  { name: 'python', version: '3', aliases: ['python3', 'py'], compiled: false },
-  { name: 'cpp', version: '14', aliases: ['c++'], compiled: true },
-  { name: 'lua', version: '5.4', aliases: [], compiled: false },
+  { name: 'python', version: '3', aliases: ['python3', 'py'], compiled: false, fileName: 'main.py' },
+  { name: 'cpp', version: '14', aliases: ['c++'], compiled: true, fileName: 'main.cpp' },
+  { name: 'lua', version: '5.4', aliases: [], compiled: false, fileName: 'main.lua' },
 ];
 
 const result = (fields: Partial<ExecutionResult>): ExecutionResult => ({

@@ -22,6 +22,19 @@ describe('parseExecutionRequest', () => {
     assert.ok(parsed.ok);
   });
 
+  it('should accept tests with compare and stopOnFirstFailure when no top-level input is given', () => {
+    const parsed = parseExecutionRequest({
+      ...valid,
+      tests: [{ name: 'one', stdin: '1', expectedOutput: '1', args: ['-v'] }, {}],
+      compare: { mode: 'float', epsilon: 1e-3 },
+      stopOnFirstFailure: true,
+      interactive: false,
+      callbackUrl: 'http://127.0.0.1:9/done',
+    });
+    assert.ok(parsed.ok, JSON.stringify(!parsed.ok && parsed.error));
+    assert.equal(parsed.value.tests?.length, 2);
+  });
+
   const rejected: [string, unknown, string][] = [
     ['a body that is not an object', [], ''],
     ['a missing runtime', { source: 'x' }, 'runtime'],
@@ -52,6 +65,21 @@ describe('parseExecutionRequest', () => {
     ['oversized stdin', { ...valid, stdin: 'x'.repeat(1024 * 1024 + 1) }, 'stdin'],
     ['an argument with a NUL', { ...valid, args: ['a\0'] }, 'args[0]'],
     ['interactive as a string', { ...valid, interactive: 'yes' }, 'interactive'],
+    ['tests with top-level stdin', { ...valid, stdin: '1', tests: [{ stdin: '2' }] }, 'stdin'],
+    ['tests with a top-level expectedOutput', { ...valid, expectedOutput: '1', tests: [{}] }, 'expectedOutput'],
+    ['tests with interactive', { ...valid, interactive: true, tests: [{}] }, 'interactive'],
+    ['an empty list of tests', { ...valid, tests: [] }, 'tests'],
+    ['101 tests', { ...valid, tests: Array.from({ length: 101 }, () => ({})) }, 'tests'],
+    ['an unknown field in a test', { ...valid, tests: [{ input: '1' }] }, 'tests[0].input'],
+    [
+      'tests whose input passes the bound together',
+      { ...valid, tests: [{ stdin: 'x'.repeat(600 * 1024) }, { expectedOutput: 'y'.repeat(600 * 1024) }] },
+      'tests',
+    ],
+    ['an unknown compare mode', { ...valid, compare: { mode: 'fuzzy' } }, 'compare.mode'],
+    ['a negative epsilon', { ...valid, compare: { mode: 'float', epsilon: -1 } }, 'compare.epsilon'],
+    ['a callbackUrl that is not http', { ...valid, callbackUrl: 'file:///etc/passwd' }, 'callbackUrl'],
+    ['a callbackUrl that is no URL', { ...valid, callbackUrl: 'not a url' }, 'callbackUrl'],
   ];
   for (const [what, body, field] of rejected) {
     it(`should reject ${what} and name the field ${field || '(body)'}`, () => {

@@ -24,6 +24,8 @@ import {
   testLogger,
 } from '../helpers/gateway.js';
 import { scaledTimes, timeScale } from '../helpers/time-scale.js';
+import { batchContract, callbackContract } from './contract-batch.js';
+import { judgingContract } from './contract-judging.js';
 
 export type MakeBackend = (config: Config, log: winston.Logger) => Promise<ExecutionBackend>;
 
@@ -32,8 +34,11 @@ const TOKENS = {
   beta: 'beta-token-0123456789',
   tiny: 'tiny-token-0123456789',
   slow: 'slow-token-0123456789',
+  batch: 'batch-token-0123456789',
   capped: 'capped-token-0123456789',
 };
+
+const CALLBACK_SECRET = 'alpha-callback-secret-0123456789';
 
 const HELLO: Record<string, string> = {
   python: 'print("hello")\n',
@@ -87,7 +92,12 @@ function suiteConfig(overrides: Record<string, unknown> = {}): Config {
     limits: { defaults, maxima },
     compileLimits: scaledTimes(DEFAULT_COMPILE_LIMITS),
     tenants: [
-      { name: 'alpha', tokenSha256: [sha256Hex(TOKENS.alpha)] },
+      {
+        name: 'alpha',
+        tokenSha256: [sha256Hex(TOKENS.alpha)],
+        callbackHosts: ['127.0.0.1'],
+        callbackSecret: CALLBACK_SECRET,
+      },
       {
         name: 'beta',
         tokenSha256: [sha256Hex(TOKENS.beta)],
@@ -95,9 +105,11 @@ function suiteConfig(overrides: Record<string, unknown> = {}): Config {
       },
       { name: 'tiny', tokenSha256: [sha256Hex(TOKENS.tiny)], maxConcurrent: 1 },
       { name: 'slow', tokenSha256: [sha256Hex(TOKENS.slow)], ratePerSecond: 0.01, burst: 1 },
+      { name: 'batch', tokenSha256: [sha256Hex(TOKENS.batch)], ratePerSecond: 0.01, burst: 3 },
       { name: 'capped', tokenSha256: [sha256Hex(TOKENS.capped)], maxSockets: 2, maxStreams: 2 },
     ],
     http: { cancelWaitMs: 20_000 },
+    callbacks: { initialBackoffMs: 200 },
     ...overrides,
   });
 }
@@ -172,6 +184,35 @@ export function contractSuite(name: string, makeBackend: MakeBackend): void {
       stopChecking?.();
       await gateway?.close();
       await backend?.close(0);
+    });
+
+    describe('judging', () => {
+      judgingContract({
+        post: (body) => post(body),
+        run: async (body) => {
+          const { status, body: result } = await post(body, TOKENS.alpha, '?wait=true');
+          assert.equal(status, 200, JSON.stringify(result));
+          return result as ExecutionResult;
+        },
+      });
+    });
+
+    describe('batch', () => {
+      batchContract({
+        url: () => url,
+        token: TOKENS.batch,
+        untilTerminal: (token, id) => untilTerminal(url, token, id),
+        started: (token, id) => runs.push({ token, id }),
+      });
+    });
+
+    describe('callbacks', () => {
+      callbackContract({
+        url: () => url,
+        token: TOKENS.alpha,
+        secret: CALLBACK_SECRET,
+        otherToken: TOKENS.beta,
+      });
     });
 
     describe('REST', () => {

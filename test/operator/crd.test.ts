@@ -38,10 +38,10 @@ describe('CRD generation', () => {
     assert.equal(crd.spec.versions[0]?.name, 'v1alpha1');
   });
 
-  it('should print RUNTIME, PHASE, REASON, EXIT, DURATION and AGE by default', () => {
+  it('should print RUNTIME, PHASE, REASON, EXIT, DURATION, TESTS and AGE by default', () => {
     const columns = executionCrd().spec.versions[0]?.additionalPrinterColumns ?? [];
     const shown = columns.filter((column) => !column.priority).map((column) => column.name.toUpperCase());
-    assert.deepEqual(shown, ['RUNTIME', 'PHASE', 'REASON', 'EXIT', 'DURATION', 'AGE']);
+    assert.deepEqual(shown, ['RUNTIME', 'PHASE', 'REASON', 'EXIT', 'DURATION', 'TESTS', 'AGE']);
   });
 
   it('should make Runtime cluster-scoped without a status', () => {

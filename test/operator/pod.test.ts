@@ -246,6 +246,44 @@ describe('desiredPod', () => {
     assert.ok(!text.includes('77aa'));
   });
 
+  it('should give the launcher the tests and their inputs from the Secret when tests are given', () => {
+    const { pod, secret, plan } = build(
+      {
+        args: ['-v'],
+        tests: [{ stdin: '1\n', expectedOutput: 'secret answer' }, { args: ['a', 'b'] }, {}],
+        limits: { wallTimeMs: 2000 },
+      },
+      cRuntime(),
+    );
+    const run = pod.spec?.containers[0];
+    const command = run?.command ?? [];
+    const at = command.indexOf('--tests');
+    assert.deepEqual(command.slice(at, at + 8), [
+      '--tests',
+      '3',
+      '--tests-dir',
+      PATHS.tests,
+      '--scratch',
+      PATHS.work,
+      '--scratch',
+      PATHS.tmp,
+    ]);
+    assert.ok(!command.includes('-v'), 'the spec args go with each test that has none');
+    assert.deepEqual(
+      Object.keys(secret.data ?? {}).filter((key) => key.startsWith('test-')),
+      ['test-0-stdin', 'test-0-args', 'test-1-args', 'test-2-args'],
+    );
+    assert.equal(Buffer.from(secret.data?.['test-1-args'] ?? '', 'base64').toString(), 'a\0b\0');
+    const decoded = Object.values(secret.data ?? {}).map((value) => Buffer.from(value, 'base64').toString());
+    assert.ok(!decoded.some((value) => value.includes('secret answer')), 'expected outputs never reach the pod');
+    const tests = pod.spec?.volumes?.find((volume) => volume.name === 'tests');
+    assert.deepEqual(tests?.secret?.items?.[0], { key: 'test-0-stdin', path: '0/stdin' });
+    assert.ok(run?.volumeMounts?.some((mount) => mount.mountPath === PATHS.tests && mount.readOnly));
+    // Three runs of up to 2 s each, after the compile step.
+    assert.equal(pod.spec?.activeDeadlineSeconds, 20 + 6 + policy().pod.startGraceSeconds);
+    assert.equal(plan.tests?.length, 3);
+  });
+
   it('should feed stdin from the Secret file when stdin is given', () => {
     const { pod, secret } = build({ stdin: '1 2\n' });
     assert.equal(Buffer.from(secret.data?.stdin ?? '', 'base64').toString(), '1 2\n');

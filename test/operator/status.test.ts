@@ -20,6 +20,7 @@ function observe(p: V1Pod | null, extra: Partial<Observation> = {}): Observation
 
 const output = (fields: Partial<CapturedOutput> = {}): CapturedOutput => ({
   stdout: 'hi\n',
+  wholeStdout: 'hi\n',
   stderr: '',
   runBytes: 3,
   truncated: false,
@@ -295,6 +296,37 @@ describe('statusFrom', () => {
     assert.equal(status.reason, 'Completed');
     assert.equal(status.durationMs, 1234);
     assert.equal(status.duration, '1.23s');
+  });
+
+  it("should take usage from the launcher's report when the run ends", () => {
+    const done = pod({
+      phase: 'Succeeded',
+      containerStatuses: [container('run', launched({ memoryPeakKiB: 102_400 }))],
+    });
+    const status = statusFrom(execution(), observe(done, { output: output() }), at(10), statusPolicy);
+    assert.deepEqual(status.usage, { cpuTimeMs: 10, wallTimeMs: 1234, memoryPeakMiB: 100 });
+  });
+
+  it('should judge the whole stdout against expectedOutput when the run exits 0', () => {
+    const done = pod({ phase: 'Succeeded', containerStatuses: [container('run', launched({}))] });
+    const long = output({ stdout: 'hi', wholeStdout: 'hi\nthere\n' });
+    const accepted = statusFrom(
+      execution({ expectedOutput: 'hi\nthere' }),
+      observe(done, { output: long }),
+      at(10),
+      statusPolicy,
+    );
+    assert.equal(accepted.phase, 'Succeeded');
+    assert.equal(accepted.reason, 'Accepted');
+    const wrong = statusFrom(
+      execution({ expectedOutput: 'hi\nthere', compare: { mode: 'exact' } }),
+      observe(done, { output: long }),
+      at(10),
+      statusPolicy,
+    );
+    assert.equal(wrong.phase, 'Failed');
+    assert.equal(wrong.reason, 'WrongAnswer');
+    assert.match(wrong.message, /line 3/);
   });
 
   it('should mark output truncated when the launcher cut it at the cap', () => {

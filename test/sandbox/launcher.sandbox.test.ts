@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
+import { parseTestFrames } from '../../sandbox/launcher/frames.js';
 import { type LaunchReport, launcherExitCode, launchReport } from '../../sandbox/launcher/report.js';
 import { compileProgram } from '../helpers/gcc.js';
 
@@ -116,6 +117,15 @@ describe('sandpod-launch (needs root and gcc)', function () {
     process.stdout.write(
       `      CPU limit 1000 ms, 4 busy children: stopped at ${result.report.cpuMs} ms of CPU time\n`,
     );
+  });
+
+  it('should report the largest resident set of the step when a child touches 100 MiB', async () => {
+    const toucher = 'b = bytearray(100 << 20)\nfor i in range(0, len(b), 4096):\n    b[i] = 1';
+    const result = await launch(['--wall-ms', '20000'], ['sh', '-c', `python3 -c '${toucher}'; echo done`]);
+    assert.equal(result.stdout, 'done\n');
+    assert.ok((result.report.memoryPeakKiB ?? 0) >= 100 * 1024, `peak ${result.report.memoryPeakKiB} KiB`);
+    const small = await launch([], ['true']);
+    assert.ok((small.report.memoryPeakKiB ?? 0) < 20 * 1024, `peak ${small.report.memoryPeakKiB} KiB`);
   });
 
   it('should count the CPU of children reaped by nobody when their parent ignores SIGCHLD', async () => {
@@ -259,6 +269,50 @@ describe('sandpod-launch (needs root and gcc)', function () {
     );
     assert.equal(result.report.error, null);
     assert.equal(result.stdout, 'main.py\nprint(1)\nx\n');
+  });
+
+  it('should run each test on emptied scratch with its own stdin, args and limits when --tests is given', async () => {
+    const source = mkdtempSync(join(dir, 'source-'));
+    const work = mkdtempSync(join(dir, 'work-'));
+    const tests = mkdtempSync(join(dir, 'tests-'));
+    writeFileSync(join(source, 'input.txt'), 'given\n');
+    mkdirSync(join(tests, '0'));
+    writeFileSync(join(tests, '0', 'stdin'), '5\n');
+    mkdirSync(join(tests, '2'));
+    writeFileSync(join(tests, '2', 'args'), 'spin\0two words\0');
+    const program =
+      'ls; mkdir -p d; touch d/mark; read n; printf "n=$n args=$*\\r\\n"; echo warn >&2; [ "$1" = spin ] && while :; do :; done; exit 0';
+    const result = await launch(
+      ['--tests', '3', '--tests-dir', tests, '--scratch', work, '--copy-from', source, '--wall-ms', '1500'],
+      ['sh', '-c', program, 'sh'],
+      {},
+      work,
+    );
+    const stdout = Buffer.from(result.stdout, 'latin1');
+    // A container runtime's log keeps lines and drops the \r of \r\n: the frames have none.
+    assert.equal(stdout.includes('\r'), false);
+    const { tests: ran, intact } = parseTestFrames(stdout, 3);
+    assert.equal(intact, true);
+    const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('utf8');
+    assert.deepEqual(
+      ran.map((test) => text(test.stdout)),
+      ['input.txt\nn=5 args=\r\n', 'input.txt\nn= args=\r\n', 'input.txt\nn= args=spin two words\r\n'],
+    );
+    assert.deepEqual(
+      ran.map((test) => text(test.stderr)),
+      ['warn\n', 'warn\n', 'warn\n'],
+    );
+    assert.deepEqual(
+      ran.map((test) => [test.report?.exitCode, test.report?.limit]),
+      [
+        [0, null],
+        [0, null],
+        [null, 'wall'],
+      ],
+    );
+    assert.equal(result.report.limit, null);
+    assert.equal(result.report.durationMs >= 1500, true);
+    assert.equal(result.exitCode, 0);
   });
 
   it('should say why when the program cannot be started', async () => {

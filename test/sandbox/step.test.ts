@@ -6,6 +6,7 @@ const clean: StepOutcome = {
   signal: null,
   wallMs: 10,
   cpuMs: 5,
+  memoryPeakBytes: 0,
   limitHit: null,
   cancelled: false,
   oomKilled: false,

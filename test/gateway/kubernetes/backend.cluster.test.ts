@@ -131,6 +131,7 @@ describe(title, function () {
       version: '3.11',
       aliases: [`${runtimeName}-alias`],
       compiled: false,
+      fileName: 'main.py',
     });
   });
 

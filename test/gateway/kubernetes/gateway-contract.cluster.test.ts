@@ -37,7 +37,7 @@ const title = nodeSuiteTitle(
 );
 
 const namespace = `sandpod-gw-contract-${process.pid}-${Date.now().toString(36)}`;
-const TENANTS = ['alpha', 'beta', 'tiny', 'slow', 'capped', 'default'];
+const TENANTS = ['alpha', 'beta', 'tiny', 'slow', 'capped', 'batch', 'default'];
 
 /** The default Runtimes of manifests/runtimes that the cluster lacks; existing ones are left alone. */
 function createMissingRuntimes(): void {

@@ -25,6 +25,7 @@ const complete: ExecutionStatus = {
   stdout: 'out',
   stderr: 'err',
   truncated: true,
+  usage: { cpuTimeMs: 990, wallTimeMs: 1001, memoryPeakMiB: 12.5 },
   podName: 'ex-1-run',
   observedGeneration: 2,
   conditions: [],
@@ -48,6 +49,7 @@ describe('toResult', () => {
       stdout: 'out',
       stderr: 'err',
       truncated: true,
+      usage: { cpuTimeMs: 990, wallTimeMs: 1001, memoryPeakMiB: 12.5 },
     });
   });
 

@@ -26,7 +26,7 @@ function slowBackend(onCancel: (id: string) => void): ExecutionBackend {
     phase: 'Running',
   } as ExecutionResult;
   return {
-    runtimes: async () => [{ name: 'python', version: '3', aliases: [], compiled: false }],
+    runtimes: async () => [{ name: 'python', version: '3', aliases: [], compiled: false, fileName: 'main.py' }],
     start: async () => ({ id: 'ex-1' }),
     get: async () => running,
     cancel: async (_tenant, id) => {

@@ -12,6 +12,7 @@ const tenant = (overrides: Partial<Tenant> = {}): Tenant => ({
   burst: 10,
   maxSockets: 4,
   maxStreams: 4,
+  callbackHosts: [],
   ...overrides,
 });
 

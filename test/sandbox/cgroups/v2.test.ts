@@ -51,6 +51,12 @@ describe('cgroup v2 driver', () => {
     assert.equal(await cgroup.pidsLimitReached(), true);
   });
 
+  it('should read the memory peak from memory.peak when the kernel cannot reset it per step', async () => {
+    const cgroup = await cgroupV2Driver('sandpod', root).acquire('exec-run', limits);
+    await writeFile(join(slotOf(cgroup.containerPath), 'memory.peak'), `${100 * 1024 * 1024}\n`);
+    assert.equal(await cgroup.memoryPeakBytes(), 100 * 1024 * 1024);
+  });
+
   it('should count only what the next step adds when a released slot is reused', async () => {
     const driver = cgroupV2Driver('sandpod', root);
     const first = await driver.acquire('first-run', limits);

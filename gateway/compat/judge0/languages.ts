@@ -1,0 +1,53 @@
+import type { RuntimeInfo } from '../../../contract/index.js';
+
+/** A runtime as Judge0 CE 1.13 numbers and names it. */
+export interface Judge0Language {
+  id: number;
+  /** Judge0 names a language with its toolchain; the version is the runtime's own. */
+  label: string;
+}
+
+/**
+ * Judge0 CE 1.13's language ids, by sandpod runtime name. Keyed by name so that a language added to
+ * runtimes/catalog.yaml gets its Judge0 id here; test/gateway/compat/judge0-languages.test.ts
+ * fails while a catalog runtime has none. Entries for languages the catalog lacks are unused.
+ */
+export const JUDGE0_LANGUAGES: Readonly<Record<string, Judge0Language>> = {
+  bash: { id: 46, label: 'Bash' },
+  c: { id: 50, label: 'C (GCC)' },
+  cpp: { id: 54, label: 'C++ (GCC)' },
+  csharp: { id: 51, label: 'C# (Mono)' },
+  go: { id: 60, label: 'Go' },
+  java: { id: 62, label: 'Java (OpenJDK)' },
+  javascript: { id: 63, label: 'JavaScript (Node.js)' },
+  kotlin: { id: 78, label: 'Kotlin' },
+  lua: { id: 64, label: 'Lua' },
+  php: { id: 68, label: 'PHP' },
+  python: { id: 71, label: 'Python' },
+  ruby: { id: 72, label: 'Ruby' },
+  rust: { id: 73, label: 'Rust' },
+  typescript: { id: 74, label: 'TypeScript' },
+};
+
+/** What GET /languages lists: id and name, the name carrying the runtime's version. */
+export interface Judge0LanguageEntry {
+  id: number;
+  name: string;
+}
+
+export function languageEntry(runtime: RuntimeInfo): Judge0LanguageEntry | undefined {
+  const language = JUDGE0_LANGUAGES[runtime.name];
+  return language ? { id: language.id, name: `${language.label} (${runtime.version})` } : undefined;
+}
+
+/** The available runtimes Judge0 clients can name, by id. */
+export function judge0Languages(runtimes: RuntimeInfo[]): Judge0LanguageEntry[] {
+  return runtimes
+    .map(languageEntry)
+    .filter((entry): entry is Judge0LanguageEntry => entry !== undefined)
+    .sort((a, b) => a.id - b.id);
+}
+
+export function runtimeForLanguageId(runtimes: RuntimeInfo[], id: number): RuntimeInfo | undefined {
+  return runtimes.find((runtime) => JUDGE0_LANGUAGES[runtime.name]?.id === id);
+}
