@@ -1,4 +1,4 @@
-import type { ErrorRequestHandler } from 'express';
+import type { ErrorRequestHandler, Response } from 'express';
 import type winston from 'winston';
 import { errorMessage } from '../../observability/logger.js';
 import { ApiError } from '../errors.js';
@@ -40,8 +40,15 @@ export function toApiError(error: unknown): ApiError {
   return new ApiError(500, 'internal', 'the gateway failed to handle this request; see its logs');
 }
 
-/** The central error handler: one JSON shape, Retry-After on 429 and 503. */
-export function apiErrorHandler(log: winston.Logger): ErrorRequestHandler {
+/**
+ * An express error handler that logs what the gateway failed at, ends an answer already under
+ * way, sets Retry-After, and leaves the body to `answer`: one per API shape (sandpod's, Judge0's,
+ * Piston's).
+ */
+export function errorHandlerAnswering(
+  log: winston.Logger,
+  answer: (apiError: ApiError, res: Response) => void,
+): ErrorRequestHandler {
   return (error, req, res, _next) => {
     const apiError = toApiError(error);
     if (apiError.status >= 500 && apiError.status !== 503) {
@@ -51,8 +58,15 @@ export function apiErrorHandler(log: winston.Logger): ErrorRequestHandler {
       res.destroy();
       return;
     }
-    if (apiError.status === 401) res.set('WWW-Authenticate', 'Bearer');
     if (apiError.retryAfterSeconds !== undefined) res.set('Retry-After', String(apiError.retryAfterSeconds));
-    res.status(apiError.status).json(apiError.toBody());
+    answer(apiError, res);
   };
+}
+
+/** The central error handler: one JSON shape, Retry-After on 429 and 503. */
+export function apiErrorHandler(log: winston.Logger): ErrorRequestHandler {
+  return errorHandlerAnswering(log, (apiError, res) => {
+    if (apiError.status === 401) res.set('WWW-Authenticate', 'Bearer');
+    res.status(apiError.status).json(apiError.toBody());
+  });
 }

@@ -1,4 +1,3 @@
-import type { V1ObjectMeta } from '@kubernetes/client-node';
 import { API_GROUP, API_VERSION, type ExecutionSpec as CrdExecutionSpec, EXECUTION_KIND } from '../../contract/crd.js';
 import { type ExecutionObject, LABELS } from '../../contract/objects.js';
 import type { ExecutionSpec } from '../backend.js';

@@ -1,7 +1,6 @@
 import type { ErrorRequestHandler } from 'express';
 import type winston from 'winston';
-import { errorMessage } from '../../../observability/logger.js';
-import { toApiError } from '../../http/api-errors.js';
+import { errorHandlerAnswering } from '../../http/api-errors.js';
 
 /** sandpod's names of request fields, in Judge0's words, for errors found past the adapter. */
 const JUDGE0_FIELDS: Readonly<Record<string, string>> = {
@@ -28,21 +27,11 @@ export function judge0Field(field: string): string {
  * Errors as Judge0 answers them: a refused attribute is 422 `{attribute: [message]}` (Rails'
  * validation errors), anything else `{error: message}` with its HTTP status.
  */
-export function judge0ErrorHandler(log: winston.Logger): ErrorRequestHandler {
-  return (error, req, res, _next) => {
-    const apiError = toApiError(error);
-    if (apiError.status >= 500 && apiError.status !== 503) {
-      log.error('Failed request', { method: req.method, path: req.path, error: errorMessage(error) });
-    }
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    if (apiError.retryAfterSeconds !== undefined) res.set('Retry-After', String(apiError.retryAfterSeconds));
+export const judge0ErrorHandler = (log: winston.Logger): ErrorRequestHandler =>
+  errorHandlerAnswering(log, (apiError, res) => {
     if (apiError.field !== undefined && (apiError.status === 400 || apiError.status === 422)) {
       res.status(422).json({ [judge0Field(apiError.field)]: [apiError.message] });
       return;
     }
     res.status(apiError.status).json({ error: apiError.message });
-  };
-}
+  });
