@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +12,11 @@ import { timeScale } from '../helpers/time-scale.js';
 // The cgroup slots on this machine's own hierarchy (v1 or v2, as mounted): a slot is reused only
 // once nothing of the last step is left in it, closing leaves no cgroup behind, and the slots of a
 // gateway that died are emptied and removed when the next one starts.
+
+function kernelAtLeast(major: number, minor: number): boolean {
+  const [have = 0, haveMinor = 0] = release().split('.').map(Number);
+  return have > major || (have === major && haveMinor >= minor);
+}
 
 describe('cgroup slots on the host', function () {
   this.timeout(30_000 * timeScale);
@@ -33,7 +39,13 @@ describe('cgroup slots on the host', function () {
     for (const root of await hierarchies()) assert.equal(await exists(join(root, first.containerPath)), false, root);
 
     const second = await driver.acquire('next', limits);
-    assert.equal(dirname(second.containerPath), dirname(first.containerPath));
+    // On cgroup v2 a kernel before 6.12 cannot reset memory.peak, so a slot serves one step and is
+    // then removed (sandbox/cgroups/v2.ts): the next step gets a fresh one.
+    if (driver.version === 1 || kernelAtLeast(6, 12)) {
+      assert.equal(dirname(second.containerPath), dirname(first.containerPath));
+    } else {
+      assert.notEqual(dirname(second.containerPath), dirname(first.containerPath));
+    }
     assert.equal(await second.pidsLimitReached(), false);
     await second.release();
   });
