@@ -124,6 +124,6 @@ describe('Execution and Runtime CRDs on the dev cluster (needs a control plane)'
   it('should show the contract columns in kubectl get ex', () => {
     const result = kubectl(['get', 'ex', '-n', namespace]);
     assert.ok(result.ok, result.out);
-    assert.match(result.out.split('\n')[0] ?? '', /^NAME\s+RUNTIME\s+PHASE\s+REASON\s+EXIT\s+DURATION\s+AGE/);
+    assert.match(result.out.split('\n')[0] ?? '', /^NAME\s+RUNTIME\s+PHASE\s+REASON\s+EXIT\s+DURATION\s+TESTS\s+AGE/);
   });
 });

@@ -14,6 +14,15 @@ describe('createRefusal', () => {
       503,
       'at_capacity',
     ],
+    [
+      'a ResourceQuota not counted yet',
+      rejection(
+        403,
+        'executions.sandpod.dev "ex-1" is forbidden: status unknown for quota: sandpod-tenant, resources: count/executions.sandpod.dev',
+      ),
+      503,
+      'at_capacity',
+    ],
     ['missing RBAC', rejection(403, 'executions.sandpod.dev is forbidden'), 500, 'backend_misconfigured'],
     ['a missing namespace', rejection(404, 'namespaces "sandpod-x" not found'), 500, 'backend_misconfigured'],
     ['an API server error', rejection(500, 'etcdserver: request timed out'), 503, 'backend_unavailable'],
