@@ -1,4 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import type { RunFlags, Terminal } from '../cli/commands.js';
 import { exitCodeFor } from '../cli/exit-codes.js';
 import { guessRuntime } from '../cli/guess-runtime.js';
 import { parseLimits, readAll, sourceOf, stdinFile, UsageError } from '../cli/run-request.js';
@@ -19,20 +20,8 @@ import {
   untilFinished,
 } from './executions.js';
 
-// What each `kubectl sandpod` command does; kubectl-plugin/main.ts parses the command line.
-
-export interface Terminal {
-  stdin: NodeJS.ReadStream;
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
-}
-
-export interface RunFlags {
-  runtime?: string;
-  stdin?: string;
-  limit: string[];
-  json?: boolean;
-}
+// What each `kubectl sandpod` command does; kubectl-plugin/main.ts parses the command line. The
+// terminal and the run flags are the `sandpod` command's own.
 
 /** How often a log that cannot be opened yet (pod pending, compile step) is tried again. */
 const LOG_RETRY_MS = 500;

@@ -1,8 +1,8 @@
 import { Command, CommanderError } from 'commander';
+import type { Terminal } from '../cli/commands.js';
 import { EXIT } from '../cli/exit-codes.js';
 import { UsageError } from '../cli/run-request.js';
 import { apiMessage, statusCodeOf } from './api-errors.js';
-import type { Terminal } from './commands.js';
 
 // The Kubernetes client library takes a while to load: only a command that calls the API does.
 const commands = () => import('./commands.js');

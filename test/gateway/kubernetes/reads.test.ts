@@ -8,24 +8,8 @@ import { KubernetesBackend } from '../../../gateway/kubernetes/backend.js';
 import { slimExecution } from '../../../gateway/kubernetes/execution-object.js';
 import { FinishedResults } from '../../../gateway/kubernetes/finished-results.js';
 import { configuredTenants } from '../../../gateway/tenancy/tenant-directory.js';
-import type { Listener, ObjectWatch } from '../../../kube/watched-objects.js';
+import { HandFilledWatch } from '../../helpers/hand-filled-watch.js';
 import { testLogger } from '../../helpers/logger.js';
-
-/** A watch cache the test fills by hand, slimmed as the real one is. */
-class Cache<T extends { metadata?: { namespace?: string; name?: string } }> implements ObjectWatch<T> {
-  problem: string | undefined;
-  objects: T[] = [];
-  get(namespace: string, name: string) {
-    return this.objects.find((object) => object.metadata?.namespace === namespace && object.metadata?.name === name);
-  }
-  list() {
-    return this.objects;
-  }
-  subscribe(_namespace: string, _name: string, _listener: Listener<T>) {
-    return () => undefined;
-  }
-  async stop() {}
-}
 
 const stored = (name: string, phase: 'Running' | 'Succeeded', resourceVersion = '1'): ExecutionObject => ({
   apiVersion: 'sandpod.dev/v1alpha1',
@@ -44,7 +28,7 @@ describe('KubernetesBackend reads', () => {
       backend: 'kubernetes',
       kubernetes: cacheBytes === undefined ? {} : { finishedResultCacheBytes: cacheBytes },
     });
-    const executions = new Cache<ExecutionObject>();
+    const executions = new HandFilledWatch<ExecutionObject>();
     const inApiServer = new Map<string, ExecutionObject>();
     const reads = { count: 0 };
     const custom = {
@@ -59,7 +43,7 @@ describe('KubernetesBackend reads', () => {
       kubeConfig: new KubeConfig(),
       custom,
       executions,
-      runtimes: new Cache<Runtime>(),
+      runtimes: new HandFilledWatch<Runtime>(),
       settings: config.kubernetes,
       tenants: configuredTenants(config),
       log: testLogger(),

@@ -6,24 +6,8 @@ import { LABELS } from '../../../contract/objects.js';
 import { parseConfig } from '../../../gateway/config.js';
 import { KubernetesBackend } from '../../../gateway/kubernetes/backend.js';
 import { configuredTenants } from '../../../gateway/tenancy/tenant-directory.js';
-import type { Listener, ObjectWatch } from '../../../kube/watched-objects.js';
+import { HandFilledWatch } from '../../helpers/hand-filled-watch.js';
 import { testLogger } from '../../helpers/logger.js';
-
-/** A watch cache the test fills by hand. */
-class Cache<T extends { metadata?: { namespace?: string; name?: string } }> implements ObjectWatch<T> {
-  problem: string | undefined;
-  objects: T[] = [];
-  get(namespace: string, name: string) {
-    return this.objects.find((object) => object.metadata?.namespace === namespace && object.metadata?.name === name);
-  }
-  list() {
-    return this.objects;
-  }
-  subscribe(_namespace: string, _name: string, _listener: Listener<T>) {
-    return () => undefined;
-  }
-  async stop() {}
-}
 
 const execution = (namespace: string, name: string, tenant: string | undefined, phase?: string): ExecutionObject => ({
   apiVersion: 'sandpod.dev/v1alpha1',
@@ -46,8 +30,8 @@ describe('KubernetesBackend.unfinished', () => {
       backend: 'kubernetes',
       kubernetes: { namespaces: { alpha: 'shared', beta: 'shared' } },
     });
-    const executions = new Cache<ExecutionObject>();
-    const runtimes = new Cache<Runtime>();
+    const executions = new HandFilledWatch<ExecutionObject>();
+    const runtimes = new HandFilledWatch<Runtime>();
     runtimes.objects.push(python);
     let nowMs = 1_000_000;
     const created: string[] = [];
