@@ -94,8 +94,18 @@ export function createRefusal(error: unknown, namespace: string): ApiError {
   const message = statusMessage(error);
   if (code === 400 || code === 422) return invalid('', `the cluster refused the execution: ${message}`);
   if (code === 403 && /exceeded quota/i.test(message)) return atCapacity(10);
-  // A ResourceQuota the quota controller has not counted yet (a namespace just made): a moment.
-  if (code === 403 && /status unknown for quota/i.test(message)) return atCapacity(1);
+  // A ResourceQuota the quota controller has not counted yet (a namespace just made): a moment,
+  // or minutes when the quota names a resource the controller had not discovered when it synced
+  // it. The cluster's words say which quota, for whoever reads the 503.
+  if (code === 403 && /status unknown for quota/i.test(message)) {
+    return new ApiError(
+      503,
+      'at_capacity',
+      `the namespace's ResourceQuota is not counted yet: ${message}`,
+      undefined,
+      1,
+    );
+  }
   if (code === 403 || code === 404) {
     return new ApiError(
       500,

@@ -37,6 +37,16 @@ describe('createRefusal', () => {
     });
   }
 
+  it("should name the quota the cluster has not counted yet in the 503's message", () => {
+    const refusal = createRefusal(
+      rejection(403, 'executions.sandpod.dev "ex-1" is forbidden: status unknown for quota: sandpod-tenant'),
+      'sandpod-x',
+    );
+
+    assert.match(refusal.message, /not counted yet: .*status unknown for quota: sandpod-tenant/);
+    assert.equal(refusal.retryAfterSeconds, 1);
+  });
+
   it('should tell a client when to retry when the cluster is at capacity or unreachable', () => {
     assert.ok((createRefusal(new Error('down'), 'ns').retryAfterSeconds ?? 0) > 0);
   });
