@@ -63,8 +63,9 @@ const bounded = (message: string) =>
 
 /**
  * The tests of a finished tests run, judged from the launcher's frames as embedded mode judges its
- * steps. The launcher runs every test; with stopOnFirstFailure the ones after the first that did
- * not pass are not judged and read Skipped. When the pod ended otherwise than by the launcher
+ * steps. With stopOnFirstFailure the launcher runs no test after the first that did not end
+ * cleanly; after a wrong answer, which only the operator can see, the rest ran but are not
+ * judged: either way they read Skipped. When the pod ended otherwise than by the launcher
  * finishing its round (a compile error, a cancel, the platform), that outcome stands and the
  * tests without a report were not run.
  */
@@ -81,7 +82,9 @@ export function judgedTests(
     const name = testName(test, index);
     const captured = output?.tests?.[index];
     if (stopped)
-      return { ...skippedTest(name), message: 'not judged: an earlier test did not pass (stopOnFirstFailure)' };
+      return captured?.report
+        ? { ...skippedTest(name), message: 'not judged: an earlier test did not pass (stopOnFirstFailure)' }
+        : skippedTest(name);
     if (!captured?.report) {
       if (!launcherFinished) return { ...skippedTest(name), message: `not run: ${bounded(outcome.message)}` };
       return {

@@ -28,6 +28,8 @@ export interface ExecutionPlan {
   interactive: boolean;
   /** The tests' inputs, when the program runs once per test (their expected outputs stay in the spec). */
   tests?: { stdin?: string; args?: string[] }[];
+  /** With tests: the launcher runs none after the first that did not end cleanly. */
+  stopOnFirstFailure?: boolean;
 }
 
 export type PlanResult = { ok: true; plan: ExecutionPlan } | { ok: false; message: string };
@@ -74,6 +76,7 @@ export function planExecution(execution: Execution, runtime: Runtime, policy: Po
       runArgv: [...runtime.spec.run, ...(tests ? [] : (spec.args ?? []))],
       interactive,
       ...(tests ? { tests } : {}),
+      ...(tests && spec.stopOnFirstFailure ? { stopOnFirstFailure: true } : {}),
     },
   };
 }

@@ -94,7 +94,7 @@ export function desiredPod(execution: Execution, runtime: Runtime, plan: Executi
       policy,
       PATHS.source,
       runMemoryWatched(plan, policy),
-      plan.tests?.length,
+      plan.tests ? { count: plan.tests.length, stopOnFailure: plan.stopOnFirstFailure === true } : undefined,
     ),
     workingDir: PATHS.work,
     env: [
@@ -326,7 +326,7 @@ export function launch(
   policy: PodPolicy,
   copySourcesFrom?: string,
   watchMemory = false,
-  tests?: number,
+  tests?: { count: number; stopOnFailure: boolean },
 ): string[] {
   // A live stdin is gated (contract/live-gate.ts): the gateway's attach then sees all the output.
   const stdinArgs =
@@ -352,7 +352,19 @@ export function launch(
     ...PROGRAM_ENV_NAMES.flatMap((name) => ['--env', name]),
     ...(copySourcesFrom ? ['--copy-from', copySourcesFrom] : []),
     ...(tests
-      ? ['--tests', String(tests), '--tests-dir', PATHS.tests, '--scratch', PATHS.work, '--scratch', PATHS.tmp]
+      ? [
+          '--tests',
+          String(tests.count),
+          '--tests-dir',
+          PATHS.tests,
+          '--scratch',
+          PATHS.work,
+          '--scratch',
+          PATHS.tmp,
+          // Only a test that did not end cleanly stops the round in the pod: the expected outputs
+          // never reach it, so the tests after a wrong answer run and the operator skips them.
+          ...(tests.stopOnFailure ? ['--stop-on-failure', '1'] : []),
+        ]
       : []),
     '--report',
     TERMINATION_MESSAGE_PATH,

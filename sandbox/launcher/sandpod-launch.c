@@ -24,13 +24,16 @@
  *   - with --tests N, the program once per test (stdin and extra arguments from
  *     <tests-dir>/<i>/stdin and args), each with its own limits and output budget, the --scratch
  *     directories emptied and the sources copied afresh before each, output and reports framed
- *     on stdout (write_frame says how), the termination message then the tests' sum.
+ *     on stdout (write_frame says how), the termination message then the tests' sum; with
+ *     --stop-on-failure 1, no test after the first that did not end with exit code 0 (a limit, a
+ *     signal, another code, or a program that could not start): the expected outputs never enter
+ *     the pod, so a wrong answer is for the operator to find, not this program.
  * When the program ends (or a limit is hit) every process left in the namespace is killed before
  * the report is written, so nothing the program started can overwrite it or outlive the step.
  *
  * Usage: sandpod-launch [--wall-ms N] [--cpu-ms N] [--output-bytes N] [--pids N] [--open-files N]
  *          [--sandbox-memory-bytes N] [--stdin PATH] [--gate-ms N] [--env NAME]... [--copy-from DIR]
- *          [--tests N --tests-dir DIR [--scratch DIR]...] [--cpu-cgroup DIR|none] [--report PATH]
+ *          [--tests N --tests-dir DIR [--scratch DIR]... [--stop-on-failure 0|1]] [--cpu-cgroup DIR|none] [--report PATH]
  *          -- PROGRAM [ARG]...
  * --cpu-cgroup names the cgroup directory whose cpu.stat (v2) or cpuacct.usage (v1) counts the
  * step; left out, a container's init uses the hierarchy mounted at /sys/fs/cgroup, which is the
@@ -67,7 +70,7 @@
 #define MAX_ARGS 256
 
 struct options {
-  long long wall_ms, cpu_ms, output_bytes, pids, open_files, sandbox_memory_bytes, gate_ms, tests;
+  long long wall_ms, cpu_ms, output_bytes, pids, open_files, sandbox_memory_bytes, gate_ms, tests, stop_on_failure;
   const char *stdin_path, *report_path, *copy_from, *tests_dir, *cpu_cgroup;
   const char *env_names[MAX_ENV];
   int env_count;
@@ -111,6 +114,7 @@ static void parse(int argc, char **argv, struct options *o) {
     else if (!strcmp(name, "--copy-from")) o->copy_from = value;
     else if (!strcmp(name, "--tests")) o->tests = parse_count(value, name);
     else if (!strcmp(name, "--tests-dir")) o->tests_dir = value;
+    else if (!strcmp(name, "--stop-on-failure")) o->stop_on_failure = parse_count(value, name);
     else if (!strcmp(name, "--scratch")) {
       if (o->scratch_count == MAX_SCRATCH) die_usage("too many --scratch directories");
       o->scratch[o->scratch_count++] = value;
@@ -126,6 +130,7 @@ static void parse(int argc, char **argv, struct options *o) {
   }
   if (i >= argc - 1) die_usage("no program after --");
   if (o->tests && !o->tests_dir) die_usage("--tests needs --tests-dir");
+  if (o->stop_on_failure > 1) die_usage("--stop-on-failure takes 0 or 1");
   o->argv = argv + i + 1;
 }
 
@@ -744,10 +749,17 @@ static int stage_sources(const struct options *o, struct outcome *out) {
   return error;
 }
 
+/* Whether a test ended as a passing test can: by itself, with exit code 0, within its limits. */
+static int ended_cleanly(const struct outcome *out) {
+  return !out->error[0] && !out->limit && out->have_status && WIFEXITED(out->status) && WEXITSTATUS(out->status) == 0;
+}
+
 /* --tests N: the program once per test, each with its own stdin, arguments, limits and output
  * budget, on emptied scratch directories and a fresh copy of the sources; every test's output and
  * report in frames on stdout. The termination report is then the tests' sum: times added up, the
- * largest peak, and the exit of the launcher itself (0, or 127 when it could not go on). */
+ * largest peak, and the exit of the launcher itself (0, or 127 when it could not go on). With
+ * --stop-on-failure the round ends after the first test that did not end cleanly; the tests after
+ * it have no frames at all. */
 static int run_tests(const struct options *o, int exits) {
   static char arg_buffer[REQUEST_ARGS_BYTES];
   char *argv[MAX_ARGS + 1];
@@ -767,6 +779,7 @@ static int run_tests(const struct options *o, int exits) {
     cpu += r.cpu;
     forwarded += r.forwarded;
     if (r.out.peak_kib > total.peak_kib) total.peak_kib = r.out.peak_kib;
+    if (o->stop_on_failure && !ended_cleanly(&r.out)) break;
   }
   total.have_status = !total.error[0];
   total.status = 0;

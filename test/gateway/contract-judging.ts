@@ -191,6 +191,31 @@ export function judgingContract(context: JudgingContext): void {
       assert.deepEqual(result.summary, { passed: 1, failed: 1, skipped: 1, total: 3 });
     });
 
+    it('should not run the tests after one that exits with an error when stopOnFirstFailure is set', async () => {
+      // A test that ran has its usage; one that never ran has none and says so (on Kubernetes the
+      // launcher stops the round, as embedded mode does, since the failure is not a wrong answer).
+      const result = await context.run({
+        runtime: 'python',
+        source: 'import sys\nn = int(input())\nif n < 0:\n    sys.exit(3)\nprint(n + 1)\n',
+        stopOnFirstFailure: true,
+        tests: [
+          { stdin: '1', expectedOutput: '2' },
+          { name: 'fails', stdin: '-1', expectedOutput: '0' },
+          { name: 'after', stdin: '5', expectedOutput: '6' },
+        ],
+      });
+
+      assert.equal(result.reason, 'NonZeroExit', JSON.stringify(result));
+      assert.deepEqual(
+        result.tests?.map((test) => test.reason),
+        ['Accepted', 'NonZeroExit', 'Skipped'],
+      );
+      assert.equal(result.tests?.[1]?.exitCode, 3);
+      assert.equal(result.tests?.[2]?.usage, null);
+      assert.equal(result.tests?.[2]?.message, 'not run: an earlier test did not pass (stopOnFirstFailure)');
+      assert.deepEqual(result.summary, { passed: 1, failed: 1, skipped: 1, total: 3 });
+    });
+
     it('should answer Accepted when every test passes with float comparison and per-test args', async () => {
       const result = await context.run({
         runtime: 'python',

@@ -88,6 +88,32 @@ describe('judgedTests', () => {
       judged?.tests.map((test) => test.reason),
       ['WrongAnswer', 'Skipped', 'Skipped'],
     );
+    // The second ran (a wrong answer does not stop the launcher), the third did not.
+    assert.match(judged?.tests[1]?.message ?? '', /^not judged/);
+    assert.match(judged?.tests[2]?.message ?? '', /^not run/);
+  });
+
+  it('should read the tests the launcher stopped before as not run when one failed with stopOnFirstFailure', () => {
+    const log = frames(
+      [0, 'o', '2'],
+      [0, 'r', report()],
+      [1, 'r', report({ exitCode: 3, durationMs: 5 })],
+    );
+    const output = captureOutput({ stdout: log }, DEFAULT_LIMITS, statusPolicy, 3);
+
+    const judged = judgedTests(completed, execution({ ...spec, stopOnFirstFailure: true }).spec, output, DEFAULT_LIMITS);
+
+    assert.deepEqual(
+      judged?.tests.map((test) => [test.reason, test.usage === null]),
+      [
+        ['Accepted', false],
+        ['NonZeroExit', false],
+        ['Skipped', true],
+      ],
+    );
+    assert.equal(judged?.tests[2]?.message, 'not run: an earlier test did not pass (stopOnFirstFailure)');
+    assert.equal(judged?.outcome.reason, 'NonZeroExit');
+    assert.deepEqual(judged?.summary, { passed: 1, failed: 1, skipped: 1, total: 3 });
   });
 
   it('should keep a compile error and show the tests as not run when the program never ran', () => {

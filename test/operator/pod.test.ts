@@ -269,6 +269,7 @@ describe('desiredPod', () => {
       PATHS.tmp,
     ]);
     assert.ok(!command.includes('-v'), 'the spec args go with each test that has none');
+    assert.ok(!command.includes('--stop-on-failure'), 'without stopOnFirstFailure every test runs');
     assert.deepEqual(
       Object.keys(secret.data ?? {}).filter((key) => key.startsWith('test-')),
       ['test-0-stdin', 'test-0-args', 'test-1-args', 'test-2-args'],
@@ -282,6 +283,14 @@ describe('desiredPod', () => {
     // Three runs of up to 2 s each, after the compile step.
     assert.equal(pod.spec?.activeDeadlineSeconds, 20 + 6 + policy().pod.startGraceSeconds);
     assert.equal(plan.tests?.length, 3);
+  });
+
+  it('should tell the launcher to stop after a failed test when stopOnFirstFailure is set', () => {
+    const { pod } = build({ tests: [{ stdin: '1' }, { stdin: '2' }], stopOnFirstFailure: true }, cRuntime());
+    const command = pod.spec?.containers[0]?.command ?? [];
+    const at = command.indexOf('--stop-on-failure');
+    assert.ok(at > command.indexOf('--tests') && at < command.indexOf('--'), command.join(' '));
+    assert.equal(command[at + 1], '1');
   });
 
   it('should feed stdin from the Secret file when stdin is given', () => {

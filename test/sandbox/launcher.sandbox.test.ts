@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -313,6 +313,72 @@ describe('sandpod-launch (needs root and gcc)', function () {
     assert.equal(result.report.limit, null);
     assert.equal(result.report.durationMs >= 1500, true);
     assert.equal(result.exitCode, 0);
+  });
+
+  for (const [ending, failing] of [
+    ['exits with code 3', 'exit 3'],
+    ['exceeds its wall limit', 'while :; do :; done'],
+    ['is killed by a signal', 'kill -SEGV $$'],
+  ] as const) {
+    it(`should run no test after the first that ${ending} when --stop-on-failure 1 is given`, async () => {
+      const work = mkdtempSync(join(dir, 'work-'));
+      const tests = mkdtempSync(join(dir, 'tests-'));
+      for (const [index, input] of ['ok', 'fail', 'ok'].entries()) {
+        mkdirSync(join(tests, String(index)));
+        writeFileSync(join(tests, String(index), 'stdin'), `${input}\n`);
+      }
+      // Every test that runs leaves a mark in a directory the scratch emptying does not touch.
+      const marks = mkdtempSync(join(dir, 'marks-'));
+      const program = `read what; touch "${marks}/ran-$what-$$"; echo "$what"; [ "$what" = fail ] && { ${failing}; }; exit 0`;
+      const result = await launch(
+        ['--tests', '3', '--tests-dir', tests, '--scratch', work, '--wall-ms', '500', '--stop-on-failure', '1'],
+        ['sh', '-c', program],
+        {},
+        work,
+      );
+
+      const { tests: ran, intact } = parseTestFrames(Buffer.from(result.stdout, 'latin1'), 3);
+      assert.equal(intact, true);
+      assert.deepEqual(
+        ran.map((test) => Buffer.from(test.stdout).toString('utf8')),
+        ['ok\n', 'fail\n', ''],
+      );
+      assert.equal(ran[0]?.report?.exitCode, 0);
+      assert.ok(ran[1]?.report, 'the failing test has its report');
+      assert.equal(ran[2]?.report, undefined, 'the test after the failure has no report: it did not run');
+      assert.equal(readdirSync(marks).length, 2, `marks left: ${readdirSync(marks).join(', ')}`);
+      assert.equal(result.exitCode, 0);
+    });
+  }
+
+  it('should run every test after a failure when --stop-on-failure is left out', async () => {
+    const work = mkdtempSync(join(dir, 'work-'));
+    const tests = mkdtempSync(join(dir, 'tests-'));
+    const result = await launch(
+      ['--tests', '3', '--tests-dir', tests, '--scratch', work, '--wall-ms', '5000'],
+      ['sh', '-c', 'echo ran; exit 3'],
+      {},
+      work,
+    );
+
+    const { tests: ran } = parseTestFrames(Buffer.from(result.stdout, 'latin1'), 3);
+    assert.deepEqual(
+      ran.map((test) => test.report?.exitCode),
+      [3, 3, 3],
+    );
+  });
+
+  it('should refuse a --stop-on-failure other than 0 or 1', async () => {
+    const child = spawn(binary, ['--tests', '1', '--tests-dir', dir, '--stop-on-failure', '2', '--', 'true'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
+    const exitCode = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    assert.equal(exitCode, 125);
+    assert.match(stderr, /--stop-on-failure takes 0 or 1/);
   });
 
   it('should say why when the program cannot be started', async () => {
