@@ -94,14 +94,15 @@ describe('judgedTests', () => {
   });
 
   it('should read the tests the launcher stopped before as not run when one failed with stopOnFirstFailure', () => {
-    const log = frames(
-      [0, 'o', '2'],
-      [0, 'r', report()],
-      [1, 'r', report({ exitCode: 3, durationMs: 5 })],
-    );
+    const log = frames([0, 'o', '2'], [0, 'r', report()], [1, 'r', report({ exitCode: 3, durationMs: 5 })]);
     const output = captureOutput({ stdout: log }, DEFAULT_LIMITS, statusPolicy, 3);
 
-    const judged = judgedTests(completed, execution({ ...spec, stopOnFirstFailure: true }).spec, output, DEFAULT_LIMITS);
+    const judged = judgedTests(
+      completed,
+      execution({ ...spec, stopOnFirstFailure: true }).spec,
+      output,
+      DEFAULT_LIMITS,
+    );
 
     assert.deepEqual(
       judged?.tests.map((test) => [test.reason, test.usage === null]),

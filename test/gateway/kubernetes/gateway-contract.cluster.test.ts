@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
 import { DEFAULT_LIMITS, DEFAULT_MAX_LIMITS } from '../../../contract/index.js';
 import { CONTAINER } from '../../../contract/objects.js';
 import type { Config } from '../../../gateway/config.js';
 import { parseConfig } from '../../../gateway/config.js';
 import { createKubernetesBackend } from '../../../gateway/kubernetes/index.js';
+import { createMissingRuntimes, warnOfRuntimesWithoutImages } from '../../helpers/cluster-gateway.js';
 import {
   createNamespace,
   deleteNamespace,
@@ -14,10 +14,7 @@ import {
   nodeProblem,
   nodeSuiteTitle,
   type RunningOperator,
-  repoPath,
   runtimeClassExists,
-  runtimeNames,
-  runtimesWithoutImages,
   skipOrFail,
   startOperator,
 } from '../../helpers/cluster-suite.js';
@@ -39,16 +36,6 @@ const title = nodeSuiteTitle(
 const namespace = `sandpod-gw-contract-${process.pid}-${Date.now().toString(36)}`;
 const TENANTS = ['alpha', 'beta', 'tiny', 'slow', 'capped', 'batch', 'default'];
 
-/** The default Runtimes of manifests/runtimes that the cluster lacks; existing ones are left alone. */
-function createMissingRuntimes(): void {
-  const present = new Set(runtimeNames());
-  for (const file of readdirSync(repoPath('manifests/runtimes/'))) {
-    if (present.has(file.replace(/\.yaml$/, ''))) continue;
-    const created = kubectl(['create', '-f', repoPath(`manifests/runtimes/${file}`)]);
-    if (!created.ok && !/AlreadyExists/.test(created.out)) throw new Error(created.out);
-  }
-}
-
 function withTestNamespace(config: Config): Config {
   const namespaces = Object.fromEntries(TENANTS.map((tenant) => [tenant, namespace]));
   return { ...config, kubernetes: { ...config.kubernetes, namespaces } };
@@ -62,13 +49,7 @@ describe(title, function () {
     if (problem) skipOrFail(this, problem);
     installCrds();
     createMissingRuntimes();
-    const withoutImages = runtimesWithoutImages(['python', 'javascript', 'c', 'cpp', 'bash']);
-    if (withoutImages.length > 0) {
-      console.error(
-        `WARNING: no node has the image of Runtime ${withoutImages.join(', ')}; their executions will fail ` +
-          '(build the runtime images into the dev cluster, see dev-cluster/images)',
-      );
-    }
+    warnOfRuntimesWithoutImages();
     createNamespace(namespace);
     operator = await startOperator(namespace, {
       pod: { runtimeClassName: runtimeClassExists('gvisor') ? 'gvisor' : '' },
