@@ -111,6 +111,7 @@ export function createApp(options: GatewayOptions): Gateway {
       log,
       bodyLimitBytes: config.http.bodyLimitBytes,
       maxWaitMs: config.http.maxWaitMs,
+      callbacks: config.callbacks,
     }),
   );
   app.use(

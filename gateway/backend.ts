@@ -1,10 +1,13 @@
 import type { ExecutionRequest, ExecutionResult, Limits, Phase, RuntimeInfo, Stream } from '../contract/index.js';
+import type { CallbackFormat } from './callbacks/message.js';
 import type { DeliveryStore } from './callbacks/store.js';
 import type { TenantDirectory } from './tenancy/tenant-directory.js';
 
 /** A request that passed validation and admission: limits resolved against the tenant's policy. */
 export interface ExecutionSpec extends Omit<ExecutionRequest, 'limits'> {
   limits: Limits;
+  /** What the callbackUrl gets: sandpod's result, or Judge0's submission for one made through /judge0. */
+  callbackFormat?: CallbackFormat;
 }
 
 export type ExecutionEvent =

@@ -10,6 +10,8 @@ export interface Delivery {
   url: string;
   /** The result as JSON, exactly the bytes that are signed and sent. */
   body: string;
+  /** POST (sandpod's results), or PUT (Judge0's submissions, as Judge0 sends them); POST when absent. */
+  method?: 'POST' | 'PUT';
   /** When the first attempt was made (ms since the epoch): retries stop 10 minutes later. */
   firstAttemptAt: number;
   attempts: number;
@@ -28,6 +30,18 @@ export function deliveryHeaders(delivery: Delivery, secret: string): Record<stri
     'x-sandpod-signature': signature(delivery.body, secret),
     'x-sandpod-delivery': delivery.id,
   };
+}
+
+/** How many attempts the backoff fits in the delivery window when every one fails at once. */
+export function attemptsWithinWindow(initialBackoffMs: number): number {
+  const delivery: Delivery = { id: '', tenant: '', url: '', body: '', firstAttemptAt: 0, attempts: 1 };
+  let at = 0;
+  for (;;) {
+    const next = nextAttemptAt(delivery, at, initialBackoffMs);
+    if (next === null) return delivery.attempts;
+    at = next;
+    delivery.attempts += 1;
+  }
 }
 
 /** When to try again after `attempts` failed attempts, or null when the window has passed. */

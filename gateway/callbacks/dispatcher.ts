@@ -129,7 +129,7 @@ export class CallbackDispatcher {
     this.attempts.add(controller);
     try {
       const response = await fetch(delivery.url, {
-        method: 'POST',
+        method: delivery.method ?? 'POST',
         headers: deliveryHeaders(delivery, secret),
         body: delivery.body,
         redirect: 'manual',

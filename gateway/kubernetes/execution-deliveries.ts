@@ -1,7 +1,9 @@
 import { isTerminal } from '../../contract/index.js';
 import { type ExecutionObject, LABELS } from '../../contract/objects.js';
 import type { Delivery } from '../callbacks/delivery.js';
+import { callbackMessage } from '../callbacks/message.js';
 import type { DeliveryStore } from '../callbacks/store.js';
+import { CALLBACK_FORMAT_ANNOTATION } from './execution-object.js';
 import type { ExecutionRef } from './names.js';
 import { toResult } from './result.js';
 
@@ -9,7 +11,8 @@ import { toResult } from './result.js';
 // one when the replica that started it is gone. The annotation holds the delivery's state; the
 // replica sending it holds it for a while and renews that at every attempt, and taking it is an
 // update that fails when someone else changed the object first (resourceVersion), so one replica
-// delivers at a time. The body is the result as the Execution's status tells it.
+// delivers at a time. The body is the result as the Execution's status tells it, in the shape the
+// format annotation names (Judge0's for a submission made through /judge0).
 
 export const CALLBACK_ANNOTATION = 'sandpod.dev/callback';
 
@@ -116,11 +119,12 @@ export function executionDeliveryStore(options: ExecutionDeliveryOptions): Deliv
         const whole = ref && (await api.readWhole(ref));
         if (!tenant || !id || !whole || whole.spec.callbackUrl === undefined) continue;
         const state = stateOf(whole);
+        const format = whole.metadata.annotations?.[CALLBACK_FORMAT_ANNOTATION] === 'judge0' ? 'judge0' : 'sandpod';
         deliveries.push({
           id,
           tenant,
           url: whole.spec.callbackUrl,
-          body: JSON.stringify(toResult(whole)),
+          ...callbackMessage(toResult(whole), format),
           firstAttemptAt: state?.firstAttemptAt ?? now(),
           attempts: state?.attempts ?? 0,
         });

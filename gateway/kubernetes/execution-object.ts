@@ -5,6 +5,9 @@ import { rememberStoredBytes } from './stored-executions.js';
 
 // The Execution the gateway writes for an admitted request, and what its watch cache keeps of one.
 
+/** Set on an Execution whose callbackUrl gets Judge0's submission (made through /judge0). */
+export const CALLBACK_FORMAT_ANNOTATION = 'sandpod.dev/callback-format';
+
 /** The Execution that runs an admitted request; its limits are already resolved in full. */
 export function desiredExecution(
   spec: ExecutionSpec,
@@ -33,6 +36,7 @@ export function desiredExecution(
       name: where.name,
       namespace: where.namespace,
       labels: { [LABELS.tenant]: where.tenant },
+      ...(spec.callbackFormat === 'judge0' ? { annotations: { [CALLBACK_FORMAT_ANNOTATION]: 'judge0' } } : {}),
     },
     spec: crdSpec,
   };

@@ -5,6 +5,7 @@ import { errorMessage } from '../../observability/logger.js';
 import type { ExecutionBackend, ExecutionEvent, ExecutionSpec } from '../backend.js';
 import { callbackHostAllowed } from '../callbacks/delivery.js';
 import type { CallbackDispatcher } from '../callbacks/dispatcher.js';
+import { type CallbackFormat, callbackMessage } from '../callbacks/message.js';
 import { ApiError, invalid, notFound } from '../errors.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { Admission } from './admission.js';
@@ -17,8 +18,16 @@ import type { Tenant } from './tenant.js';
  */
 export interface TenantExecutions {
   runtimes(): Promise<RuntimeInfo[]>;
-  /** Validates an untrusted request body and starts it; throws an ApiError (400, 429, 503). */
-  start(tenant: Tenant, body: unknown, log: winston.Logger): Promise<{ id: string; interactive: boolean }>;
+  /**
+   * Validates an untrusted request body and starts it; throws an ApiError (400, 429, 503).
+   * `callbackFormat` says what its callbackUrl gets, by the API it came through.
+   */
+  start(
+    tenant: Tenant,
+    body: unknown,
+    log: winston.Logger,
+    options?: { callbackFormat?: CallbackFormat },
+  ): Promise<{ id: string; interactive: boolean }>;
   get(tenant: Tenant, id: string): Promise<ExecutionResult>;
   /** Throws a 404 ApiError when the tenant has no such execution. */
   cancel(tenant: Tenant, id: string, log: winston.Logger): Promise<void>;
@@ -70,14 +79,19 @@ export function createTenantExecutions(deps: TenantExecutionsDeps): TenantExecut
     id: string,
     runtime: string,
     releaseSlot: () => void,
-    callbackUrl: string | undefined,
+    callback: { url: string; format: CallbackFormat } | undefined,
   ) => {
     backend
       .wait(tenant.name, id)
       .then(async (result) => {
         if (!result) return;
-        if (callbackUrl !== undefined && deps.callbacks) {
-          await deps.callbacks.enqueue({ id, tenant: tenant.name, url: callbackUrl, body: JSON.stringify(result) });
+        if (callback !== undefined && deps.callbacks) {
+          await deps.callbacks.enqueue({
+            id,
+            tenant: tenant.name,
+            url: callback.url,
+            ...callbackMessage(result, callback.format),
+          });
         }
         metrics.executionsFinished.inc({ runtime, reason: result.reason ?? 'Unknown' });
         if (result.durationMs !== null) metrics.runDuration.observe({ runtime }, result.durationMs / 1000);
@@ -92,7 +106,7 @@ export function createTenantExecutions(deps: TenantExecutionsDeps): TenantExecut
   return {
     runtimes: () => backend.runtimes(),
 
-    async start(resolvedTenant, body, requestLog) {
+    async start(resolvedTenant, body, requestLog, options = {}) {
       const tenant = deps.currentTenant ? deps.currentTenant(resolvedTenant) : resolvedTenant;
       if (!tenant) throw new ApiError(401, 'unauthorized', `tenant ${resolvedTenant.name} no longer exists`);
       const parsed = parseExecutionRequest(body);
@@ -109,7 +123,13 @@ export function createTenantExecutions(deps: TenantExecutionsDeps): TenantExecut
         throw invalid('runtime', `unknown runtime ${request.runtime}; available: ${known}`);
       }
       const releaseSlot = admission.admit(tenant);
-      const spec: ExecutionSpec = { ...request, runtime: runtime.name, limits: resolved.limits };
+      const callbackFormat = request.callbackUrl !== undefined ? options.callbackFormat : undefined;
+      const spec: ExecutionSpec = {
+        ...request,
+        runtime: runtime.name,
+        limits: resolved.limits,
+        ...(callbackFormat !== undefined && callbackFormat !== 'sandpod' ? { callbackFormat } : {}),
+      };
       let id: string;
       try {
         ({ id } = await backend.start(tenant.name, spec));
@@ -126,7 +146,11 @@ export function createTenantExecutions(deps: TenantExecutionsDeps): TenantExecut
         runtime: runtime.name,
         interactive: spec.interactive === true,
       });
-      observeEnd(tenant, id, runtime.name, releaseSlot, spec.callbackUrl);
+      const callback =
+        spec.callbackUrl === undefined
+          ? undefined
+          : { url: spec.callbackUrl, format: spec.callbackFormat ?? 'sandpod' };
+      observeEnd(tenant, id, runtime.name, releaseSlot, callback);
       return { id, interactive: spec.interactive === true };
     },
 

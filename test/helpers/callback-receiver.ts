@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 // given, one per request, then 200.
 
 export interface ReceivedCallback {
+  method: string;
   headers: Record<string, string | string[] | undefined>;
   body: string;
   status: number;
@@ -30,7 +31,12 @@ export async function startCallbackReceiver(statuses: number[] = []): Promise<Ca
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const status = answers.shift() ?? 200;
-      const callback = { headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), status };
+      const callback = {
+        method: req.method ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+        status,
+      };
       received.push(callback);
       res.writeHead(status).end();
       if (status >= 200 && status < 300) resolveDelivered(callback);

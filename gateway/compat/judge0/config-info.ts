@@ -1,12 +1,20 @@
 import { type LimitPolicy, REQUEST_BOUNDS } from '../../../contract/index.js';
+import { attemptsWithinWindow } from '../../callbacks/delivery.js';
 import { BATCH_BOUNDS } from '../../tenancy/batch.js';
 import { MAX_NUMBER_OF_RUNS } from './submission-request.js';
+
+/** The gateway's callback settings, and whether the tenant may be called back at all. */
+export interface CallbackInfo {
+  enabled: boolean;
+  initialBackoffMs: number;
+  attemptTimeoutMs: number;
+}
 
 /**
  * Judge0's GET /config_info, every attribute it has, filled from the tenant's limits (seconds,
  * kilobytes) and from what this adapter supports; the refused options read as disabled.
  */
-export function configInfo(policy: LimitPolicy): Record<string, unknown> {
+export function configInfo(policy: LimitPolicy, callbacks: CallbackInfo): Record<string, unknown> {
   const { defaults, maxima } = policy;
   return {
     maintenance_mode: false,
@@ -15,9 +23,9 @@ export function configInfo(policy: LimitPolicy): Record<string, unknown> {
     allowed_languages_for_compile_options: [],
     enable_command_line_arguments: true,
     enable_submission_delete: false,
-    enable_callbacks: false,
-    callbacks_max_tries: 0,
-    callbacks_timeout: 0,
+    enable_callbacks: callbacks.enabled,
+    callbacks_max_tries: callbacks.enabled ? attemptsWithinWindow(callbacks.initialBackoffMs) : 0,
+    callbacks_timeout: callbacks.enabled ? callbacks.attemptTimeoutMs / 1000 : 0,
     enable_additional_files: true,
     max_queue_size: 0,
     cpu_time_limit: defaults.cpuTimeMs / 1000,

@@ -23,6 +23,8 @@ export interface Judge0RoutesOptions {
   bodyLimitBytes: number;
   /** Longest a `?wait=true` request is held open. */
   maxWaitMs: number;
+  /** The gateway's callback settings, for /config_info. */
+  callbacks: { initialBackoffMs: number; attemptTimeoutMs: number };
 }
 
 const JUDGE0_VERSION = '1.13.1';
@@ -58,7 +60,9 @@ export function judge0Routes(options: Judge0RoutesOptions): Router {
     res.type('text/plain').send(JUDGE0_VERSION);
   });
   router.get('/config_info', (_req, res) => {
-    res.json(configInfo(tenantOf(res).limits));
+    const tenant = tenantOf(res);
+    const enabled = tenant.callbackSecret !== undefined && tenant.callbackHosts.length > 0;
+    res.json(configInfo(tenant.limits, { ...options.callbacks, enabled }));
   });
   router.get('/statuses', (_req, res) => {
     res.json(JUDGE0_STATUSES);
@@ -78,9 +82,8 @@ export function judge0Routes(options: Judge0RoutesOptions): Router {
       base64: flag(req.query.base64_encoded),
       runtimes,
       limits: tenantOf(res).limits,
-      callbacks: false,
     });
-    return executions.start(tenantOf(res), request, requestLog(res));
+    return executions.start(tenantOf(res), request, requestLog(res), { callbackFormat: 'judge0' });
   };
 
   router.post('/submissions/batch', async (req, res) => {

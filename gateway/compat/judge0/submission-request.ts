@@ -58,7 +58,10 @@ function refuseUnsupported(submission: Judge0Submission): void {
     refuse('enable_per_process_and_thread_memory_limit', 'limits apply to the whole program, never per process');
   }
   if (submission.redirect_stderr_to_stdout === true) {
-    refuse('redirect_stderr_to_stdout', 'stdout and stderr are always kept apart');
+    refuse(
+      'redirect_stderr_to_stdout',
+      'not supported: stdout and stderr are captured as two separate streams, so their interleaving is not known',
+    );
   }
   if ((submission.number_of_runs ?? 1) > MAX_NUMBER_OF_RUNS) {
     refuse('number_of_runs', `must be less than or equal to ${MAX_NUMBER_OF_RUNS}`);
@@ -162,7 +165,7 @@ export interface TranslatedSubmission {
 
 export function translateSubmission(
   body: unknown,
-  options: { base64: boolean; runtimes: RuntimeInfo[]; limits: LimitPolicy; callbacks: boolean },
+  options: { base64: boolean; runtimes: RuntimeInfo[]; limits: LimitPolicy },
 ): TranslatedSubmission {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new ApiError(400, 'invalid', 'the request body must be a JSON object');
@@ -193,9 +196,7 @@ export function translateSubmission(
     ...runsOf(submission.number_of_runs ?? 1, stdin, expectedOutput),
     ...(args === undefined ? {} : { args }),
   };
-  if (submission.callback_url) {
-    if (!options.callbacks) throw invalid('callback_url', 'callbacks are not supported');
-    request.callbackUrl = submission.callback_url;
-  }
+  // Checked against the tenant's allow-list at start, as every callbackUrl; Judge0's body is sent.
+  if (submission.callback_url) request.callbackUrl = submission.callback_url;
   return { request, runtime };
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import {
+  attemptsWithinWindow,
   callbackHostAllowed,
   DELIVERY_WINDOW_MS,
   type Delivery,
@@ -34,6 +35,13 @@ describe('callback delivery', () => {
   it('should give up when the next attempt would be more than 10 minutes after the first', () => {
     const late = 1_000_000 + DELIVERY_WINDOW_MS - 500;
     assert.equal(nextAttemptAt(delivery(3), late, 1000), null);
+  });
+
+  it('should count the attempts that fit in the window when every one fails', () => {
+    // At 0, 1, 3, 7, 15, 31 and 63 s, then every minute up to 543 s: 603 s would be past 10 minutes.
+    assert.equal(attemptsWithinWindow(1000), 15);
+    // However long the first wait is asked to be, none is longer than a minute: 0, 60, ... 600 s.
+    assert.equal(attemptsWithinWindow(DELIVERY_WINDOW_MS), 11);
   });
 
   it('should allow a host by name or by name and port, in any case, and nothing else', () => {

@@ -54,6 +54,23 @@ describe('CallbackDispatcher', () => {
     assert.deepEqual(await readdir(dir), []);
   });
 
+  it('should send with PUT when the delivery says so, signed the same way', async () => {
+    receiver = await startCallbackReceiver();
+    await dispatcher().enqueue({
+      id: 'ex-3',
+      tenant: 'alpha',
+      url: receiver.url,
+      body: '{"token":"ex-3"}',
+      method: 'PUT',
+    });
+
+    const delivered = await receiver.delivered();
+
+    assert.equal(delivered.method, 'PUT');
+    assert.equal(delivered.body, '{"token":"ex-3"}');
+    assert.equal(delivered.headers['x-sandpod-signature'], signature('{"token":"ex-3"}', SECRET));
+  });
+
   it('should deliver what a closed gateway left due when a new one resumes', async () => {
     receiver = await startCallbackReceiver([503]);
     const first = dispatcher();

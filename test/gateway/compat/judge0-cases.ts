@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { strToU8, zipSync } from 'fflate';
 import { JUDGE0_STATUSES } from '../../../gateway/compat/judge0/statuses.js';
+import { type CallbackReceiver, startCallbackReceiver } from '../../helpers/callback-receiver.js';
 import { api } from '../../helpers/gateway.js';
 
 // The Judge0 CE cases, driven by the official Python SDK and plain HTTP: the same on both backends
@@ -84,6 +86,15 @@ interface SdkReport {
   judged: SeenSubmission[];
 }
 
+/** The judge tenant's callback settings, for the gateways of both backends. */
+export const JUDGE0_TENANT = {
+  name: 'judge',
+  callbackHosts: ['127.0.0.1'],
+  callbackSecret: 'judge0-callback-secret-0123',
+};
+/** Retries come quickly in the tests. */
+export const JUDGE0_CALLBACKS = { initialBackoffMs: 200 };
+
 export interface Judge0Context {
   /** The gateway's base URL. */
   url(): string;
@@ -98,6 +109,12 @@ export interface Judge0Context {
 export function judge0Cases(context: Judge0Context): void {
   const judge0 = (pathAndQuery: string, init: Parameters<typeof api>[2] = {}) =>
     api(`${context.url()}/judge0${pathAndQuery}`, context.token, init);
+  let receiver: CallbackReceiver | undefined;
+
+  afterEach(async () => {
+    await receiver?.close();
+    receiver = undefined;
+  });
 
   it('should run, compile, time out and judge test cases when driven by the official Python SDK', async () => {
     const { stdout } = await run(context.python(), [CLIENT_SCRIPT, `${context.url()}/judge0`, context.token], {
@@ -222,6 +239,43 @@ export function judge0Cases(context: Judge0Context): void {
       body: { source_code: 'print(1)', language_id: 71, number_of_runs: 21 },
     });
     assert.deepEqual(tooMany.body, { number_of_runs: ['must be less than or equal to 20'] });
+  });
+
+  it("should PUT Judge0's submission to callback_url, again after a 500, when a submission ends", async () => {
+    receiver = await startCallbackReceiver([500]);
+    const created = await judge0('/submissions', {
+      body: { source_code: 'print("called back")', language_id: 71, callback_url: receiver.url },
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const { token } = created.body as { token: string };
+
+    const delivered = await receiver.delivered();
+
+    assert.deepEqual(
+      receiver.received.map((callback) => [callback.method, callback.status]),
+      [
+        ['PUT', 500],
+        ['PUT', 200],
+      ],
+    );
+    assert.equal(delivered.headers['content-type'], 'application/json');
+    const expected = `sha256=${createHmac('sha256', JUDGE0_TENANT.callbackSecret).update(delivered.body).digest('hex')}`;
+    assert.equal(delivered.headers['x-sandpod-signature'], expected);
+    // Judge0 sends the submission's default attributes, base64-encoded.
+    const submission = JSON.parse(delivered.body) as Record<string, unknown>;
+    assert.deepEqual(sortedKeys(submission), DOC_SUBMISSION_KEYS);
+    assert.equal(submission.token, token);
+    assert.equal(Buffer.from(String(submission.stdout), 'base64').toString(), 'called back\n');
+    assert.deepEqual(submission.status, { id: 3, description: 'Accepted' });
+
+    const config = (await judge0('/config_info')).body as Record<string, unknown>;
+    assert.equal(config.enable_callbacks, true);
+    assert.ok(Number(config.callbacks_max_tries) > 1, JSON.stringify(config));
+    const elsewhere = await judge0('/submissions', {
+      body: { source_code: 'print(1)', language_id: 71, callback_url: 'http://127.0.0.2:9/hook' },
+    });
+    assert.equal(elsewhere.status, 422);
+    assert.deepEqual(Object.keys(elsewhere.body as object), ['callback_url']);
   });
 
   it('should refuse what it cannot honour with Judge0 error shapes when a submission asks for it', async () => {

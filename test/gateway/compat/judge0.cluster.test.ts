@@ -7,7 +7,7 @@ import {
 import { nodeProblem, nodeSuiteTitle, skipOrFail } from '../../helpers/cluster-suite.js';
 import { sha256Hex } from '../../helpers/gateway.js';
 import { JUDGE0_SDK, testPython } from '../../helpers/python-venv.js';
-import { judge0Cases } from './judge0-cases.js';
+import { JUDGE0_CALLBACKS, JUDGE0_TENANT, judge0Cases } from './judge0-cases.js';
 
 // Needs the dev cluster with a Ready node and the default Runtimes' images: the Judge0 cases of
 // judge0.sandbox.test.ts, through a gateway on the Kubernetes backend and operator/main.ts.
@@ -26,7 +26,9 @@ describe(title, function () {
     if (problem) skipOrFail(this, problem);
     python = await testPython([JUDGE0_SDK]);
     cluster = await startClusterNamespace('sandpod-judge0');
-    gateway = await startClusterGateway(cluster.namespace, [{ name: 'judge', tokenSha256: [sha256Hex(TOKEN)] }]);
+    gateway = await startClusterGateway(cluster.namespace, [{ ...JUDGE0_TENANT, tokenSha256: [sha256Hex(TOKEN)] }], {
+      callbacks: JUDGE0_CALLBACKS,
+    });
   });
 
   after(async () => {

@@ -2,7 +2,7 @@ import { parseConfig } from '../../../gateway/config.js';
 import { type EmbeddedFixture, startEmbedded, testConfig } from '../../helpers/embedded.js';
 import { type RunningGateway, sha256Hex, startGateway } from '../../helpers/gateway.js';
 import { JUDGE0_SDK, testPython } from '../../helpers/python-venv.js';
-import { judge0Cases } from './judge0-cases.js';
+import { JUDGE0_CALLBACKS, JUDGE0_TENANT, judge0Cases } from './judge0-cases.js';
 
 const TOKEN = 'judge0-compat-token';
 
@@ -17,7 +17,8 @@ describe('Judge0 CE API (embedded)', function () {
     const base = testConfig();
     const config = parseConfig({
       embedded: base.embedded,
-      tenants: [{ name: 'judge', tokenSha256: [sha256Hex(TOKEN)] }],
+      tenants: [{ ...JUDGE0_TENANT, tokenSha256: [sha256Hex(TOKEN)] }],
+      callbacks: JUDGE0_CALLBACKS,
     });
     embedded = await startEmbedded(config);
     gateway = await startGateway(config, embedded.backend);

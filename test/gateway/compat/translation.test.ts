@@ -10,7 +10,7 @@ const RUNTIMES: RuntimeInfo[] = [
   { name: 'c', version: '12.2.0', aliases: ['gcc'], compiled: true, fileName: 'main.c' },
 ];
 const judge0 = (body: Record<string, unknown>, base64 = false) =>
-  translateSubmission(body, { base64, runtimes: RUNTIMES, limits: DEFAULT_LIMIT_POLICY, callbacks: false }).request;
+  translateSubmission(body, { base64, runtimes: RUNTIMES, limits: DEFAULT_LIMIT_POLICY }).request;
 const refused = (run: () => unknown): ApiError => {
   try {
     run();

@@ -5,6 +5,7 @@ import {
   type DeliveryApi,
   executionDeliveryStore,
 } from '../../../gateway/kubernetes/execution-deliveries.js';
+import { CALLBACK_FORMAT_ANNOTATION } from '../../../gateway/kubernetes/execution-object.js';
 
 /** An API server of one namespace in memory: merge patches of annotations, resourceVersion checked. */
 function fakeApi(executions: ExecutionObject[]): DeliveryApi & { objects: Map<string, ExecutionObject> } {
@@ -69,6 +70,30 @@ describe('executionDeliveryStore', () => {
 
     assert.equal(await first.save(delivery), true);
     assert.equal(await second.save(delivery), false);
+  });
+
+  it("should give a Judge0 submission's Execution a PUT of Judge0's body when its format says judge0", async () => {
+    const judged = execution('ex-j', 'Succeeded', 'http://hooks/');
+    judged.metadata.annotations = { [CALLBACK_FORMAT_ANNOTATION]: 'judge0' };
+    const store = executionDeliveryStore({
+      api: fakeApi([judged, execution('ex-a', 'Succeeded', 'http://hooks/')]),
+      holder: 'one',
+      holdMs: 60_000,
+    });
+
+    const due = await store.pending();
+
+    assert.deepEqual(
+      due.map((delivery) => [delivery.id, delivery.method]),
+      [
+        ['ex-j', 'PUT'],
+        ['ex-a', 'POST'],
+      ],
+    );
+    const body = JSON.parse(due[0]?.body ?? '{}') as Record<string, unknown>;
+    assert.equal(body.token, 'ex-j');
+    assert.equal(body.stdout, Buffer.from('1\n').toString('base64'));
+    assert.deepEqual(body.status, { id: 3, description: 'Accepted' });
   });
 
   it('should list only finished Executions with a callbackUrl that are not done', async () => {

@@ -2,7 +2,11 @@ import assert from 'node:assert/strict';
 import { executionSpecSchema } from '../../../contract/crd.js';
 import { DEFAULT_LIMITS } from '../../../contract/index.js';
 import { LABELS } from '../../../contract/objects.js';
-import { desiredExecution, slimExecution } from '../../../gateway/kubernetes/execution-object.js';
+import {
+  CALLBACK_FORMAT_ANNOTATION,
+  desiredExecution,
+  slimExecution,
+} from '../../../gateway/kubernetes/execution-object.js';
 
 const where = { tenant: 'alpha', namespace: 'sandpod-alpha', name: 'ex-0123456789abcdef' };
 
@@ -46,6 +50,16 @@ describe('desiredExecution', () => {
       'ttlSecondsAfterFinished',
     ]);
     assert.equal(execution.spec.interactive, true);
+  });
+
+  it("should mark a Judge0 submission's Execution so any replica sends Judge0's callback body", () => {
+    const spec = { runtime: 'python', source: '', limits: DEFAULT_LIMITS, callbackUrl: 'http://hooks/' };
+    const judge0 = desiredExecution({ ...spec, callbackFormat: 'judge0' }, where, { ttlSecondsAfterFinished: 0 });
+    const own = desiredExecution(spec, where, { ttlSecondsAfterFinished: 0 });
+
+    assert.deepEqual(judge0.metadata.annotations, { [CALLBACK_FORMAT_ANNOTATION]: 'judge0' });
+    assert.equal(own.metadata.annotations, undefined);
+    assert.equal('callbackFormat' in judge0.spec, false, 'the spec stays as the CRD describes it');
   });
 
   it('should build a spec the CRD schema accepts', () => {
