@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { ApiException, type CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type winston from 'winston';
@@ -153,7 +154,8 @@ export class KubernetesBackend implements ExecutionBackend {
         patch: (ref, body) => this.patchExecution(ref, body),
         refOf: (tenant, id) => executionRef(tenant, id, this.namespaceSettings),
       },
-      holder: `${hostname()}-${process.pid}`,
+      // One per backend, not per process: two backends in one process are two replicas.
+      holder: `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`,
       holdMs: CALLBACK_HOLD_MS,
     });
     this.followContext = {
