@@ -3,7 +3,7 @@
 // sent one after another and as one batch. Embedded backend, in this process. Prints wall time
 // and CPU per test: the whole machine (/proc/stat), this process (gateway and client), and the
 // program's own as the sandbox measured it. The machine is shared: the figures move with its load.
-// Asserts nothing.
+// Asserts nothing. The same on the dev cluster is the judging phase of bench/kubernetes.ts.
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';

@@ -254,30 +254,49 @@ async function api(url: string, path: string, body?: unknown): Promise<unknown> 
   return parsed;
 }
 
-/** Wall time and machine CPU per test of one layout, with how many tests were Accepted. */
-async function judgedRow(layout: string, action: () => Promise<string[]>): Promise<string> {
-  const busy = machineBusyTicks();
-  const startedAt = performance.now();
-  const reasons = await action();
-  const wallMs = performance.now() - startedAt;
-  const cpuMs = ((machineBusyTicks() - busy) * 1000) / CLOCK_TICKS_PER_SECOND;
-  const accepted = reasons.filter((reason) => reason === 'Accepted').length;
-  const perTest = (value: number) => `${(value / JUDGED_TESTS).toFixed(0)} ms`;
-  return `| ${layout} | ${(wallMs / 1000).toFixed(1)} s | ${perTest(wallMs)} | ${perTest(cpuMs)} | ${accepted}/${JUDGED_TESTS} |`;
+/** Each test's reason and usage as the result tells them: a test of one Execution, or an Execution. */
+function judgedTests(results: ExecutionResult[]): { reason: string; cpuTimeMs: number }[] {
+  return results.flatMap((result) =>
+    result.tests
+      ? result.tests.map((test) => ({ reason: test.reason, cpuTimeMs: test.usage?.cpuTimeMs ?? 0 }))
+      : [{ reason: result.reason ?? '', cpuTimeMs: result.usage?.cpuTimeMs ?? 0 }],
+  );
 }
 
-async function judgingPhase(url: string): Promise<void> {
+/**
+ * Wall time and CPU per test of one layout: the whole machine (node, pods and all), the gateway
+ * and operator processes, and the program's own as the launcher measured it; with how many tests
+ * were Accepted.
+ */
+async function judgedRow(
+  layout: string,
+  processes: { gateway: Child; operator: Child },
+  action: () => Promise<ExecutionResult[]>,
+): Promise<string> {
+  const busy = machineBusyTicks();
+  const ownBefore = processes.gateway.cpuSeconds() + processes.operator.cpuSeconds();
+  const startedAt = performance.now();
+  const tests = judgedTests(await action());
+  const wallMs = performance.now() - startedAt;
+  const cpuMs = ((machineBusyTicks() - busy) * 1000) / CLOCK_TICKS_PER_SECOND;
+  const processesMs = (processes.gateway.cpuSeconds() + processes.operator.cpuSeconds() - ownBefore) * 1000;
+  const programMs = tests.reduce((total, test) => total + test.cpuTimeMs, 0);
+  const accepted = tests.filter((test) => test.reason === 'Accepted').length;
+  const perTest = (value: number) => `${(value / JUDGED_TESTS).toFixed(1)} ms`;
+  return `| ${layout} | ${(wallMs / 1000).toFixed(1)} s | ${perTest(wallMs)} | ${perTest(cpuMs)} | ${perTest(processesMs)} | ${perTest(programMs)} | ${accepted}/${JUDGED_TESTS} |`;
+}
+
+async function judgingPhase(url: string, processes: { gateway: Child; operator: Child }): Promise<void> {
   const tests = Array.from({ length: JUDGED_TESTS }, (_, index) => ({
     stdin: `${index}\n`,
     expectedOutput: `${index * 2}\n`,
   }));
   const request = { runtime: 'c', source: JUDGED_SOLUTION };
   await api(url, '/api/v1/executions?wait=true', { ...request, stdin: '1', expectedOutput: '2' }); // warm-up
-  const one = await judgedRow(`1 Execution, ${JUDGED_TESTS} tests`, async () => {
-    const result = (await api(url, '/api/v1/executions?wait=true', { ...request, tests })) as ExecutionResult;
-    return (result.tests ?? []).map((test) => test.reason);
-  });
-  const many = await judgedRow(`${JUDGED_TESTS} Executions, one batch`, async () => {
+  const one = await judgedRow(`1 Execution, ${JUDGED_TESTS} tests`, processes, async () => [
+    (await api(url, '/api/v1/executions?wait=true', { ...request, tests })) as ExecutionResult,
+  ]);
+  const many = await judgedRow(`${JUDGED_TESTS} Executions, one batch`, processes, async () => {
     const { items } = (await api(url, '/api/v1/executions/batch', {
       executions: tests.map((test) => ({ ...request, ...test })),
     })) as { items: { id?: string; error?: unknown }[] };
@@ -286,15 +305,13 @@ async function judgingPhase(url: string): Promise<void> {
       const { items: results } = (await api(url, `/api/v1/executions?ids=${ids.join(',')}`)) as {
         items: ExecutionResult[];
       };
-      if (results.every((result) => result.phase === 'Succeeded' || result.phase === 'Failed')) {
-        return results.map((result) => result.reason ?? '');
-      }
+      if (results.every((result) => result.phase === 'Succeeded' || result.phase === 'Failed')) return results;
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
   });
   console.log(`\nJudging a C solution on ${JUDGED_TESTS} tests (gVisor pods, at most ${RUNNING} running at once)`);
-  console.log('| layout | wall | wall per test | machine CPU per test | accepted |');
-  console.log('| --- | --- | --- | --- | --- |');
+  console.log('| layout | wall | wall per test | CPU per test: machine | gateway and operator | program | accepted |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- |');
   console.log(one);
   console.log(many);
 }
@@ -504,7 +521,7 @@ async function main(): Promise<void> {
     let operator = await startOperator(dir, 1);
     children.push(operator);
     if (PHASES.has('latency')) await latencyPhase(gateway.url);
-    if (PHASES.has('judging')) await judgingPhase(gateway.url);
+    if (PHASES.has('judging')) await judgingPhase(gateway.url, { gateway: gateway.child, operator });
     if (PHASES.has('prompt')) await promptPhase(dir, gateway.url);
     if (PHASES.has('load')) {
       // Under load the pods ask for less CPU, so that RUNNING of them fit the node's 2 cores.
