@@ -43,9 +43,24 @@ export class CallbackDispatcher {
       this.rescan.unref();
     }
     const pending = (await this.options.store.pending()).filter((delivery) => !this.sending.has(delivery.id));
-    for (const delivery of pending) this.schedule(delivery, this.now());
-    if (pending.length > 0) this.options.log.info('Resumed callback deliveries', { count: pending.length });
-    return pending.length;
+    let resumed = 0;
+    for (const delivery of pending) {
+      // Claimed before the first attempt, as enqueue does: another replica may be sending it, or
+      // may have just seen the execution end and be about to.
+      this.sending.add(delivery.id);
+      const ours = await this.options.store.save(delivery).catch((error: unknown) => {
+        this.options.log.error('Failed to claim a callback delivery', { id: delivery.id, error: errorMessage(error) });
+        return false;
+      });
+      if (!ours || this.closed) {
+        this.sending.delete(delivery.id);
+        continue;
+      }
+      this.schedule(delivery, this.now());
+      resumed += 1;
+    }
+    if (resumed > 0) this.options.log.info('Resumed callback deliveries', { count: resumed });
+    return resumed;
   }
 
   /** Stores the delivery and makes the first attempt. */

@@ -71,6 +71,34 @@ describe('CallbackDispatcher', () => {
     assert.equal(delivered.headers['x-sandpod-signature'], signature('{"token":"ex-3"}', SECRET));
   });
 
+  it('should leave a due delivery alone when resuming when another replica holds it', async () => {
+    receiver = await startCallbackReceiver();
+    const due = { id: 'ex-4', tenant: 'alpha', url: receiver.url, body: '{}', firstAttemptAt: Date.now(), attempts: 0 };
+    const saved: string[] = [];
+    const heldElsewhere = new CallbackDispatcher({
+      // The store lists it as due, but claiming it fails: another replica took it first.
+      store: {
+        pending: async () => [due],
+        save: async (delivery) => {
+          saved.push(delivery.id);
+          return false;
+        },
+        remove: async () => undefined,
+      },
+      secretOf: () => SECRET,
+      log: testLogger(),
+      initialBackoffMs: 50,
+      attemptTimeoutMs: 2000,
+    });
+    dispatchers.push(heldElsewhere);
+
+    assert.equal(await heldElsewhere.resume(), 0);
+    assert.deepEqual(saved, ['ex-4']);
+    // Nothing was scheduled: had it been, the attempt would have gone out at once.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(receiver.received.length, 0);
+  });
+
   it('should deliver what a closed gateway left due when a new one resumes', async () => {
     receiver = await startCallbackReceiver([503]);
     const first = dispatcher();
