@@ -255,12 +255,27 @@ async function api(url: string, path: string, body?: unknown): Promise<unknown> 
 }
 
 /** Each test's reason and usage as the result tells them: a test of one Execution, or an Execution. */
-function judgedTests(results: ExecutionResult[]): { reason: string; cpuTimeMs: number }[] {
+function judgedTests(results: ExecutionResult[]): { reason: string; message: string; cpuTimeMs: number }[] {
   return results.flatMap((result) =>
     result.tests
-      ? result.tests.map((test) => ({ reason: test.reason, cpuTimeMs: test.usage?.cpuTimeMs ?? 0 }))
-      : [{ reason: result.reason ?? '', cpuTimeMs: result.usage?.cpuTimeMs ?? 0 }],
+      ? result.tests.map((test) => ({
+          reason: test.reason,
+          message: test.message,
+          cpuTimeMs: test.usage?.cpuTimeMs ?? 0,
+        }))
+      : [{ reason: result.reason ?? '', message: result.message, cpuTimeMs: result.usage?.cpuTimeMs ?? 0 }],
   );
+}
+
+/** What did not pass, counted by reason and message, so a figure short of 100/100 says why. */
+function notAccepted(tests: { reason: string; message: string }[]): string {
+  const counts = new Map<string, number>();
+  for (const test of tests) {
+    if (test.reason === 'Accepted') continue;
+    const key = `${test.reason}: ${test.message.slice(0, 160)}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return [...counts].map(([key, count]) => `${count} × ${key}`).join('\n');
 }
 
 /**
@@ -282,6 +297,7 @@ async function judgedRow(
   const processesMs = (processes.gateway.cpuSeconds() + processes.operator.cpuSeconds() - ownBefore) * 1000;
   const programMs = tests.reduce((total, test) => total + test.cpuTimeMs, 0);
   const accepted = tests.filter((test) => test.reason === 'Accepted').length;
+  if (accepted < JUDGED_TESTS) console.log(`${layout}, not accepted:\n${notAccepted(tests) || '(no result)'}`);
   const perTest = (value: number) => `${(value / JUDGED_TESTS).toFixed(1)} ms`;
   return `| ${layout} | ${(wallMs / 1000).toFixed(1)} s | ${perTest(wallMs)} | ${perTest(cpuMs)} | ${perTest(processesMs)} | ${perTest(programMs)} | ${accepted}/${JUDGED_TESTS} |`;
 }
@@ -301,6 +317,8 @@ async function judgingPhase(url: string, processes: { gateway: Child; operator: 
       executions: tests.map((test) => ({ ...request, ...test })),
     })) as { items: { id?: string; error?: unknown }[] };
     const ids = items.flatMap((item) => (item.id ? [item.id] : []));
+    const refused = items.flatMap((item) => (item.error ? [JSON.stringify(item.error)] : []));
+    if (refused.length > 0) console.log(`batch items refused: ${refused.length}; first: ${refused[0]}`);
     for (;;) {
       const { items: results } = (await api(url, `/api/v1/executions?ids=${ids.join(',')}`)) as {
         items: ExecutionResult[];

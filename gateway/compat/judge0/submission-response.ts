@@ -11,6 +11,16 @@ const ENCODED = new Set(['stdout', 'stderr', 'compile_output', 'message']);
 const secondsText = (ms: number | undefined) => (ms === undefined ? null : (ms / 1000).toFixed(3));
 
 /**
+ * A time as Judge0 writes it, always with milliseconds ("2026-01-01T10:00:01.000Z"): its official
+ * SDK parses no other form, and Kubernetes keeps creation times to the second.
+ */
+function judge0Time(time: string | null): string | null {
+  if (time === null) return null;
+  const parsed = new Date(time);
+  return Number.isNaN(parsed.getTime()) ? time : parsed.toISOString();
+}
+
+/**
  * Every attribute of a submission sandpod can tell from its result. The request's own attributes
  * (source_code, stdin, limits...) are not kept with a result, so they are not echoed.
  */
@@ -31,8 +41,8 @@ function allAttributes(result: ExecutionResult): Record<string, unknown> {
     status,
     status_id: status.id,
     language_id: language?.id ?? null,
-    created_at: result.createdAt,
-    finished_at: result.finishedAt,
+    created_at: judge0Time(result.createdAt),
+    finished_at: judge0Time(result.finishedAt),
     time: secondsText(usage?.cpuTimeMs),
     wall_time: secondsText(usage?.wallTimeMs),
     memory: usage === undefined ? null : Math.round(usage.memoryPeakMiB * 1024),

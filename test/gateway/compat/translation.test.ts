@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { DEFAULT_LIMIT_POLICY, type RuntimeInfo } from '../../../contract/index.js';
+import { DEFAULT_LIMIT_POLICY, type ExecutionResult, type RuntimeInfo } from '../../../contract/index.js';
 import { translateSubmission } from '../../../gateway/compat/judge0/submission-request.js';
+import { submissionView } from '../../../gateway/compat/judge0/submission-response.js';
 import { translateExecute } from '../../../gateway/compat/piston/execute-request.js';
 import { matchRuntime } from '../../../gateway/compat/piston/runtimes.js';
 import { ApiError } from '../../../gateway/errors.js';
@@ -103,5 +104,30 @@ describe('Judge0 and Piston request translation', () => {
       ),
     );
     assert.equal(tooMuch.message, 'run_memory_limit cannot exceed the configured limit of 1073741824');
+  });
+});
+
+describe('Judge0 submission view', () => {
+  const result = {
+    id: 'ex-1',
+    runtime: 'python',
+    phase: 'Succeeded',
+    reason: 'Completed',
+    message: '',
+    exitCode: 0,
+    signal: null,
+    stdout: 'hi\n',
+    stderr: '',
+    // Kubernetes keeps an Execution's creation time to the second.
+    createdAt: '2026-12-06T16:38:36Z',
+    finishedAt: '2026-12-06T16:38:39.250Z',
+    usage: { cpuTimeMs: 12, wallTimeMs: 30, memoryPeakMiB: 4 },
+  } as unknown as ExecutionResult;
+
+  it('should write times with milliseconds as Judge0 does when the result has whole seconds', () => {
+    const view = submissionView(result, ['created_at', 'finished_at'], false);
+
+    // The official SDK parses only %Y-%m-%dT%H:%M:%S.%fZ.
+    assert.deepEqual(view, { created_at: '2026-12-06T16:38:36.000Z', finished_at: '2026-12-06T16:38:39.250Z' });
   });
 });
