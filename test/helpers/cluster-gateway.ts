@@ -43,7 +43,7 @@ export function warnOfRuntimesWithoutImages(names = ['python', 'javascript', 'c'
   }
 }
 
-/** The operator's policy in the clusters suites: gVisor when the node has it, the default limits. */
+/** The operator's policy in the cluster suites: gVisor when the node has it, the default limits. */
 export function operatorPolicy(limits = { defaults: DEFAULT_LIMITS, maxima: DEFAULT_MAX_LIMITS }) {
   return { pod: { runtimeClassName: runtimeClassExists('gvisor') ? 'gvisor' : '' }, limits };
 }
