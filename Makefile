@@ -62,8 +62,8 @@ lint: $(NODE_STAMP) ## Check formatting, lint rules, the import layers (.depende
 test: test-deps build lint ## Install what is missing and run every test
 	@scripts/tool-path.sh helm >/dev/null # the chart tests need helm; built from Go modules on first use
 	SANDPOD_KUBECTL="$$(scripts/tool-path.sh kubectl)" mocha --ignore '$(CLUSTER_TESTS)' '$(ALL_TESTS)'
-	@echo "--- the hostile-program suite again, under gVisor (runsc)"
-	SANDPOD_OCI_RUNTIME=runsc SANDPOD_OCI_RUNTIME_PATH="$$(scripts/tool-path.sh runsc)" mocha test/gateway/embedded/hostile.sandbox.test.ts
+	@echo "--- the hostile-program and per-language suites again, under gVisor (runsc)"
+	SANDPOD_OCI_RUNTIME=runsc SANDPOD_OCI_RUNTIME_PATH="$$(scripts/tool-path.sh runsc)" mocha test/gateway/embedded/hostile.sandbox.test.ts test/runtimes/languages.sandbox.test.ts
 	@echo "--- the sandbox suites on a cgroup v2 host (a qemu guest with this machine's root)"
 	$(MAKE) --no-print-directory test-cgroup2
 	@echo "--- suites that need a Kubernetes control plane and node (the dev cluster)"
