@@ -39,7 +39,10 @@ export function planExecution(execution: Execution, runtime: Runtime, policy: Po
   }
   const spec = parsed.data;
   // The same combination as the gateway's: the Runtime's own limits within the operator's policy.
-  const resolved = resolveLimits(spec.limits, policy.limits, { name: runtime.metadata.name, limits: runtime.spec.limits });
+  const resolved = resolveLimits(spec.limits, policy.limits, {
+    name: runtime.metadata.name,
+    limits: runtime.spec.limits,
+  });
   if ('violation' in resolved) {
     return { ok: false, message: `spec.${resolved.violation.field}: ${resolved.violation.message}` };
   }
