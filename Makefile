@@ -90,11 +90,12 @@ test-chart: $(NODE_STAMP) ## Lint, render and policy-check the Helm chart, and c
 	mocha --ignore '$(CLUSTER_TESTS)' 'test/charts/**/*.test.ts'
 
 .PHONY: manifests
-manifests: $(NODE_STAMP) ## Regenerate manifests/, the chart's CRDs, config schemas and default Runtimes (runtimes/catalog.yaml) from the code and the chart
+manifests: $(NODE_STAMP) ## Regenerate manifests/, the chart's CRDs, config schemas, default Runtimes and README's language table (runtimes/catalog.yaml) from the code and the chart
 	node --import=tsx operator/crd/generate.ts
 	node --import=tsx charts/values-schema.ts && biome format --write charts/sandpod/values.schema.json
 	@scripts/tool-path.sh helm >/dev/null
 	node --import=tsx charts/manifests.ts
+	node --import=tsx runtimes/readme-table.ts --write
 
 .PHONY: images
 images: $(NODE_STAMP) ## Build the gateway/operator and runtime images with docker, podman or buildah (REGISTRY, TAG, PUSH=1)
