@@ -108,6 +108,7 @@ test-unit: $(NODE_STAMP) ## Run the unit tests alone (no sandbox, no browser)
 .PHONY: bench
 bench: deps build ## Embedded latency and throughput against the raw sandbox floor, judging 100 tests in one Execution against 100 Executions; on the dev cluster the operator against the Job controller and the gateway on Kubernetes
 	node --import=tsx bench/embedded.ts
+	node --import=tsx bench/languages.ts
 	node --import=tsx bench/judging.ts
 	node --import=tsx bench/body-flood.ts
 	node --import=tsx bench/operator.ts
