@@ -5,7 +5,9 @@
 // such as the dev cluster's (`BENCH_URL=http://127.0.0.1:8081 BENCH_TOKEN=$(cat .sandpod/token)`).
 // Image sizes are those of the tarballs dev-cluster/images/build-images.sh keeps in
 // ~/.cache/sandpod/images. BENCH_LANGUAGES narrows the list; BENCH_SAMPLES runs each (default 3,
-// after one warm-up). Prints a table; asserts nothing.
+// after one warm-up). With BENCH_NEEDS=1, also the fewest pids and the least memory (of a ladder
+// of values) under which the language's product sample (test/runtimes/samples) still completes,
+// to set each language's defaults from. Prints a table; asserts nothing.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,9 +22,12 @@ const IMAGES_DIR = join(
   'images',
 );
 
-function helloOf(name: string): string | undefined {
+const PIDS_LADDER = [4, 8, 16, 24, 32, 48, 64, 96, 128];
+const MEMORY_LADDER = [16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512];
+
+function sampleOf(name: string, stem = 'hello'): string | undefined {
   const dir = new URL(`${name}/`, SAMPLES_DIR);
-  const file = readdirSync(dir).find((entry) => entry.startsWith('hello.'));
+  const file = readdirSync(dir).find((entry) => entry.startsWith(`${stem}.`));
   return file === undefined ? undefined : readFileSync(new URL(file, dir), 'utf8');
 }
 
@@ -48,6 +53,20 @@ async function post(url: string, token: string | undefined, body: unknown): Prom
   return result;
 }
 
+/** The first value of each ladder under which the product sample completes with the right answer. */
+async function leastLimits(url: string, token: string | undefined, name: string): Promise<string[]> {
+  const source = sampleOf(name, 'product');
+  const passes = async (limits: Record<string, number>) => {
+    const result = await post(url, token, { runtime: name, source, stdin: '6 7\n', limits });
+    return result.reason === 'Completed' && result.stdout === '42\n';
+  };
+  const least = async (ladder: number[], limit: string) => {
+    for (const value of ladder) if (await passes({ [limit]: value })) return String(value);
+    return `>${ladder.at(-1)}`;
+  };
+  return [await least(PIDS_LADDER, 'pids'), await least(MEMORY_LADDER, 'memoryMiB')];
+}
+
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
 const fixed = (value: number | undefined, digits = 0) =>
   value === undefined || Number.isNaN(value) ? '-' : value.toFixed(digits);
@@ -67,13 +86,13 @@ async function main(): Promise<void> {
     console.error(
       `hello world per language (${where}), median of ${SAMPLES} after a warm-up; load ${loadavg()[0]?.toFixed(1)}`,
     );
-    process.stdout.write(
-      `${['runtime', 'version', 'latency ms', 'compile ms', 'compile MiB', 'run ms', 'run MiB', 'image MiB'].join('\t')}\n`,
-    );
+    const needs = process.env.BENCH_NEEDS === '1';
+    const columns = ['runtime', 'version', 'latency ms', 'compile ms', 'compile MiB', 'run ms', 'run MiB', 'image MiB'];
+    process.stdout.write(`${[...columns, ...(needs ? ['needs pids', 'needs MiB'] : [])].join('\t')}\n`);
     for (const runtime of readCatalog().runtimes) {
       if (wanted.length > 0 && !wanted.includes(runtime.name)) continue;
       const info = listed.find((entry) => entry.name === runtime.name);
-      const source = helloOf(runtime.name);
+      const source = sampleOf(runtime.name);
       const image = fixed(imageMiB(runtime.name));
       if (!info || source === undefined) {
         process.stdout.write(`${[runtime.name, 'not listed', '-', '-', '-', '-', '-', image].join('\t')}\n`);
@@ -97,6 +116,7 @@ async function main(): Promise<void> {
           fixed(last?.durationMs ?? undefined),
           fixed(last?.usage?.memoryPeakMiB ?? undefined),
           image,
+          ...(needs ? await leastLimits(url, token, runtime.name) : []),
         ].join('\t')}\n`,
       );
     }
