@@ -4,8 +4,8 @@
 # dev-cluster/images/build-images.sh, which lists each image's files from the catalog (its Debian
 # packages and paths, every library ldd names, dash as /bin/sh, coreutils, the launcher
 # sandpod-launch, root and sandbox in /etc/passwd, /sandpod/{src,input,build}, nothing writable by
-# others, nothing setuid) and writes them as one reproducible layer; the final image is that layer
-# alone. Build from the repository root:
+# others, nothing setuid) and writes them as reproducible layers (the shared base, then the
+# language's); the final image is their files alone. Build from the repository root:
 #   make images   (or: docker build -f images/runtime.Dockerfile --build-arg NODE_BASE=... --build-arg LANGUAGE=python .)
 ARG NODE_BASE
 
@@ -18,9 +18,11 @@ RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json ./
 COPY contract contract
 COPY runtimes runtimes
+ARG LANGUAGE
 RUN mkdir /catalog \
   && node --import=tsx runtimes/print.ts image-needs >/catalog/image-needs \
-  && node --import=tsx runtimes/print.ts image-spec >/catalog/image-spec
+  && node --import=tsx runtimes/print.ts image-spec >/catalog/image-spec \
+  && SANDPOD_LANGUAGES="$LANGUAGE" node --import=tsx runtimes/print.ts host-installs >/catalog/installs
 
 FROM ${NODE_BASE} AS build
 ARG LANGUAGE
@@ -28,9 +30,13 @@ ARG LANGUAGE
 # image, and Node 20 where the catalog names it (/usr/bin/node, as Debian's nodejs puts it).
 COPY --from=catalog /catalog/ /catalog/
 RUN apt-get update \
-  && xargs -a /catalog/image-needs apt-get install -y --no-install-recommends gcc \
+  && xargs -a /catalog/image-needs apt-get install -y --no-install-recommends gcc curl unzip ca-certificates \
   && rm -rf /var/lib/apt/lists/* \
   && ln -sf /usr/local/bin/node /usr/bin/node
+# Toolchains from elsewhere (Go from the Go module proxy, TypeScript from npm) by the catalog's
+# install scripts, at the paths the image then copies.
+COPY scripts/toolchains/ /src/scripts/toolchains/
+RUN while read -r script args; do [ -z "$script" ] || "/src/$script" $args; done </catalog/installs
 # The repository's layout is kept: the script compiles the launcher from sandbox/launcher/.
 COPY dev-cluster/images/build-images.sh dev-cluster/images/pause.c /src/dev-cluster/images/
 COPY sandbox/launcher/sandpod-launch.c /src/sandbox/launcher/
@@ -40,8 +46,9 @@ RUN test -n "$LANGUAGE" \
   && tarball="$(ls /out/runtime-"$LANGUAGE"-*.tar)" \
   && mkdir /oci /rootfs && tar -C /oci -xf "$tarball" \
   && manifest="$(sed -n 's/.*"digest":"sha256:\([0-9a-f]*\)".*/\1/p' /oci/index.json)" \
-  && layer="$(sed -n 's/.*"layers":\[{[^}]*"digest":"sha256:\([0-9a-f]*\)".*/\1/p' "/oci/blobs/sha256/$manifest")" \
-  && tar -C /rootfs --numeric-owner -xpf "/oci/blobs/sha256/$layer"
+  && for layer in $(sed -n 's/.*"layers":\[\(.*\)\].*/\1/p' "/oci/blobs/sha256/$manifest" \
+       | grep -o '"digest":"sha256:[0-9a-f]*"' | cut -d: -f3 | tr -d '"'); do \
+       tar -C /rootfs --numeric-owner -xpf "/oci/blobs/sha256/$layer"; done
 
 FROM scratch
 COPY --from=build /rootfs/ /

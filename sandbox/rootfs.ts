@@ -32,7 +32,16 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-export async function prepareRootfs(stateDir: string, uids: number[], gid: number): Promise<RootfsLayout> {
+/**
+ * `etcDirs`: more host directories under /etc that toolchains read (the runtime catalog's `etc`),
+ * shown read-only like /etc/alternatives.
+ */
+export async function prepareRootfs(
+  stateDir: string,
+  uids: number[],
+  gid: number,
+  etcDirs: string[] = [],
+): Promise<RootfsLayout> {
   const rootfsPath = join(stateDir, 'rootfs');
   await rm(rootfsPath, { recursive: true, force: true });
   await mkdir(rootfsPath, { recursive: true, mode: 0o755 });
@@ -50,7 +59,7 @@ export async function prepareRootfs(stateDir: string, uids: number[], gid: numbe
       readOnlyBinds.push({ source: hostPath, destination: hostPath });
     }
   }
-  for (const hostDir of HOST_ETC_DIRS) {
+  for (const hostDir of new Set([...HOST_ETC_DIRS, ...etcDirs])) {
     if (!(await exists(hostDir))) continue;
     await mkdir(join(rootfsPath, hostDir), { recursive: true });
     readOnlyBinds.push({ source: hostDir, destination: hostDir });
