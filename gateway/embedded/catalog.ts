@@ -20,6 +20,8 @@ export interface RuntimeEntry {
   version: { command: string[]; pattern: string };
   /** Over the gateway's compileLimits for this language. */
   compileLimits?: RequestedLimits;
+  /** Host paths outside /usr the toolchain reads (its image's paths there), shown read-only. */
+  toolchainPaths: string[];
 }
 
 export interface Runtime extends RuntimeEntry {
@@ -45,6 +47,7 @@ export function parseCatalog(text: string, source: string): RuntimeEntry[] {
     interactiveRun: entry.interactiveRun,
     version: { command: entry.version.command, pattern: entry.version.pattern },
     ...(entry.compileLimits ? { compileLimits: entry.compileLimits } : {}),
+    toolchainPaths: entry.image.paths.filter((path) => !path.startsWith('/usr/')),
   }));
 }
 

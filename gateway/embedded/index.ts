@@ -111,11 +111,16 @@ export async function createEmbeddedBackend(config: Config, log: winston.Logger)
     );
   }
   const users = new SandboxUsers(settings.firstUid, settings.maxRunning);
-  const [rootfs, seccomp, catalog] = await Promise.all([
-    prepareRootfs(stateDir, users.all(), settings.gid),
+  const [seccomp, catalog] = await Promise.all([
     readFile(settings.seccompProfilePath, 'utf8').then((text) => JSON.parse(text) as SeccompProfile),
     loadCatalog(settings.catalogPath),
   ]);
+  const rootfs = await prepareRootfs(
+    stateDir,
+    users.all(),
+    settings.gid,
+    catalog.available.flatMap((runtime) => runtime.toolchainPaths),
+  );
   for (const missing of catalog.unavailable) log.warn('Left out runtime', missing);
   const { stdout: version } = await run(binary, ['--version']);
   const recursive = recursiveMountFlags(settings.ociRuntime, version, release());
