@@ -62,8 +62,8 @@ lint: $(NODE_STAMP) ## Check formatting, lint rules, the import layers (.depende
 test: test-deps build lint ## Install what is missing and run every test
 	@scripts/tool-path.sh helm >/dev/null # the chart tests need helm; built from Go modules on first use
 	SANDPOD_KUBECTL="$$(scripts/tool-path.sh kubectl)" mocha --ignore '$(CLUSTER_TESTS)' '$(ALL_TESTS)'
-	@echo "--- the hostile-program suite again, under gVisor (runsc)"
-	SANDPOD_OCI_RUNTIME=runsc SANDPOD_OCI_RUNTIME_PATH="$$(scripts/tool-path.sh runsc)" mocha test/gateway/embedded/hostile.sandbox.test.ts
+	@echo "--- the hostile-program and per-language suites again, under gVisor (runsc)"
+	SANDPOD_OCI_RUNTIME=runsc SANDPOD_OCI_RUNTIME_PATH="$$(scripts/tool-path.sh runsc)" mocha test/gateway/embedded/hostile.sandbox.test.ts test/runtimes/languages.sandbox.test.ts
 	@echo "--- the sandbox suites on a cgroup v2 host (a qemu guest with this machine's root)"
 	$(MAKE) --no-print-directory test-cgroup2
 	@echo "--- suites that need a Kubernetes control plane and node (the dev cluster)"
@@ -90,13 +90,12 @@ test-chart: $(NODE_STAMP) ## Lint, render and policy-check the Helm chart, and c
 	mocha --ignore '$(CLUSTER_TESTS)' 'test/charts/**/*.test.ts'
 
 .PHONY: manifests
-manifests: $(NODE_STAMP) ## Regenerate manifests/, the chart's CRDs, config schemas and default Runtimes (runtimes/catalog.yaml) from the code and the chart
+manifests: $(NODE_STAMP) ## Regenerate manifests/, the chart's CRDs, config schemas, default Runtimes and README's language table (runtimes/catalog.yaml) from the code and the chart
 	node --import=tsx operator/crd/generate.ts
 	node --import=tsx charts/values-schema.ts && biome format --write charts/sandpod/values.schema.json
 	@scripts/tool-path.sh helm >/dev/null
 	node --import=tsx charts/manifests.ts
-	@# the chart renders a long argv on one line; the formatter breaks it as lint wants
-	biome format --write manifests/runtimes >/dev/null
+	node --import=tsx runtimes/readme-table.ts --write
 
 .PHONY: images
 images: $(NODE_STAMP) ## Build the gateway/operator and runtime images with docker, podman or buildah (REGISTRY, TAG, PUSH=1)
@@ -109,6 +108,7 @@ test-unit: $(NODE_STAMP) ## Run the unit tests alone (no sandbox, no browser)
 .PHONY: bench
 bench: deps build ## Embedded latency and throughput against the raw sandbox floor, judging 100 tests in one Execution against 100 Executions; on the dev cluster the operator against the Job controller and the gateway on Kubernetes
 	node --import=tsx bench/embedded.ts
+	node --import=tsx bench/languages.ts
 	node --import=tsx bench/judging.ts
 	node --import=tsx bench/body-flood.ts
 	node --import=tsx bench/operator.ts

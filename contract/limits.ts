@@ -51,22 +51,47 @@ export interface LimitViolation {
   message: string;
 }
 
-/** Fills the gaps from the defaults, or names the first limit above the maximum. */
+/** A runtime's own limits (catalog entry, Runtime object): each may be left out. */
+export interface RuntimeLimits {
+  defaults?: RequestedLimits;
+  maxima?: RequestedLimits;
+}
+
+/**
+ * What a request for one runtime may get from a policy (a tenant's, or the operator's): the
+ * runtime's maximum where it sets one, never above the policy's; the runtime's default where it
+ * sets one, never above that maximum. So a JVM may default to more threads than a tenant's default
+ * without any tenant getting more than its maximum, and a runtime may keep requests lower.
+ */
+export function runtimeLimitPolicy(runtime: RuntimeLimits | undefined, policy: LimitPolicy): LimitPolicy {
+  const defaults = { ...policy.defaults };
+  const maxima = { ...policy.maxima };
+  for (const name of LIMIT_NAMES) {
+    maxima[name] = Math.min(runtime?.maxima?.[name] ?? policy.maxima[name], policy.maxima[name]);
+    defaults[name] = Math.min(runtime?.defaults?.[name] ?? policy.defaults[name], maxima[name]);
+  }
+  return { defaults, maxima };
+}
+
+/**
+ * Fills the gaps from the defaults, or names the first limit above the maximum. With `runtime`,
+ * the runtime's limits within `policy` (runtimeLimitPolicy), and a refusal says whose maximum it is.
+ */
 export function resolveLimits(
   requested: RequestedLimits | undefined,
   policy: LimitPolicy,
+  runtime?: { name: string; limits?: RuntimeLimits | undefined },
 ): { limits: Limits } | { violation: LimitViolation } {
-  const limits = { ...policy.defaults };
+  const effective = runtime ? runtimeLimitPolicy(runtime.limits, policy) : policy;
+  const limits = { ...effective.defaults };
   for (const name of LIMIT_NAMES) {
     const value = requested?.[name];
     if (value === undefined) continue;
-    if (value > policy.maxima[name]) {
-      return {
-        violation: {
-          field: `limits.${name}`,
-          message: `${name} ${value} is above this tenant's maximum of ${policy.maxima[name]}`,
-        },
-      };
+    const maximum = effective.maxima[name];
+    if (value > maximum) {
+      const whose =
+        runtime && maximum < policy.maxima[name] ? `runtime ${runtime.name}'s maximum` : "this tenant's maximum";
+      return { violation: { field: `limits.${name}`, message: `${name} ${value} is above ${whose} of ${maximum}` } };
     }
     limits[name] = value;
   }

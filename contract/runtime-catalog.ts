@@ -59,14 +59,32 @@ export const catalogRuntimeSchema = z.strictObject({
     command: argv,
     pattern,
   }),
+  /**
+   * Directories of the host's /etc the toolchain reads (the JVM's jvm.cfg, Mono's machine.config):
+   * embedded mode, whose /etc is made up, shows them read-only, and the runtime image copies them.
+   */
+  etc: z.array(absolutePath.regex(/^\/etc\/[^/]+\/?$/, 'must be a directory right under /etc')).default([]),
   limits: z
     .strictObject({ defaults: requestedLimitsSchema.optional(), maxima: requestedLimitsSchema.optional() })
     .optional(),
   compileLimits: requestedLimitsSchema.optional(),
-  host: z.strictObject({
-    /** Debian packages that give embedded mode this language. */
-    packages: z.array(debianPackage).min(1),
-  }),
+  host: z
+    .strictObject({
+      /** Debian packages that give embedded mode this language. */
+      packages: z.array(debianPackage).default([]),
+      /**
+       * For a toolchain no Debian package carries (or only an old one): a script of this repository
+       * (a path from its root) and its arguments, run as root after the packages are in.
+       */
+      install: z
+        .array(z.string().regex(/^[^\0\s]+$/, 'must be a word without spaces'))
+        .min(1)
+        .optional(),
+    })
+    .refine((host) => host.packages.length > 0 || host.install !== undefined, {
+      message: 'must name Debian packages or an install script',
+      path: ['packages'],
+    }),
   image: imageContentsSchema.extend({
     /** Extended regular expressions of paths left out of the image. */
     exclude: z.array(exclusion).default([]),

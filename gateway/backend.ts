@@ -1,4 +1,12 @@
-import type { ExecutionRequest, ExecutionResult, Limits, Phase, RuntimeInfo, Stream } from '../contract/index.js';
+import type {
+  ExecutionRequest,
+  ExecutionResult,
+  Limits,
+  Phase,
+  RuntimeInfo,
+  RuntimeLimits,
+  Stream,
+} from '../contract/index.js';
 import type { DeliveryStore } from './callbacks/store.js';
 import type { TenantDirectory } from './tenancy/tenant-directory.js';
 
@@ -19,6 +27,11 @@ export type ExecutionEvent =
 export interface ExecutionBackend {
   /** Runtimes that work right now. */
   runtimes(): Promise<RuntimeInfo[]>;
+  /**
+   * A runtime's own default and maximum limits (by its name), which the gateway applies within the
+   * tenant's policy; without it, or for a runtime that sets none, the tenant's policy alone.
+   */
+  runtimeLimits?(name: string): RuntimeLimits | undefined;
   /** Accepts an execution; throws an ApiError (503 when at capacity, 400 for an unknown runtime). */
   start(tenant: string, spec: ExecutionSpec): Promise<{ id: string }>;
   get(tenant: string, id: string): Promise<ExecutionResult | undefined>;

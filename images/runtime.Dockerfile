@@ -18,9 +18,11 @@ RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json ./
 COPY contract contract
 COPY runtimes runtimes
+ARG LANGUAGE
 RUN mkdir /catalog \
   && node --import=tsx runtimes/print.ts image-needs >/catalog/image-needs \
-  && node --import=tsx runtimes/print.ts image-spec >/catalog/image-spec
+  && node --import=tsx runtimes/print.ts image-spec >/catalog/image-spec \
+  && SANDPOD_LANGUAGES="$LANGUAGE" node --import=tsx runtimes/print.ts host-installs >/catalog/installs
 
 FROM ${NODE_BASE} AS build
 ARG LANGUAGE
@@ -28,9 +30,13 @@ ARG LANGUAGE
 # image, and Node 20 where the catalog names it (/usr/bin/node, as Debian's nodejs puts it).
 COPY --from=catalog /catalog/ /catalog/
 RUN apt-get update \
-  && xargs -a /catalog/image-needs apt-get install -y --no-install-recommends gcc \
+  && xargs -a /catalog/image-needs apt-get install -y --no-install-recommends gcc curl unzip ca-certificates \
   && rm -rf /var/lib/apt/lists/* \
   && ln -sf /usr/local/bin/node /usr/bin/node
+# Toolchains from elsewhere (Go from the Go module proxy, TypeScript from npm) by the catalog's
+# install scripts, at the paths the image then copies.
+COPY scripts/toolchains/ /src/scripts/toolchains/
+RUN while read -r script args; do [ -z "$script" ] || "/src/$script" $args; done </catalog/installs
 # The repository's layout is kept: the script compiles the launcher from sandbox/launcher/.
 COPY dev-cluster/images/build-images.sh dev-cluster/images/pause.c /src/dev-cluster/images/
 COPY sandbox/launcher/sandpod-launch.c /src/sandbox/launcher/

@@ -1,7 +1,6 @@
 import { executionSpecSchema } from '../contract/crd.js';
 import {
   firstFieldError,
-  type LimitPolicy,
   type Limits,
   type RequestedLimits,
   resolveLimits,
@@ -39,7 +38,11 @@ export function planExecution(execution: Execution, runtime: Runtime, policy: Po
     return { ok: false, message: `spec is invalid: ${message}` };
   }
   const spec = parsed.data;
-  const resolved = resolveLimits(spec.limits, runtimeLimitPolicy(runtime, policy.limits));
+  // The same combination as the gateway's: the Runtime's own limits within the operator's policy.
+  const resolved = resolveLimits(spec.limits, policy.limits, {
+    name: runtime.metadata.name,
+    limits: runtime.spec.limits,
+  });
   if ('violation' in resolved) {
     return { ok: false, message: `spec.${resolved.violation.field}: ${resolved.violation.message}` };
   }
@@ -76,18 +79,6 @@ export function planExecution(execution: Execution, runtime: Runtime, policy: Po
       ...(tests ? { tests } : {}),
     },
   };
-}
-
-/** The Runtime's own defaults and maxima over the operator's. */
-export function runtimeLimitPolicy(runtime: Runtime, fallback: LimitPolicy): LimitPolicy {
-  const defaults = withRequested(fallback.defaults, runtime.spec.limits?.defaults);
-  const maxima = withRequested(fallback.maxima, runtime.spec.limits?.maxima);
-  // A Runtime that raises a default past the operator's maximum raises that maximum with it.
-  for (const name of Object.keys(defaults) as (keyof Limits)[]) {
-    if (defaults[name] > maxima[name] && runtime.spec.limits?.maxima?.[name] === undefined)
-      maxima[name] = defaults[name];
-  }
-  return { defaults, maxima };
 }
 
 function withRequested(base: Limits, requested: RequestedLimits | undefined): Limits {

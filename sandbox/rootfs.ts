@@ -33,9 +33,10 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /**
- * @param toolchainPaths host files and directories outside /usr that toolchains read (GHC's
- *   package database in /var/lib/ghc, Nim's /etc/nim): shown read-only at the same place, a
- *   symlink among them made again as the same symlink. Paths the host lacks are left out.
+ * @param toolchainPaths host files and directories outside /usr that toolchains read (the runtime
+ *   catalog's `etc` directories and its images' paths there: the JVM's /etc/java-17-openjdk, GHC's
+ *   package database in /var/lib/ghc): shown read-only at the same place, a symlink among them made
+ *   again as the same symlink. Paths the host lacks are left out.
  */
 export async function prepareRootfs(
   stateDir: string,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type winston from 'winston';
-import type { ExecutionResult, RuntimeInfo } from '../../contract/index.js';
+import type { ExecutionResult, RuntimeInfo, RuntimeLimits } from '../../contract/index.js';
 import type { ExecutionBackend, ExecutionEvent, ExecutionSpec } from '../backend.js';
 import { type DeliveryStore, fileDeliveryStore } from '../callbacks/store.js';
 import type { Config } from '../config.js';
@@ -37,6 +37,10 @@ export class EmbeddedBackend implements ExecutionBackend {
 
   async runtimes(): Promise<RuntimeInfo[]> {
     return this.catalog.available.map(runtimeInfo);
+  }
+
+  runtimeLimits(name: string): RuntimeLimits | undefined {
+    return this.catalog.find(name)?.limits;
   }
 
   async start(tenant: string, spec: ExecutionSpec): Promise<{ id: string }> {

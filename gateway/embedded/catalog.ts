@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import type { RequestedLimits, RuntimeInfo } from '../../contract/index.js';
+import type { RequestedLimits, RuntimeInfo, RuntimeLimits } from '../../contract/index.js';
 import { parseRuntimeCatalog, withBuildDir } from '../../contract/runtime-catalog.js';
 
 const run = promisify(execFile);
@@ -18,9 +18,13 @@ export interface RuntimeEntry {
   run: string[];
   interactiveRun: string[];
   version: { command: string[]; pattern: string };
+  /** Host directories under /etc the toolchain reads, shown read-only in the sandbox. */
+  etc: string[];
+  /** This language's defaults and maxima, within the tenant's policy. */
+  limits?: RuntimeLimits;
   /** Over the gateway's compileLimits for this language. */
   compileLimits?: RequestedLimits;
-  /** Host paths outside /usr the toolchain reads (its image's paths there), shown read-only. */
+  /** Host paths outside /usr the toolchain reads (its /etc directories and its image's paths there), shown read-only. */
   toolchainPaths: string[];
 }
 
@@ -46,8 +50,10 @@ export function parseCatalog(text: string, source: string): RuntimeEntry[] {
     run: withBuildDir(entry.run, EMBEDDED_BUILD_DIR),
     interactiveRun: entry.interactiveRun,
     version: { command: entry.version.command, pattern: entry.version.pattern },
+    etc: entry.etc.map((dir) => dir.replace(/\/$/, '')),
+    ...(entry.limits ? { limits: entry.limits } : {}),
     ...(entry.compileLimits ? { compileLimits: entry.compileLimits } : {}),
-    toolchainPaths: entry.image.paths.filter((path) => !path.startsWith('/usr/')),
+    toolchainPaths: [...entry.etc, ...entry.image.paths.filter((path) => !path.startsWith('/usr/'))],
   }));
 }
 

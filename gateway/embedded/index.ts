@@ -115,6 +115,7 @@ export async function createEmbeddedBackend(config: Config, log: winston.Logger)
     readFile(settings.seccompProfilePath, 'utf8').then((text) => JSON.parse(text) as SeccompProfile),
     loadCatalog(settings.catalogPath),
   ]);
+  // The paths of the runtimes that are there (a missing one would be an empty mount point).
   const rootfs = await prepareRootfs(
     stateDir,
     users.all(),

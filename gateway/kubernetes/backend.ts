@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { ApiException, type CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type winston from 'winston';
 import { API_GROUP, API_VERSION } from '../../contract/crd.js';
-import type { ExecutionResult, RuntimeInfo } from '../../contract/index.js';
+import type { ExecutionResult, RuntimeInfo, RuntimeLimits } from '../../contract/index.js';
 import { EXECUTION_PLURAL, type ExecutionObject, findRuntime, type Runtime } from '../../contract/objects.js';
 import type { ObjectWatch } from '../../kube/watched-objects.js';
 import { errorMessage } from '../../observability/logger.js';
@@ -179,6 +179,10 @@ export class KubernetesBackend implements ExecutionBackend {
 
   async runtimes(): Promise<RuntimeInfo[]> {
     return runtimeInfos(this.deps.runtimes.list());
+  }
+
+  runtimeLimits(name: string): RuntimeLimits | undefined {
+    return findRuntime(this.deps.runtimes.list(), name)?.spec.limits;
   }
 
   async start(tenant: string, spec: ExecutionSpec): Promise<{ id: string }> {

@@ -100,14 +100,19 @@ export function createTenantExecutions(deps: TenantExecutionsDeps): TenantExecut
       const { limits: requested, ...request } = parsed.value;
       if (request.callbackUrl !== undefined)
         checkCallbackUrl(tenant, request.callbackUrl, deps.callbacks !== undefined);
-      const resolved = resolveLimits(requested, tenant.limits);
-      if ('violation' in resolved) throw invalid(resolved.violation.field, resolved.violation.message);
       const runtimes = await backend.runtimes();
       const runtime = findRuntime(runtimes, request.runtime);
       if (!runtime) {
         const known = runtimes.map((known) => known.name).join(', ');
         throw invalid('runtime', `unknown runtime ${request.runtime}; available: ${known}`);
       }
+      // Limits left out take the runtime's defaults, and none goes past the runtime's or the
+      // tenant's maximum; the backend gets them whole, so both backends apply the same ones.
+      const resolved = resolveLimits(requested, tenant.limits, {
+        name: runtime.name,
+        limits: backend.runtimeLimits?.(runtime.name),
+      });
+      if ('violation' in resolved) throw invalid(resolved.violation.field, resolved.violation.message);
       const releaseSlot = admission.admit(tenant);
       const spec: ExecutionSpec = { ...request, runtime: runtime.name, limits: resolved.limits };
       let id: string;

@@ -181,6 +181,47 @@ int main() { for (;;) { int *block = new int[100000000]; std::memset(block, 1, 1
           JSON.stringify({ ...result, stdout: '', stderr: result.stderr.slice(0, 400) }),
         );
       });
+
+      it('should report MemoryLimitExceeded when a Java program keeps arrays it allocates', async () => {
+        // The JVM's serial collector grows the heap as live data needs it (runtimes/catalog.yaml),
+        // so the kernel's memory limit, not the JVM's own heap cap, ends the program.
+        const source = `
+import java.util.ArrayList;
+public class Main {
+    public static void main(String[] args) {
+        ArrayList<long[]> kept = new ArrayList<>();
+        for (;;) kept.add(new long[1 << 20]);
+    }
+}`;
+        const result = await run({ runtime: 'java', source, limits: { memoryMiB: 128, wallTimeMs: 30_000 } });
+        assert.equal(
+          result.reason,
+          'MemoryLimitExceeded',
+          JSON.stringify({ ...result, stderr: result.stderr.slice(0, 400) }),
+        );
+      });
+
+      it('should report MemoryLimitExceeded when a Go program keeps slices it allocates and touches', async () => {
+        const source = `
+package main
+
+func main() {
+	var kept [][]byte
+	for {
+		block := make([]byte, 8<<20)
+		for i := range block {
+			block[i] = 1
+		}
+		kept = append(kept, block)
+	}
+}`;
+        const result = await run({ runtime: 'go', source, limits: { memoryMiB: 96, wallTimeMs: 30_000 } });
+        assert.equal(
+          result.reason,
+          'MemoryLimitExceeded',
+          JSON.stringify({ ...result, stderr: result.stderr.slice(0, 400) }),
+        );
+      });
     });
 
     describe('compile bombs', () => {
@@ -414,6 +455,57 @@ int main() {
         assert.match(result.stdout, /refused after (\d+)/, `${result.reason}: ${result.message}`);
         const started = Number(/refused after (\d+)/.exec(result.stdout)?.[1]);
         assert.ok(started < 16, `started ${started} threads`);
+      });
+
+      it('should stop a JVM program that starts 1000 threads at the pids limit, saying why', async () => {
+        const source = `
+public class Main {
+    public static void main(String[] args) throws Exception {
+        for (int i = 0; i < 1000; i++) {
+            Thread thread = new Thread(() -> {
+                try { Thread.sleep(30_000); } catch (InterruptedException e) { }
+            });
+            thread.setDaemon(true);
+            thread.start();
+        }
+        System.out.println("started 1000 threads");
+    }
+}`;
+        const result = await run({ runtime: 'java', source, limits: { pids: 64, wallTimeMs: 30_000 } });
+        const shown = JSON.stringify({ ...result, stderr: result.stderr.slice(0, 600) });
+        if (!target.countsTasks) {
+          // gVisor does not count the threads (see countsTasks): the run ends by one of its limits
+          // or completes, and the next run starts.
+          assert.ok(
+            ['Completed', 'NonZeroExit', 'MemoryLimitExceeded', 'TimeLimitExceeded', 'SystemError'].includes(
+              result.reason ?? '',
+            ),
+            shown,
+          );
+          assert.equal((await run(python('print("still here")'))).stdout, 'still here\n');
+          return;
+        }
+        assert.equal(result.reason, 'NonZeroExit', shown);
+        assert.doesNotMatch(result.stdout, /started 1000/);
+        // The JVM's own words name the limit it met.
+        assert.match(result.stderr, /unable to create native thread/, shown);
+      });
+
+      it('should refuse a real-time scheduling policy while letting a thread keep the ordinary one', async () => {
+        const source = `
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+int main(void) {
+  struct sched_param ordinary = {0}, realtime = {50};
+  printf("other %d\\n", pthread_setschedparam(pthread_self(), SCHED_OTHER, &ordinary));
+  printf("fifo %d\\n", pthread_setschedparam(pthread_self(), SCHED_FIFO, &realtime));
+  return 0;
+}`;
+        const result = await run(c(source));
+        assert.equal(result.reason, 'Completed', result.stderr);
+        assert.match(result.stdout, /^other 0\n/);
+        assert.doesNotMatch(result.stdout, /fifo 0\n/, 'a sandboxed program must not get SCHED_FIFO');
       });
     });
 

@@ -37,14 +37,22 @@ const scaleTimes = <T extends TimeLimits | undefined>(limits: T): T =>
 let scaledCatalog: string | undefined;
 
 /**
- * The runtime catalog with each language's own compile limits scaled like the configured ones, or
+ * The runtime catalog with each language's own compile and run limits scaled like the configured ones, or
  * undefined when nothing is scaled. Written once per process beside the test's other state.
  */
 export function scaledCatalogPath(catalogPath: string): string | undefined {
   if (timeScale === 1) return undefined;
   if (scaledCatalog) return scaledCatalog;
-  const catalog = yaml.load(readFileSync(catalogPath, 'utf8')) as { runtimes: { compileLimits?: TimeLimits }[] };
-  for (const runtime of catalog.runtimes) runtime.compileLimits = scaleTimes(runtime.compileLimits);
+  const catalog = yaml.load(readFileSync(catalogPath, 'utf8')) as {
+    runtimes: { compileLimits?: TimeLimits; limits?: { defaults?: TimeLimits; maxima?: TimeLimits } }[];
+  };
+  for (const runtime of catalog.runtimes) {
+    runtime.compileLimits = scaleTimes(runtime.compileLimits);
+    // A language's own run defaults and maxima (a JVM's longer CPU time) are scaled alike.
+    if (runtime.limits) {
+      runtime.limits = { defaults: scaleTimes(runtime.limits.defaults), maxima: scaleTimes(runtime.limits.maxima) };
+    }
+  }
   scaledCatalog = path.join(mkdtempSync(path.join(tmpdir(), 'sandpod-catalog-')), 'catalog.yaml');
   writeFileSync(scaledCatalog, yaml.dump(catalog));
   return scaledCatalog;

@@ -431,12 +431,15 @@ describe('planExecution', () => {
     });
   }
 
-  it('should take the Runtime defaults and maxima over the operator policy when the Runtime names them', () => {
-    const rt = runtime({ limits: { defaults: { memoryMiB: 2048 }, maxima: { wallTimeMs: 5000 } } });
+  it('should take the Runtime defaults and maxima within the operator policy when the Runtime names them', () => {
+    const rt = runtime({ limits: { defaults: { memoryMiB: 768, pids: 100_000 }, maxima: { wallTimeMs: 5000 } } });
     const plan = planOf(execution(), rt, policy());
-    assert.equal(plan.limits.memoryMiB, 2048);
+    assert.equal(plan.limits.memoryMiB, 768);
+    // A Runtime default past the operator's maximum is held to that maximum, as the gateway does.
+    assert.equal(plan.limits.pids, policy().limits.maxima.pids);
     const refused = planExecution(execution({ limits: { wallTimeMs: 6000 } }), rt, policy());
     assert.equal(refused.ok, false);
+    assert.match(refused.ok ? '' : refused.message, /runtime .*'s maximum of 5000/);
   });
 
   it('should write a single source to the Runtime fileName and append args to the run argv', () => {

@@ -11,23 +11,36 @@ export interface Judge0Language {
  * Judge0 CE 1.13's language ids, by sandpod runtime name. Keyed by name so that a language added to
  * runtimes/catalog.yaml gets its Judge0 id here; test/gateway/compat/judge0-languages.test.ts
  * fails while a catalog runtime has none. Entries for languages the catalog lacks are unused.
+ * A language Judge0 CE lacks gets an id from 1001 up (SANDPOD_ONLY_IDS_FROM), which no Judge0 id
+ * reaches, so that Judge0 clients can still find it in GET /languages.
  */
 export const JUDGE0_LANGUAGES: Readonly<Record<string, Judge0Language>> = {
   bash: { id: 46, label: 'Bash' },
   c: { id: 50, label: 'C (GCC)' },
+  clojure: { id: 86, label: 'Clojure' },
   cpp: { id: 54, label: 'C++ (GCC)' },
   csharp: { id: 51, label: 'C# (Mono)' },
   go: { id: 60, label: 'Go' },
+  groovy: { id: 88, label: 'Groovy' },
   java: { id: 62, label: 'Java (OpenJDK)' },
   javascript: { id: 63, label: 'JavaScript (Node.js)' },
   kotlin: { id: 78, label: 'Kotlin' },
   lua: { id: 64, label: 'Lua' },
+  octave: { id: 66, label: 'Octave' },
+  perl: { id: 85, label: 'Perl' },
   php: { id: 68, label: 'PHP' },
   python: { id: 71, label: 'Python' },
+  'python-science': { id: 1002, label: 'Python for ML (numpy, scipy, pandas)' },
+  r: { id: 80, label: 'R' },
   ruby: { id: 72, label: 'Ruby' },
   rust: { id: 73, label: 'Rust' },
+  scala: { id: 81, label: 'Scala' },
+  tcl: { id: 1001, label: 'Tcl' },
   typescript: { id: 74, label: 'TypeScript' },
 };
+
+/** Ids of languages Judge0 CE does not have start here. */
+export const SANDPOD_ONLY_IDS_FROM = 1001;
 
 /** What GET /languages lists: id and name, the name carrying the runtime's version. */
 export interface Judge0LanguageEntry {

@@ -11,7 +11,7 @@ export interface PistonRuntime {
 }
 
 /** Piston names the toolchain of some languages; keyed by sandpod runtime name. */
-const TOOLCHAINS: Readonly<Record<string, string>> = { javascript: 'node', c: 'gcc', cpp: 'gcc' };
+const TOOLCHAINS: Readonly<Record<string, string>> = { javascript: 'node', c: 'gcc', cpp: 'gcc', csharp: 'mono' };
 
 /** Piston versions are semver; a runtime's "3.11" or "gcc-12" reads as 3.11.0 and 12.0.0. */
 export function pistonVersion(version: string): string {

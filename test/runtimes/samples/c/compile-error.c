@@ -1,0 +1,4 @@
+int main(void) {
+  int count = undeclared_name;
+  return count;
+}

@@ -1,0 +1,2 @@
+(let [values [1 2 3]]
+  (println (nth values (count values))))

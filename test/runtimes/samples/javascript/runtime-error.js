@@ -1,0 +1,2 @@
+const values = null;
+console.log(values.length);

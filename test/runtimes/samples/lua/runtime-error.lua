@@ -1,0 +1,2 @@
+local values = nil
+print(values.size)

@@ -1,0 +1,2 @@
+numbers = scanf("%d", 2);
+printf("%d\n", numbers(1) * numbers(2));

@@ -1,0 +1,3 @@
+use strict;
+my $zero = 0;
+print 1 / $zero, "\n";
