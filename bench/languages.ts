@@ -8,13 +8,17 @@
 // after one warm-up). With BENCH_NEEDS=1, also the fewest pids and the least memory (of a ladder
 // of values) under which the language's product sample (test/runtimes/samples) still completes,
 // to set each language's defaults from. Prints a table; asserts nothing.
+import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { homedir, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { ExecutionResult, RuntimeInfo } from '../contract/index.js';
 import { readCatalog } from '../runtimes/catalog.js';
 import { removeRoot, startGatewayProcess } from './lib/gateway-process.js';
 
+const run = promisify(execFile);
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 3);
 const SAMPLES_DIR = new URL('../test/runtimes/samples/', import.meta.url);
 const IMAGES_DIR = join(
@@ -103,8 +107,13 @@ async function main(): Promise<void> {
       for (let sample = 0; sample <= SAMPLES; sample += 1) {
         const started = performance.now();
         last = await post(url, token, { runtime: runtime.name, source });
-        if (last.reason !== 'Completed') throw new Error(`${runtime.name}: ${last.reason} ${last.message}`);
+        if (last.reason !== 'Completed') break;
         if (sample > 0) latencies.push(performance.now() - started);
+      }
+      if (last?.reason !== 'Completed') {
+        const why = `${last?.reason}: ${last?.message} ${last?.compile?.output ?? ''} ${last?.stderr ?? ''}`;
+        process.stdout.write(`${[runtime.name, info.version, `failed (${why.trim().slice(0, 300)})`].join('\t')}\n`);
+        continue;
       }
       process.stdout.write(
         `${[
@@ -122,6 +131,11 @@ async function main(): Promise<void> {
     }
   } finally {
     await gateway?.stop();
+    // runsc leaves a network namespace bound under the gateway's state.
+    const mounts = await readFile('/proc/self/mounts', 'utf8');
+    for (const mountPoint of mounts.split('\n').map((line) => line.split(' ')[1] ?? '')) {
+      if (mountPoint.startsWith(`${root}/`)) await run('umount', ['-l', mountPoint]).catch(() => undefined);
+    }
     await removeRoot(root);
   }
 }

@@ -487,8 +487,9 @@ public class Main {
         }
         assert.equal(result.reason, 'NonZeroExit', shown);
         assert.doesNotMatch(result.stdout, /started 1000/);
-        // The JVM's own words name the limit it met.
+        // The JVM's own words name the limit it met, and so does the verdict.
         assert.match(result.stderr, /unable to create native thread/, shown);
+        assert.match(result.message, /creating processes or threads hit the limit of 64/, shown);
       });
 
       it('should refuse a real-time scheduling policy while letting a thread keep the ordinary one', async () => {
