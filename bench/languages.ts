@@ -91,7 +91,16 @@ async function main(): Promise<void> {
       `hello world per language (${where}), median of ${SAMPLES} after a warm-up; load ${loadavg()[0]?.toFixed(1)}`,
     );
     const needs = process.env.BENCH_NEEDS === '1';
-    const columns = ['runtime', 'version', 'latency ms', 'compile ms', 'compile MiB', 'run ms', 'run MiB', 'image MiB'];
+    const columns = [
+      'runtime',
+      'version',
+      'latency ms',
+      'compile ms',
+      'compile MiB',
+      'run ms',
+      'run MiB',
+      'image tarball MiB',
+    ];
     process.stdout.write(`${[...columns, ...(needs ? ['needs pids', 'needs MiB'] : [])].join('\t')}\n`);
     for (const runtime of readCatalog().runtimes) {
       if (wanted.length > 0 && !wanted.includes(runtime.name)) continue;

@@ -4,8 +4,8 @@
 # dev-cluster/images/build-images.sh, which lists each image's files from the catalog (its Debian
 # packages and paths, every library ldd names, dash as /bin/sh, coreutils, the launcher
 # sandpod-launch, root and sandbox in /etc/passwd, /sandpod/{src,input,build}, nothing writable by
-# others, nothing setuid) and writes them as one reproducible layer; the final image is that layer
-# alone. Build from the repository root:
+# others, nothing setuid) and writes them as reproducible layers (the shared base, then the
+# language's); the final image is their files alone. Build from the repository root:
 #   make images   (or: docker build -f images/runtime.Dockerfile --build-arg NODE_BASE=... --build-arg LANGUAGE=python .)
 ARG NODE_BASE
 
@@ -46,8 +46,9 @@ RUN test -n "$LANGUAGE" \
   && tarball="$(ls /out/runtime-"$LANGUAGE"-*.tar)" \
   && mkdir /oci /rootfs && tar -C /oci -xf "$tarball" \
   && manifest="$(sed -n 's/.*"digest":"sha256:\([0-9a-f]*\)".*/\1/p' /oci/index.json)" \
-  && layer="$(sed -n 's/.*"layers":\[{[^}]*"digest":"sha256:\([0-9a-f]*\)".*/\1/p' "/oci/blobs/sha256/$manifest")" \
-  && tar -C /rootfs --numeric-owner -xpf "/oci/blobs/sha256/$layer"
+  && for layer in $(sed -n 's/.*"layers":\[\(.*\)\].*/\1/p' "/oci/blobs/sha256/$manifest" \
+       | grep -o '"digest":"sha256:[0-9a-f]*"' | cut -d: -f3 | tr -d '"'); do \
+       tar -C /rootfs --numeric-owner -xpf "/oci/blobs/sha256/$layer"; done
 
 FROM scratch
 COPY --from=build /rootfs/ /

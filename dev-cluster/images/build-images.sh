@@ -11,7 +11,9 @@
 # Every runtime image has the operator's launcher at /usr/local/bin/sandpod-launch (static, from
 # sandbox/launcher/sandpod-launch.c: the first process of every container), dash as /bin/sh and
 # coreutils, /etc/passwd with root and sandbox (65534) only, and mount points
-# /sandpod/{src,input,build}. Everything is world-readable: pods run as uid 65534.
+# /sandpod/{src,input,build}. Everything is world-readable: pods run as uid 65534. These (the
+# catalog's images.base) are a first layer of the same bytes in every runtime image, which a node
+# stores once; the second layer holds what the language adds.
 #
 # Cached: an image's key is the hash of this script, pause.c, the launcher, what the catalog says of
 # the images, the versions of every installed Debian package and the size and mtime of the single
@@ -160,6 +162,21 @@ list_runtime() {
   } | if [ -n "$exclude" ]; then grep -Ev "$exclude"; else cat; fi | complete_list
 }
 
+# list_base : the files every runtime image shares (the base's packages and paths), completed.
+list_base() {
+  local p packages=()
+  mapfile -t packages < <(spec_words base packages)
+  {
+    package_files "${packages[@]}"
+    while read -r p; do
+      case "$p" in
+        */) find "${p%/}" \( -type f -o -type l \) -print ;;
+        *) printf '%s\n' "$p" ;;
+      esac
+    done < <(spec_words base paths)
+  } | complete_list
+}
+
 # --- assembling --------------------------------------------------------------------------
 
 base_dirs() {
@@ -189,19 +206,47 @@ assemble_root() {
   chmod 1777 "$r/tmp"
 }
 
-# make_image REF ROOTFS OUT_TAR CMD_JSON : one-layer OCI image layout as a tarball.
+# The shared base layer's root: every runtime image's first layer, the same bytes in each (a
+# node stores it once); made once per run.
+BASE_ROOT=""
+base_root() {
+  [ -z "$BASE_ROOT" ] || return 0
+  BASE_ROOT="$(mktemp -d)"
+  list_base | assemble_root "$BASE_ROOT"
+}
+
+# strip_base ROOT : removes from ROOT every file the base layer holds as it is, so that the
+# runtime's own layer holds only what the language adds.
+strip_base() {
+  local r="$1" f
+  while IFS= read -r -d '' f; do
+    if [ -L "$BASE_ROOT/$f" ]; then
+      if [ -L "$r/$f" ] && [ "$(readlink "$BASE_ROOT/$f")" = "$(readlink "$r/$f")" ]; then rm -f "$r/$f"; fi
+    elif [ -f "$r/$f" ] && [ ! -L "$r/$f" ] && cmp -s "$BASE_ROOT/$f" "$r/$f"; then
+      rm -f "$r/$f"
+    fi
+  done < <(cd "$BASE_ROOT" && find . ! -type d -print0)
+}
+
+# make_image REF OUT_TAR CMD_JSON ROOTFS... : an OCI image layout as a tarball, a layer per ROOTFS
+# (the first at the bottom).
 make_image() {
-  local ref="$1" rootfs="$2" out="$3" cmd="$4" w
+  local ref="$1" out="$2" cmd="$3" w rootfs ld diff_ids="" layers=""
+  shift 3
   w="$(mktemp -d)"
   mkdir -p "$w/blobs/sha256"
-  tar -C "$rootfs" --sort=name --numeric-owner --owner=0 --group=0 --mtime=@0 -cf "$w/layer.tar" .
-  local ld; ld="$(sha "$w/layer.tar")"
-  mv "$w/layer.tar" "$w/blobs/sha256/$ld"
-  printf '{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/usr/local/bin:/usr/bin:/bin","LANG=C.UTF-8"],"Cmd":%s,"WorkingDir":"/"},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
-    "$cmd" "$ld" >"$w/config.json"
+  for rootfs in "$@"; do
+    tar -C "$rootfs" --sort=name --numeric-owner --owner=0 --group=0 --mtime=@0 -cf "$w/layer.tar" .
+    ld="$(sha "$w/layer.tar")"
+    mv "$w/layer.tar" "$w/blobs/sha256/$ld"
+    diff_ids+="${diff_ids:+,}\"sha256:$ld\""
+    layers+="${layers:+,}{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\"sha256:$ld\",\"size\":$(size "$w/blobs/sha256/$ld")}"
+  done
+  printf '{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/usr/local/bin:/usr/bin:/bin","LANG=C.UTF-8"],"Cmd":%s,"WorkingDir":"/"},"rootfs":{"type":"layers","diff_ids":[%s]}}' \
+    "$cmd" "$diff_ids" >"$w/config.json"
   local cd; cd="$(sha "$w/config.json")"
-  printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:%s","size":%s}]}' \
-    "$cd" "$(size "$w/config.json")" "$ld" "$(size "$w/blobs/sha256/$ld")" >"$w/manifest.json"
+  printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[%s]}' \
+    "$cd" "$(size "$w/config.json")" "$layers" >"$w/manifest.json"
   mv "$w/config.json" "$w/blobs/sha256/$cd"
   local md; md="$(sha "$w/manifest.json")"
   printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"annotations":{"io.containerd.image.name":"%s","org.opencontainers.image.ref.name":"%s"}}]}' \
@@ -235,7 +280,7 @@ build_pause() {
     local r; r="$(mktemp -d)"
     base_dirs "$r"
     gcc -static -Os -s -o "$r/pause" "$HERE/pause.c"
-    make_image sandpod.local/pause:3.10 "$r" "$out" '["/pause"]'
+    make_image sandpod.local/pause:3.10 "$out" '["/pause"]' "$r"
     rm -rf "$r"
     find "$OUT" -maxdepth 1 -name 'pause-*.*' ! -name "pause-$key.*" -delete
   fi
@@ -255,7 +300,9 @@ build_runtime() {
     log "$ref: assembling $(wc -l <"$list") files"
     local r; r="$(mktemp -d)"
     assemble_root "$r" <"$list"
-    make_image "$ref" "$r" "$out" "$cmd"
+    base_root
+    strip_base "$r"
+    make_image "$ref" "$out" "$cmd" "$BASE_ROOT" "$r"
     rm -rf "$r"
     # older tarballs of this image
     find "$OUT" -maxdepth 1 -name "runtime-$name-*.tar" ! -name "runtime-$name-$key.tar" -delete
@@ -276,6 +323,7 @@ missing_for() {
   done < <(spec_words base paths; spec_words "$1" paths)
 }
 
+trap '[ -z "$BASE_ROOT" ] || rm -rf "$BASE_ROOT"' EXIT
 build_pause
 for image in ${SANDPOD_DEV_IMAGES:-${RUNTIMES[*]}}; do
   [ -n "${SPEC[$image.command]:-}" ] || die "unknown image $image (${RUNTIMES[*]})"

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
 import type { RequestedLimits, RuntimeInfo, RuntimeLimits } from '../../contract/index.js';
 import { parseRuntimeCatalog, withBuildDir } from '../../contract/runtime-catalog.js';
@@ -57,25 +58,45 @@ export function parseCatalog(text: string, source: string): RuntimeEntry[] {
   }));
 }
 
+/**
+ * Version commands at once: a JVM language's starts a JVM (a second of CPU, kotlinc's more), and
+ * two dozen of them together on a small machine would each take long enough to time out.
+ */
+const DETECT_CONCURRENCY = Math.max(2, availableParallelism());
+const DETECT_TIMEOUT_MS = 30_000;
+
 async function detectVersion(entry: RuntimeEntry): Promise<string> {
   const [command, ...args] = entry.version.command as [string, ...string[]];
-  const { stdout, stderr } = await run(command, args, { timeout: 10_000 });
+  const { stdout, stderr } = await run(command, args, { timeout: DETECT_TIMEOUT_MS });
   const match = new RegExp(entry.version.pattern).exec(`${stdout}${stderr}`);
   if (!match?.[1]) throw new Error(`version pattern did not match ${JSON.stringify(stdout.slice(0, 80))}`);
   return match[1];
 }
 
+/** `map` of `items`, at most `limit` at a time, results in the order of `items`. */
+async function mapWithConcurrency<T, R>(items: T[], limit: number, map: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await map(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
 export async function loadCatalog(path: string): Promise<Catalog> {
   const entries = parseCatalog(await readFile(path, 'utf8'), path);
-  const detected = await Promise.all(
-    entries.map(async (entry) => {
-      try {
-        return { runtime: { ...entry, detectedVersion: await detectVersion(entry) } };
-      } catch (error) {
-        return { missing: { name: entry.name, reason: (error as Error).message } };
-      }
-    }),
-  );
+  const detect = async (entry: RuntimeEntry) => {
+    try {
+      return { runtime: { ...entry, detectedVersion: await detectVersion(entry) } };
+    } catch (error) {
+      return { missing: { name: entry.name, reason: (error as Error).message } };
+    }
+  };
+  const detected = await mapWithConcurrency(entries, DETECT_CONCURRENCY, detect);
   const available = detected.flatMap((result) => (result.runtime ? [result.runtime] : []));
   const byName = new Map<string, Runtime>();
   for (const runtime of available) {

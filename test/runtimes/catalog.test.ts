@@ -6,7 +6,14 @@ import { runtimeSpecSchema } from '../../contract/crd.js';
 import { POD_BUILD_DIR, parseRuntimeCatalog, runtimeSpecOf } from '../../contract/runtime-catalog.js';
 import { PATHS } from '../../operator/pod.js';
 import { readCatalog } from '../../runtimes/catalog.js';
-import { hostMissing, imageNeeds, imageSpec } from '../../runtimes/print.js';
+import {
+  hostInstalls,
+  hostLacking,
+  hostMissing,
+  imageNeeds,
+  imageSpec,
+  selectedRuntimes,
+} from '../../runtimes/print.js';
 
 // runtimes/catalog.yaml is the one list of languages: the chart's default Runtimes and
 // manifests/runtimes/ are generated from it (make manifests), and must not drift from it.
@@ -124,5 +131,90 @@ describe('runtime catalog', () => {
       hostMissing(small, (path) => path === '/usr/bin/x'),
       [],
     );
+  });
+
+  describe('languages to install', () => {
+    const small = parseRuntimeCatalog(
+      catalogText({ aliases: ['l'], etc: ['/etc/x'] }, [
+        {
+          name: 'jvmlang',
+          fileName: 'main.j',
+          run: ['/usr/bin/java', 'main.j'],
+          version: {
+            declared: '1',
+            command: ['/usr/bin/java', '-cp', '/usr/share/a.jar:/usr/share/b.jar', 'V'],
+            pattern: '(.*)',
+          },
+          host: { packages: ['jj'] },
+          image: { command: ['java'] },
+        },
+        {
+          name: 'fetched',
+          fileName: 'main.f',
+          run: ['/usr/local/lib/f/bin/f'],
+          version: { declared: '1', command: ['/usr/local/lib/f/bin/f', 'version'], pattern: '(.*)' },
+          host: { install: ['scripts/toolchains/f.sh', '1.0', 'abc'] },
+          image: { command: ['f'] },
+        },
+      ]),
+      'test',
+    );
+
+    it('should select runtimes by name or alias when SANDPOD_LANGUAGES names some, and all when it is empty', () => {
+      assert.deepEqual(
+        selectedRuntimes(small, 'l, fetched').map((runtime) => runtime.name),
+        ['lang', 'fetched'],
+      );
+      assert.equal(selectedRuntimes(small, '').length, 3);
+      assert.equal(selectedRuntimes(small, undefined).length, 3);
+      assert.throws(
+        () => selectedRuntimes(small, 'lang,cobol'),
+        /names cobol, not in runtimes\/catalog\.yaml; known: lang, jvmlang, fetched/,
+      );
+    });
+
+    it('should count a runtime as lacking when a file its version command names is missing, not only the command', () => {
+      const executable = (path: string) => path === '/usr/bin/java' || path === '/usr/bin/x';
+      const lacking = (exists: (path: string) => boolean) =>
+        hostLacking(small.runtimes, executable, exists).map((runtime) => runtime.name);
+      assert.deepEqual(
+        lacking(() => true),
+        ['fetched'],
+      );
+      assert.deepEqual(
+        lacking((path) => path !== '/usr/share/b.jar'),
+        ['jvmlang', 'fetched'],
+      );
+    });
+
+    it("should print a lacking runtime's install script with its arguments, once", () => {
+      assert.deepEqual(
+        hostInstalls(
+          [...small.runtimes, ...small.runtimes],
+          () => false,
+          () => false,
+        ),
+        ['scripts/toolchains/f.sh 1.0 abc'],
+      );
+      assert.deepEqual(
+        hostInstalls(
+          small.runtimes,
+          () => true,
+          () => true,
+        ),
+        [],
+      );
+    });
+
+    it('should refuse a runtime with neither Debian packages nor an install script', () => {
+      assert.throws(
+        () => parseRuntimeCatalog(catalogText({ host: { packages: [] } }), 'test'),
+        /Debian packages or an install script/,
+      );
+    });
+
+    it('should refuse an etc entry outside /etc', () => {
+      assert.throws(() => parseRuntimeCatalog(catalogText({ etc: ['/usr/lib/x'] }), 'test'), /right under \/etc/);
+    });
   });
 });
