@@ -1,5 +1,5 @@
-import { copyFile, lstat, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { copyFile, lstat, mkdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { SCRATCH_MOUNT_POINT } from './oci-spec.js';
 
 // The read-only root every step starts from: an almost empty skeleton whose mount points are
@@ -33,14 +33,16 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /**
- * `etcDirs`: more host directories under /etc that toolchains read (the runtime catalog's `etc`),
- * shown read-only like /etc/alternatives.
+ * @param toolchainPaths host files and directories outside /usr that toolchains read (the runtime
+ *   catalog's `etc` directories and its images' paths there: the JVM's /etc/java-17-openjdk, GHC's
+ *   package database in /var/lib/ghc): shown read-only at the same place, a symlink among them made
+ *   again as the same symlink. Paths the host lacks are left out.
  */
 export async function prepareRootfs(
   stateDir: string,
   uids: number[],
   gid: number,
-  etcDirs: string[] = [],
+  toolchainPaths: string[] = [],
 ): Promise<RootfsLayout> {
   const rootfsPath = join(stateDir, 'rootfs');
   await rm(rootfsPath, { recursive: true, force: true });
@@ -59,13 +61,52 @@ export async function prepareRootfs(
       readOnlyBinds.push({ source: hostPath, destination: hostPath });
     }
   }
-  for (const hostDir of new Set([...HOST_ETC_DIRS, ...etcDirs])) {
+  for (const hostDir of HOST_ETC_DIRS) {
     if (!(await exists(hostDir))) continue;
     await mkdir(join(rootfsPath, hostDir), { recursive: true });
     readOnlyBinds.push({ source: hostDir, destination: hostDir });
   }
   await writeEtc(join(rootfsPath, 'etc'), uids, gid);
+  readOnlyBinds.push(...(await showToolchainPaths(rootfsPath, toolchainPaths)));
   return { rootfsPath, readOnlyBinds };
+}
+
+/** Where the sandbox shows something else already: a toolchain path there is not shown again. */
+const MOUNTED_DIRS = ['/usr', '/proc', '/dev', '/tmp', '/work', SCRATCH_MOUNT_POINT, ...HOST_ETC_DIRS];
+
+/** Mount points (or symlinks) in the rootfs for the toolchains' paths; the binds they need. */
+async function showToolchainPaths(rootfsPath: string, paths: string[]): Promise<RootfsLayout['readOnlyBinds']> {
+  const binds: RootfsLayout['readOnlyBinds'] = [];
+  const shown: string[] = [];
+  const under = (path: string, dir: string) => path === dir || path.startsWith(`${dir}/`);
+  // Sorted, a directory comes before what is in it, which it then shows already.
+  for (const hostPath of [...new Set(paths.map((path) => path.replace(/\/+$/, '')))].sort()) {
+    if (!hostPath.startsWith('/') || hostPath.split('/').includes('..')) continue;
+    if ([...MOUNTED_DIRS, ...shown].some((dir) => under(hostPath, dir))) continue;
+    const inRootfs = join(rootfsPath, hostPath);
+    // The generated /etc files (passwd, hosts...) stay what they are.
+    if (await exists(inRootfs)) continue;
+    let stats: Awaited<ReturnType<typeof lstat>>;
+    try {
+      stats = await lstat(hostPath);
+    } catch {
+      continue;
+    }
+    await mkdir(dirname(inRootfs), { recursive: true });
+    if (stats.isSymbolicLink()) {
+      await symlink(await readlink(hostPath), inRootfs);
+    } else if (stats.isDirectory()) {
+      await mkdir(inRootfs);
+      binds.push({ source: hostPath, destination: hostPath });
+    } else if (stats.isFile()) {
+      await writeFile(inRootfs, '', { mode: 0o644 });
+      binds.push({ source: hostPath, destination: hostPath });
+    } else {
+      continue;
+    }
+    shown.push(hostPath);
+  }
+  return binds;
 }
 
 /** Every sandbox user is named `sandbox`, so that a program finds its own name whichever it got. */

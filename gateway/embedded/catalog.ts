@@ -25,6 +25,8 @@ export interface RuntimeEntry {
   limits?: RuntimeLimits;
   /** Over the gateway's compileLimits for this language. */
   compileLimits?: RequestedLimits;
+  /** Host paths outside /usr the toolchain reads (its /etc directories and its image's paths there), shown read-only. */
+  toolchainPaths: string[];
 }
 
 export interface Runtime extends RuntimeEntry {
@@ -52,6 +54,7 @@ export function parseCatalog(text: string, source: string): RuntimeEntry[] {
     etc: entry.etc.map((dir) => dir.replace(/\/$/, '')),
     ...(entry.limits ? { limits: entry.limits } : {}),
     ...(entry.compileLimits ? { compileLimits: entry.compileLimits } : {}),
+    toolchainPaths: [...entry.etc, ...entry.image.paths.filter((path) => !path.startsWith('/usr/'))],
   }));
 }
 

@@ -115,9 +115,13 @@ export async function createEmbeddedBackend(config: Config, log: winston.Logger)
     readFile(settings.seccompProfilePath, 'utf8').then((text) => JSON.parse(text) as SeccompProfile),
     loadCatalog(settings.catalogPath),
   ]);
-  // The /etc directories of the runtimes that are there (a missing one would be an empty mount point).
-  const etcDirs = catalog.available.flatMap((runtime) => runtime.etc);
-  const rootfs = await prepareRootfs(stateDir, users.all(), settings.gid, etcDirs);
+  // The paths of the runtimes that are there (a missing one would be an empty mount point).
+  const rootfs = await prepareRootfs(
+    stateDir,
+    users.all(),
+    settings.gid,
+    catalog.available.flatMap((runtime) => runtime.toolchainPaths),
+  );
   for (const missing of catalog.unavailable) log.warn('Left out runtime', missing);
   const { stdout: version } = await run(binary, ['--version']);
   const recursive = recursiveMountFlags(settings.ociRuntime, version, release());

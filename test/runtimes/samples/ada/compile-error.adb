@@ -1,0 +1,5 @@
+procedure Main is
+   A : Integer := "hello";
+begin
+   null;
+end Main;

@@ -1,0 +1,2 @@
+a : Int32 = "hello"
+puts a

@@ -1,0 +1,4 @@
+program broken
+  integer :: a
+  a = 'hello'
+end program broken

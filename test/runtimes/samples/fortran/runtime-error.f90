@@ -1,0 +1,3 @@
+program fail
+  error stop 'no such thing'
+end program fail

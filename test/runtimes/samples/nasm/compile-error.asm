@@ -1,0 +1,6 @@
+global _start
+
+section .text
+_start:
+    mov eax, nowhere
+    frobnicate rax

@@ -1,0 +1,6 @@
+program Broken;
+var
+  a: integer;
+begin
+  a := 'hello';
+end.
