@@ -37,6 +37,9 @@ import {
 } from './lib/chaos-figures.js';
 import { type ChaosKind, MIX, PROGRAMS, programOf } from './lib/chaos-mix.js';
 
+type FaultKind = 'operator' | 'gateway' | 'apiserver' | 'etcd' | 'kubelet' | 'containerd';
+const FAULT_KINDS: FaultKind[] = ['operator', 'gateway', 'apiserver', 'etcd', 'kubelet', 'containerd'];
+
 const EXECUTIONS = Number(process.env.CHAOS_EXECUTIONS ?? 2000);
 const RATE = Number(process.env.CHAOS_RATE ?? 1.2);
 const CLIENT_TIMEOUT_MS = Number(process.env.CHAOS_CLIENT_TIMEOUT_S ?? 900) * 1000;
@@ -55,9 +58,6 @@ const t0 = performance.now();
 const now = () => performance.now() - t0;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const execFileAsync = promisify(execFile);
-
-type FaultKind = 'operator' | 'gateway' | 'apiserver' | 'etcd' | 'kubelet' | 'containerd';
-const FAULT_KINDS: FaultKind[] = ['operator', 'gateway', 'apiserver', 'etcd', 'kubelet', 'containerd'];
 
 function parseFaultCounts(text: string): Record<FaultKind, number> {
   const counts = Object.fromEntries(FAULT_KINDS.map((kind) => [kind, 0])) as Record<FaultKind, number>;
@@ -130,6 +130,15 @@ function ensureCluster(): boolean {
 
 // --- sandpod processes ---------------------------------------------------------------------------
 
+/** Every process this run started, killed when it ends however it ends. */
+const processes = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of processes) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
+
+process.once('SIGINT', () => process.exit(130));
+process.once('SIGTERM', () => process.exit(143));
+
 class Proc {
   child: ChildProcess;
   exited = false;
@@ -144,8 +153,10 @@ class Proc {
       env: { ...process.env, KUBECONFIG: kubeconfig, ...env },
       stdio: ['ignore', logFd, logFd],
     });
+    processes.add(this.child);
     this.child.once('exit', () => {
       this.exited = true;
+      processes.delete(this.child);
     });
   }
 
@@ -414,12 +425,18 @@ async function socketClient(record: Record_, gateways: Gateways, deadline: numbe
       continue;
     }
     const lost = new Promise<'lost'>((resolve) => socket.once('disconnect', () => resolve('lost')));
+    // `exit` carries no output (outputStreamed): it came in `output` events, replayed in full
+    // from the start on every attach.
+    let stdout = '';
+    socket.on('output', (payload: { id: string; stream: string; data: string }) => {
+      if (payload.id === record.id && payload.stream === 'stdout') stdout += payload.data;
+    });
     const exited = new Promise<'exit'>((resolve) => {
       socket.on('exit', (payload: ExecutionResult & { id: string }) => {
         if (payload.id !== record.id) return;
         record.exits += 1;
         if (record.result === undefined) {
-          record.result = payload;
+          record.result = { ...payload, stdout };
           record.finishedMs = now();
         }
         resolve('exit');
@@ -582,6 +599,7 @@ async function main(): Promise<void> {
   const operators = new Operators(operatorConfig());
   const gateways = new Gateways(
     writeYaml('gateway.yaml', {
+      backend: 'kubernetes',
       logLevel: 'info',
       tenants: [
         { name: 'chaos', tokenSha256: [sha256Hex(token)], maxConcurrent: 5000, ratePerSecond: 1000, burst: 1000 },
@@ -616,7 +634,10 @@ async function main(): Promise<void> {
         const number = perKind.get(kind) ?? 0;
         perKind.set(kind, number + 1);
         log(`fault ${position + 1}/${schedule.length}: ${kind} #${number + 1}`);
-        const fault = await injectFault(kind, number, operators, gateways);
+        const startMs = now();
+        const fault = await injectFault(kind, number, operators, gateways).catch(
+          (error: Error): InjectedFault => ({ kind, startMs, recoveredMs: now(), detail: `FAILED: ${error.message}` }),
+        );
         faults.push(fault);
         log(`  recovered after ${((fault.recoveredMs - fault.startMs) / 1000).toFixed(1)} s ${fault.detail}`);
       }
@@ -852,11 +873,18 @@ async function report(records: Record_[], faults: InjectedFault[]): Promise<void
   for (const record of notAccepted.slice(0, 20))
     console.log(`- #${record.index} ${record.kind} never accepted: ${record.problem ?? 'timed out'}`);
   writeFileSync(path.join(workDir, 'records.json'), JSON.stringify({ records, faults }, null, 1));
-  if (bad.length > 0 || notAccepted.length > 0 || leftPods.length > 0 || leftSecrets.length > 0) process.exitCode = 1;
+  const failedFaults = faults.filter((fault) => fault.detail.startsWith('FAILED'));
+  if (bad.length + notAccepted.length + leftPods.length + leftSecrets.length + failedFaults.length > 0) {
+    process.exitCode = 1;
+  }
   console.log(`\nchaos: ${process.exitCode ? 'FAIL' : 'ok'} (records in ${workDir}/records.json)`);
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+// Exits at once when done: clients' timers for their deadline would otherwise keep it up.
+main().then(
+  () => process.exit(process.exitCode ?? 0),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

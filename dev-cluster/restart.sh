@@ -26,5 +26,8 @@ else
   stop_component "$name"
 fi
 log "starting $name again ($bin), log $LOGS/$name.log"
-(cd "$cwd" && setsid env -i "${environment[@]}" "$bin" "${argv[@]:1}" </dev/null >>"$LOGS/$name.log" 2>&1 &
-  echo "$! $bin" >"$PIDS/$name.pid")
+# As start() in cluster-lib.sh, and not from a subshell: a subshell that starts a background job
+# waits for it before it ends, and so would this script.
+cd "$cwd"
+setsid env -i "${environment[@]}" "$bin" "${argv[@]:1}" </dev/null >>"$LOGS/$name.log" 2>&1 &
+echo "$! $bin" >"$PIDS/$name.pid"
