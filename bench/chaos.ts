@@ -16,7 +16,7 @@
 // stops it at the end; hold /tmp/sandpod-cluster.lock around it on a shared machine.
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { connect as connectNet, createServer } from 'node:net';
 import { loadavg } from 'node:os';
 import path from 'node:path';
@@ -425,6 +425,13 @@ async function socketClient(record: Record_, gateways: Gateways, deadline: numbe
       continue;
     }
     const lost = new Promise<'lost'>((resolve) => socket.once('disconnect', () => resolve('lost')));
+    // An ack may wait long (stdin waits for the container), but not for a replica that is gone.
+    const ackOf = async (event: string, payload: unknown): Promise<Ack> => {
+      const ack = socket.timeout(Math.max(1, deadline - Date.now())).emitWithAck(event, payload) as Promise<Ack>;
+      const outcome = await Promise.race([ack, lost]);
+      if (outcome === 'lost') throw new Error(`the connection was lost before the ${event} ack`);
+      return outcome;
+    };
     // `exit` carries no output (outputStreamed): it came in `output` events, replayed in full
     // from the start on every attach.
     let stdout = '';
@@ -444,7 +451,7 @@ async function socketClient(record: Record_, gateways: Gateways, deadline: numbe
     });
     try {
       if (record.id === undefined) {
-        const ack = (await socket.timeout(60_000).emitWithAck('run', program.request(record.index))) as Ack;
+        const ack = await ackOf('run', program.request(record.index));
         if (!ack.id) {
           if (RETRYABLE.has(ack.error?.code ?? '')) {
             record.refused += 1;
@@ -460,15 +467,13 @@ async function socketClient(record: Record_, gateways: Gateways, deadline: numbe
         record.acceptedMs = now();
       } else {
         record.reattaches += 1;
-        const ack = (await socket.timeout(60_000).emitWithAck('attach', { id: record.id })) as Ack;
+        const ack = await ackOf('attach', { id: record.id });
         if (!ack.id) throw new Error(`attach refused: ${JSON.stringify(ack.error)}`);
       }
       if (!typedAcked && program.typed) {
-        const typed = (await socket
-          .timeout(60_000)
-          .emitWithAck('stdin', { id: record.id, data: program.typed(record.index) })) as Ack;
+        const typed = await ackOf('stdin', { id: record.id, data: program.typed(record.index) });
         if (typed.error) throw new Error(`stdin refused: ${JSON.stringify(typed.error)}`);
-        await socket.timeout(60_000).emitWithAck('stdin:end', { id: record.id });
+        await ackOf('stdin:end', { id: record.id });
         typedAcked = true;
       }
       const remaining = Math.max(0, deadline - Date.now());
@@ -518,6 +523,40 @@ const unixSocketAnswers = (file: string) => () =>
     socket.once('error', () => resolve(false));
   });
 
+/** Kills the shims of the task bundles containerd holds open while it has not started yet. */
+function killStuckShims(): string[] {
+  const containerd = pidOf('containerd');
+  if (containerd === undefined) return [];
+  const ids = new Set<string>();
+  for (const fd of readdirSync(`/proc/${containerd}/fd`)) {
+    const target = (() => {
+      try {
+        return readlinkSync(`/proc/${containerd}/fd/${fd}`);
+      } catch {
+        return '';
+      }
+    })();
+    const match = /io\.containerd\.runtime\.v2\.task\/[^/]+\/([0-9a-f]{64})\//.exec(target);
+    if (match?.[1]) ids.add(match[1]);
+  }
+  const killed: string[] = [];
+  for (const entry of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    let argv: string[];
+    try {
+      argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    if (!argv[0]?.includes('containerd-shim')) continue;
+    const id = argv[argv.indexOf('-id') + 1];
+    if (id && ids.has(id)) {
+      process.kill(Number(entry), 'SIGKILL');
+      killed.push(`${entry} (${id.slice(0, 12)})`);
+    }
+  }
+  return killed;
+}
+
 async function restartComponent(component: string): Promise<void> {
   await execFileAsync(path.join(repo, 'dev-cluster/restart.sh'), [component], { timeout: 60_000 });
 }
@@ -566,10 +605,21 @@ async function injectFault(
       await restartComponent('kubelet');
       await until('kubelet', httpOk('http://127.0.0.1:10248/healthz'));
       break;
-    case 'containerd':
+    case 'containerd': {
       await restartComponent('containerd');
-      await until('containerd', unixSocketAnswers(path.join(state, 'run/containerd/containerd.sock')));
+      const socket = unixSocketAnswers(path.join(state, 'run/containerd/containerd.sock'));
+      try {
+        await until('containerd', socket, 60_000);
+      } catch {
+        // containerd 1.7 loads the shims it finds before it serves its socket and waits without a
+        // deadline for each to delete a task that is gone: a runsc shim that never answers keeps
+        // it from starting at all (containerd/containerd#13848, google/gvisor#14427). What an
+        // operator does there: SIGKILL the shims of the bundles it is stuck on.
+        detail = `containerd hung at start; SIGKILLed the shims it waited on: ${killStuckShims().join(', ')}`;
+        await until('containerd', socket);
+      }
       break;
+    }
   }
   return { kind, startMs, recoveredMs: now(), detail };
 }
