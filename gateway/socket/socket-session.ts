@@ -1,5 +1,6 @@
 import type { Socket } from 'socket.io';
 import type winston from 'winston';
+import { isTerminal } from '../../contract/index.js';
 import { errorMessage } from '../../observability/logger.js';
 import type { Config } from '../config.js';
 import { tooMany } from '../errors.js';
@@ -180,7 +181,14 @@ export function serveSocket(socket: GatewaySocket, deps: SocketSessionDeps): voi
     const reservation = reserveFollow();
     try {
       // Checks existence and tenancy before the ack; following itself starts after the ack.
-      await executions.get(tenant, id);
+      const result = await executions.get(tenant, id);
+      // Lets the replica this client left know it came back (its orphan check reads this); an
+      // API server that cannot take the note now costs the note only, never the attach.
+      if (!isTerminal(result.phase)) {
+        await executions.noteAttach(tenant, id).catch((error: unknown) => {
+          log.warn('Failed to note an attach on the Execution', { id, error: errorMessage(error) });
+        });
+      }
     } catch (error) {
       reservation.cancel();
       throw error;
