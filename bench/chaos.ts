@@ -675,11 +675,12 @@ async function main(): Promise<void> {
     );
 
     const loadMs = (EXECUTIONS / RATE) * 1000;
+    const loadStart = now();
     const schedule = faultSchedule();
     const faultLoop = (async () => {
       const perKind = new Map<FaultKind, number>();
       for (const [position, kind] of schedule.entries()) {
-        const at = ((position + 1) / (schedule.length + 1)) * loadMs;
+        const at = loadStart + ((position + 1) / (schedule.length + 1)) * loadMs;
         if (now() < at) await sleep(at - now());
         const number = perKind.get(kind) ?? 0;
         perKind.set(kind, number + 1);
@@ -694,7 +695,6 @@ async function main(): Promise<void> {
     })();
 
     const clients: Promise<void>[] = [];
-    const loadStart = now();
     for (let index = 0; index < EXECUTIONS; index++) {
       const due = loadStart + (index / RATE) * 1000;
       if (now() < due) await sleep(due - now());
