@@ -160,7 +160,11 @@ class Proc {
     });
   }
 
+  /** Set when this run killed it (a fault, or the end), as against an exit of its own. */
+  killedHere = false;
+
   kill(signal: NodeJS.Signals): Promise<void> {
+    this.killedHere = true;
     if (this.exited) return Promise.resolve();
     return new Promise((resolve) => {
       this.child.once('exit', () => resolve());
@@ -203,6 +207,10 @@ class Operators {
   private started = 0;
   constructor(private readonly config: string) {}
 
+  /** Replicas that ended by themselves (a leader that could not renew its Lease exits) and were started again. */
+  exits = 0;
+  private stopping = false;
+
   start(slot: number): Proc {
     this.started += 1;
     const name = `operator-${'ab'[slot]}${this.started}`;
@@ -212,6 +220,15 @@ class Operators {
       LOG_LEVEL: 'info',
     });
     this.replicas[slot] = proc;
+    // As its Deployment's kubelet would: a replica that exits on its own is started again.
+    proc.child.once('exit', () => {
+      if (this.stopping || this.replicas[slot] !== proc || proc.killedHere) return;
+      this.exits += 1;
+      log(`${name} exited by itself; starting a replacement`);
+      setTimeout(() => {
+        if (!this.stopping && this.replicas[slot] === proc) this.start(slot);
+      }, 1000);
+    });
     return proc;
   }
 
@@ -238,6 +255,7 @@ class Operators {
   }
 
   async stopAll(): Promise<void> {
+    this.stopping = true;
     await Promise.all(this.replicas.map((proc) => proc?.kill('SIGTERM')));
   }
 }
@@ -724,7 +742,7 @@ async function main(): Promise<void> {
     await faultLoop;
     await Promise.all(clients);
     log(`every client is done (${records.filter((r) => r.result).length} results)`);
-    await report(records, faults);
+    await report(records, faults, operators.exits);
   } catch (error) {
     failure = error;
   } finally {
@@ -755,7 +773,7 @@ interface ExecutionObject {
   status?: ExecutionResult & { phase?: string };
 }
 
-async function report(records: Record_[], faults: InjectedFault[]): Promise<void> {
+async function report(records: Record_[], faults: InjectedFault[], operatorExits: number): Promise<void> {
   // The cluster's own view, once its cleanup had time: every Execution, pods and Secrets left.
   const listExecutions = async () =>
     (
