@@ -920,6 +920,9 @@ async function report(records: Record_[], faults: InjectedFault[], operatorExits
     `| clients that reattached (Socket.IO attach or GET from the other replica) | ${records.filter((r) => r.reattaches > 0).length} |`,
   );
   console.log(
+    `| operator replicas that exited by themselves (a lost Lease) and were started again | ${operatorExits} |`,
+  );
+  console.log(
     `| load average at the end | ${loadavg()
       .map((value) => value.toFixed(2))
       .join(' ')} |`,
