@@ -15,6 +15,10 @@ import { idPayloadSchema, parsePayload, stdinPayloadSchema } from './payloads.js
 
 export type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 
+/** Tries at noting an attach on the Execution, a second apart: an API server restart passes. */
+const NOTE_ATTACH_ATTEMPTS = 60;
+const NOTE_ATTACH_RETRY_MS = 1000;
+
 export interface SocketSessionDeps {
   executions: TenantExecutions;
   followers: Followers;
@@ -175,6 +179,25 @@ export function serveSocket(socket: GatewaySocket, deps: SocketSessionDeps): voi
     return { id, afterAck: () => reservation.follow(id) };
   });
 
+  /**
+   * Notes the attach where every replica reads it, trying again while the API server is away (a
+   * restart takes seconds) and this socket stays: never a cost to the attach itself.
+   */
+  const noteAttach = async (id: string) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await executions.noteAttach(tenant, id);
+        return;
+      } catch (error) {
+        if (attempt >= NOTE_ATTACH_ATTEMPTS || !socket.connected) {
+          log.warn('Failed to note an attach on the Execution', { id, attempts: attempt, error: errorMessage(error) });
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, NOTE_ATTACH_RETRY_MS));
+      }
+    }
+  };
+
   handle('attach', async (payload) => {
     const { id } = parsePayload(idPayloadSchema, payload);
     if (follows.has(id)) return { id };
@@ -182,13 +205,8 @@ export function serveSocket(socket: GatewaySocket, deps: SocketSessionDeps): voi
     try {
       // Checks existence and tenancy before the ack; following itself starts after the ack.
       const result = await executions.get(tenant, id);
-      // Lets the replica this client left know it came back (its orphan check reads this); an
-      // API server that cannot take the note now costs the note only, never the attach.
-      if (!isTerminal(result.phase)) {
-        await executions.noteAttach(tenant, id).catch((error: unknown) => {
-          log.warn('Failed to note an attach on the Execution', { id, error: errorMessage(error) });
-        });
-      }
+      // Lets the replica this client left know it came back (its orphan check reads this).
+      if (!isTerminal(result.phase)) void noteAttach(id);
     } catch (error) {
       reservation.cancel();
       throw error;

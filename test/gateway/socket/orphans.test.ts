@@ -95,7 +95,9 @@ describe('socket orphans across replicas', () => {
     attachedAt: Map<string, number>,
     cancels: string[],
     onCancel: () => void = () => undefined,
+    notesRefused = 0,
   ): ExecutionBackend {
+    let refused = 0;
     const running = { id: 'ex-1', runtime: 'python', phase: 'Running' } as ExecutionResult;
     return {
       runtimes: async () => [{ name: 'python', version: '3', aliases: [], compiled: false, fileName: 'main.py' }],
@@ -113,6 +115,11 @@ describe('socket orphans across replicas', () => {
           await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
         })(),
       noteAttach: async (_tenant, id) => {
+        // An API server restarting refuses the first notes.
+        if (refused < notesRefused) {
+          refused += 1;
+          throw new Error('the Kubernetes API server failed: fetch failed');
+        }
         attachedAt.set(id, Date.now());
       },
       attachedSince: async (_tenant, id, sinceMs) => (attachedAt.get(id) ?? Number.NEGATIVE_INFINITY) >= sinceMs,
@@ -149,6 +156,34 @@ describe('socket orphans across replicas', () => {
     second.socket.close();
     assert.deepEqual(cancels, []);
     assert.ok(attachedAt.has(id), 'the attach was noted where the other replica reads it');
+  });
+
+  it('should not cancel it when the note of the attach went through only on a later try', async function () {
+    this.timeout(10_000);
+    const attachedAt = new Map<string, number>();
+    const cancels: string[] = [];
+    const slowConfig = parseConfig({
+      tenants: [{ name: 'alpha', tokenSha256: [sha256Hex(TOKEN)] }],
+      socket: { disconnectGraceMs: 1500 },
+    });
+    gateways = [
+      await startGateway(slowConfig, replicaBackend(attachedAt, cancels)),
+      await startGateway(
+        slowConfig,
+        replicaBackend(attachedAt, cancels, () => undefined, 1),
+      ),
+    ];
+    const first = await connectSocket(gateways[0]?.url as string, TOKEN);
+    const id = ackId(
+      await emitWithAck(first.socket, 'run', { runtime: 'python', source: 'input()\n', interactive: true }),
+    );
+    first.socket.close();
+    const second = await connectSocket(gateways[1]?.url as string, TOKEN);
+    assert.equal(ackId(await emitWithAck(second.socket, 'attach', { id })), id, 'the attach is acked all the same');
+
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    second.socket.close();
+    assert.deepEqual(cancels, []);
   });
 
   it('should still cancel it when the client attached elsewhere only before it disconnected', async () => {
