@@ -489,9 +489,19 @@ async function socketClient(record: Record_, gateways: Gateways, deadline: numbe
         if (!ack.id) throw new Error(`attach refused: ${JSON.stringify(ack.error)}`);
       }
       if (!typedAcked && program.typed) {
-        const typed = await ackOf('stdin', { id: record.id, data: program.typed(record.index) });
-        if (typed.error) throw new Error(`stdin refused: ${JSON.stringify(typed.error)}`);
-        await ackOf('stdin:end', { id: record.id });
+        // While the API server is away the gateway answers 503: the same socket tries again.
+        const untilAcked = async (event: string, payload: unknown) => {
+          for (;;) {
+            const ack = await ackOf(event, payload);
+            if (!ack.error) return;
+            if (!RETRYABLE.has(ack.error.code ?? '') || Date.now() > deadline) {
+              throw new Error(`${event} refused: ${JSON.stringify(ack.error)}`);
+            }
+            await sleep(1000);
+          }
+        };
+        await untilAcked('stdin', { id: record.id, data: program.typed(record.index) });
+        await untilAcked('stdin:end', { id: record.id });
         typedAcked = true;
       }
       const remaining = Math.max(0, deadline - Date.now());
