@@ -6,8 +6,9 @@
 // that every accepted execution got exactly one result, the one its program deserves
 // (bench/lib/chaos-mix.ts; a SystemError counts against it), that no pod was created twice for
 // one Execution (the API server's audit log, which dev-cluster/up.sh turns on for pod creates),
-// and that no pod or input Secret is left. Prints tables; exits non-zero when anything was lost,
-// duplicated or wrong.
+// and that no pod or input Secret is left. An operator replica that exits by itself (a leader
+// that lost its Lease) is started again, as its Deployment would be. Prints tables; exits non-zero
+// when anything was lost, duplicated or wrong.
 //
 // Knobs: CHAOS_EXECUTIONS (2000), CHAOS_RATE (executions started per second, 1.2), CHAOS_FAULTS
 // (how many of each, default operator=5,gateway=5,apiserver=3,etcd=2,kubelet=2,containerd=2),
