@@ -130,6 +130,10 @@ soak: deps build ## Soak the embedded gateway at 80% of its capacity with floods
 load: deps build ## 1000 Socket.IO clients (SOCKETS) each running an interactive program on one embedded gateway
 	node --import=tsx bench/sockets.ts
 
+.PHONY: chaos
+chaos: deps build ## Faults on the dev cluster under load: 2000 executions (CHAOS_EXECUTIONS, CHAOS_RATE) through 2 gateways and 2 operators while leaders, gateways, kube-apiserver, etcd, kubelet and containerd die (CHAOS_FAULTS)
+	node --import=tsx bench/chaos.ts
+
 .PHONY: run-runsc
 run-runsc: deps build ## Like run, with gVisor (runsc, built on first use) as the sandbox
 	SANDPOD_OCI_RUNTIME=runsc SANDPOD_OCI_RUNTIME_PATH="$$(scripts/tool-path.sh runsc)" node dist/gateway/main.js

@@ -123,6 +123,19 @@ start etcd "$ETCD" \
 WAIT_COMPONENT=etcd wait_for "etcd" 60 curl -fsS "http://127.0.0.1:$ETCD_PORT/health" ||
   die "etcd did not start (log: $LOGS/etcd.log)"
 
+# Audit: one line per pod create (who, which pod, the answer's code) in $LOGS/audit.log, so that
+# bench/chaos.ts can count the pods ever created per Execution; nothing else is recorded.
+cat >"$STATE/audit-policy.yaml" <<EOF
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: Metadata
+    verbs: [create]
+    resources: [{group: "", resources: [pods]}]
+  - level: None
+EOF
+
 check_ports kube-apiserver "$APISERVER_PORT"
 start kube-apiserver "$APISERVER" \
   --advertise-address=127.0.0.1 \
@@ -156,6 +169,10 @@ start kube-apiserver "$APISERVER" \
   --endpoint-reconciler-type=none \
   --enable-priority-and-fairness=false \
   --feature-gates=PodLogsQuerySplitStreams=true \
+  --audit-policy-file="$STATE/audit-policy.yaml" \
+  --audit-log-path="$LOGS/audit.log" \
+  --audit-log-maxsize=100 \
+  --audit-log-maxbackup=3 \
   --v=1
 WAIT_COMPONENT=kube-apiserver wait_for "kube-apiserver /readyz" 180 "$KUBECTL" --kubeconfig="$KUBECONFIG_PATH" get --raw=/readyz ||
   die "kube-apiserver did not become ready (log: $LOGS/kube-apiserver.log)"

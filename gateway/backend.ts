@@ -47,6 +47,13 @@ export interface ExecutionBackend {
    * Undefined when there is no such execution. Stops early when `signal` aborts.
    */
   follow(tenant: string, id: string, signal: AbortSignal): AsyncIterable<ExecutionEvent> | undefined;
+  /**
+   * Records that a client attached to the execution through this process (a socket `attach`), so
+   * that every replica can tell it is followed. Without it, each process knows only its own.
+   */
+  noteAttach?(tenant: string, id: string): Promise<void>;
+  /** Whether a client attached to the execution on any replica at or after `sinceMs` (epoch ms). */
+  attachedSince?(tenant: string, id: string, sinceMs: number): Promise<boolean>;
   /** Resolves once the execution is terminal. */
   wait(tenant: string, id: string, signal?: AbortSignal): Promise<ExecutionResult | undefined>;
   /**

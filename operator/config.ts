@@ -111,6 +111,12 @@ const statusPolicySchema = z.strictObject({
    */
   logReadAttempts: z.int().positive().max(100).default(3),
   logReadTimeoutMs: z.int().positive().default(10_000),
+  /**
+   * And the reads go on failing at least this long after the first failure: a kubelet restarting
+   * refuses every log read for a few seconds, which the work queue's first retries (50 ms, 100 ms,
+   * ...) would spend at once, and a program that ran well would end without its output.
+   */
+  logReadGiveUpSeconds: z.int().min(0).default(60),
 });
 export type StatusPolicy = z.infer<typeof statusPolicySchema>;
 

@@ -81,7 +81,7 @@ export class Reconciler {
   /** Keys whose finished children are known gone, so a resync does not delete them again. */
   private readonly cleanedUp = new Map<string, string>();
   /** Per key, log reads of its ended pod that failed so far. */
-  private readonly logReadFailures = new Map<string, number>();
+  private readonly logReadFailures = new Map<string, { count: number; firstMs: number }>();
   /** Keys this process made children for, whose Secret may exist although status names no pod. */
   private readonly childrenMade = new Set<string>();
   /** Per key, the uid of the input Secret this process made or found owned by the Execution. */
@@ -237,7 +237,8 @@ export class Reconciler {
   }
 
   /**
-   * A log read that fails is retried with the key's backoff, logReadAttempts times in all; then
+   * A log read that fails is retried with the key's backoff, logReadAttempts times in all and for
+   * at least logReadGiveUpSeconds after the first failure (a kubelet restart passes); then
    * the Execution ends with what the pod's exit says and no output, rather than never: the node
    * may be gone, or (kwok) never kept logs. `lost` says why the output is missing.
    */
@@ -252,9 +253,13 @@ export class Reconciler {
       this.logReadFailures.delete(key);
       return { output };
     } catch (error) {
-      const failures = (this.logReadFailures.get(key) ?? 0) + 1;
-      if (failures < this.policy.status.logReadAttempts) {
-        this.logReadFailures.set(key, failures);
+      const nowMs = this.clock().getTime();
+      const before = this.logReadFailures.get(key);
+      const failures = (before?.count ?? 0) + 1;
+      const firstMs = before?.firstMs ?? nowMs;
+      const giveUpMs = this.policy.status.logReadGiveUpSeconds * 1000;
+      if (failures < this.policy.status.logReadAttempts || nowMs - firstMs < giveUpMs) {
+        this.logReadFailures.set(key, { count: failures, firstMs });
         throw error;
       }
       this.logReadFailures.delete(key);

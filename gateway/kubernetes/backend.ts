@@ -57,6 +57,9 @@ export interface KubernetesBackendDeps {
  */
 const UNSEEN_CREATION_TTL_MS = 60_000;
 
+/** When a client last attached to the Execution, on whichever replica (RFC 3339). */
+export const ATTACHED_AT_ANNOTATION = `${API_GROUP}/attached-at`;
+
 /** Retry-After of a storage refusal when none of the tenant's Executions has finished yet. */
 const STORAGE_RETRY_SECONDS = 10;
 
@@ -267,6 +270,25 @@ export class KubernetesBackend implements ExecutionBackend {
       tenant,
     });
     return true;
+  }
+
+  /** The time of the last attach, as an annotation every replica sees (the orphan check reads it). */
+  async noteAttach(tenant: string, id: string): Promise<void> {
+    const found = await this.find(tenant, id);
+    if (!found || isFinished(found.execution)) return;
+    await this.patchExecution(found.ref, {
+      metadata: { annotations: { [ATTACHED_AT_ANNOTATION]: this.now().toISOString() } },
+    });
+  }
+
+  async attachedSince(tenant: string, id: string, sinceMs: number): Promise<boolean> {
+    const ref = executionRef(tenant, id, this.namespaceSettings);
+    if (!ref) return false;
+    // From the API server: the note may be a moment old, and the watch a moment behind.
+    const execution = await this.readWhole(ref);
+    if (!execution || !this.belongs(execution, tenant)) return false;
+    const noted = Date.parse(execution.metadata.annotations?.[ATTACHED_AT_ANNOTATION] ?? '');
+    return Number.isFinite(noted) && noted >= sinceMs;
   }
 
   async stdin(tenant: string, id: string, data: string | null): Promise<void> {

@@ -60,12 +60,16 @@ export function createSocketServer(
   const orphanTimers = new Set<NodeJS.Timeout>();
 
   const cancelWhenOrphaned = (tenant: Tenant, id: string, socketLog: winston.Logger) => {
+    const disconnectedAtMs = Date.now();
     const timer = setTimeout(async () => {
       orphanTimers.delete(timer);
       if (followers.has(id)) return;
       try {
         const result = await executions.get(tenant, id);
         if (isTerminal(result.phase)) return;
+        // The client may have come back through another replica (a load balancer's choice, or
+        // this one's restart): it follows there, and the execution is not orphaned.
+        if (await executions.attachedSince(tenant, id, disconnectedAtMs)) return;
         await executions.cancel(tenant, id, socketLog);
       } catch (error) {
         socketLog.warn('Failed to cancel orphaned execution', { id, error: errorMessage(error) });

@@ -1,5 +1,6 @@
 import type { Socket } from 'socket.io';
 import type winston from 'winston';
+import { isTerminal } from '../../contract/index.js';
 import { errorMessage } from '../../observability/logger.js';
 import type { Config } from '../config.js';
 import { tooMany } from '../errors.js';
@@ -13,6 +14,10 @@ import type { Followers } from './followers.js';
 import { idPayloadSchema, parsePayload, stdinPayloadSchema } from './payloads.js';
 
 export type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+
+/** Tries at noting an attach on the Execution, a second apart: an API server restart passes. */
+const NOTE_ATTACH_ATTEMPTS = 60;
+const NOTE_ATTACH_RETRY_MS = 1000;
 
 export interface SocketSessionDeps {
   executions: TenantExecutions;
@@ -174,13 +179,34 @@ export function serveSocket(socket: GatewaySocket, deps: SocketSessionDeps): voi
     return { id, afterAck: () => reservation.follow(id) };
   });
 
+  /**
+   * Notes the attach where every replica reads it, trying again while the API server is away (a
+   * restart takes seconds) and this socket stays: never a cost to the attach itself.
+   */
+  const noteAttach = async (id: string) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await executions.noteAttach(tenant, id);
+        return;
+      } catch (error) {
+        if (attempt >= NOTE_ATTACH_ATTEMPTS || !socket.connected) {
+          log.warn('Failed to note an attach on the Execution', { id, attempts: attempt, error: errorMessage(error) });
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, NOTE_ATTACH_RETRY_MS));
+      }
+    }
+  };
+
   handle('attach', async (payload) => {
     const { id } = parsePayload(idPayloadSchema, payload);
     if (follows.has(id)) return { id };
     const reservation = reserveFollow();
     try {
       // Checks existence and tenancy before the ack; following itself starts after the ack.
-      await executions.get(tenant, id);
+      const result = await executions.get(tenant, id);
+      // Lets the replica this client left know it came back (its orphan check reads this).
+      if (!isTerminal(result.phase)) void noteAttach(id);
     } catch (error) {
       reservation.cancel();
       throw error;

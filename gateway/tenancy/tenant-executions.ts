@@ -36,6 +36,10 @@ export interface TenantExecutions {
   follow(tenant: Tenant, id: string, signal: AbortSignal): AsyncIterable<ExecutionEvent>;
   /** The final result, or undefined when `signal` aborted first; 404 when there is no such execution. */
   wait(tenant: Tenant, id: string, signal: AbortSignal): Promise<ExecutionResult | undefined>;
+  /** Tells every replica that a client attached here (where the backend can; else nothing). */
+  noteAttach(tenant: Tenant, id: string): Promise<void>;
+  /** Whether a client attached on another replica at or after `sinceMs`; false where unknown. */
+  attachedSince(tenant: Tenant, id: string, sinceMs: number): Promise<boolean>;
 }
 
 export interface TenantExecutionsDeps {
@@ -204,6 +208,14 @@ export function createTenantExecutions(deps: TenantExecutionsDeps): TenantExecut
       const events = backend.follow(tenant.name, id, signal);
       if (!events) throw notFound();
       return events;
+    },
+
+    async noteAttach(tenant, id) {
+      await backend.noteAttach?.(tenant.name, id);
+    },
+
+    async attachedSince(tenant, id, sinceMs) {
+      return (await backend.attachedSince?.(tenant.name, id, sinceMs)) ?? false;
     },
 
     async wait(tenant, id, signal) {

@@ -19,6 +19,7 @@
  *   - with --gate-ms, the program held back until one byte (the gate) arrives on stdin: the
  *     gateway sends it once its attach to the container is in place, so that attach sees every
  *     byte the program writes (containerd gives an attach only what is written after it joins);
+ *     a first byte other than the gate is the program's input, handed on to it with the rest;
  *   - the outcome, with times in milliseconds and the largest resident set of the step's processes,
  *     as one JSON line in the termination message;
  *   - with --tests N, the program once per test (stdin and extra arguments from
@@ -327,25 +328,58 @@ static void write_frame(char kind, const char *data, size_t length) {
   write_all(1, encoded, at);
 }
 
-/* Waits for the gate: one byte read from stdin (and so kept from the program), EOF, or the end of
- * gate_ms. Past that the program starts ungated; the gateway then no longer sends the byte. */
-static void await_gate(long long gate_ms) {
+/* The gate byte (contract/live-gate.ts). */
+#define GATE_BYTE 0
+
+/* Waits for the gate: the gate byte read from stdin (and so kept from the program), EOF, or the end
+ * of gate_ms. Past that the program starts ungated; the gateway then no longer sends the byte.
+ * Returns -1, or the first byte of the program's input when that came instead of the gate: a
+ * gateway that no longer gates (its container started late) may send input while this still
+ * waits, and that byte belongs to the program. */
+static int await_gate(long long gate_ms) {
   long long deadline = now_ms(CLOCK_MONOTONIC) + gate_ms;
   for (;;) {
     long long left = deadline - now_ms(CLOCK_MONOTONIC);
-    if (left <= 0) return;
+    if (left <= 0) return -1;
     struct pollfd in = {.fd = 0, .events = POLLIN};
     int ready = poll(&in, 1, (int)left);
     if (ready < 0 && errno == EINTR) continue;
-    if (ready <= 0) return;
-    char gate;
-    if (read(0, &gate, 1) < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-    return;
+    if (ready <= 0) return -1;
+    unsigned char gate;
+    ssize_t got = read(0, &gate, 1);
+    if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    return got == 1 && gate != GATE_BYTE ? gate : -1;
   }
 }
 
 static int pid_one;
 static pid_t program;
+/* Hands stdin to the program after a first byte read in place of the gate (see relay_stdin). */
+static pid_t relay;
+
+/* The program's stdin becomes a pipe fed by a small process of the step: first the byte the gate
+ * took, then everything else stdin brings, then EOF. */
+static int relay_stdin(unsigned char first) {
+  int fds[2];
+  if (pipe(fds) < 0) return -1;
+  relay = fork();
+  if (relay < 0) return -1;
+  if (relay == 0) {
+    close(fds[0]);
+    char buffer[4096];
+    buffer[0] = (char)first;
+    ssize_t got = 1;
+    for (;;) {
+      if (got > 0) write_all(fds[1], buffer, (size_t)got);
+      else if (got == 0 || errno != EINTR) _exit(0);
+      got = read(0, buffer, sizeof buffer);
+    }
+  }
+  close(fds[1]);
+  if (dup2(fds[0], 0) < 0) return -1;
+  close(fds[0]);
+  return 0;
+}
 
 /* Every process of the step but this one. As the init of its PID namespace, kill(-1) reaches
  * them all, daemons in sessions of their own included; elsewhere (tests on a host) only the
@@ -355,6 +389,7 @@ static void kill_step(void) {
   else {
     kill(-program, SIGKILL);
     kill(program, SIGKILL);
+    if (relay > 0) kill(relay, SIGKILL);
   }
 }
 
@@ -805,7 +840,11 @@ int main(int argc, char **argv) {
     perror("sandpod-launch: setting up");
     return 125;
   }
-  if (o.gate_ms) await_gate(o.gate_ms);
+  int early = o.gate_ms ? await_gate(o.gate_ms) : -1;
+  if (early >= 0 && relay_stdin((unsigned char)early) < 0) {
+    perror("sandpod-launch: handing stdin to the program");
+    return 125;
+  }
 
   struct outcome staged = {0};
   if (stage_sources(&o, &staged)) {

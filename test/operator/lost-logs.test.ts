@@ -20,19 +20,24 @@ class UnreadableLogsWorld extends World {
   }
 }
 
-async function endedPodWith(exitCode: number, attempts: number) {
+async function endedPodWith(exitCode: number, attempts: number, giveUpSeconds = 0) {
   const world = new UnreadableLogsWorld();
   world.runtimeObjects.push(runtime());
   world.addExecution(execution());
-  const reconciler = new Reconciler(world, world, policy({ status: { logReadAttempts: attempts } }), silent, () =>
-    at(5),
+  const clock = { seconds: 5 };
+  const reconciler = new Reconciler(
+    world,
+    world,
+    policy({ status: { logReadAttempts: attempts, logReadGiveUpSeconds: giveUpSeconds } }),
+    silent,
+    () => at(clock.seconds),
   );
   await reconciler.reconcile(KEY);
   world.setPodStatus('tenant-a', 'hello-run', {
     phase: exitCode === 0 ? 'Succeeded' : 'Failed',
     containerStatuses: [container('run', terminated(exitCode))],
   });
-  return { world, pass: () => reconciler.reconcile(KEY), current: () => world.stored('tenant-a', 'hello') };
+  return { world, clock, pass: () => reconciler.reconcile(KEY), current: () => world.stored('tenant-a', 'hello') };
 }
 
 describe('Reconciler when the logs of an ended pod cannot be read', () => {
@@ -58,6 +63,28 @@ describe('Reconciler when the logs of an ended pod cannot be read', () => {
     await pass();
     assert.equal(current()?.status?.reason, 'NonZeroExit');
     assert.equal(current()?.status?.exitCode, 3);
+  });
+
+  it('should go on retrying past the attempts until the give-up time passed when a kubelet restarts', async () => {
+    const { world, clock, pass, current } = await endedPodWith(0, 3, 60);
+    world.logs.set('hello-run/run/Stdout', 'hello\n');
+    for (let attempt = 0; attempt < 5; attempt++) await assert.rejects(pass(), /i\/o timeout/);
+    clock.seconds += 59;
+    await assert.rejects(pass(), /i\/o timeout/);
+    assert.equal(current()?.status?.phase, 'Pending', 'not given up 59 s after the first failure');
+    world.logsBack = true;
+    await pass();
+    assert.equal(current()?.status?.stdout, 'hello\n');
+  });
+
+  it('should give up once both the attempts and the give-up time are spent', async () => {
+    const { clock, pass, current } = await endedPodWith(0, 3, 60);
+    await assert.rejects(pass());
+    clock.seconds += 60;
+    await assert.rejects(pass());
+    await pass();
+    assert.equal(current()?.status?.reason, 'Completed');
+    assert.match(current()?.status?.message ?? '', /output could not be read/);
   });
 
   it('should take the output when a retry reads it', async () => {

@@ -221,6 +221,17 @@ describe('sandpod-launch (needs root and gcc)', function () {
     assert.equal(result.report.exitCode, 0);
   });
 
+  it('should hand the program its first byte when input came instead of the gate', async () => {
+    // A gateway whose container started late no longer gates, and types at once: while the
+    // launcher still waits, the first byte of that input is the program's, not a gate.
+    const result = await launch(['--gate-ms', '60000'], ['sh', '-c', 'cat; echo end'], {}, dir, (stdin) => {
+      stdin.write('typed\n');
+      setTimeout(() => stdin.end('more\n'), 100);
+    });
+    assert.equal(result.stdout, 'typed\nmore\nend\n');
+    assert.equal(result.report.exitCode, 0);
+  });
+
   it('should start the program ungated when no gate came within --gate-ms', async () => {
     let stdin: Writable | undefined;
     const result = await launch(['--gate-ms', '200', '--wall-ms', '5000'], ['echo', 'ran'], {}, dir, (input) => {
