@@ -190,7 +190,11 @@ EOF
 esac
 
 # Pod network: a bridge with addresses from POD_CIDR and no gateway or default
-# route, so pods reach each other on this node and nothing beyond it.
+# route, so pods reach each other on this node and nothing beyond it. With SANDPOD_DEV_INSTALL=helm
+# the bridge is the pods' gateway, so that Services (kube-proxy) route; pod-services.sh keeps them
+# from going beyond the node.
+IS_GATEWAY=false
+[ "$INSTALL_MODE" != helm ] || IS_GATEWAY=true
 cat >"$STATE/cni/10-sandpod.conflist.new" <<EOF
 {
   "cniVersion": "0.4.0",
@@ -199,7 +203,7 @@ cat >"$STATE/cni/10-sandpod.conflist.new" <<EOF
     {
       "type": "bridge",
       "bridge": "sandpod0",
-      "isGateway": false,
+      "isGateway": $IS_GATEWAY,
       "ipMasq": false,
       "hairpinMode": true,
       "ipam": {
@@ -319,5 +323,8 @@ EOF
   log "RuntimeClass gvisor (handler runsc, $GVISOR_MODE) applied"
 else
   log "no RuntimeClass gvisor (reason above)"
+fi
+if [ "$INSTALL_MODE" = helm ]; then
+  "$HERE/pod-services.sh" || no_node "the pod network's Services did not come up (logs in $LOGS)"
 fi
 log "node $NODE_NAME ready; images: sandpod.local/pause:3.10, sandpod.local/runtime-{python,javascript,c,cpp,bash}:dev (use imagePullPolicy: Never or IfNotPresent)"
