@@ -62,8 +62,9 @@ values+=(--set "tests.tokenSecret.name=$RELEASE-dev-token" --set "tests.tokenSec
 # Adopt what exists already (made by sandpod.sh, or kubectl apply of manifests/): helm installs over
 # an object only when it carries the release's ownership marks.
 if ! h status "$RELEASE" -n "$RELEASE_NAMESPACE" >/dev/null 2>&1; then
-  h template "$RELEASE" "$REPO_ROOT/charts/sandpod" -n "$RELEASE_NAMESPACE" "${values[@]}" |
-    k get -f - -o name --ignore-not-found 2>/dev/null | while read -r obj; do
+  # (kinds the cluster does not know yet, such as Runtime before the CRDs, make kubectl fail: nothing to adopt then)
+  { h template "$RELEASE" "$REPO_ROOT/charts/sandpod" -n "$RELEASE_NAMESPACE" "${values[@]}" |
+    k get -f - -o name --ignore-not-found 2>/dev/null || true; } | while read -r obj; do
       k get "$obj" >/dev/null 2>&1 || continue
       k annotate "$obj" --overwrite "meta.helm.sh/release-name=$RELEASE" "meta.helm.sh/release-namespace=$RELEASE_NAMESPACE" >/dev/null
       k label "$obj" --overwrite app.kubernetes.io/managed-by=Helm >/dev/null
