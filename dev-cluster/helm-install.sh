@@ -64,11 +64,13 @@ values+=(--set "tests.tokenSecret.name=$RELEASE-dev-token" --set "tests.tokenSec
 if ! h status "$RELEASE" -n "$RELEASE_NAMESPACE" >/dev/null 2>&1; then
   # (kinds the cluster does not know yet, such as Runtime before the CRDs, make kubectl fail: nothing to adopt then)
   { h template "$RELEASE" "$REPO_ROOT/charts/sandpod" -n "$RELEASE_NAMESPACE" "${values[@]}" |
-    k get -f - -o name --ignore-not-found 2>/dev/null || true; } | while read -r obj; do
-      k get "$obj" >/dev/null 2>&1 || continue
-      k annotate "$obj" --overwrite "meta.helm.sh/release-name=$RELEASE" "meta.helm.sh/release-namespace=$RELEASE_NAMESPACE" >/dev/null
-      k label "$obj" --overwrite app.kubernetes.io/managed-by=Helm >/dev/null
-      log "adopted $obj into release $RELEASE"
+    k get -f - --ignore-not-found --no-headers -o custom-columns=KIND:.kind,NAME:.metadata.name,NAMESPACE:.metadata.namespace 2>/dev/null ||
+    true; } | while read -r kind name ns; do
+      where=()
+      [ "$ns" = "<none>" ] || where=(-n "$ns")
+      k annotate "${where[@]}" "$kind" "$name" --overwrite "meta.helm.sh/release-name=$RELEASE" "meta.helm.sh/release-namespace=$RELEASE_NAMESPACE" >/dev/null
+      k label "${where[@]}" "$kind" "$name" --overwrite app.kubernetes.io/managed-by=Helm >/dev/null
+      log "adopted $kind $name${ns:+ ($ns)} into release $RELEASE"
     done
 fi
 
