@@ -193,8 +193,11 @@ esac
 # route, so pods reach each other on this node and nothing beyond it. With SANDPOD_DEV_INSTALL=helm
 # the bridge is the pods' gateway, so that Services (kube-proxy) route; pod-services.sh keeps them
 # from going beyond the node.
-IS_GATEWAY=false
-[ "$INSTALL_MODE" != helm ] || IS_GATEWAY=true
+IS_GATEWAY=false ROUTES=""
+if [ "$INSTALL_MODE" = helm ]; then
+  # A route to the Service range alone (through the bridge's address), no default route.
+  IS_GATEWAY=true ROUTES=", \"routes\": [{ \"dst\": \"$SERVICE_CIDR\" }]"
+fi
 cat >"$STATE/cni/10-sandpod.conflist.new" <<EOF
 {
   "cniVersion": "0.4.0",
@@ -208,7 +211,7 @@ cat >"$STATE/cni/10-sandpod.conflist.new" <<EOF
       "hairpinMode": true,
       "ipam": {
         "type": "host-local",
-        "ranges": [[{ "subnet": "$POD_CIDR" }]],
+        "ranges": [[{ "subnet": "$POD_CIDR" }]]$ROUTES,
         "dataDir": "$STATE/cni/ipam"
       }
     }
