@@ -73,6 +73,11 @@ if [ -f "$STATE/kube-proxy.yaml" ]; then
     while iptables -D "$chain" -i sandpod0 -j SANDPOD-DEV-GUARD 2>/dev/null; do :; done
   done
   iptables -F SANDPOD-DEV-GUARD 2>/dev/null && iptables -X SANDPOD-DEV-GUARD 2>/dev/null || true
+  # kube-proxy's guard for route_localnet, which its --cleanup leaves behind.
+  for chain in INPUT OUTPUT; do
+    while iptables -D "$chain" -j KUBE-FIREWALL 2>/dev/null; do :; done
+  done
+  iptables -F KUBE-FIREWALL 2>/dev/null && iptables -X KUBE-FIREWALL 2>/dev/null || true
   sysctl -qw net.ipv4.conf.all.route_localnet=0 2>/dev/null || true
   rm -f "$STATE/kube-proxy.yaml"
 fi
