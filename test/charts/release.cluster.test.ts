@@ -29,7 +29,7 @@ const title = nodeSuiteTitle(
 
 interface PodList {
   items: {
-    metadata: { name: string; labels?: Record<string, string> };
+    metadata: { name: string; labels?: Record<string, string>; deletionTimestamp?: string };
     spec: { containers: { image: string }[] };
     status: { conditions?: { type: string; status: string }[]; phase?: string };
   }[];
@@ -51,7 +51,8 @@ function podsOf(component: string): PodList['items'] {
     'json',
   ]);
   assert.ok(read.ok, read.out);
-  return (JSON.parse(read.out) as PodList).items;
+  // Pods of a finished rollout may still be terminating; only the ones that stay count.
+  return (JSON.parse(read.out) as PodList).items.filter((pod) => !pod.metadata.deletionTimestamp);
 }
 
 const isReady = (pod: PodList['items'][number]) =>
