@@ -3,7 +3,8 @@
 #   <REGISTRY>/sandpod:<TAG>                the gateway and the operator (images/sandpod.Dockerfile)
 #   <REGISTRY>/runtime-<language>:<TAG>     each runtime of runtimes/catalog.yaml (images/runtime.Dockerfile)
 # REGISTRY (default sandpod.local), TAG (dev), PUSH=1 pushes them, BUILDER names the builder,
-# LANGUAGES="python c" builds only some runtimes (LANGUAGES=" " none). Then install the chart with
+# LANGUAGES="python c" builds only some runtimes (LANGUAGES=" " none), NODE_BASE_OVERRIDE replaces
+# the pinned base (name@sha256:digest). Then install the chart with
 #   --set images.registry=$REGISTRY --set images.tag=$TAG
 #
 # buildah (the default when found) needs no daemon: it runs with chroot isolation and the vfs storage
@@ -24,13 +25,22 @@ TAG="${TAG:-dev}"
 CACHE_DIR="${SANDPOD_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/sandpod}"
 log() { printf '%s [images] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
-# The catalog's languages; runtimes/print.ts needs the checkout's node_modules (make images has them).
-if [[ -z "${LANGUAGES+x}" ]]; then
-  LANGUAGES="$(cd "$root" && node --import=tsx runtimes/print.ts names | paste -sd' ' -)"
-fi
 # shellcheck source=base-images.env
 . "$root/images/base-images.env"
 NODE_BASE="${NODE_BASE_OVERRIDE:-$NODE_BASE}"
+# The catalog's languages; runtimes/print.ts needs the checkout's node_modules (make images has them).
+# The runtime images' build stage runs apt-get, which the locally made base lacks: with it, no
+# runtime image unless asked for (and then a clear refusal).
+if [[ -z "${LANGUAGES+x}" ]]; then
+  if [[ "$NODE_BASE" == sandpod.local/node-base:* ]]; then
+    log "NODE_BASE is the locally made base: building the gateway/operator image only (the runtime images need a base with apt-get, such as node:20-bookworm-slim; the dev cluster makes them with dev-cluster/images/build-images.sh)"
+    LANGUAGES=""
+  else
+    LANGUAGES="$(cd "$root" && node --import=tsx runtimes/print.ts names | paste -sd' ' -)"
+  fi
+elif [[ -n "${LANGUAGES// /}" && "$NODE_BASE" == sandpod.local/node-base:* ]]; then
+  die "LANGUAGES=$LANGUAGES: the runtime images need a base with apt-get (pin node:20-bookworm-slim in images/base-images.env or set NODE_BASE_OVERRIDE); the locally made base has none"
+fi
 if [[ "$NODE_BASE" == *@sha256:0000000000000000000000000000000000000000000000000000000000000000 ]]; then
   die "images/base-images.env: NODE_BASE still has the placeholder digest; pin it first (the file says how)"
 fi
@@ -56,7 +66,9 @@ if [[ "$NODE_BASE" == sandpod.local/node-base:* ]]; then
   if [[ "$got" != "$want" ]]; then
     die "the base made from this host's packages has digest $got, images/base-images.env pins $want: the host's Debian packages (or npm, or the CA bundle) changed; check them and pin $got"
   fi
-  if ! b images --digests --format '{{.Name}}:{{.Tag}} {{.Digest}}' | awk '{print $1 " " $2}' | grep -qx "sandpod.local/node-base:20-bookworm $want"; then
+  # (the list is read whole first: grep -q stopping early would fail the pipe under pipefail)
+  held="$(b images --digests --format '{{.Name}}:{{.Tag}} {{.Digest}}' | awk '{print $1 " " $2}')"
+  if ! grep -qx "sandpod.local/node-base:20-bookworm $want" <<<"$held"; then
     log "loading sandpod.local/node-base:20-bookworm ($want) into $(basename "$builder")"
     b pull -q "oci-archive:$(ls "$base_dir"/node-base-*.tar)" >/dev/null
   fi
@@ -77,7 +89,9 @@ build() { # name dockerfile key build-args...
   local name="$1" file="$2" key="$3"
   shift 3
   local tag="$REGISTRY/$name:$TAG" started=$SECONDS
-  if b images --format '{{.Name}}:{{.Tag}}' | grep -qx "$REGISTRY/$name:key-$key"; then
+  local tags
+  tags="$(b images --format '{{.Name}}:{{.Tag}}' | awk '{print $1}')"
+  if grep -qx "$REGISTRY/$name:key-$key" <<<"$tags"; then
     log "$tag: cached (inputs unchanged, key $key)"
     b tag "$REGISTRY/$name:key-$key" "$tag" >/dev/null
   else
