@@ -3,7 +3,7 @@
 #   $SANDPOD_CACHE_DIR/bin/<group>-<version>/<name>   (default ~/.cache/sandpod)
 # Usage: dev-cluster/build-binaries.sh [component ...]   (default: all)
 #   components: runsc etcd kube-apiserver kubectl kube-controller-manager
-#               kube-scheduler kubelet containerd-shim-runsc-v1 kwok helm
+#               kube-scheduler kubelet kube-proxy containerd-shim-runsc-v1 kwok helm
 # A component is skipped when $SANDPOD_<NAME> names an executable, when the
 # cached file exists and is executable, or when PATH has one reporting the
 # pinned version. Builds run one after another at low priority (nice 15).
@@ -105,7 +105,7 @@ build_one() {
   out="$(component_cache_path "$c")" || die "unknown component: $c"
   local started=$SECONDS
   case "$c" in
-    kube-apiserver|kube-controller-manager|kube-scheduler|kubelet|kubectl)
+    kube-apiserver|kube-controller-manager|kube-scheduler|kubelet|kube-proxy|kubectl)
       dir="$(k8s_wrapper)"
       pkg="k8s.io/kubernetes/cmd/$c"
       local minor="${SANDPOD_K8S_VERSION#v1.}"; minor="${minor%%.*}"

@@ -19,10 +19,23 @@ KUBELET_HEALTHZ_PORT="${SANDPOD_DEV_KUBELET_HEALTHZ_PORT:-10248}"
 SERVICE_CIDR="${SANDPOD_DEV_SERVICE_CIDR:-10.96.0.0/24}"
 SERVICE_IP="${SERVICE_CIDR%.*}.1"
 POD_CIDR="${SANDPOD_DEV_POD_CIDR:-10.88.0.0/24}"
+# The node's address on the pod bridge (SANDPOD_DEV_INSTALL=helm: the pods' gateway, where the
+# `kubernetes` Service leads).
+POD_GATEWAY_IP="${POD_CIDR%.*}.1"
+# NodePorts from 8000, so that the helm install's gateway Service can take 127.0.0.1:8081.
+NODE_PORT_RANGE="${SANDPOD_DEV_NODE_PORT_RANGE:-8000-32767}"
+KUBE_PROXY_HEALTHZ_PORT="${SANDPOD_DEV_KUBE_PROXY_HEALTHZ_PORT:-10256}"
+KUBE_PROXY_METRICS_PORT="${SANDPOD_DEV_KUBE_PROXY_METRICS_PORT:-10249}"
+# How up.sh installs sandpod: `local` (default): the operator and gateway as local processes from
+# dist/ (dev-cluster/sandpod.sh); `helm`: `helm install` of charts/sandpod with the images built by
+# images/build.sh, on a pod network that routes to the API server through kube-proxy
+# (dev-cluster/pod-services.sh, dev-cluster/helm-install.sh). Switching needs down.sh first.
+INSTALL_MODE="${SANDPOD_DEV_INSTALL:-local}"
+case "$INSTALL_MODE" in local|helm) ;; *) echo "SANDPOD_DEV_INSTALL must be local or helm, not $INSTALL_MODE" >&2; exit 1 ;; esac
 # The node is named localhost: kubelet refuses a loopback node IP, so the
 # apiserver reaches the kubelet through the node's Hostname address instead.
 NODE_NAME="${SANDPOD_DEV_NODE_NAME:-localhost}"
-KCM_CONTROLLERS="${SANDPOD_DEV_KCM_CONTROLLERS:-garbage-collector-controller,namespace-controller,job-controller,cronjob-controller,ttl-after-finished-controller,serviceaccount-token-controller,serviceaccount-controller,root-ca-certificate-publisher-controller,clusterrole-aggregation-controller,pod-garbage-collector-controller,replicaset-controller,deployment-controller,endpointslice-controller,resourcequota-controller,node-lifecycle-controller,taint-eviction-controller}"
+KCM_CONTROLLERS="${SANDPOD_DEV_KCM_CONTROLLERS:-garbage-collector-controller,namespace-controller,job-controller,cronjob-controller,ttl-after-finished-controller,serviceaccount-token-controller,serviceaccount-controller,root-ca-certificate-publisher-controller,clusterrole-aggregation-controller,pod-garbage-collector-controller,replicaset-controller,deployment-controller,daemonset-controller,endpointslice-controller,resourcequota-controller,node-lifecycle-controller,taint-eviction-controller}"
 
 # pid of a running component, or nothing. The pid file holds "pid path-of-binary";
 # a pid is only trusted while /proc/<pid>/exe still points at that binary.

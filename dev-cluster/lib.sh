@@ -24,7 +24,7 @@ export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
 
 # Every component the scripts know about.
 # shellcheck disable=SC2034  # used by the scripts that source this file
-SANDPOD_COMPONENTS=(runsc etcd kube-apiserver kubectl kube-controller-manager kube-scheduler kubelet containerd ctr containerd-shim-runc-v2 containerd-shim-runsc-v1 kwok helm)
+SANDPOD_COMPONENTS=(runsc etcd kube-apiserver kubectl kube-controller-manager kube-scheduler kubelet kube-proxy containerd ctr containerd-shim-runc-v2 containerd-shim-runsc-v1 kwok helm)
 
 log() { printf '%s [dev-cluster] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -32,7 +32,7 @@ die() { log "ERROR: $*"; exit 1; }
 # Group (cache directory) and pinned version of a component.
 component_group() {
   case "$1" in
-    kube-apiserver|kube-controller-manager|kube-scheduler|kubelet|kubectl) echo "k8s-$SANDPOD_K8S_VERSION" ;;
+    kube-apiserver|kube-controller-manager|kube-scheduler|kubelet|kube-proxy|kubectl) echo "k8s-$SANDPOD_K8S_VERSION" ;;
     etcd) echo "etcd-$SANDPOD_ETCD_VERSION" ;;
     kwok) echo "kwok-$SANDPOD_KWOK_VERSION" ;;
     helm) echo "helm-$SANDPOD_HELM_VERSION" ;;
@@ -59,7 +59,7 @@ component_cache_path() {
 component_version_ok() {
   local c="$1" bin="$2" out
   case "$c" in
-    kube-apiserver|kube-controller-manager|kube-scheduler|kubelet)
+    kube-apiserver|kube-controller-manager|kube-scheduler|kubelet|kube-proxy)
       out="$("$bin" --version 2>/dev/null)" || return 1
       [ "$out" = "Kubernetes $SANDPOD_K8S_VERSION" ] ;;
     kubectl)

@@ -190,7 +190,14 @@ EOF
 esac
 
 # Pod network: a bridge with addresses from POD_CIDR and no gateway or default
-# route, so pods reach each other on this node and nothing beyond it.
+# route, so pods reach each other on this node and nothing beyond it. With SANDPOD_DEV_INSTALL=helm
+# the bridge is the pods' gateway, so that Services (kube-proxy) route; pod-services.sh keeps them
+# from going beyond the node.
+IS_GATEWAY=false ROUTES=""
+if [ "$INSTALL_MODE" = helm ]; then
+  # A route to the Service range alone (through the bridge's address), no default route.
+  IS_GATEWAY=true ROUTES=", \"routes\": [{ \"dst\": \"$SERVICE_CIDR\" }]"
+fi
 cat >"$STATE/cni/10-sandpod.conflist.new" <<EOF
 {
   "cniVersion": "0.4.0",
@@ -199,12 +206,12 @@ cat >"$STATE/cni/10-sandpod.conflist.new" <<EOF
     {
       "type": "bridge",
       "bridge": "sandpod0",
-      "isGateway": false,
+      "isGateway": $IS_GATEWAY,
       "ipMasq": false,
       "hairpinMode": true,
       "ipam": {
         "type": "host-local",
-        "ranges": [[{ "subnet": "$POD_CIDR" }]],
+        "ranges": [[{ "subnet": "$POD_CIDR" }]]$ROUTES,
         "dataDir": "$STATE/cni/ipam"
       }
     }
@@ -319,5 +326,8 @@ EOF
   log "RuntimeClass gvisor (handler runsc, $GVISOR_MODE) applied"
 else
   log "no RuntimeClass gvisor (reason above)"
+fi
+if [ "$INSTALL_MODE" = helm ]; then
+  "$HERE/pod-services.sh" || no_node "the pod network's Services did not come up (logs in $LOGS)"
 fi
 log "node $NODE_NAME ready; images: sandpod.local/pause:3.10, sandpod.local/runtime-{python,javascript,c,cpp,bash}:dev (use imagePullPolicy: Never or IfNotPresent)"

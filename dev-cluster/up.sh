@@ -66,6 +66,7 @@ subjectAltName=IP:127.0.0.1,IP:$SERVICE_IP,DNS:localhost,DNS:kubernetes,DNS:kube
   issue ca admin "/O=system:masters/CN=sandpod-dev-admin" "$client"
   issue ca controller-manager "/CN=system:kube-controller-manager" "$client"
   issue ca scheduler "/CN=system:kube-scheduler" "$client"
+  issue ca kube-proxy "/CN=system:kube-proxy" "$client"
   issue ca apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" "$client"
   issue ca "node-$NODE_NAME" "/O=system:nodes/CN=system:node:$NODE_NAME" "$client"
   issue ca "kubelet-serving-$NODE_NAME" "/CN=$NODE_NAME" "$server
@@ -103,6 +104,7 @@ gen_pki
 kubeconfig "$KUBECONFIG_PATH" sandpod-dev-admin admin
 kubeconfig "$STATE/controller-manager.kubeconfig" system:kube-controller-manager controller-manager
 kubeconfig "$STATE/scheduler.kubeconfig" system:kube-scheduler scheduler
+kubeconfig "$STATE/kube-proxy.kubeconfig" system:kube-proxy kube-proxy
 kubeconfig "$STATE/kubelet.kubeconfig" "system:node:$NODE_NAME" "node-$NODE_NAME"
 
 # --- components ----------------------------------------------------------------
@@ -163,6 +165,7 @@ start kube-apiserver "$APISERVER" \
   --authorization-mode=Node,RBAC \
   --enable-admission-plugins=NodeRestriction \
   --service-cluster-ip-range="$SERVICE_CIDR" \
+  --service-node-port-range="$NODE_PORT_RANGE" \
   --allow-privileged=true \
   --anonymous-auth=false \
   --profiling=false \
@@ -267,7 +270,11 @@ fi
 
 # --- sandpod itself: CRDs, Runtimes, the operator and the gateway on 8081 --------------
 if [ "${SANDPOD_DEV_SANDPOD:-1}" != 0 ]; then
-  "$HERE/sandpod.sh"
+  if [ "$INSTALL_MODE" = helm ]; then
+    "$HERE/helm-install.sh"
+  else
+    "$HERE/sandpod.sh"
+  fi
 fi
 
 cat <<USAGE
