@@ -1,0 +1,62 @@
+import { type LaunchReport, parseLaunchReport } from './report.js';
+
+// A warm pod's stdout log (sandpod-launch --bundle 1): the compile step's output and report as
+// frames of test "c" ("\x1eSP c <o|e|r> <length>\n" + base64 + "\n"), then the empty frame
+// "\x1eSP c s 0\n\n" that the launcher writes right before the run starts, then the run's own
+// stdout as it is. Nothing of the program's comes before that frame, so nothing it prints can
+// pass for one.
+
+export interface WarmLog {
+  compile?: { stdout: Uint8Array; stderr: Uint8Array; report?: LaunchReport };
+  /** The launcher got to the run step. */
+  runStarted: boolean;
+  /** Bytes of the log before the run's own output. */
+  prefixLength: number;
+}
+
+const HEADER = /^SP c ([oers]) (\d+)\n/;
+const RECORD_SEPARATOR = 0x1e;
+const NEWLINE = 0x0a;
+const MAX_HEADER = 32;
+
+/** The frames at the start of a warm pod's stdout log; `prefixLength` is where the run's own begins. */
+export function parseWarmLog(bytes: Uint8Array): WarmLog {
+  const text = new TextDecoder('latin1');
+  const stdout: Buffer[] = [];
+  const stderr: Buffer[] = [];
+  let report: LaunchReport | undefined;
+  let compiled = false;
+  let at = 0;
+  while (at < bytes.length && bytes[at] === RECORD_SEPARATOR) {
+    const header = HEADER.exec(text.decode(bytes.subarray(at + 1, at + 1 + MAX_HEADER)));
+    if (!header) break;
+    const headerLength = 1 + header[0].length;
+    const end = at + headerLength + Number(header[2]);
+    if (end >= bytes.length || bytes[end] !== NEWLINE) break;
+    const kind = header[1];
+    if (kind === 's') {
+      return {
+        ...(compiled
+          ? { compile: { stdout: concat(stdout), stderr: concat(stderr), ...(report ? { report } : {}) } }
+          : {}),
+        runStarted: true,
+        prefixLength: end + 1,
+      };
+    }
+    compiled = true;
+    const payload = Buffer.from(text.decode(bytes.subarray(at + headerLength, end)), 'base64');
+    if (kind === 'o') stdout.push(payload);
+    else if (kind === 'e') stderr.push(payload);
+    else report = parseLaunchReport(payload.toString('utf8'));
+    at = end + 1;
+  }
+  return {
+    ...(compiled ? { compile: { stdout: concat(stdout), stderr: concat(stderr), ...(report ? { report } : {}) } } : {}),
+    runStarted: false,
+    prefixLength: at,
+  };
+}
+
+function concat(parts: Buffer[]): Uint8Array {
+  return new Uint8Array(Buffer.concat(parts));
+}
