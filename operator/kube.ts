@@ -4,13 +4,24 @@ import {
   type CoreV1Api,
   type CustomObjectsApi,
   type EventsV1Api,
+  type KubeConfig,
   Observable,
+  PatchStrategy,
+  setHeaderOptions,
   V1MicroTime,
   type V1Pod,
   type V1Secret,
 } from '@kubernetes/client-node';
-import { API_GROUP, API_VERSION, type ExecutionStatus } from '../contract/crd.js';
-import { API_VERSION_STRING, EXECUTION_PLURAL, type Execution } from '../contract/objects.js';
+import { API_GROUP, API_VERSION, type ExecutionStatus, type WarmPoolStatus } from '../contract/crd.js';
+import {
+  API_VERSION_STRING,
+  CONTAINER,
+  EXECUTION_PLURAL,
+  type Execution,
+  WARM_POOL_PLURAL,
+  type WarmPool,
+} from '../contract/objects.js';
+import { AttachSocket } from '../kube/attach-socket.js';
 import type { LogRead } from './output.js';
 import { type ClusterApi, PermanentError, type SecretOwner } from './reconciler.js';
 
@@ -30,7 +41,87 @@ export class KubeClusterApi implements ClusterApi {
     private readonly events: EventsV1Api,
     private readonly identity: string,
     private readonly logReadTimeoutMs = 10_000,
+    private readonly kubeConfig?: KubeConfig,
   ) {}
+
+  async createPoolPod(pod: V1Pod): Promise<string> {
+    try {
+      const made = await this.core.createNamespacedPod({ namespace: pod.metadata?.namespace ?? '', body: pod });
+      return made.metadata?.name ?? '';
+    } catch (error) {
+      throw classifyCreateError(error, 'pod');
+    }
+  }
+
+  async claimPod(namespace: string, name: string, patch: object): Promise<V1Pod | 'conflict' | 'gone'> {
+    try {
+      return await this.core.patchNamespacedPod(
+        { namespace, name, body: patch },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+    } catch (error) {
+      if (hasCode(error, 409)) return 'conflict';
+      if (hasCode(error, 404)) return 'gone';
+      throw error;
+    }
+  }
+
+  async deliver(namespace: string, pod: string, bundle: Buffer, timeoutMs: number): Promise<boolean> {
+    if (!this.kubeConfig) throw new Error('no kubeconfig to attach with');
+    let answered: () => void = () => undefined;
+    const firstOutput = new Promise<void>((resolve) => {
+      answered = resolve;
+    });
+    const socket = await AttachSocket.open(this.kubeConfig, { namespace, pod, container: CONTAINER.run }, () =>
+      answered(),
+    );
+    try {
+      socket.send(bundle);
+      // The launcher writes a frame as soon as its compile or run step starts: the bundle arrived.
+      let timer: NodeJS.Timeout | undefined;
+      const outcome = await Promise.race([
+        firstOutput.then(() => 'answered' as const),
+        socket.ended.then(() => 'ended' as const),
+        new Promise<'timeout'>((resolve) => {
+          timer = setTimeout(() => resolve('timeout'), timeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      return outcome === 'answered' || socket.sawOutput;
+    } finally {
+      socket.close();
+    }
+  }
+
+  async replacePoolStatus(pool: WarmPool, status: WarmPoolStatus): Promise<void> {
+    const { namespace, name } = pool.metadata;
+    await this.custom.replaceNamespacedCustomObjectStatus({
+      group: API_GROUP,
+      version: API_VERSION,
+      namespace,
+      plural: WARM_POOL_PLURAL,
+      name,
+      body: { ...pool, status },
+    });
+  }
+
+  async recordPoolEvent(pool: WarmPool, type: 'Normal' | 'Warning', reason: string, note: string): Promise<void> {
+    const { namespace, name, uid } = pool.metadata;
+    await this.events.createNamespacedEvent({
+      namespace,
+      body: {
+        metadata: { generateName: `${name}-`, namespace },
+        eventTime: new V1MicroTime(Date.now()),
+        reportingController: REPORTING_CONTROLLER,
+        reportingInstance: this.identity,
+        action: reason,
+        reason,
+        type,
+        note: note.slice(0, 1024),
+        regarding: { apiVersion: API_VERSION_STRING, kind: 'WarmPool', namespace, name, uid },
+      },
+    });
+  }
 
   async readExecution(namespace: string, name: string): Promise<Execution | null> {
     try {

@@ -90,7 +90,7 @@ export function runtimeLimitPolicy(runtime: Runtime, fallback: LimitPolicy): Lim
   return { defaults, maxima };
 }
 
-function withRequested(base: Limits, requested: RequestedLimits | undefined): Limits {
+export function withRequested(base: Limits, requested: RequestedLimits | undefined): Limits {
   const limits = { ...base };
   for (const [name, value] of Object.entries(requested ?? {}) as [keyof Limits, number | undefined][]) {
     if (value !== undefined) limits[name] = value;

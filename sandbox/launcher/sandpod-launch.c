@@ -798,8 +798,8 @@ static int run_tests(const struct options *o, int exits) {
  *   C|R wall cpu output pids memory argv...   the compile step (optional) and the run step;
  *                         limits as decimal text, memory the bytes the launcher watches (0: none)
  *   G                     the bundle is complete: compile, then run
- * The compile step's output and report go to stdout as frames of test "c" (write_frame), then one
- * frame "c s" (empty) that says the run starts; everything after it is the run's own output,
+ * An empty frame "c a" says the bundle arrived; the compile step's output and report go to stdout
+ * as frames of test "c" (write_frame), then one empty frame "c s" that says the run starts; everything after it is the run's own output,
  * as a cold pod's log. The termination report is that of the last step that ran. */
 #define BUNDLE_LINE_MAX (8 * 1024 * 1024)
 #define BUNDLE_FILES 64
@@ -966,6 +966,8 @@ static int run_bundle(struct options *o, int exits) {
     fprintf(stderr, "sandpod-launch: stdin ended before a whole bundle came\n");
     return 125;
   }
+  /* Said at once, so whoever sent the bundle knows it arrived, even before a long compile. */
+  write_all(1, "\036SP c a 0\n\n", 11);
   struct step r;
   if (b.compile.present) {
     struct options c = *o;

@@ -1,7 +1,8 @@
 import { type LaunchReport, parseLaunchReport } from './report.js';
 
 // A warm pod's stdout log (sandpod-launch --bundle 1): the compile step's output and report as
-// frames of test "c" ("\x1eSP c <o|e|r> <length>\n" + base64 + "\n"), then the empty frame
+// frames of test "c" ("\x1eSP c <o|e|r> <length>\n" + base64 + "\n") after the empty frame "c a"
+// (the bundle arrived), then the empty frame
 // "\x1eSP c s 0\n\n" that the launcher writes right before the run starts, then the run's own
 // stdout as it is. Nothing of the program's comes before that frame, so nothing it prints can
 // pass for one.
@@ -14,7 +15,7 @@ export interface WarmLog {
   prefixLength: number;
 }
 
-const HEADER = /^SP c ([oers]) (\d+)\n/;
+const HEADER = /^SP c ([aoers]) (\d+)\n/;
 const RECORD_SEPARATOR = 0x1e;
 const NEWLINE = 0x0a;
 const MAX_HEADER = 32;
@@ -42,6 +43,10 @@ export function parseWarmLog(bytes: Uint8Array): WarmLog {
         runStarted: true,
         prefixLength: end + 1,
       };
+    }
+    if (kind === 'a') {
+      at = end + 1;
+      continue;
     }
     compiled = true;
     const payload = Buffer.from(text.decode(bytes.subarray(at + headerLength, end)), 'base64');
