@@ -17,6 +17,7 @@ import type { ExecutionRef } from './names.js';
 import type { OutputWindow, WindowEnd } from './output-window.js';
 import { hasPod, isStartingAnswer, podNameOf, RetryDelays } from './pod-start.js';
 import { deletedResult, isFinished, isLaterPhase, phaseOf, toResult } from './result.js';
+import { withoutWarmPrefix } from './warm-prefix.js';
 
 // Following an Execution: its phase from the watch, its output live while the program runs (from
 // this replica's attach when it gated the program, see live-attach.ts, else from the pod's log),
@@ -215,7 +216,7 @@ async function* logOutput(
     let waitMs: number | undefined;
     if (hasPod(execution)) {
       try {
-        yield* podLogs(ctx, ref.namespace, podNameOf(execution), signal);
+        yield* podLogs(ctx, ref.namespace, podNameOf(execution), signal, execution.status?.warm === true);
         return;
       } catch (error) {
         if (signal.aborted) return;
@@ -242,6 +243,7 @@ async function* podLogs(
   namespace: string,
   pod: string,
   signal: AbortSignal,
+  warm = false,
 ): AsyncGenerator<LogChunk> {
   const split = ctx.settings.splitStreams && !ctx.splitStreams.refused;
   const targets: [Stream, 'Stdout' | 'Stderr' | undefined][] = split
@@ -262,7 +264,11 @@ async function* podLogs(
       // A chunk one log read while the other failed is dropped untaken, and read again on the
       // next open.
       for await (const chunk of merged(
-        targets.map(([stream, logStream]) => logOf(ctx, logPath(namespace, pod, logStream), stream, opened.signal)),
+        targets.map(([stream, logStream]) => {
+          const chunks = logOf(ctx, logPath(namespace, pod, logStream), stream, opened.signal);
+          // The launcher of a warm pod frames its own news on stdout before the run's output.
+          return warm && stream === 'stdout' ? withoutWarmPrefix(chunks) : chunks;
+        }),
       )) {
         yield split ? chunk : { ...chunk, combined: true };
       }
@@ -274,7 +280,7 @@ async function* podLogs(
         fix: 'enable the feature gate PodLogsQuerySplitStreams on the API server and kubelets',
       });
       opened.abort();
-      yield* podLogs(ctx, namespace, pod, signal);
+      yield* podLogs(ctx, namespace, pod, signal, warm);
       return;
     }
   } finally {
