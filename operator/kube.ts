@@ -23,7 +23,7 @@ import {
 } from '../contract/objects.js';
 import { AttachSocket } from '../kube/attach-socket.js';
 import type { LogRead } from './output.js';
-import { type ClusterApi, PermanentError, type SecretOwner } from './reconciler.js';
+import { type ClusterApi, type FollowRun, PermanentError, type SecretOwner } from './reconciler.js';
 
 // ClusterApi on the real API server. Errors are sorted here: NotFound and AlreadyExists are
 // answers, not failures; a rejection no retry can fix becomes a PermanentError; everything else
@@ -66,18 +66,34 @@ export class KubeClusterApi implements ClusterApi {
     }
   }
 
-  async deliver(namespace: string, pod: string, bundle: Buffer, timeoutMs: number): Promise<boolean> {
+  async deliver(
+    namespace: string,
+    pod: string,
+    bundle: Buffer,
+    timeoutMs: number,
+    follow?: FollowRun,
+  ): Promise<boolean> {
     if (!this.kubeConfig) throw new Error('no kubeconfig to attach with');
     let answered: () => void = () => undefined;
     const firstOutput = new Promise<void>((resolve) => {
       answered = resolve;
     });
-    const socket = await AttachSocket.open(this.kubeConfig, { namespace, pod, container: CONTAINER.run }, () =>
-      answered(),
+    const kept = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
+    const sizes = { stdout: 0, stderr: 0 };
+    const socket = await AttachSocket.open(
+      this.kubeConfig,
+      { namespace, pod, container: CONTAINER.run },
+      (stream, chunk) => {
+        answered();
+        // Past the bound the run cannot be judged from the attach; the log is read instead.
+        sizes[stream] += chunk.length;
+        if (follow && sizes[stream] <= follow.maxBytes) kept[stream].push(Buffer.from(chunk));
+      },
     );
+    let held = false;
     try {
       socket.send(bundle);
-      // The launcher writes a frame as soon as its compile or run step starts: the bundle arrived.
+      // The launcher writes a frame as soon as it has the whole bundle.
       let timer: NodeJS.Timeout | undefined;
       const outcome = await Promise.race([
         firstOutput.then(() => 'answered' as const),
@@ -87,9 +103,21 @@ export class KubeClusterApi implements ClusterApi {
         }),
       ]);
       clearTimeout(timer);
-      return outcome === 'answered' || socket.sawOutput;
+      const took = outcome === 'answered' || socket.sawOutput;
+      if (took && follow) {
+        // Held on until the launcher exits: everything it and the program write comes here first.
+        held = true;
+        const giveUp = setTimeout(() => socket.close(), follow.maxMs);
+        giveUp.unref();
+        void socket.ended.then((end) => {
+          clearTimeout(giveUp);
+          const whole = end.kind === 'ended' && sizes.stdout <= follow.maxBytes && sizes.stderr <= follow.maxBytes;
+          follow.onEnd(whole ? { stdout: Buffer.concat(kept.stdout), stderr: Buffer.concat(kept.stderr) } : undefined);
+        });
+      }
+      return took;
     } finally {
-      socket.close();
+      if (!held) socket.close();
     }
   }
 

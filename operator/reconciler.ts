@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { V1Pod, V1Secret } from '@kubernetes/client-node';
 import type { Logger } from 'winston';
 import type { ExecutionStatus } from '../contract/crd.js';
@@ -19,11 +20,11 @@ import { parseKey } from './keys.js';
 import type { Observation } from './observation.js';
 import { type CapturedOutput, captureOutput, type LogRead, logReads } from './output.js';
 import { type ExecutionPlan, planExecution } from './plan.js';
-import { desiredPod, desiredSecret } from './pod.js';
+import { desiredPod, desiredSecret, wallDeadlineSeconds } from './pod.js';
 import { statusFrom } from './status.js';
 import { statusChanged, withoutNulls } from './status-write.js';
 import { toDate } from './time.js';
-import { captureWarmOutput, warmLogReads, warmPodView } from './warm-output.js';
+import { captureWarmOutput, endedByLauncher, frameBytes, nonceOf, warmLogReads, warmPodView } from './warm-output.js';
 import { bundleFor, choosePool, claimPatch, isPoolMember, isReady, isWarm, poolSize } from './warm-pool.js';
 
 // reconcile(namespace/name): read the Execution and its pod, make the children the plan calls for,
@@ -55,8 +56,20 @@ export interface ClusterApi {
    * `conflict` when the pod changed since (another claim), or `gone`.
    */
   claimPod(namespace: string, name: string, patch: object): Promise<V1Pod | 'conflict' | 'gone'>;
-  /** Writes the bundle to the pod's launcher through an attach; true once the launcher answered. */
-  deliver(namespace: string, pod: string, bundle: Buffer, timeoutMs: number): Promise<boolean>;
+  /**
+   * Writes the bundle to the pod's launcher through an attach; true once the launcher answered.
+   * With `follow`, the attach is then held until the launcher exits and what came over it is
+   * handed to `follow.onEnd` (undefined when the attach broke or brought more than maxBytes).
+   */
+  deliver(namespace: string, pod: string, bundle: Buffer, timeoutMs: number, follow?: FollowRun): Promise<boolean>;
+}
+
+/** A warm run's attach held after the delivery: its whole output, once the launcher exited. */
+export interface FollowRun {
+  maxBytes: number;
+  /** The attach is closed after this long even if the launcher never ends (its pod deadline). */
+  maxMs: number;
+  onEnd(run: { stdout: Buffer; stderr: Buffer } | undefined): void;
 }
 
 /** What the informers hold; Executions without their payload (operator/cached-execution.ts). */
@@ -90,6 +103,8 @@ export interface ReconcileResult {
 export interface ReconcilerHooks {
   onFinished?(execution: Execution, status: ExecutionStatus): void;
   onStarted?(execution: Execution, status: ExecutionStatus): void;
+  /** Look at this key again soon: something this process held (an attach) saw a change. */
+  requeue?(key: string): void;
   /** An Execution got its pod: `pool` names the WarmPool it was claimed from, if any. */
   onServed?(execution: Execution, pool: string | undefined): void;
   /** The launcher of a claimed pod took its program, this long after the claim began. */
@@ -120,6 +135,8 @@ export class Reconciler {
   private readonly delivered = new Set<string>();
   /** Names of pool pods this process claimed or is claiming, never tried twice. */
   private readonly claimed = new Set<string>();
+  /** Per key, what the held attach of its warm pod brought once the launcher exited. */
+  private readonly attachedRuns = new Map<string, { stdout: Buffer; stderr: Buffer }>();
 
   constructor(
     private readonly api: ClusterApi,
@@ -140,6 +157,7 @@ export class Reconciler {
       this.logReadFailures.delete(key);
       this.childrenMade.delete(key);
       this.secretUids.delete(key);
+      this.attachedRuns.delete(key);
       return {};
     }
     const version = execution.metadata.resourceVersion;
@@ -204,7 +222,18 @@ export class Reconciler {
       }
     }
     let outputLost: string | undefined;
-    if (planned?.ok && observed.pod && hasEnded(observed.pod, execution)) {
+    const attached = this.attachedRuns.get(key);
+    if (planned?.ok && observed.pod && attached && isWarm(observed.pod) && !hasEnded(observed.pod, execution)) {
+      // The launcher's last report came over the attach: the end is known before the kubelet's.
+      const capture = captureWarmOutput(attached, planned.plan.limits, this.policy.status, nonceOf(observed.pod));
+      if (capture.report) {
+        observed.output = capture.output;
+        observed.pod = warmPodView(endedByLauncher(observed.pod, capture.report), capture.log);
+      }
+    }
+    if (observed.output) {
+      // Judged from the attach above.
+    } else if (planned?.ok && observed.pod && hasEnded(observed.pod, execution)) {
       const read = await this.readOutputOrGiveUp(key, observed.pod, planned.plan, log);
       observed.output = read.output;
       outputLost = read.lost;
@@ -257,7 +286,7 @@ export class Reconciler {
         const result = await this.api.claimPod(
           namespace,
           name,
-          claimPatch(pod, execution, plan, this.policy.pod, this.clock()),
+          claimPatch(pod, execution, plan, this.policy.pod, this.clock(), randomBytes(18).toString('hex')),
         );
         if (result === 'conflict' || result === 'gone') continue;
         log.info('Claimed warm Pod', { pod: name, warmPool: pool.metadata.name });
@@ -285,8 +314,17 @@ export class Reconciler {
   ): Promise<void> {
     const { namespace, name, uid } = pod.metadata ?? {};
     if (!size) throw new PermanentError(`the WarmPool of pod ${name} is gone and its size with it`);
-    const bundle = encodeBundle(bundleFor(plan, size, this.policy.pod));
-    const answered = await this.api.deliver(namespace ?? '', name ?? '', bundle, DELIVERY_TIMEOUT_MS);
+    const bundle = encodeBundle(bundleFor(plan, size, this.policy.pod, nonceOf(pod)));
+    const key = `${execution.metadata.namespace}/${execution.metadata.name}`;
+    const answered = await this.api.deliver(namespace ?? '', name ?? '', bundle, DELIVERY_TIMEOUT_MS, {
+      maxBytes: plan.limits.outputBytes + frameBytes(plan),
+      maxMs: (pod.spec?.activeDeadlineSeconds ?? wallDeadlineSeconds(plan, this.policy.pod)) * 1000,
+      onEnd: (run) => {
+        if (!run) return;
+        this.attachedRuns.set(key, run);
+        this.hooks.requeue?.(key);
+      },
+    });
     if (!answered) throw new Error(`the launcher of pod ${name} did not take its program; sending it again`);
     this.delivered.add(uid ?? '');
     const pool = pod.metadata?.labels?.[LABELS.pool] ?? '';
@@ -409,7 +447,7 @@ export class Reconciler {
     for (const read of warmLogReads(plan, this.policy.status)) {
       logs[read.part] = await this.api.readLog(pod.metadata?.namespace ?? '', pod.metadata?.name ?? '', read);
     }
-    return captureWarmOutput(logs, plan.limits, this.policy.status);
+    return captureWarmOutput(logs, plan.limits, this.policy.status, nonceOf(pod));
   }
 
   /** Output is read once, after the pod ended (or when cancelled), and before the pod is deleted. */
@@ -440,6 +478,7 @@ export class Reconciler {
       this.cleanedUp.set(key, uid);
       this.childrenMade.delete(key);
     }
+    this.attachedRuns.delete(key);
     const expiry = ttlExpiry(execution);
     if (!expiry) return {};
     const left = expiry.getTime() - this.clock().getTime();

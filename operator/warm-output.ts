@@ -1,27 +1,29 @@
 import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import type { Limits } from '../contract/index.js';
 import { CONTAINER } from '../contract/objects.js';
-import { launcherExitCode } from '../sandbox/launcher/report.js';
-import { parseWarmLog, type WarmLog } from '../sandbox/launcher/warm-log.js';
+import { type LaunchReport, launcherExitCode } from '../sandbox/launcher/report.js';
+import { parseWarmLog, splitEndFrame, type WarmLog } from '../sandbox/launcher/warm-log.js';
 import type { StatusPolicy } from './config.js';
 import { type CapturedOutput, captureOutput, decodeBounded, type LogRead } from './output.js';
 import type { ExecutionPlan } from './plan.js';
-import { CLAIMED_AT_ANNOTATION } from './warm-pool.js';
+import { CLAIMED_AT_ANNOTATION, NONCE_ANNOTATION } from './warm-pool.js';
 
 // A claimed warm pod seen as a cold one, so the rest of the operator judges it the same way: its
 // one container started when it was claimed (not when the pool made it), and its compile step,
 // which ran inside that container and left its report in the log (sandbox/launcher/warm-log.ts),
 // shows as the compile init container a cold pod has.
 
-/** The most bytes the compile step adds in front of the run's stdout. */
-function prefixBytes(plan: ExecutionPlan): number {
+/** The most bytes the launcher adds to the run's stdout: the compile step before, the report after. */
+export function frameBytes(plan: ExecutionPlan): number {
   const compileOutput = plan.compileLimits?.outputBytes ?? 0;
-  return Math.ceil((compileOutput * 4) / 3) + 80 * (4 + Math.ceil(compileOutput / 65_536)) + 4096;
+  return Math.ceil((compileOutput * 4) / 3) + 80 * (4 + Math.ceil(compileOutput / 65_536)) + 8192;
 }
+
+export const nonceOf = (pod: V1Pod) => pod.metadata?.annotations?.[NONCE_ANNOTATION] ?? '';
 
 export function warmLogReads(plan: ExecutionPlan, policy: StatusPolicy): LogRead[] {
   const limitBytes = plan.limits.outputBytes + 1;
-  const stdout = { part: 'stdout', container: CONTAINER.run, limitBytes: limitBytes + prefixBytes(plan) } as const;
+  const stdout = { part: 'stdout', container: CONTAINER.run, limitBytes: limitBytes + frameBytes(plan) } as const;
   return policy.splitStreams
     ? [
         { ...stdout, stream: 'Stdout' },
@@ -30,24 +32,53 @@ export function warmLogReads(plan: ExecutionPlan, policy: StatusPolicy): LogRead
     : [{ ...stdout, stream: 'All' }];
 }
 
-/** The run's output after the launcher's frames, and the compile step's log and report. */
+/**
+ * The run's output between the launcher's frames, the compile step's log and report, and the
+ * launcher's last report when stdout ends with it (labelled with the pod's nonce).
+ */
 export function captureWarmOutput(
   logs: Partial<Record<LogRead['part'], Uint8Array>>,
   limits: Limits,
   policy: StatusPolicy,
-): { output: CapturedOutput; log: WarmLog } {
+  nonce = '',
+): { output: CapturedOutput; log: WarmLog; report?: LaunchReport } {
   const stdout = logs.stdout ?? new Uint8Array();
   const log = parseWarmLog(stdout);
-  const output = captureOutput(
-    { stdout: stdout.subarray(log.prefixLength), ...(logs.stderr ? { stderr: logs.stderr } : {}) },
-    limits,
-    policy,
-  );
+  const end = splitEndFrame(stdout.subarray(log.prefixLength), nonce);
+  const output = captureOutput({ stdout: end.output, ...(logs.stderr ? { stderr: logs.stderr } : {}) }, limits, policy);
   if (log.compile) {
     const text = Buffer.concat([log.compile.stdout, log.compile.stderr]);
     output.compile = decodeBounded(text, policy.compileOutputChars).text;
   }
-  return { output, log };
+  return { output, log, ...(end.report ? { report: end.report } : {}) };
+}
+
+/**
+ * The pod as the kubelet will report it once it sees the container end, from the launcher's last
+ * report read over the attach: the run container terminated with the launcher's exit code and
+ * report, the pod Succeeded or Failed. The launcher exits right after that report.
+ */
+export function endedByLauncher(pod: V1Pod, report: LaunchReport): V1Pod {
+  const exitCode = launcherExitCode(report);
+  const containerStatuses = (pod.status?.containerStatuses ?? []).map(
+    (status): V1ContainerStatus =>
+      status.name === CONTAINER.run
+        ? {
+            ...status,
+            ready: false,
+            state: {
+              terminated: {
+                exitCode,
+                reason: exitCode === 0 ? 'Completed' : 'Error',
+                message: JSON.stringify(report),
+                startedAt: new Date(report.startedAt),
+                finishedAt: new Date(report.finishedAt),
+              },
+            },
+          }
+        : status,
+  );
+  return { ...pod, status: { ...pod.status, phase: exitCode === 0 ? 'Succeeded' : 'Failed', containerStatuses } };
 }
 
 /**

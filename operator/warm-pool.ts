@@ -34,6 +34,11 @@ import {
 export const TEMPLATE_ANNOTATION = 'sandpod.dev/pool-template';
 /** Annotation of a claimed pod: when it was claimed (RFC 3339 with milliseconds). */
 export const CLAIMED_AT_ANNOTATION = 'sandpod.dev/claimed-at';
+/**
+ * Annotation of a claimed pod: the label of the launcher's last report on stdout. The program
+ * cannot read it (no API token, no network, no downward API in the pod).
+ */
+export const NONCE_ANNOTATION = 'sandpod.dev/end-nonce';
 
 const VOLUME = { tmp: 'tmp', build: 'build' } as const;
 
@@ -210,14 +215,21 @@ export function planPool(members: V1Pod[], template: string, replicas: number, p
  * it is deleted with the Execution and the pool no longer counts it; the pod's deadline is set now,
  * counted as the kubelet counts it, from the pod's start.
  */
-export function claimPatch(pod: V1Pod, execution: Execution, plan: ExecutionPlan, policy: PodPolicy, now: Date) {
+export function claimPatch(
+  pod: V1Pod,
+  execution: Execution,
+  plan: ExecutionPlan,
+  policy: PodPolicy,
+  now: Date,
+  nonce: string,
+) {
   const started = pod.status?.startTime ? new Date(pod.status.startTime).getTime() : now.getTime();
   const waitedSeconds = Math.max(0, Math.ceil((now.getTime() - started) / 1000));
   return {
     metadata: {
       resourceVersion: pod.metadata?.resourceVersion,
       labels: { [LABELS.claimed]: 'true', [LABELS.execution]: execution.metadata.name },
-      annotations: { [CLAIMED_AT_ANNOTATION]: now.toISOString() },
+      annotations: { [CLAIMED_AT_ANNOTATION]: now.toISOString(), [NONCE_ANNOTATION]: nonce },
       ownerReferences: [ownerReference(execution)],
     },
     spec: { activeDeadlineSeconds: waitedSeconds + wallDeadlineSeconds(plan, policy) },
@@ -229,11 +241,12 @@ export function claimPatch(pod: V1Pod, execution: Execution, plan: ExecutionPlan
  * run with less memory than that has its own limit checked by the launcher, as runMemoryWatched
  * does for a cold pod whose compiler needs more than the run.
  */
-export function bundleFor(plan: ExecutionPlan, size: PoolSize, policy: PodPolicy): Bundle {
+export function bundleFor(plan: ExecutionPlan, size: PoolSize, policy: PodPolicy, nonce?: string): Bundle {
   const watchMemory =
     policy.watchSandboxMemory && policy.runtimeClassName !== '' && plan.limits.memoryMiB < podLimits(size).memoryMiB;
   return {
     files: plan.files,
+    ...(nonce ? { nonce } : {}),
     ...(plan.stdin !== undefined ? { stdin: plan.stdin } : {}),
     ...(plan.compileArgv && plan.compileLimits
       ? { compile: { argv: plan.compileArgv, limits: plan.compileLimits } }

@@ -20,6 +20,11 @@ export interface Bundle {
   stdin?: string;
   compile?: BundleStep;
   run: BundleStep;
+  /**
+   * Letters and digits, secret from the program: the launcher ends stdout with the last step's
+   * report framed under this label (sandbox/launcher/warm-log.ts, endFrame), for an attach to read.
+   */
+  nonce?: string;
 }
 
 const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
@@ -40,6 +45,7 @@ function stepRecord(tag: 'C' | 'R', step: BundleStep): string {
  */
 export function encodeBundle(bundle: Bundle): Buffer {
   const parts = ['\n'];
+  if (bundle.nonce !== undefined) parts.push(record('N', [bundle.nonce]));
   for (const file of bundle.files) parts.push(record('F', [file.name, file.content]));
   if (bundle.stdin !== undefined) parts.push(record('I', [bundle.stdin]));
   if (bundle.compile) parts.push(stepRecord('C', bundle.compile));

@@ -307,8 +307,9 @@ static void write_all(int fd, const char *data, size_t length) {
  * keeps lines, not bytes (it reads "\r\n" as a line end and drops the "\r"). -1 outside
  * --tests: output goes to stdout and stderr as it is. */
 static long long frame_test = -1;
-/* In --bundle mode the compile step's output and report are framed as test "c" (see run_bundle). */
-static int frame_compile;
+/* In --bundle mode the compile step's output and report are framed as test "c", and the last
+ * report as the bundle's nonce (see run_bundle); NULL otherwise. */
+static const char *frame_label;
 
 static void write_frame(char kind, const char *data, size_t length) {
   static const char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -326,8 +327,8 @@ static void write_frame(char kind, const char *data, size_t length) {
   }
   encoded[at++] = '\n';
   char header[64];
-  int n = frame_compile ? snprintf(header, sizeof header, "\036SP c %c %zu\n", kind, at - 1)
-                        : snprintf(header, sizeof header, "\036SP %lld %c %zu\n", frame_test, kind, at - 1);
+  int n = frame_label ? snprintf(header, sizeof header, "\036SP %.64s %c %zu\n", frame_label, kind, at - 1)
+                      : snprintf(header, sizeof header, "\036SP %lld %c %zu\n", frame_test, kind, at - 1);
   write_all(1, header, (size_t)n);
   write_all(1, encoded, at);
 }
@@ -559,7 +560,7 @@ static void forward(struct streams *s, int i) {
     }
     long long room = s->budget ? s->budget - s->forwarded : n;
     long long kept = n < room ? n : room;
-    if (frame_test >= 0 || frame_compile) {
+    if (frame_test >= 0 || frame_label) {
       if (kept > 0) hold_for_frame(i, buffer, (size_t)kept);
     } else {
       write_all(i == 0 ? 1 : 2, buffer, (size_t)kept);
@@ -668,7 +669,7 @@ static int run_step(const struct options *o, int exits, const char *stdin_path, 
   if (final_cpu > cpu) cpu = final_cpu;
   /* What the step wrote before its end is still in the pipes. */
   for (int i = 0; i < 2; i++) forward(&s, i);
-  if (frame_test >= 0 || frame_compile) {
+  if (frame_test >= 0 || frame_label) {
     for (int i = 0; i < 2; i++) flush_frame(i);
   }
   if (s.over && !out->limit) out->limit = "output";
@@ -797,10 +798,12 @@ static int run_tests(const struct options *o, int exits) {
  *   I content             the run step's stdin (else /dev/null)
  *   C|R wall cpu output pids memory argv...   the compile step (optional) and the run step;
  *                         limits as decimal text, memory the bytes the launcher watches (0: none)
+ *   N nonce               letters and digits that label the last report on stdout (end_frame)
  *   G                     the bundle is complete: compile, then run
  * An empty frame "c a" says the bundle arrived; the compile step's output and report go to stdout
  * as frames of test "c" (write_frame), then one empty frame "c s" that says the run starts; everything after it is the run's own output,
- * as a cold pod's log. The termination report is that of the last step that ran. */
+ * as a cold pod's log. The termination report is that of the last step that ran; with a nonce,
+ * it also ends stdout as the frame "<nonce> r". */
 #define BUNDLE_LINE_MAX (8 * 1024 * 1024)
 #define BUNDLE_FILES 64
 
@@ -814,7 +817,19 @@ struct bundle {
   struct bundle_step compile, run;
   int stdin_fd;
   int complete;
+  /* Letters and digits the operator chose; labels the last report on stdout (end_frame). */
+  char nonce[65];
 };
+
+/* The report of the last step once more, on stdout, labelled with the bundle's nonce: whoever
+ * holds an attach sees the end at once, before the kubelet reports the container. The program never
+ * sees the bundle, so it cannot write a frame with that label; and it is dead by now. */
+static void end_frame(const struct bundle *b, const struct step *r) {
+  if (!b->nonce[0]) return;
+  frame_label = b->nonce;
+  report_frame(&r->out, r->started, r->finished, r->duration, r->cpu, r->forwarded);
+  frame_label = NULL;
+}
 
 static int base64_value(unsigned char c) {
   if (c >= 'A' && c <= 'Z') return c - 'A';
@@ -893,6 +908,11 @@ static void apply_record(struct bundle *b, char *record) {
       write_all(out, fields[1], (size_t)lengths[1]);
       close(out);
     }
+  } else if (tag == 'N' && n == 1 && lengths[0] > 0 && lengths[0] < (long long)sizeof b->nonce) {
+    for (const char *c = fields[0]; *c; c++) {
+      if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9'))) return;
+    }
+    memcpy(b->nonce, fields[0], (size_t)lengths[0] + 1);
   } else if (tag == 'I' && n == 1) {
     int fd = memfd_create("stdin", MFD_CLOEXEC);
     if (fd < 0) return;
@@ -976,13 +996,14 @@ static int run_bundle(struct options *o, int exits) {
     c.output_bytes = b.compile.output_bytes;
     c.pids = b.compile.pids;
     c.sandbox_memory_bytes = 0;
-    frame_compile = 1;
+    frame_label = "c";
     if (run_step(&c, exits, "/dev/null", b.compile.argv, &r)) return 125;
     report_frame(&r.out, r.started, r.finished, r.duration, r.cpu, r.forwarded);
-    frame_compile = 0;
+    frame_label = NULL;
     int failed = r.out.error[0] || r.out.limit || !WIFEXITED(r.out.status) || WEXITSTATUS(r.out.status) != 0;
     if (failed) {
       report(o, &r.out, r.started, r.finished, r.duration, r.cpu, r.forwarded);
+      end_frame(&b, &r);
       return exit_code_of(&r.out);
     }
   }
@@ -996,6 +1017,7 @@ static int run_bundle(struct options *o, int exits) {
   stdin_fd = b.stdin_fd;
   if (run_step(o, exits, "/dev/null", b.run.argv, &r)) return 125;
   report(o, &r.out, r.started, r.finished, r.duration, r.cpu, r.forwarded);
+  end_frame(&b, &r);
   if (r.out.error[0]) fprintf(stderr, "sandpod-launch: %s\n", r.out.error);
   return exit_code_of(&r.out);
 }

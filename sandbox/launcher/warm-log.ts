@@ -65,3 +65,20 @@ export function parseWarmLog(bytes: Uint8Array): WarmLog {
 function concat(parts: Buffer[]): Uint8Array {
   return new Uint8Array(Buffer.concat(parts));
 }
+
+/**
+ * The launcher's last report, framed under the bundle's nonce at the very end of stdout, and the
+ * output before it. Only the launcher knows the nonce (the program never sees the bundle), so a
+ * frame with it is the launcher's; without one at the end, `report` is undefined and the output
+ * is all of `bytes`.
+ */
+export function splitEndFrame(bytes: Uint8Array, nonce: string): { output: Uint8Array; report?: LaunchReport } {
+  const header = Buffer.from(`\x1eSP ${nonce} r `, 'latin1');
+  const at = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).lastIndexOf(header);
+  if (at < 0 || nonce === '') return { output: bytes };
+  const rest = new TextDecoder('latin1').decode(bytes.subarray(at + header.length));
+  const frame = /^(\d+)\n([A-Za-z0-9+/=]*)\n$/.exec(rest);
+  if (!frame || Number(frame[1]) !== frame[2]?.length) return { output: bytes };
+  const report = parseLaunchReport(Buffer.from(frame[2], 'base64').toString('utf8'));
+  return report ? { output: bytes.subarray(0, at), report } : { output: bytes };
+}

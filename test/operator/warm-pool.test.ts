@@ -320,7 +320,64 @@ describe('Reconciler with a warm pool', () => {
       },
       policy().pod,
       at(10),
+      'n0nce',
     );
     assert.ok(patch.metadata.resourceVersion, 'a claim is conditional on the version seen');
+  });
+});
+
+describe('Reconciler with a held attach', () => {
+  it("should end the Execution from the launcher's last report over the attach, before the kubelet says so", async () => {
+    const context = poolWorld();
+    await context.poolPass();
+    readyAll(context.world);
+    const { world } = context;
+    const requeued: string[] = [];
+    const reconciler = new Reconciler(world, world, policy(), silent, () => at(10), {
+      requeue: (key) => requeued.push(key),
+    });
+    world.addExecution(execution());
+    await reconciler.reconcile(`${NS}/hello`);
+    const podName = world.stored(NS, 'hello')?.status?.podName ?? '';
+    const nonce = world.pods.get(`${NS}/${podName}`)?.metadata?.annotations?.['sandpod.dev/end-nonce'] ?? '';
+    assert.match(nonce, /^[0-9a-f]{36}$/);
+    assert.ok(
+      world.bundles
+        .get(podName)?.[0]
+        ?.toString()
+        .includes(`\x1eN ${Buffer.from(nonce).toString('base64')}`),
+    );
+    const report = {
+      sandpodLaunch: 1,
+      startedAt: at(10).toISOString(),
+      finishedAt: at(11).toISOString(),
+      durationMs: 80,
+      cpuMs: 20,
+      outputBytes: 3,
+      limit: null,
+      exitCode: 0,
+      signal: null,
+      error: null,
+    };
+    const framed = Buffer.from(JSON.stringify(report)).toString('base64');
+    // A frame the program printed with a guessed label stays its output.
+    const forged = `\x1eSP guess r ${framed.length}\n${framed}\n`;
+    world.follows.get(podName)?.onEnd({
+      stdout: Buffer.from(
+        `\x1eSP c a 0\n\n\x1eSP c s 0\n\nhi\n${forged}\x1eSP ${nonce} r ${framed.length}\n${framed}\n`,
+        'latin1',
+      ),
+      stderr: Buffer.from('note\n'),
+    });
+    assert.deepEqual(requeued, [`${NS}/hello`]);
+    // The pod still runs as far as the kubelet has said.
+    assert.equal(world.pods.get(`${NS}/${podName}`)?.status?.phase, 'Running');
+    await reconciler.reconcile(`${NS}/hello`);
+    const status = world.stored(NS, 'hello')?.status;
+    assert.equal(status?.phase, 'Succeeded');
+    assert.equal(status?.stdout, `hi\n${forged}`);
+    assert.equal(status?.stderr, 'note\n');
+    assert.equal(status?.durationMs, 80);
+    assert.equal(world.pods.has(`${NS}/${podName}`), false, 'deleted at once');
   });
 });

@@ -4,7 +4,7 @@ import { type Execution, LABELS, type Runtime, type WarmPool } from '../../contr
 import { slimExecution } from '../../operator/cached-execution.js';
 import type { LogRead } from '../../operator/output.js';
 import type { PoolApi, PoolCache } from '../../operator/pool-reconciler.js';
-import type { ClusterApi, ClusterCache } from '../../operator/reconciler.js';
+import type { ClusterApi, ClusterCache, FollowRun } from '../../operator/reconciler.js';
 
 // A small in-memory cluster for the reconciler's unit tests: objects, logs and events as state,
 // so tests assert what the world looks like after a pass, not which calls were made. Integration
@@ -124,8 +124,12 @@ export class World implements ClusterApi, ClusterCache, PoolApi, PoolCache {
     return structuredClone(patched);
   }
 
-  async deliver(_namespace: string, pod: string, bundle: Buffer) {
+  /** Per pod name, the held attach of its last delivery. */
+  readonly follows = new Map<string, FollowRun>();
+
+  async deliver(_namespace: string, pod: string, bundle: Buffer, _timeoutMs: number, follow?: FollowRun) {
     this.bundles.set(pod, [...(this.bundles.get(pod) ?? []), bundle]);
+    if (follow && this.launchersAnswer) this.follows.set(pod, follow);
     return this.launchersAnswer;
   }
 

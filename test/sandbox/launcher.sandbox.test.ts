@@ -7,7 +7,7 @@ import type { Writable } from 'node:stream';
 import { encodeBundle } from '../../sandbox/launcher/bundle.js';
 import { parseTestFrames } from '../../sandbox/launcher/frames.js';
 import { type LaunchReport, launcherExitCode, launchReport } from '../../sandbox/launcher/report.js';
-import { parseWarmLog } from '../../sandbox/launcher/warm-log.js';
+import { parseWarmLog, splitEndFrame } from '../../sandbox/launcher/warm-log.js';
 import { compileProgram } from '../helpers/gcc.js';
 
 // sandpod-launch (sandbox/launcher), compiled with the host's gcc and run as the init of a PID
@@ -348,6 +348,21 @@ describe('sandpod-launch (needs root and gcc)', function () {
       assert.equal(result.stderr, 'note\n');
       assert.equal(result.exitCode, 3);
       assert.equal(result.report.exitCode, 3);
+    });
+
+    it('should end stdout with the report under the nonce, after all of the output, when given one', async () => {
+      const bundle = encodeBundle({
+        files: [{ name: 'a.sh', content: 'echo out; echo err >&2; exit 4\n' }],
+        run: { argv: ['sh', 'a.sh'], limits },
+        nonce: 'n0nce',
+      });
+      const result = await launch(['--bundle', '1', '--env', 'PATH'], [], {}, workDir(), (stdin) => stdin.end(bundle));
+      const stdout = Buffer.from(result.stdout, 'latin1');
+      const run = stdout.subarray(parseWarmLog(stdout).prefixLength);
+      const end = splitEndFrame(run, 'n0nce');
+      assert.equal(Buffer.from(end.output).toString(), 'out\n');
+      assert.deepEqual(end.report, result.report);
+      assert.equal(splitEndFrame(run, 'other').report, undefined, 'another nonce is no end');
     });
 
     it('should end with the compile report and never run when the compile step fails', async () => {

@@ -37,4 +37,17 @@ describe('withoutWarmPrefix', () => {
     const out = await collect([`\x1eSP c a 0\n\n\x1eSP c s 0\n\n${fake}`]);
     assert.equal(out.map((item) => item.text).join(''), fake);
   });
+
+  it("should drop the launcher's last report at the end and keep a program's lone separator", async () => {
+    const end = `\x1eSP n0nce r ${report.length}\n${report}\n`;
+    const out = await collect([`\x1eSP c a 0\n\n\x1eSP c s 0\n\na\x1eb\n`, 'more\n', end.slice(0, 5), end.slice(5)]);
+    assert.equal(out.map((item) => item.text).join(''), 'a\x1eb\nmore\n');
+    const positions = out.map((item) => item.position);
+    assert.deepEqual(positions, [0, 1], 'the held tail goes on where the text before it stopped');
+  });
+
+  it('should hand on a tail that only looks like the start of a frame once the log ends', async () => {
+    const out = await collect(['\x1eSP c a 0\n\n\x1eSP c s 0\n\nx\x1eSP not a frame']);
+    assert.equal(out.map((item) => item.text).join(''), 'x\x1eSP not a frame');
+  });
 });
