@@ -188,6 +188,8 @@ export class Reconciler {
       );
       if (position > 0) observed.queuePosition = position;
     }
+    /** A pod claimed in this pass: its program goes to it once status names it. */
+    let claim: { whole: Execution; plan: ExecutionPlan; startedMs: number } | undefined;
     if (wantsPod && !observed.queuePosition) {
       // The cache has no payload: plan again on the whole object, whose size may still refuse it.
       const whole = await this.api.readExecution(namespace, name);
@@ -199,7 +201,8 @@ export class Reconciler {
         try {
           const warm = await this.claimWarm(whole, runtime, planWhole.plan, log);
           if (warm) {
-            observed.pod = warm;
+            observed.pod = warm.pod;
+            claim = { whole, plan: planWhole.plan, startedMs: warm.startedMs };
           } else {
             this.childrenMade.add(key);
             observed.pod = await this.createChildren(whole, runtime, planWhole.plan, log);
@@ -211,16 +214,7 @@ export class Reconciler {
         }
       }
     }
-    // A claimed pod whose launcher has not taken its program from this process: after a claim in
-    // an earlier pass, or by a process that stopped. A second bundle is ignored by the launcher.
-    if (planned?.ok && observed.pod && isWarm(observed.pod) && !this.delivered.has(observed.pod.metadata?.uid ?? '')) {
-      if (observed.pod.status?.phase === 'Running' && execution.spec.cancel !== true) {
-        const whole = await this.api.readExecution(namespace, name);
-        if (!whole || whole.metadata.uid !== execution.metadata.uid) return {};
-        const planWhole = planExecution(whole, runtime as Runtime, this.policy);
-        if (planWhole.ok) await this.deliver(whole, observed.pod, planWhole.plan, performance.now(), log);
-      }
-    }
+    const livePod = observed.pod;
     let outputLost: string | undefined;
     const attached = this.attachedRuns.get(key);
     if (planned?.ok && observed.pod && attached && isWarm(observed.pod) && !hasEnded(observed.pod, execution)) {
@@ -253,12 +247,27 @@ export class Reconciler {
       await this.announce(execution, status);
     }
     if (isTerminal(status.phase)) return this.finished({ ...execution, status }, log);
+    // The program goes to a claimed pod after status names it, so that followers open its log
+    // while it is delivered. A pod claimed in an earlier pass, or by a process that stopped, gets
+    // it now; a launcher that already has one ignores a second.
+    if (planned?.ok && livePod && isWarm(livePod) && !this.delivered.has(livePod.metadata?.uid ?? '')) {
+      if (livePod.status?.phase === 'Running' && execution.spec.cancel !== true) {
+        const whole = claim?.whole ?? (await this.api.readExecution(namespace, name));
+        if (!whole || whole.metadata.uid !== execution.metadata.uid) return {};
+        const planWhole = claim
+          ? { ok: true as const, plan: claim.plan }
+          : planExecution(whole, runtime as Runtime, this.policy);
+        if (planWhole.ok)
+          await this.deliver(whole, livePod, planWhole.plan, claim?.startedMs ?? performance.now(), log);
+      }
+    }
     return recheck(execution, observed, now, this.policy);
   }
 
   /**
-   * Claims a ready pod of a pool that serves this runtime and fits the limits, then hands its
-   * launcher the program: null when there is none, and the Execution gets a cold pod. The claim is
+   * Claims a ready pod of a pool that serves this runtime and fits the limits (reconcile hands its
+   * launcher the program once status names it): null when there is none, and the Execution gets a
+   * cold pod. The claim is
    * a patch at the resourceVersion the cache saw, so of two claimers (workers, replicas, a stale
    * cache) only one wins; the loser tries the next pod. A claimed pod names its Execution as its
    * controller, which is how a later pass finds it if this one stops before status is written.
@@ -268,13 +277,12 @@ export class Reconciler {
     runtime: Runtime,
     plan: ExecutionPlan,
     log: Logger,
-  ): Promise<V1Pod | null> {
+  ): Promise<{ pod: V1Pod; startedMs: number } | null> {
     const { namespace } = execution.metadata;
     const pools = choosePool(this.cache.pools(namespace), runtime, plan, (pool) =>
       poolSize(pool, runtime, this.policy),
     );
     for (const pool of pools) {
-      const size = poolSize(pool, runtime, this.policy);
       const ready = this.cache
         .poolPods(namespace, pool.metadata.name)
         .filter((pod) => isPoolMember(pod, pool) && isReady(pod) && !this.claimed.has(pod.metadata?.name ?? ''));
@@ -291,14 +299,7 @@ export class Reconciler {
         if (result === 'conflict' || result === 'gone') continue;
         log.info('Claimed warm Pod', { pod: name, warmPool: pool.metadata.name });
         this.hooks.onServed?.(execution, pool.metadata.name);
-        await this.event(
-          execution,
-          'Normal',
-          'ClaimedWarmPod',
-          `Claimed pod ${name} of WarmPool ${pool.metadata.name}`,
-        );
-        await this.deliver(execution, result, plan, startedMs, log, size);
-        return result;
+        return { pod: result, startedMs };
       }
     }
     return null;
@@ -310,8 +311,8 @@ export class Reconciler {
     plan: ExecutionPlan,
     startedMs: number,
     log: Logger,
-    size = this.sizeOf(pod, execution),
   ): Promise<void> {
+    const size = this.sizeOf(pod, execution);
     const { namespace, name, uid } = pod.metadata ?? {};
     if (!size) throw new PermanentError(`the WarmPool of pod ${name} is gone and its size with it`);
     const bundle = encodeBundle(bundleFor(plan, size, this.policy.pod, nonceOf(pod)));
@@ -330,6 +331,7 @@ export class Reconciler {
     const pool = pod.metadata?.labels?.[LABELS.pool] ?? '';
     this.hooks.onDelivered?.(execution, pool, (performance.now() - startedMs) / 1000);
     log.info('Delivered the program to its warm Pod', { pod: name });
+    await this.event(execution, 'Normal', 'ClaimedWarmPod', `Runs in pod ${name} of WarmPool ${pool}`);
   }
 
   /** The size of the pool a claimed pod came from, if that pool is still there. */

@@ -185,18 +185,40 @@ describe('Reconciler with a warm pool', () => {
   });
 
   it('should find its claimed pod after a restart between the claim and the status write, never claiming another', async () => {
-    const { world, reconciler } = await setup();
+    const { world } = await setup();
     world.addExecution(execution());
-    world.launchersAnswer = false;
-    await assert.rejects(reconciler.reconcile(`${NS}/hello`), /did not take its program/);
-    assert.equal(world.stored(NS, 'hello')?.status?.podName, undefined, 'status not written yet');
-    world.launchersAnswer = true;
+    // The process stops right after its claim: its status write never happens.
+    const stopping = Object.assign(Object.create(world) as World, {
+      replaceStatus: async () => {
+        throw new Error('the operator stopped here');
+      },
+    });
+    await assert.rejects(
+      new Reconciler(stopping, world, policy(), silent, () => at(10)).reconcile(`${NS}/hello`),
+      /stopped here/,
+    );
+    assert.equal(world.stored(NS, 'hello')?.status?.podName, undefined, 'status not written');
     const restarted = new Reconciler(world, world, policy(), silent, () => at(11));
     await restarted.reconcile(`${NS}/hello`);
     const claimed = [...world.pods.values()].filter((pod) => pod.metadata?.labels?.[LABELS.claimed]);
     assert.equal(claimed.length, 1);
     assert.equal(world.stored(NS, 'hello')?.status?.podName, claimed[0]?.metadata?.name);
-    assert.equal(world.bundles.get(claimed[0]?.metadata?.name ?? '')?.length, 2, 'the bundle sent again');
+    assert.equal(world.bundles.get(claimed[0]?.metadata?.name ?? '')?.length, 1, 'delivered once, by the new process');
+    assert.equal(world.podsCreated, 0);
+  });
+
+  it('should send the program again when its launcher did not answer, to the same pod', async () => {
+    const { world, reconciler } = await setup();
+    world.addExecution(execution());
+    world.launchersAnswer = false;
+    await assert.rejects(reconciler.reconcile(`${NS}/hello`), /did not take its program/);
+    const podName = world.stored(NS, 'hello')?.status?.podName ?? '';
+    assert.ok(podName, 'status names the pod before the program goes');
+    world.launchersAnswer = true;
+    await new Reconciler(world, world, policy(), silent, () => at(11)).reconcile(`${NS}/hello`);
+    assert.equal(world.stored(NS, 'hello')?.status?.podName, podName);
+    assert.equal(world.bundles.get(podName)?.length, 2, 'the bundle sent again');
+    assert.equal([...world.pods.values()].filter((pod) => pod.metadata?.labels?.[LABELS.claimed]).length, 1);
   });
 
   it('should go cold when its limits are above the pool', async () => {
