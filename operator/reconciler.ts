@@ -14,6 +14,7 @@ import {
   type WarmPool,
 } from '../contract/objects.js';
 import { encodeBundle } from '../sandbox/launcher/bundle.js';
+import { parseWarmLog } from '../sandbox/launcher/warm-log.js';
 import { queuePosition } from './capacity.js';
 import type { Policy } from './config.js';
 import { parseKey } from './keys.js';
@@ -252,6 +253,11 @@ export class Reconciler {
     // it now; a launcher that already has one ignores a second.
     if (planned?.ok && livePod && isWarm(livePod) && !this.delivered.has(livePod.metadata?.uid ?? '')) {
       if (livePod.status?.phase === 'Running' && execution.spec.cancel !== true) {
+        // After a restart: the launcher may have its program already, and then says so first in its log.
+        if (!claim && (await this.launcherHasProgram(livePod))) {
+          this.delivered.add(livePod.metadata?.uid ?? '');
+          return recheck(execution, observed, now, this.policy);
+        }
         const whole = claim?.whole ?? (await this.api.readExecution(namespace, name));
         if (!whole || whole.metadata.uid !== execution.metadata.uid) return {};
         const planWhole = claim
@@ -332,6 +338,18 @@ export class Reconciler {
     this.hooks.onDelivered?.(execution, pool, (performance.now() - startedMs) / 1000);
     log.info('Delivered the program to its warm Pod', { pod: name });
     await this.event(execution, 'Normal', 'ClaimedWarmPod', `Runs in pod ${name} of WarmPool ${pool}`);
+  }
+
+  /** Whether the pod's log starts with the launcher's word that it has its whole bundle. */
+  private async launcherHasProgram(pod: V1Pod): Promise<boolean> {
+    const read: LogRead = {
+      part: 'stdout',
+      container: CONTAINER.run,
+      stream: this.policy.status.splitStreams ? 'Stdout' : 'All',
+      limitBytes: 64,
+    };
+    const head = await this.api.readLog(pod.metadata?.namespace ?? '', pod.metadata?.name ?? '', read);
+    return parseWarmLog(head).accepted;
   }
 
   /** The size of the pool a claimed pod came from, if that pool is still there. */

@@ -9,6 +9,8 @@ import { type LaunchReport, parseLaunchReport } from './report.js';
 
 export interface WarmLog {
   compile?: { stdout: Uint8Array; stderr: Uint8Array; report?: LaunchReport };
+  /** The launcher said it has its whole bundle (the frame "c a"). */
+  accepted: boolean;
   /** The launcher got to the run step. */
   runStarted: boolean;
   /** Bytes of the log before the run's own output. */
@@ -27,6 +29,7 @@ export function parseWarmLog(bytes: Uint8Array): WarmLog {
   const stderr: Buffer[] = [];
   let report: LaunchReport | undefined;
   let compiled = false;
+  let accepted = false;
   let at = 0;
   while (at < bytes.length && bytes[at] === RECORD_SEPARATOR) {
     const header = HEADER.exec(text.decode(bytes.subarray(at + 1, at + 1 + MAX_HEADER)));
@@ -40,11 +43,13 @@ export function parseWarmLog(bytes: Uint8Array): WarmLog {
         ...(compiled
           ? { compile: { stdout: concat(stdout), stderr: concat(stderr), ...(report ? { report } : {}) } }
           : {}),
+        accepted,
         runStarted: true,
         prefixLength: end + 1,
       };
     }
     if (kind === 'a') {
+      accepted = true;
       at = end + 1;
       continue;
     }
@@ -57,6 +62,7 @@ export function parseWarmLog(bytes: Uint8Array): WarmLog {
   }
   return {
     ...(compiled ? { compile: { stdout: concat(stdout), stderr: concat(stderr), ...(report ? { report } : {}) } } : {}),
+    accepted,
     runStarted: false,
     prefixLength: at,
   };

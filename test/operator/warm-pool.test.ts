@@ -221,6 +221,17 @@ describe('Reconciler with a warm pool', () => {
     assert.equal([...world.pods.values()].filter((pod) => pod.metadata?.labels?.[LABELS.claimed]).length, 1);
   });
 
+  it('should not send the program again after a restart when the log says the launcher has it', async () => {
+    const { world, reconciler } = await setup();
+    world.addExecution(execution());
+    await reconciler.reconcile(`${NS}/hello`);
+    const podName = world.stored(NS, 'hello')?.status?.podName ?? '';
+    world.logs.set(`${podName}/run/Stdout`, '\x1eSP c a 0\n\n\x1eSP c s 0\n\nsleeping\n');
+    world.touchPod(NS, podName);
+    await new Reconciler(world, world, policy(), silent, () => at(11)).reconcile(`${NS}/hello`);
+    assert.equal(world.bundles.get(podName)?.length, 1);
+  });
+
   it('should go cold when its limits are above the pool', async () => {
     const { world, reconciler } = await setup();
     world.addExecution(execution({ limits: { memoryMiB: 1024 } }));
