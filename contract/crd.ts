@@ -187,7 +187,7 @@ export const warmPoolSpecSchema = z.strictObject({
   replicas: z.int().min(0).max(WARM_POOL_BOUNDS.replicas),
   /**
    * The size of the pool's pods; a limit left out takes the Runtime's default. An Execution of the
-   * runtime is served from the pool when each of its limits (and its compile step's) is at most this.
+   * runtime is served from the pool when each of its limits is at most this and its diskMiB is this.
    */
   limits: requestedLimitsSchema.optional(),
 });

@@ -25,7 +25,15 @@ import { desiredPod, desiredSecret, wallDeadlineSeconds } from './pod.js';
 import { statusFrom } from './status.js';
 import { statusChanged, withoutNulls } from './status-write.js';
 import { toDate } from './time.js';
-import { captureWarmOutput, endedByLauncher, frameBytes, nonceOf, warmLogReads, warmPodView } from './warm-output.js';
+import {
+  captureWarmOutput,
+  endedByLauncher,
+  frameBytes,
+  nonceOf,
+  warmLogReads,
+  warmPodView,
+  wholeOverAttach,
+} from './warm-output.js';
 import { bundleFor, choosePool, claimPatch, isPoolMember, isReady, isWarm, poolSize } from './warm-pool.js';
 
 // reconcile(namespace/name): read the Execution and its pod, make the children the plan calls for,
@@ -221,7 +229,7 @@ export class Reconciler {
     if (planned?.ok && observed.pod && attached && isWarm(observed.pod) && !hasEnded(observed.pod, execution)) {
       // The launcher's last report came over the attach: the end is known before the kubelet's.
       const capture = captureWarmOutput(attached, planned.plan.limits, this.policy.status, nonceOf(observed.pod));
-      if (capture.report) {
+      if (capture.report && wholeOverAttach(capture)) {
         observed.output = capture.output;
         observed.pod = warmPodView(endedByLauncher(observed.pod, capture.report), capture.log);
       }
@@ -318,10 +326,8 @@ export class Reconciler {
     startedMs: number,
     log: Logger,
   ): Promise<void> {
-    const size = this.sizeOf(pod, execution);
     const { namespace, name, uid } = pod.metadata ?? {};
-    if (!size) throw new PermanentError(`the WarmPool of pod ${name} is gone and its size with it`);
-    const bundle = encodeBundle(bundleFor(plan, size, this.policy.pod, nonceOf(pod)));
+    const bundle = encodeBundle(bundleFor(plan, this.policy.pod, nonceOf(pod)));
     const key = `${execution.metadata.namespace}/${execution.metadata.name}`;
     const answered = await this.api.deliver(namespace ?? '', name ?? '', bundle, DELIVERY_TIMEOUT_MS, {
       maxBytes: plan.limits.outputBytes + frameBytes(plan),
@@ -350,14 +356,6 @@ export class Reconciler {
     };
     const head = await this.api.readLog(pod.metadata?.namespace ?? '', pod.metadata?.name ?? '', read);
     return parseWarmLog(head).accepted;
-  }
-
-  /** The size of the pool a claimed pod came from, if that pool is still there. */
-  private sizeOf(pod: V1Pod, execution: Execution) {
-    const poolName = pod.metadata?.labels?.[LABELS.pool];
-    const pool = [...this.cache.pools(execution.metadata.namespace)].find((each) => each.metadata.name === poolName);
-    const runtime = findRuntime(this.cache.runtimes(), execution.spec.runtime);
-    return pool && runtime ? poolSize(pool, runtime, this.policy) : undefined;
   }
 
   private async createChildren(

@@ -54,6 +54,21 @@ export function captureWarmOutput(
 }
 
 /**
+ * Whether what came over the attach is all the launcher forwarded: its report counts the bytes of
+ * the last step's output. An attach may lose the tail of a stream as it closes; then the kubelet's
+ * report and the log are waited for instead.
+ */
+export function wholeOverAttach(capture: ReturnType<typeof captureWarmOutput>): boolean {
+  const { report, log, output } = capture;
+  if (!report) return false;
+  if (!log.runStarted) {
+    const compile = log.compile ? log.compile.stdout.length + log.compile.stderr.length : 0;
+    return compile === report.outputBytes;
+  }
+  return output.runBytes === report.outputBytes;
+}
+
+/**
  * The pod as the kubelet will report it once it sees the container end, from the launcher's last
  * report read over the attach: the run container terminated with the launcher's exit code and
  * report, the pod Succeeded or Failed. The launcher exits right after that report.

@@ -58,13 +58,21 @@ export function poolSize(pool: WarmPool, runtime: Runtime, policy: Policy): Pool
   };
 }
 
-/** What the pod reserves: the larger of the two steps, and a log that holds both. */
+/**
+ * Memory the pod has beyond its largest step: the launcher then stops a step at that step's own
+ * limit (bundleFor) before the host's cgroup, which under gVisor holds the whole sandbox, kills the
+ * sandbox at the pod's.
+ */
+export const POOL_MEMORY_HEADROOM_MIB = 64;
+
+/** What the pod reserves: the larger of the two steps and headroom, and a log that holds both. */
 function podLimits(size: PoolSize): Limits {
   const compile = size.compileLimits;
-  if (!compile) return size.limits;
+  const memoryMiB = Math.max(size.limits.memoryMiB, compile?.memoryMiB ?? 0) + POOL_MEMORY_HEADROOM_MIB;
+  if (!compile) return { ...size.limits, memoryMiB };
   return {
     ...size.limits,
-    memoryMiB: Math.max(size.limits.memoryMiB, compile.memoryMiB),
+    memoryMiB,
     diskMiB: Math.max(size.limits.diskMiB, compile.diskMiB),
     // The compile step's output is framed in base64 in the same log.
     outputBytes: size.limits.outputBytes + Math.ceil((compile.outputBytes * 4) / 3) + 4096,
@@ -72,13 +80,16 @@ function podLimits(size: PoolSize): Limits {
 }
 
 /**
- * Whether the pool can serve this plan: each run limit at most the pool's. Judged tests and a live
- * stdin are not served warm yet (they need the launcher's --tests and the stdin gate); nor is an
- * Execution of another runtime.
+ * Whether the pool can serve this plan: each run limit at most the pool's, and scratch exactly the
+ * pool's (it is the size of the pod's memory-backed volume: a write past it fails with ENOSPC, and
+ * a larger one would let a program write past its own diskMiB). Judged tests and a live stdin are
+ * not served warm yet (they need the launcher's --tests and the stdin gate).
  */
 export function fitsPool(plan: ExecutionPlan, size: PoolSize): boolean {
   if (plan.tests || plan.interactive) return false;
-  return LIMIT_NAMES.every((name) => plan.limits[name] <= size.limits[name]);
+  return LIMIT_NAMES.every((name) =>
+    name === 'diskMiB' ? plan.limits[name] === size.limits[name] : plan.limits[name] <= size.limits[name],
+  );
 }
 
 export function poolLabels(pool: WarmPool, runtime: Runtime): Record<string, string> {
@@ -237,25 +248,21 @@ export function claimPatch(
 }
 
 /**
- * The program for the claimed pod's launcher. The pod is sized for the pool (and the compiler); a
- * run with less memory than that has its own limit checked by the launcher, as runMemoryWatched
- * does for a cold pod whose compiler needs more than the run.
+ * The program for the claimed pod's launcher. The pod is sized for the largest step; each step's
+ * own memory limit is checked by the launcher under a sandbox runtime (gVisor's /proc/meminfo
+ * describes the sandbox), as runMemoryWatched does for a cold run whose compiler needs more.
  */
-export function bundleFor(plan: ExecutionPlan, size: PoolSize, policy: PodPolicy, nonce?: string): Bundle {
-  const watchMemory =
-    policy.watchSandboxMemory && policy.runtimeClassName !== '' && plan.limits.memoryMiB < podLimits(size).memoryMiB;
+export function bundleFor(plan: ExecutionPlan, policy: PodPolicy, nonce?: string): Bundle {
+  const watched = policy.watchSandboxMemory && policy.runtimeClassName !== '';
+  const bytes = (limits: Limits) => (watched ? { watchedMemoryBytes: limits.memoryMiB * 1024 * 1024 } : {});
   return {
     files: plan.files,
     ...(nonce ? { nonce } : {}),
     ...(plan.stdin !== undefined ? { stdin: plan.stdin } : {}),
     ...(plan.compileArgv && plan.compileLimits
-      ? { compile: { argv: plan.compileArgv, limits: plan.compileLimits } }
+      ? { compile: { argv: plan.compileArgv, limits: plan.compileLimits, ...bytes(plan.compileLimits) } }
       : {}),
-    run: {
-      argv: plan.runArgv,
-      limits: plan.limits,
-      ...(watchMemory ? { watchedMemoryBytes: plan.limits.memoryMiB * 1024 * 1024 } : {}),
-    },
+    run: { argv: plan.runArgv, limits: plan.limits, ...bytes(plan.limits) },
   };
 }
 

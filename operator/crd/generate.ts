@@ -307,7 +307,7 @@ const warmPoolSpecOverlay: SchemaOverlay = {
   replicas: { description: 'Ready pods to keep; kubectl scale and HPA write it.' },
   limits: {
     description:
-      'The size of the pods; a limit left out takes the Runtime default. An Execution of the runtime whose limits (and compile limits) are all at most these is served from the pool.',
+      'The size of the pods; a limit left out takes the Runtime default. An Execution of the runtime whose limits are each at most these, and whose diskMiB is this one, is served from the pool.',
   },
 };
 

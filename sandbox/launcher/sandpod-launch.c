@@ -995,7 +995,7 @@ static int run_bundle(struct options *o, int exits) {
     c.cpu_ms = b.compile.cpu_ms;
     c.output_bytes = b.compile.output_bytes;
     c.pids = b.compile.pids;
-    c.sandbox_memory_bytes = 0;
+    c.sandbox_memory_bytes = b.compile.memory_bytes;
     frame_label = "c";
     if (run_step(&c, exits, "/dev/null", b.compile.argv, &r)) return 125;
     report_frame(&r.out, r.started, r.finished, r.duration, r.cpu, r.forwarded);

@@ -4,7 +4,14 @@ import winston from 'winston';
 import { LABELS, type WarmPool } from '../../contract/objects.js';
 import { PoolReconciler } from '../../operator/pool-reconciler.js';
 import { Reconciler } from '../../operator/reconciler.js';
-import { claimPatch, desiredPoolPod, fitsPool, planPool, poolSize } from '../../operator/warm-pool.js';
+import {
+  claimPatch,
+  desiredPoolPod,
+  fitsPool,
+  POOL_MEMORY_HEADROOM_MIB,
+  planPool,
+  poolSize,
+} from '../../operator/warm-pool.js';
 import { at, cRuntime, execution, policy, runtime } from './fixtures.js';
 import { World } from './world.js';
 
@@ -74,11 +81,12 @@ describe('warm pool pods', () => {
     const size = poolSize(pool, cRuntime(), policy());
     const pod = desiredPoolPod(pool, cRuntime(), size, policy().pod);
     const memory = pod.spec?.containers[0]?.resources?.limits?.memory;
-    assert.equal(memory, `${size.compileLimits?.memoryMiB}Mi`);
+    assert.equal(memory, `${(size.compileLimits?.memoryMiB ?? 0) + POOL_MEMORY_HEADROOM_MIB}Mi`);
     const plan = { limits: { ...size.limits }, files: [], runArgv: ['x'], interactive: false };
     assert.equal(fitsPool(plan, size), true);
     assert.equal(fitsPool({ ...plan, limits: { ...size.limits, memoryMiB: 256 } }, size), false);
     assert.equal(fitsPool({ ...plan, interactive: true }, size), false);
+    assert.equal(fitsPool({ ...plan, limits: { ...size.limits, diskMiB: size.limits.diskMiB - 1 } }, size), false);
   });
 
   it('should count pods being created so that a stale cache never makes more than replicas', () => {
@@ -386,15 +394,18 @@ describe('Reconciler with a held attach', () => {
       finishedAt: at(11).toISOString(),
       durationMs: 80,
       cpuMs: 20,
-      outputBytes: 3,
+      // set below: what the run wrote, counted as the launcher counts it
+      outputBytes: 0,
       limit: null,
       exitCode: 0,
       signal: null,
       error: null,
     };
-    const framed = Buffer.from(JSON.stringify(report)).toString('base64');
     // A frame the program printed with a guessed label stays its output.
-    const forged = `\x1eSP guess r ${framed.length}\n${framed}\n`;
+    const forgedPayload = Buffer.from('{"sandpodLaunch":1}').toString('base64');
+    const forged = `\x1eSP guess r ${forgedPayload.length}\n${forgedPayload}\n`;
+    report.outputBytes = 'hi\n'.length + forged.length + 'note\n'.length;
+    const framed = Buffer.from(JSON.stringify(report)).toString('base64');
     world.follows.get(podName)?.onEnd({
       stdout: Buffer.from(
         `\x1eSP c a 0\n\n\x1eSP c s 0\n\nhi\n${forged}\x1eSP ${nonce} r ${framed.length}\n${framed}\n`,
@@ -412,5 +423,40 @@ describe('Reconciler with a held attach', () => {
     assert.equal(status?.stderr, 'note\n');
     assert.equal(status?.durationMs, 80);
     assert.equal(world.pods.has(`${NS}/${podName}`), false, 'deleted at once');
+  });
+
+  it('should wait for the kubelet and the log when the attach lost bytes the report counts', async () => {
+    const context = poolWorld();
+    await context.poolPass();
+    readyAll(context.world);
+    const { world } = context;
+    const reconciler = new Reconciler(world, world, policy(), silent, () => at(10), { requeue: () => undefined });
+    world.addExecution(execution());
+    await reconciler.reconcile(`${NS}/hello`);
+    const podName = world.stored(NS, 'hello')?.status?.podName ?? '';
+    const nonce = world.pods.get(`${NS}/${podName}`)?.metadata?.annotations?.['sandpod.dev/end-nonce'] ?? '';
+    const report = {
+      sandpodLaunch: 1,
+      startedAt: at(10).toISOString(),
+      finishedAt: at(11).toISOString(),
+      durationMs: 80,
+      cpuMs: 20,
+      outputBytes: 20_000,
+      limit: 'output',
+      exitCode: null,
+      signal: null,
+      error: null,
+    };
+    const framed = Buffer.from(JSON.stringify(report)).toString('base64');
+    world.follows.get(podName)?.onEnd({
+      stdout: Buffer.from(
+        `\x1eSP c a 0\n\n\x1eSP c s 0\n\n${'o'.repeat(4000)}\x1eSP ${nonce} r ${framed.length}\n${framed}\n`,
+        'latin1',
+      ),
+      stderr: Buffer.from('e'.repeat(5000)),
+    });
+    await reconciler.reconcile(`${NS}/hello`);
+    assert.equal(world.stored(NS, 'hello')?.status?.phase, 'Running', 'not judged from 9000 of 20000 bytes');
+    assert.ok(world.pods.has(`${NS}/${podName}`));
   });
 });

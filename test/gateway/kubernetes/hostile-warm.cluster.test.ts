@@ -16,7 +16,7 @@ import { testLogger } from '../../helpers/gateway.js';
 import { hostileSuite } from '../hostile-suite.js';
 
 // The hostile-program suite (test/gateway/hostile-suite.ts) once more, on warm pods: a WarmPool of
-// each runtime it uses, as large as the maxima (memory and scratch halved, to fit the dev node),
+// each runtime it uses, as large as the maxima (memory halved, to fit the dev node; scratch the default),
 // and before each program the pool of its runtime is waited for until a pod is ready, so the
 // program is served warm. Requests that cannot be (interactive, judged tests, more memory than
 // the pool) go cold as they would in production; the count of warm ones is printed at the end.
@@ -49,7 +49,8 @@ if (problem) {
       },
       limits: policy,
     });
-    const poolLimits = { ...DEFAULT_MAX_LIMITS, memoryMiB: 512, diskMiB: 256 };
+    // Scratch must match a request's exactly to be served warm; the suite's requests take the default.
+    const poolLimits = { ...DEFAULT_MAX_LIMITS, memoryMiB: 512, diskMiB: DEFAULT_LIMITS.diskMiB };
     for (const runtime of RUNTIMES) {
       const body = {
         apiVersion: 'sandpod.dev/v1alpha1',
