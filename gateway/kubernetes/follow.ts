@@ -94,6 +94,11 @@ export async function* followExecution(
             phase = next;
             yield { type: 'status', phase };
           }
+          // A warm run's final status holds all of its output (the operator read it over the
+          // attach that saw every byte), so the log need not be waited for: its followed stream
+          // ends only when the kubelet next looks at the container, up to a second later. What the
+          // log has not brought yet comes from status below.
+          if (isTerminal(next) && wholeInStatus(last)) logs.abort();
         }
       }
     }
@@ -112,6 +117,11 @@ export async function* followExecution(
     signal.removeEventListener('abort', stopLogs);
     logs.abort();
   }
+}
+
+/** A warm Execution's final status that holds all of its output, none cut for room. */
+function wholeInStatus(execution: ExecutionObject): boolean {
+  return execution.status?.warm === true && execution.status.truncated === false;
 }
 
 /** The watch keeps Executions without output; the final status with output comes from a read. */
