@@ -120,6 +120,9 @@ export interface ReconcilerHooks {
   onDelivered?(execution: Execution, pool: string, seconds: number): void;
 }
 
+/** How long a pod once tried is left alone by this process's claims: longer than any watch lag. */
+const CLAIM_MEMORY_MS = 60_000;
+
 /** How long a claimed pod's launcher has to answer a bundle before it is sent again. */
 const DELIVERY_TIMEOUT_MS = 10_000;
 
@@ -140,10 +143,13 @@ export class Reconciler {
   private readonly childrenMade = new Set<string>();
   /** Per key, the uid of the input Secret this process made or found owned by the Execution. */
   private readonly secretUids = new Map<string, string>();
-  /** Uids of claimed pods whose launcher took its bundle from this process. */
-  private readonly delivered = new Set<string>();
-  /** Names of pool pods this process claimed or is claiming, never tried twice. */
-  private readonly claimed = new Set<string>();
+  /** Per key, the uid of the claimed pod whose launcher took its bundle from this process. */
+  private readonly delivered = new Map<string, string>();
+  /**
+   * Pool pods this process claimed or tried to, with when (ms): not tried again while the cache may
+   * still show them unclaimed.
+   */
+  private readonly claimed = new Map<string, number>();
   /** Per key, what the held attach of its warm pod brought once the launcher exited. */
   private readonly attachedRuns = new Map<string, { stdout: Buffer; stderr: Buffer }>();
 
@@ -167,6 +173,7 @@ export class Reconciler {
       this.childrenMade.delete(key);
       this.secretUids.delete(key);
       this.attachedRuns.delete(key);
+      this.delivered.delete(key);
       return {};
     }
     const version = execution.metadata.resourceVersion;
@@ -259,11 +266,11 @@ export class Reconciler {
     // The program goes to a claimed pod after status names it, so that followers open its log
     // while it is delivered. A pod claimed in an earlier pass, or by a process that stopped, gets
     // it now; a launcher that already has one ignores a second.
-    if (planned?.ok && livePod && isWarm(livePod) && !this.delivered.has(livePod.metadata?.uid ?? '')) {
+    if (planned?.ok && livePod && isWarm(livePod) && this.delivered.get(key) !== livePod.metadata?.uid) {
       if (livePod.status?.phase === 'Running' && execution.spec.cancel !== true) {
         // After a restart: the launcher may have its program already, and then says so first in its log.
         if (!claim && (await this.launcherHasProgram(livePod))) {
-          this.delivered.add(livePod.metadata?.uid ?? '');
+          this.delivered.set(key, livePod.metadata?.uid ?? '');
           return recheck(execution, observed, now, this.policy);
         }
         const whole = claim?.whole ?? (await this.api.readExecution(namespace, name));
@@ -293,6 +300,8 @@ export class Reconciler {
     log: Logger,
   ): Promise<{ pod: V1Pod; startedMs: number } | null> {
     const { namespace } = execution.metadata;
+    const nowMs = performance.now();
+    for (const [pod, at] of this.claimed) if (nowMs - at > CLAIM_MEMORY_MS) this.claimed.delete(pod);
     const pools = choosePool(this.cache.pools(namespace), runtime, plan, (pool) =>
       poolSize(pool, runtime, this.policy),
     );
@@ -303,7 +312,7 @@ export class Reconciler {
       // Claimers that start from the same cache spread over the pods rather than all take the first.
       for (const pod of shuffled(ready)) {
         const name = pod.metadata?.name ?? '';
-        this.claimed.add(name);
+        this.claimed.set(name, performance.now());
         const startedMs = performance.now();
         const result = await this.api.claimPod(
           namespace,
@@ -339,7 +348,7 @@ export class Reconciler {
       },
     });
     if (!answered) throw new Error(`the launcher of pod ${name} did not take its program; sending it again`);
-    this.delivered.add(uid ?? '');
+    this.delivered.set(key, uid ?? '');
     const pool = pod.metadata?.labels?.[LABELS.pool] ?? '';
     this.hooks.onDelivered?.(execution, pool, (performance.now() - startedMs) / 1000);
     log.info('Delivered the program to its warm Pod', { pod: name });
@@ -497,6 +506,7 @@ export class Reconciler {
       this.childrenMade.delete(key);
     }
     this.attachedRuns.delete(key);
+    this.delivered.delete(key);
     const expiry = ttlExpiry(execution);
     if (!expiry) return {};
     const left = expiry.getTime() - this.clock().getTime();
