@@ -106,13 +106,14 @@ test-unit: $(NODE_STAMP) ## Run the unit tests alone (no sandbox, no browser)
 	mocha --ignore 'test/**/*.{sandbox,browser,cluster}.test.ts' --ignore 'test/charts/**' '$(ALL_TESTS)'
 
 .PHONY: bench
-bench: deps build ## Embedded latency and throughput against the raw sandbox floor, judging 100 tests in one Execution against 100 Executions; on the dev cluster the operator against the Job controller and the gateway on Kubernetes
+bench: deps build ## Embedded latency and throughput against the raw sandbox floor, judging 100 tests in one Execution against 100 Executions; on the dev cluster the operator against the Job controller, the gateway on Kubernetes, warm pools against cold pods
 	node --import=tsx bench/embedded.ts
 	node --import=tsx bench/languages.ts
 	node --import=tsx bench/judging.ts
 	node --import=tsx bench/body-flood.ts
 	node --import=tsx bench/operator.ts
 	node --import=tsx bench/kubernetes.ts
+	node --import=tsx bench/warm-pool.ts
 
 # The fuzz suites run in `make test` with a fixed seed and bounded runs; here FUZZ_SCALE times as
 # many (default 20), with FUZZ_SEED to explore elsewhere (a failure prints the seed and path to replay).

@@ -18,6 +18,7 @@ export const API_GROUP = 'sandpod.dev';
 export const API_VERSION = 'v1alpha1';
 export const EXECUTION_KIND = 'Execution';
 export const RUNTIME_KIND = 'Runtime';
+export const WARM_POOL_KIND = 'WarmPool';
 
 /** Bounds of what the operator writes into status; an object must stay far below etcd's 1.5 MiB. */
 export const STATUS_BOUNDS = {
@@ -134,6 +135,8 @@ export const executionStatusSchema = z.strictObject({
   /** `passed/total` of a judged execution; what `kubectl get ex` shows as TESTS. */
   testsPassed: z.string().max(16).optional(),
   podName: z.string().max(253).nullable(),
+  /** Served by a ready pod of a WarmPool rather than a pod made for it. */
+  warm: z.boolean().optional(),
   observedGeneration: z.int().min(0),
   conditions: z.array(conditionSchema).max(STATUS_BOUNDS.conditions),
 });
@@ -173,3 +176,30 @@ export const runtimeSpecSchema = z.strictObject({
   compileLimits: requestedLimitsSchema.optional(),
 });
 export type RuntimeSpec = z.infer<typeof runtimeSpecSchema>;
+
+/** Bounds of a WarmPool. */
+export const WARM_POOL_BOUNDS = { replicas: 1000 } as const;
+
+export const warmPoolSpecSchema = z.strictObject({
+  /** Name or alias of a Runtime: the image and argv of the pool's pods. */
+  runtime: z.string().min(1).max(REQUEST_BOUNDS.runtimeNameLength),
+  /** Ready pods the operator keeps; the scale subresource writes it (kubectl scale, HPA). */
+  replicas: z.int().min(0).max(WARM_POOL_BOUNDS.replicas),
+  /**
+   * The size of the pool's pods; a limit left out takes the Runtime's default. An Execution of the
+   * runtime is served from the pool when each of its limits is at most this and its diskMiB is this.
+   */
+  limits: requestedLimitsSchema.optional(),
+});
+export type WarmPoolSpec = z.infer<typeof warmPoolSpecSchema>;
+
+export const warmPoolStatusSchema = z.strictObject({
+  /** Pods of the pool that are not claimed, ready or still starting. */
+  replicas: z.int().min(0),
+  /** Of those, pods whose launcher waits for a program. */
+  readyReplicas: z.int().min(0),
+  /** The label selector of the pool's pods, for the scale subresource (HPA). */
+  selector: z.string().max(1024),
+  observedGeneration: z.int().min(0),
+});
+export type WarmPoolStatus = z.infer<typeof warmPoolStatusSchema>;

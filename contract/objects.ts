@@ -7,6 +7,9 @@ import {
   type ExecutionSpec,
   type ExecutionStatus,
   type RuntimeSpec,
+  WARM_POOL_KIND,
+  type WarmPoolSpec,
+  type WarmPoolStatus,
 } from './crd.js';
 
 // The custom objects as both the gateway and the operator read and write them, and the names and
@@ -16,6 +19,7 @@ export const API_VERSION_STRING = `${API_GROUP}/${API_VERSION}`;
 
 export const EXECUTION_PLURAL = 'executions';
 export const RUNTIME_PLURAL = 'runtimes';
+export const WARM_POOL_PLURAL = 'warmpools';
 
 /**
  * One Execution resource as either side reads or writes it. Status may be missing or partial: the
@@ -39,12 +43,24 @@ export interface Runtime {
   spec: RuntimeSpec;
 }
 
+export interface WarmPool {
+  apiVersion: string;
+  kind: typeof WARM_POOL_KIND;
+  metadata: V1ObjectMeta & { name: string; namespace: string; uid: string };
+  spec: WarmPoolSpec;
+  status?: Partial<WarmPoolStatus>;
+}
+
 export const LABELS = {
   managedBy: 'app.kubernetes.io/managed-by',
   execution: `${API_GROUP}/execution`,
   runtime: `${API_GROUP}/runtime`,
   /** Set by the gateway on Executions it creates; copied to their children. */
   tenant: `${API_GROUP}/tenant`,
+  /** The WarmPool a pod was made for; kept after the pod is claimed, for the metrics. */
+  pool: `${API_GROUP}/warm-pool`,
+  /** On a pool pod: `true` once an Execution claimed it (the pool then no longer counts it). */
+  claimed: `${API_GROUP}/claimed`,
 } as const;
 export const MANAGED_BY = 'sandpod';
 
@@ -107,4 +123,15 @@ export function findRuntime(runtimes: Iterable<Runtime>, name: string): Runtime 
     if (!byAlias && runtime.spec.aliases?.includes(name)) byAlias = runtime;
   }
   return byAlias;
+}
+
+export function poolOwnerReference(pool: WarmPool) {
+  return {
+    apiVersion: API_VERSION_STRING,
+    kind: WARM_POOL_KIND,
+    name: pool.metadata.name,
+    uid: pool.metadata.uid,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
 }

@@ -23,7 +23,7 @@ done
 
 log "installing the CRDs and the default Runtimes"
 k apply -f "$REPO_ROOT/manifests/crds/" >/dev/null
-k wait --for=condition=Established crd/executions.sandpod.dev crd/runtimes.sandpod.dev --timeout=60s >/dev/null
+k wait --for=condition=Established crd/executions.sandpod.dev crd/runtimes.sandpod.dev crd/warmpools.sandpod.dev --timeout=60s >/dev/null
 k apply -f "$REPO_ROOT/manifests/runtimes/" >/dev/null
 k get namespace "$NAMESPACE" >/dev/null 2>&1 || k create namespace "$NAMESPACE" >/dev/null
 k apply -f "$REPO_ROOT/manifests/tenant/deny-network.yaml" -n "$NAMESPACE" >/dev/null

@@ -37,7 +37,12 @@ export function slimExecution(execution: Execution): Execution {
       },
       status: {
         phase: status.phase,
-        ...defined({ reason: status.reason, podName: status.podName, finishedAt: status.finishedAt }),
+        ...defined({
+          reason: status.reason,
+          podName: status.podName,
+          finishedAt: status.finishedAt,
+          warm: status.warm,
+        }),
       },
     };
   }

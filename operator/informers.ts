@@ -5,16 +5,20 @@ import { isTerminal } from '../contract/index.js';
 import {
   EXECUTION_PLURAL,
   type Execution,
+  LABELS,
   MANAGED_SELECTOR,
   RUNTIME_PLURAL,
   type Runtime,
+  WARM_POOL_PLURAL,
+  type WarmPool,
 } from '../contract/objects.js';
 import { WatchedObjects } from '../kube/watched-objects.js';
 import { slimExecution } from './cached-execution.js';
 import { executionKey } from './keys.js';
+import type { PoolCache } from './pool-reconciler.js';
 import type { ClusterCache } from './reconciler.js';
 
-// Three watches feed the queue: Executions, the operator's pods, and Runtimes. Callbacks only
+// Four watches feed the queues: Executions, the operator's pods, Runtimes and WarmPools. Callbacks only
 // enqueue `namespace/name`; the reconciler reads the caches. Each watch is the list-watch the
 // gateway uses too (kube/watched-objects.ts): it relists on 410 Gone and starts again with backoff
 // after any other error, so an API server that was away for a while misses no change.
@@ -45,7 +49,8 @@ export interface Informers {
   executions: WatchedObjects<Execution>;
   pods: WatchedObjects<V1Pod>;
   runtimes: WatchedObjects<Runtime>;
-  cache: ClusterCache;
+  pools: WatchedObjects<WarmPool>;
+  cache: ClusterCache & PoolCache;
   /** Why a cache may be stale, or undefined while every watch is up. */
   readonly problem: string | undefined;
   /** Starts the watches; resolves once each has listed once (it keeps trying until then). */
@@ -59,10 +64,12 @@ export function createInformers(options: {
   custom: CustomObjectsApi;
   namespace: string;
   enqueue: (key: string) => void;
+  /** Queues a WarmPool's `namespace/name`. */
+  enqueuePool: (key: string) => void;
   log: Logger;
   backoff: WatchBackoff;
 }): Informers {
-  const { kubeConfig, core, custom, namespace, enqueue, log, backoff } = options;
+  const { kubeConfig, core, custom, namespace, enqueue, enqueuePool, log, backoff } = options;
   const base = `/apis/${API_GROUP}/${API_VERSION}`;
   const group = { group: API_GROUP, version: API_VERSION };
   const executions = new WatchedObjects<Execution>({
@@ -88,6 +95,20 @@ export function createInformers(options: {
     kind: 'Runtime',
     log,
     backoff,
+  });
+  const pools = new WatchedObjects<WarmPool>({
+    kubeConfig,
+    path: namespace ? `${base}/namespaces/${namespace}/warmpools` : `${base}/warmpools`,
+    list: () =>
+      (namespace
+        ? custom.listNamespacedCustomObject({ ...group, namespace, plural: WARM_POOL_PLURAL })
+        : custom.listClusterCustomObject({ ...group, plural: WARM_POOL_PLURAL })) as Promise<
+        KubernetesListObject<WarmPool>
+      >,
+    kind: 'WarmPool',
+    log,
+    backoff,
+    slim: withoutManagedFields,
   });
   const pods = new WatchedObjects<V1Pod>({
     kubeConfig,
@@ -122,27 +143,42 @@ export function createInformers(options: {
   pods.onChange((pod) => {
     const owner = pod.metadata?.ownerReferences?.find((ref) => ref.controller && ref.kind === 'Execution');
     if (owner && pod.metadata?.namespace) enqueue(executionKey(pod.metadata.namespace, owner.name));
+    // A pool pod that became ready, ended, or was claimed: its pool counts again.
+    const pool = pod.metadata?.labels?.[LABELS.pool];
+    if (pool && pod.metadata?.namespace) enqueuePool(executionKey(pod.metadata.namespace, pool));
   });
+  pools.onChange((pool) => enqueuePool(executionKey(pool.metadata.namespace, pool.metadata.name)));
 
   // A Runtime appearing or changing may unblock Executions that wait for it.
   runtimes.onChange((_runtime, change) => {
+    for (const pool of pools.list()) enqueuePool(executionKey(pool.metadata.namespace, pool.metadata.name));
     if (change === 'delete') return;
     for (const execution of executions.list()) {
       if (!execution.status?.phase || !isTerminal(execution.status.phase)) onExecution(execution);
     }
   });
 
-  const cache: ClusterCache = {
+  const cache: ClusterCache & PoolCache = {
     execution: (ns, name) => executions.get(ns, name),
     executions: (ns) => executions.list(ns),
     pod: (ns, name) => pods.get(ns, name),
     runtimes: () => runtimes.list(),
+    pool: (ns, name) => pools.get(ns, name),
+    pools: (ns) => pools.list(ns),
+    poolPods: (ns, name) => pods.list(ns).filter((pod) => pod.metadata?.labels?.[LABELS.pool] === name),
+    claimedPod: (ns, execution) =>
+      pods
+        .list(ns)
+        .find((pod) =>
+          pod.metadata?.ownerReferences?.some((ref) => ref.controller && ref.uid === execution.metadata.uid),
+        ),
   };
-  const all = [executions, pods, runtimes];
+  const all = [executions, pods, runtimes, pools];
   return {
     executions,
     pods,
     runtimes,
+    pools,
     cache,
     get problem() {
       return all.map((watch) => watch.problem).find((problem) => problem !== undefined);
@@ -151,8 +187,8 @@ export function createInformers(options: {
     // first list of each the reconciler must not run: an empty Runtime cache would fail every
     // Execution as naming a Runtime that does not exist.
     async start() {
-      await Promise.all([runtimes.start(), pods.start()]);
-      await Promise.all([runtimes.synced, pods.synced]);
+      await Promise.all([runtimes.start(), pods.start(), pools.start()]);
+      await Promise.all([runtimes.synced, pods.synced, pools.synced]);
       await executions.start();
       await executions.synced;
     },

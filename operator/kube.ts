@@ -4,15 +4,26 @@ import {
   type CoreV1Api,
   type CustomObjectsApi,
   type EventsV1Api,
+  type KubeConfig,
   Observable,
+  PatchStrategy,
+  setHeaderOptions,
   V1MicroTime,
   type V1Pod,
   type V1Secret,
 } from '@kubernetes/client-node';
-import { API_GROUP, API_VERSION, type ExecutionStatus } from '../contract/crd.js';
-import { API_VERSION_STRING, EXECUTION_PLURAL, type Execution } from '../contract/objects.js';
+import { API_GROUP, API_VERSION, type ExecutionStatus, type WarmPoolStatus } from '../contract/crd.js';
+import {
+  API_VERSION_STRING,
+  CONTAINER,
+  EXECUTION_PLURAL,
+  type Execution,
+  WARM_POOL_PLURAL,
+  type WarmPool,
+} from '../contract/objects.js';
+import { AttachSocket } from '../kube/attach-socket.js';
 import type { LogRead } from './output.js';
-import { type ClusterApi, PermanentError, type SecretOwner } from './reconciler.js';
+import { type ClusterApi, type FollowRun, PermanentError, type SecretOwner } from './reconciler.js';
 
 // ClusterApi on the real API server. Errors are sorted here: NotFound and AlreadyExists are
 // answers, not failures; a rejection no retry can fix becomes a PermanentError; everything else
@@ -30,7 +41,115 @@ export class KubeClusterApi implements ClusterApi {
     private readonly events: EventsV1Api,
     private readonly identity: string,
     private readonly logReadTimeoutMs = 10_000,
+    private readonly kubeConfig?: KubeConfig,
   ) {}
+
+  async createPoolPod(pod: V1Pod): Promise<string> {
+    try {
+      const made = await this.core.createNamespacedPod({ namespace: pod.metadata?.namespace ?? '', body: pod });
+      return made.metadata?.name ?? '';
+    } catch (error) {
+      throw classifyCreateError(error, 'pod');
+    }
+  }
+
+  async claimPod(namespace: string, name: string, patch: object): Promise<V1Pod | 'conflict' | 'gone'> {
+    try {
+      return await this.core.patchNamespacedPod(
+        { namespace, name, body: patch },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+    } catch (error) {
+      if (hasCode(error, 409)) return 'conflict';
+      if (hasCode(error, 404)) return 'gone';
+      throw error;
+    }
+  }
+
+  async deliver(
+    namespace: string,
+    pod: string,
+    bundle: Buffer,
+    timeoutMs: number,
+    follow?: FollowRun,
+  ): Promise<boolean> {
+    if (!this.kubeConfig) throw new Error('no kubeconfig to attach with');
+    let answered: () => void = () => undefined;
+    const firstOutput = new Promise<void>((resolve) => {
+      answered = resolve;
+    });
+    const kept = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
+    const sizes = { stdout: 0, stderr: 0 };
+    const socket = await AttachSocket.open(
+      this.kubeConfig,
+      { namespace, pod, container: CONTAINER.run },
+      (stream, chunk) => {
+        answered();
+        // Past the bound the run cannot be judged from the attach; the log is read instead.
+        sizes[stream] += chunk.length;
+        if (follow && sizes[stream] <= follow.maxBytes) kept[stream].push(Buffer.from(chunk));
+      },
+    );
+    let held = false;
+    try {
+      socket.send(bundle);
+      // The launcher writes a frame as soon as it has the whole bundle.
+      let timer: NodeJS.Timeout | undefined;
+      const outcome = await Promise.race([
+        firstOutput.then(() => 'answered' as const),
+        socket.ended.then(() => 'ended' as const),
+        new Promise<'timeout'>((resolve) => {
+          timer = setTimeout(() => resolve('timeout'), timeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      const took = outcome === 'answered' || socket.sawOutput;
+      if (took && follow) {
+        // Held on until the launcher exits: everything it and the program write comes here first.
+        held = true;
+        const giveUp = setTimeout(() => socket.close(), follow.maxMs);
+        giveUp.unref();
+        void socket.ended.then((end) => {
+          clearTimeout(giveUp);
+          const whole = end.kind === 'ended' && sizes.stdout <= follow.maxBytes && sizes.stderr <= follow.maxBytes;
+          follow.onEnd(whole ? { stdout: Buffer.concat(kept.stdout), stderr: Buffer.concat(kept.stderr) } : undefined);
+        });
+      }
+      return took;
+    } finally {
+      if (!held) socket.close();
+    }
+  }
+
+  async replacePoolStatus(pool: WarmPool, status: WarmPoolStatus): Promise<void> {
+    const { namespace, name } = pool.metadata;
+    await this.custom.replaceNamespacedCustomObjectStatus({
+      group: API_GROUP,
+      version: API_VERSION,
+      namespace,
+      plural: WARM_POOL_PLURAL,
+      name,
+      body: { ...pool, status },
+    });
+  }
+
+  async recordPoolEvent(pool: WarmPool, type: 'Normal' | 'Warning', reason: string, note: string): Promise<void> {
+    const { namespace, name, uid } = pool.metadata;
+    await this.events.createNamespacedEvent({
+      namespace,
+      body: {
+        metadata: { generateName: `${name}-`, namespace },
+        eventTime: new V1MicroTime(Date.now()),
+        reportingController: REPORTING_CONTROLLER,
+        reportingInstance: this.identity,
+        action: reason,
+        reason,
+        type,
+        note: note.slice(0, 1024),
+        regarding: { apiVersion: API_VERSION_STRING, kind: 'WarmPool', namespace, name, uid },
+      },
+    });
+  }
 
   async readExecution(namespace: string, name: string): Promise<Execution | null> {
     try {

@@ -9,8 +9,10 @@ import { createInformers } from './informers.js';
 import { describeError, KubeClusterApi } from './kube.js';
 import { LeaderElector } from './leader.js';
 import { createMetrics, startLatencySeconds } from './metrics.js';
+import { PoolReconciler } from './pool-reconciler.js';
 import { WorkQueue } from './queue.js';
 import { Reconciler } from './reconciler.js';
+import { isPoolMember, isReady } from './warm-pool.js';
 
 // Wiring only: configuration, clients, leader Lease, informers, queue, workers, metrics, and a
 // shutdown that lets running passes finish.
@@ -19,7 +21,23 @@ export async function runOperator(config: OperatorConfig): Promise<void> {
   const log = createLogger(config.logLevel, 'operator');
   const identity = process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
   const queue = new WorkQueue(config.queue);
-  const metrics = createMetrics({ queueDepth: () => queue.depth, executions: () => informers.executions.list() });
+  // WarmPools have a queue and a worker of their own: a backlog of Executions never delays the
+  // replacement of claimed pods.
+  const poolQueue = new WorkQueue(config.queue);
+  const metrics = createMetrics({
+    queueDepth: () => queue.depth,
+    executions: () => informers.executions.list(),
+    pools: () =>
+      informers.pools.list().map((pool) => ({
+        namespace: pool.metadata.namespace,
+        pool: pool.metadata.name,
+        runtime: pool.spec.runtime,
+        desired: pool.spec.replicas,
+        ready: informers.cache
+          .poolPods(pool.metadata.namespace, pool.metadata.name)
+          .filter((pod) => isPoolMember(pod, pool) && isReady(pod)).length,
+      })),
+  });
   const limiter =
     config.api.qps > 0
       ? new RequestLimiter({
@@ -39,24 +57,35 @@ export async function runOperator(config: OperatorConfig): Promise<void> {
     custom,
     namespace: config.watchNamespace,
     enqueue: (key) => queue.add(key),
+    enqueuePool: (key) => poolQueue.add(key),
     log,
     backoff: { baseMs: config.watch.baseDelayMs, maxMs: config.watch.maxDelayMs },
   });
-  const reconciler = new Reconciler(
-    new KubeClusterApi(core, custom, kubeConfig.makeApiClient(EventsV1Api), identity, config.status.logReadTimeoutMs),
-    informers.cache,
-    config,
-    log,
-    () => new Date(),
-    {
-      onStarted: (execution, status) => {
-        const seconds = startLatencySeconds(execution, status.startedAt);
-        if (seconds !== undefined) metrics.podStartLatency.observe(seconds);
-      },
-      onFinished: (_execution, status) =>
-        metrics.executionsFinished.inc({ phase: status.phase, reason: status.reason ?? 'Unknown' }),
-    },
+  const clusterApi = new KubeClusterApi(
+    core,
+    custom,
+    kubeConfig.makeApiClient(EventsV1Api),
+    identity,
+    config.status.logReadTimeoutMs,
+    kubeConfig,
   );
+  const poolReconciler = new PoolReconciler(clusterApi, informers.cache, config, log);
+  const reconciler = new Reconciler(clusterApi, informers.cache, config, log, () => new Date(), {
+    onStarted: (execution, status) => {
+      const seconds = startLatencySeconds(execution, status.startedAt);
+      if (seconds !== undefined) metrics.podStartLatency.observe(seconds);
+    },
+    onFinished: (_execution, status) =>
+      metrics.executionsFinished.inc({ phase: status.phase, reason: status.reason ?? 'Unknown' }),
+    onServed: (execution, pool) =>
+      metrics.executionsServed.inc({
+        namespace: execution.metadata.namespace,
+        mode: pool === undefined ? 'cold' : 'warm',
+        pool: pool ?? '',
+      }),
+    onDelivered: (execution, pool, seconds) =>
+      metrics.warmClaimToFirstOutput.observe({ namespace: execution.metadata.namespace, pool }, seconds),
+  });
 
   let ready = false;
   const server = createServer((request, response) => {
@@ -97,6 +126,7 @@ export async function runOperator(config: OperatorConfig): Promise<void> {
       log.info('Stopping operator', { why });
       metrics.leader.set(0);
       queue.shutDown();
+      poolQueue.shutDown();
       const grace = new Promise((resolve) => setTimeout(resolve, config.shutdownGraceMs).unref());
       await Promise.race([Promise.allSettled(workers), grace]);
       await informers.stop().catch(() => undefined);
@@ -123,6 +153,29 @@ export async function runOperator(config: OperatorConfig): Promise<void> {
   });
   ready = true;
 
+  workers.push(
+    (async () => {
+      for (;;) {
+        const key = await poolQueue.take();
+        if (key === undefined) return;
+        try {
+          const result = await poolReconciler.reconcile(key);
+          poolQueue.forget(key);
+          if (result.requeueAfterMs !== undefined) poolQueue.addAfter(key, result.requeueAfterMs);
+        } catch (error) {
+          metrics.reconcileErrors.inc();
+          const retryInMs = poolQueue.retry(key);
+          log.warn('Failed to reconcile a WarmPool; will retry', {
+            warmPool: key,
+            error: describeError(error),
+            retryInMs,
+          });
+        } finally {
+          poolQueue.done(key);
+        }
+      }
+    })(),
+  );
   for (let worker = 0; worker < config.queue.workers; worker += 1) {
     workers.push(
       (async () => {

@@ -12,10 +12,25 @@ export interface OperatorMetrics {
   apiRateLimitWait: Histogram;
   /** 1 while this replica holds the leader Lease (or runs without leader election), else 0. */
   leader: Gauge;
+  executionsServed: Counter<'namespace' | 'mode' | 'pool'>;
+  warmClaimToFirstOutput: Histogram<'namespace' | 'pool'>;
+}
+
+/** A pool's pods as the metrics count them. */
+export interface PoolCount {
+  namespace: string;
+  pool: string;
+  runtime: string;
+  ready: number;
+  desired: number;
 }
 
 /** Each operator has its own registry, so tests can build many side by side. */
-export function createMetrics(load: { queueDepth(): number; executions(): Iterable<Execution> }): OperatorMetrics {
+export function createMetrics(load: {
+  queueDepth(): number;
+  executions(): Iterable<Execution>;
+  pools?(): Iterable<PoolCount>;
+}): OperatorMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'sandpod_operator_' });
   new Gauge({
@@ -40,8 +55,43 @@ export function createMetrics(load: { queueDepth(): number; executions(): Iterab
       for (const [phase, count] of counts) this.set({ phase }, count);
     },
   });
+  new Gauge({
+    name: 'sandpod_operator_warm_pool_ready_pods',
+    help: 'Unclaimed pods of a WarmPool whose launcher waits for a program',
+    labelNames: ['namespace', 'pool', 'runtime'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const pool of load.pools?.() ?? [])
+        this.set({ namespace: pool.namespace, pool: pool.pool, runtime: pool.runtime }, pool.ready);
+    },
+  });
+  new Gauge({
+    name: 'sandpod_operator_warm_pool_desired_pods',
+    help: 'spec.replicas of a WarmPool',
+    labelNames: ['namespace', 'pool', 'runtime'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const pool of load.pools?.() ?? [])
+        this.set({ namespace: pool.namespace, pool: pool.pool, runtime: pool.runtime }, pool.desired);
+    },
+  });
   return {
     registry,
+    executionsServed: new Counter({
+      name: 'sandpod_operator_executions_served_total',
+      help: 'Executions given a pod: mode warm (a claimed WarmPool pod, pool names it) or cold (a pod made for it)',
+      labelNames: ['namespace', 'mode', 'pool'],
+      registers: [registry],
+    }),
+    warmClaimToFirstOutput: new Histogram({
+      name: 'sandpod_operator_warm_claim_to_first_output_seconds',
+      help: "From the claim of a warm pod to its launcher's first output, which says it took the program",
+      labelNames: ['namespace', 'pool'],
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 2, 5, 10],
+      registers: [registry],
+    }),
     reconcileDuration: new Histogram({
       name: 'sandpod_operator_reconcile_duration_seconds',
       help: 'Time one reconcile pass took',

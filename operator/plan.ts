@@ -84,7 +84,8 @@ export function planExecution(execution: Execution, runtime: Runtime, policy: Po
   };
 }
 
-function withRequested(base: Limits, requested: RequestedLimits | undefined): Limits {
+/** `base` with whichever limits `requested` names in their place. */
+export function withRequested(base: Limits, requested: RequestedLimits | undefined): Limits {
   const limits = { ...base };
   for (const [name, value] of Object.entries(requested ?? {}) as [keyof Limits, number | undefined][]) {
     if (value !== undefined) limits[name] = value;

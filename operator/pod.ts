@@ -182,37 +182,48 @@ export function desiredPod(execution: Execution, runtime: Runtime, plan: Executi
       ownerReferences: [ownerReference(execution)],
     },
     spec: {
-      restartPolicy: 'Never',
-      ...(policy.runtimeClassName ? { runtimeClassName: policy.runtimeClassName } : {}),
-      ...(policy.priorityClassName ? { priorityClassName: policy.priorityClassName } : {}),
-      ...placement(policy),
+      ...hardenedPodSpec(policy),
       activeDeadlineSeconds: wallDeadlineSeconds(plan, policy),
-      terminationGracePeriodSeconds: 1,
-      automountServiceAccountToken: false,
-      enableServiceLinks: false,
-      hostNetwork: false,
-      hostPID: false,
-      hostIPC: false,
-      shareProcessNamespace: false,
-      dnsPolicy: 'None',
-      dnsConfig: {
-        nameservers: [policy.nameserver],
-        searches: [],
-        options: [
-          { name: 'ndots', value: '0' },
-          { name: 'attempts', value: '1' },
-          { name: 'timeout', value: '1' },
-        ],
-      },
-      securityContext: {
-        runAsNonRoot: true,
-        runAsUser: policy.uid,
-        runAsGroup: policy.gid,
-        seccompProfile: seccompProfile(policy),
-      },
       ...(initContainers.length > 0 ? { initContainers } : {}),
       containers: [run],
       volumes,
+    },
+  };
+}
+
+/**
+ * What every pod that runs a program has, cold or warm: the sandbox runtime, no token, no links to
+ * Services, no host namespaces, no DNS but the configured (unreachable) one, non-root with seccomp.
+ */
+export function hardenedPodSpec(policy: PodPolicy): NonNullable<V1Pod['spec']> {
+  return {
+    containers: [],
+    restartPolicy: 'Never',
+    ...(policy.runtimeClassName ? { runtimeClassName: policy.runtimeClassName } : {}),
+    ...(policy.priorityClassName ? { priorityClassName: policy.priorityClassName } : {}),
+    ...placement(policy),
+    terminationGracePeriodSeconds: 1,
+    automountServiceAccountToken: false,
+    enableServiceLinks: false,
+    hostNetwork: false,
+    hostPID: false,
+    hostIPC: false,
+    shareProcessNamespace: false,
+    dnsPolicy: 'None',
+    dnsConfig: {
+      nameservers: [policy.nameserver],
+      searches: [],
+      options: [
+        { name: 'ndots', value: '0' },
+        { name: 'attempts', value: '1' },
+        { name: 'timeout', value: '1' },
+      ],
+    },
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: policy.uid,
+      runAsGroup: policy.gid,
+      seccompProfile: seccompProfile(policy),
     },
   };
 }
@@ -251,11 +262,11 @@ const sourceMount: V1VolumeMount = { name: VOLUME.source, mountPath: PATHS.sourc
  * ENOSPC instead of an eviction seconds later; nothing an untrusted program writes touches the
  * node's disk; and it is gone with the pod. Its pages count toward the container's memory limit.
  */
-function scratch(name: string, diskMiB: number): V1Volume {
+export function scratch(name: string, diskMiB: number): V1Volume {
   return { name, emptyDir: { medium: 'Memory', sizeLimit: `${diskMiB}Mi` } };
 }
 
-function containerSecurityContext(policy: PodPolicy): V1SecurityContext {
+export function containerSecurityContext(policy: PodPolicy): V1SecurityContext {
   return {
     runAsNonRoot: true,
     runAsUser: policy.uid,
@@ -275,7 +286,7 @@ function seccompProfile(policy: PodPolicy) {
 }
 
 /** Requests equal limits: the pod is Guaranteed, and the scheduler reserves what it may use. */
-function resources(limits: Limits, policy: PodPolicy, runs = 1) {
+export function resources(limits: Limits, policy: PodPolicy, runs = 1) {
   const amounts = {
     cpu: String(policy.cpus),
     memory: `${limits.memoryMiB}Mi`,

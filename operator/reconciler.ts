@@ -1,18 +1,40 @@
+import { randomBytes } from 'node:crypto';
 import type { V1Pod, V1Secret } from '@kubernetes/client-node';
 import type { Logger } from 'winston';
 import type { ExecutionStatus } from '../contract/crd.js';
 import { isTerminal } from '../contract/index.js';
-import { CONTAINER, type Execution, findRuntime, podName, type Runtime, secretName } from '../contract/objects.js';
+import {
+  CONTAINER,
+  type Execution,
+  findRuntime,
+  LABELS,
+  podName,
+  type Runtime,
+  secretName,
+  type WarmPool,
+} from '../contract/objects.js';
+import { encodeBundle } from '../sandbox/launcher/bundle.js';
+import { parseWarmLog } from '../sandbox/launcher/warm-log.js';
 import { queuePosition } from './capacity.js';
 import type { Policy } from './config.js';
 import { parseKey } from './keys.js';
 import type { Observation } from './observation.js';
 import { type CapturedOutput, captureOutput, type LogRead, logReads } from './output.js';
 import { type ExecutionPlan, planExecution } from './plan.js';
-import { desiredPod, desiredSecret } from './pod.js';
+import { desiredPod, desiredSecret, wallDeadlineSeconds } from './pod.js';
 import { statusFrom } from './status.js';
 import { statusChanged, withoutNulls } from './status-write.js';
 import { toDate } from './time.js';
+import {
+  captureWarmOutput,
+  endedByLauncher,
+  frameBytes,
+  nonceOf,
+  warmLogReads,
+  warmPodView,
+  wholeOverAttach,
+} from './warm-output.js';
+import { bundleFor, choosePool, claimPatch, isPoolMember, isReady, isWarm, poolSize } from './warm-pool.js';
 
 // reconcile(namespace/name): read the Execution and its pod, make the children the plan calls for,
 // rebuild status from what is there and write it only if it changed. Safe to run any number of
@@ -38,6 +60,25 @@ export interface ClusterApi {
   replaceStatus(execution: Execution, status: ExecutionStatus): Promise<void>;
   deleteExecution(execution: Execution): Promise<void>;
   recordEvent(execution: Execution, type: 'Normal' | 'Warning', reason: string, note: string): Promise<void>;
+  /**
+   * Applies a claim's merge patch at the resourceVersion it names: the pod as claimed, or
+   * `conflict` when the pod changed since (another claim), or `gone`.
+   */
+  claimPod(namespace: string, name: string, patch: object): Promise<V1Pod | 'conflict' | 'gone'>;
+  /**
+   * Writes the bundle to the pod's launcher through an attach; true once the launcher answered.
+   * With `follow`, the attach is then held until the launcher exits and what came over it is
+   * handed to `follow.onEnd` (undefined when the attach broke or brought more than maxBytes).
+   */
+  deliver(namespace: string, pod: string, bundle: Buffer, timeoutMs: number, follow?: FollowRun): Promise<boolean>;
+}
+
+/** A warm run's attach held after the delivery: its whole output, once the launcher exited. */
+export interface FollowRun {
+  maxBytes: number;
+  /** The attach is closed after this long even if the launcher never ends (its pod deadline). */
+  maxMs: number;
+  onEnd(run: { stdout: Buffer; stderr: Buffer } | undefined): void;
 }
 
 /** What the informers hold; Executions without their payload (operator/cached-execution.ts). */
@@ -46,6 +87,10 @@ export interface ClusterCache {
   executions(namespace: string): Iterable<Execution>;
   pod(namespace: string, name: string): V1Pod | undefined;
   runtimes(): Iterable<Runtime>;
+  pools(namespace: string): Iterable<WarmPool>;
+  poolPods(namespace: string, pool: string): V1Pod[];
+  /** A pod the Execution controls, found by owner: a claimed pool pod status does not name yet. */
+  claimedPod(namespace: string, execution: Execution): V1Pod | undefined;
 }
 
 export interface SecretOwner {
@@ -67,7 +112,19 @@ export interface ReconcileResult {
 export interface ReconcilerHooks {
   onFinished?(execution: Execution, status: ExecutionStatus): void;
   onStarted?(execution: Execution, status: ExecutionStatus): void;
+  /** Look at this key again soon: something this process held (an attach) saw a change. */
+  requeue?(key: string): void;
+  /** An Execution got its pod: `pool` names the WarmPool it was claimed from, if any. */
+  onServed?(execution: Execution, pool: string | undefined): void;
+  /** The launcher of a claimed pod took its program, this long after the claim began. */
+  onDelivered?(execution: Execution, pool: string, seconds: number): void;
 }
+
+/** How long a pod once tried is left alone by this process's claims: longer than any watch lag. */
+const CLAIM_MEMORY_MS = 60_000;
+
+/** How long a claimed pod's launcher has to answer a bundle before it is sent again. */
+const DELIVERY_TIMEOUT_MS = 10_000;
 
 /** How soon to look again at an Execution whose cached copy predates the status just written. */
 const STALE_CACHE_RETRY_MS = 200;
@@ -86,6 +143,15 @@ export class Reconciler {
   private readonly childrenMade = new Set<string>();
   /** Per key, the uid of the input Secret this process made or found owned by the Execution. */
   private readonly secretUids = new Map<string, string>();
+  /** Per key, the uid of the claimed pod whose launcher took its bundle from this process. */
+  private readonly delivered = new Map<string, string>();
+  /**
+   * Pool pods this process claimed or tried to, with when (ms): not tried again while the cache may
+   * still show them unclaimed.
+   */
+  private readonly claimed = new Map<string, number>();
+  /** Per key, what the held attach of its warm pod brought once the launcher exited. */
+  private readonly attachedRuns = new Map<string, { stdout: Buffer; stderr: Buffer }>();
 
   constructor(
     private readonly api: ClusterApi,
@@ -106,6 +172,8 @@ export class Reconciler {
       this.logReadFailures.delete(key);
       this.childrenMade.delete(key);
       this.secretUids.delete(key);
+      this.attachedRuns.delete(key);
+      this.delivered.delete(key);
       return {};
     }
     const version = execution.metadata.resourceVersion;
@@ -117,7 +185,9 @@ export class Reconciler {
     const now = this.clock();
     const runtime = findRuntime(this.cache.runtimes(), execution.spec.runtime);
     const planned = runtime ? planExecution(execution, runtime, this.policy) : undefined;
-    let pod = ownPod(this.cache.pod(namespace, podName(execution)), execution);
+    let pod = ownPod(this.cache.pod(namespace, execution.status?.podName ?? podName(execution)), execution);
+    // A pool pod claimed by an earlier pass (or process) that stopped before status named it.
+    pod ??= ownPod(this.cache.claimedPod(namespace, execution), execution);
     // The cache may not have seen a pod created a moment ago; only a live read proves it is gone.
     if (!pod && execution.status?.podName) {
       pod = ownPod(await this.api.readPod(namespace, execution.status.podName), execution);
@@ -134,6 +204,8 @@ export class Reconciler {
       );
       if (position > 0) observed.queuePosition = position;
     }
+    /** A pod claimed in this pass: its program goes to it once status names it. */
+    let claim: { whole: Execution; plan: ExecutionPlan; startedMs: number } | undefined;
     if (wantsPod && !observed.queuePosition) {
       // The cache has no payload: plan again on the whole object, whose size may still refuse it.
       const whole = await this.api.readExecution(namespace, name);
@@ -143,19 +215,41 @@ export class Reconciler {
       observed.plan = planWhole;
       if (planWhole.ok) {
         try {
-          this.childrenMade.add(key);
-          observed.pod = await this.createChildren(whole, runtime, planWhole.plan, log);
+          const warm = await this.claimWarm(whole, runtime, planWhole.plan, log);
+          if (warm) {
+            observed.pod = warm.pod;
+            claim = { whole, plan: planWhole.plan, startedMs: warm.startedMs };
+          } else {
+            this.childrenMade.add(key);
+            observed.pod = await this.createChildren(whole, runtime, planWhole.plan, log);
+            this.hooks.onServed?.(execution, undefined);
+          }
         } catch (error) {
           if (!(error instanceof PermanentError)) throw error;
           observed.createError = error.message;
         }
       }
     }
+    const livePod = observed.pod;
     let outputLost: string | undefined;
-    if (planned?.ok && observed.pod && hasEnded(observed.pod, execution)) {
+    const attached = this.attachedRuns.get(key);
+    if (planned?.ok && observed.pod && attached && isWarm(observed.pod) && !hasEnded(observed.pod, execution)) {
+      // The launcher's last report came over the attach: the end is known before the kubelet's.
+      const capture = captureWarmOutput(attached, planned.plan.limits, this.policy.status, nonceOf(observed.pod));
+      if (capture.report && wholeOverAttach(capture)) {
+        observed.output = capture.output;
+        observed.pod = warmPodView(endedByLauncher(observed.pod, capture.report), capture.log);
+      }
+    }
+    if (observed.output) {
+      // Judged from the attach above.
+    } else if (planned?.ok && observed.pod && hasEnded(observed.pod, execution)) {
       const read = await this.readOutputOrGiveUp(key, observed.pod, planned.plan, log);
       observed.output = read.output;
       outputLost = read.lost;
+      if (read.view) observed.pod = read.view;
+    } else if (observed.pod && isWarm(observed.pod)) {
+      observed.pod = warmPodView(observed.pod);
     }
 
     const status = statusFrom(execution, observed, now, this.policy.status);
@@ -169,7 +263,108 @@ export class Reconciler {
       await this.announce(execution, status);
     }
     if (isTerminal(status.phase)) return this.finished({ ...execution, status }, log);
+    // The program goes to a claimed pod after status names it, so that followers open its log
+    // while it is delivered. A pod claimed in an earlier pass, or by a process that stopped, gets
+    // it now; a launcher that already has one ignores a second.
+    if (planned?.ok && livePod && isWarm(livePod) && this.delivered.get(key) !== livePod.metadata?.uid) {
+      if (livePod.status?.phase === 'Running' && execution.spec.cancel !== true) {
+        // After a restart: the launcher may have its program already, and then says so first in its log.
+        if (!claim && (await this.launcherHasProgram(livePod))) {
+          this.delivered.set(key, livePod.metadata?.uid ?? '');
+          return recheck(execution, observed, now, this.policy);
+        }
+        const whole = claim?.whole ?? (await this.api.readExecution(namespace, name));
+        if (!whole || whole.metadata.uid !== execution.metadata.uid) return {};
+        const planWhole = claim
+          ? { ok: true as const, plan: claim.plan }
+          : planExecution(whole, runtime as Runtime, this.policy);
+        if (planWhole.ok)
+          await this.deliver(whole, livePod, planWhole.plan, claim?.startedMs ?? performance.now(), log);
+      }
+    }
     return recheck(execution, observed, now, this.policy);
+  }
+
+  /**
+   * Claims a ready pod of a pool that serves this runtime and fits the limits (reconcile hands its
+   * launcher the program once status names it): null when there is none, and the Execution gets a
+   * cold pod. The claim is
+   * a patch at the resourceVersion the cache saw, so of two claimers (workers, replicas, a stale
+   * cache) only one wins; the loser tries the next pod. A claimed pod names its Execution as its
+   * controller, which is how a later pass finds it if this one stops before status is written.
+   */
+  private async claimWarm(
+    execution: Execution,
+    runtime: Runtime,
+    plan: ExecutionPlan,
+    log: Logger,
+  ): Promise<{ pod: V1Pod; startedMs: number } | null> {
+    const { namespace } = execution.metadata;
+    const nowMs = performance.now();
+    for (const [pod, at] of this.claimed) if (nowMs - at > CLAIM_MEMORY_MS) this.claimed.delete(pod);
+    const pools = choosePool(this.cache.pools(namespace), runtime, plan, (pool) =>
+      poolSize(pool, runtime, this.policy),
+    );
+    for (const pool of pools) {
+      const ready = this.cache
+        .poolPods(namespace, pool.metadata.name)
+        .filter((pod) => isPoolMember(pod, pool) && isReady(pod) && !this.claimed.has(pod.metadata?.name ?? ''));
+      // Claimers that start from the same cache spread over the pods rather than all take the first.
+      for (const pod of shuffled(ready)) {
+        const name = pod.metadata?.name ?? '';
+        this.claimed.set(name, performance.now());
+        const startedMs = performance.now();
+        const result = await this.api.claimPod(
+          namespace,
+          name,
+          claimPatch(pod, execution, plan, this.policy.pod, this.clock(), randomBytes(18).toString('hex')),
+        );
+        if (result === 'conflict' || result === 'gone') continue;
+        log.info('Claimed warm Pod', { pod: name, warmPool: pool.metadata.name });
+        this.hooks.onServed?.(execution, pool.metadata.name);
+        return { pod: result, startedMs };
+      }
+    }
+    return null;
+  }
+
+  private async deliver(
+    execution: Execution,
+    pod: V1Pod,
+    plan: ExecutionPlan,
+    startedMs: number,
+    log: Logger,
+  ): Promise<void> {
+    const { namespace, name, uid } = pod.metadata ?? {};
+    const bundle = encodeBundle(bundleFor(plan, this.policy.pod, nonceOf(pod)));
+    const key = `${execution.metadata.namespace}/${execution.metadata.name}`;
+    const answered = await this.api.deliver(namespace ?? '', name ?? '', bundle, DELIVERY_TIMEOUT_MS, {
+      maxBytes: plan.limits.outputBytes + frameBytes(plan),
+      maxMs: (pod.spec?.activeDeadlineSeconds ?? wallDeadlineSeconds(plan, this.policy.pod)) * 1000,
+      onEnd: (run) => {
+        if (!run) return;
+        this.attachedRuns.set(key, run);
+        this.hooks.requeue?.(key);
+      },
+    });
+    if (!answered) throw new Error(`the launcher of pod ${name} did not take its program; sending it again`);
+    this.delivered.set(key, uid ?? '');
+    const pool = pod.metadata?.labels?.[LABELS.pool] ?? '';
+    this.hooks.onDelivered?.(execution, pool, (performance.now() - startedMs) / 1000);
+    log.info('Delivered the program to its warm Pod', { pod: name });
+    await this.event(execution, 'Normal', 'ClaimedWarmPod', `Runs in pod ${name} of WarmPool ${pool}`);
+  }
+
+  /** Whether the pod's log starts with the launcher's word that it has its whole bundle. */
+  private async launcherHasProgram(pod: V1Pod): Promise<boolean> {
+    const read: LogRead = {
+      part: 'stdout',
+      container: CONTAINER.run,
+      stream: this.policy.status.splitStreams ? 'Stdout' : 'All',
+      limitBytes: 64,
+    };
+    const head = await this.api.readLog(pod.metadata?.namespace ?? '', pod.metadata?.name ?? '', read);
+    return parseWarmLog(head).accepted;
   }
 
   private async createChildren(
@@ -247,8 +442,13 @@ export class Reconciler {
     pod: V1Pod,
     plan: ExecutionPlan,
     log: Logger,
-  ): Promise<{ output: CapturedOutput; lost?: string }> {
+  ): Promise<{ output: CapturedOutput; lost?: string; view?: V1Pod }> {
     try {
+      if (isWarm(pod)) {
+        const { output, log } = await this.readWarmOutput(pod, plan);
+        this.logReadFailures.delete(key);
+        return { output, view: warmPodView(pod, log) };
+      }
       const output = await this.readOutput(pod, plan);
       this.logReadFailures.delete(key);
       return { output };
@@ -265,8 +465,21 @@ export class Reconciler {
       this.logReadFailures.delete(key);
       const lost = error instanceof Error ? error.message : String(error);
       log.warn('Gave up reading the pod logs', { pod: pod.metadata?.name, attempts: failures, error: lost });
-      return { output: captureOutput({}, plan.limits, this.policy.status, plan.tests?.length), lost };
+      return {
+        output: captureOutput({}, plan.limits, this.policy.status, plan.tests?.length),
+        lost,
+        ...(isWarm(pod) ? { view: warmPodView(pod) } : {}),
+      };
     }
+  }
+
+  /** A warm pod's one log: the launcher's frames of the compile step, then the run's output. */
+  private async readWarmOutput(pod: V1Pod, plan: ExecutionPlan) {
+    const logs: Partial<Record<LogRead['part'], Uint8Array>> = {};
+    for (const read of warmLogReads(plan, this.policy.status)) {
+      logs[read.part] = await this.api.readLog(pod.metadata?.namespace ?? '', pod.metadata?.name ?? '', read);
+    }
+    return captureWarmOutput(logs, plan.limits, this.policy.status, nonceOf(pod));
   }
 
   /** Output is read once, after the pod ended (or when cancelled), and before the pod is deleted. */
@@ -283,19 +496,22 @@ export class Reconciler {
   private async finished(execution: Execution, log: Logger): Promise<ReconcileResult> {
     const { namespace, name, uid } = execution.metadata;
     const key = `${namespace}/${name}`;
-    if (this.cache.pod(namespace, podName(execution))) {
-      await this.api.deletePod(namespace, podName(execution));
-      log.info('Deleted Pod', { pod: podName(execution) });
+    const pod = execution.status?.podName ?? podName(execution);
+    if (this.cache.pod(namespace, pod)) {
+      await this.api.deletePod(namespace, pod);
+      log.info('Deleted Pod', { pod });
     }
     // No pod in status and none made here: no Secret was made either, so a restart spends no
     // request per finished Execution on it. (One made just before a crash and never followed by a
     // pod goes with its Execution, through its owner reference.)
-    const mayHaveSecret = Boolean(execution.status?.podName) || this.childrenMade.has(key);
+    const mayHaveSecret = (Boolean(execution.status?.podName) && !execution.status?.warm) || this.childrenMade.has(key);
     if (mayHaveSecret && this.cleanedUp.get(key) !== uid) {
       await this.deleteOwnSecret(execution, key, log);
       this.cleanedUp.set(key, uid);
       this.childrenMade.delete(key);
     }
+    this.attachedRuns.delete(key);
+    this.delivered.delete(key);
     const expiry = ttlExpiry(execution);
     if (!expiry) return {};
     const left = expiry.getTime() - this.clock().getTime();
@@ -331,6 +547,15 @@ export class Reconciler {
       await this.event(execution, type, status.reason ?? 'Finished', status.message || status.phase);
     }
   }
+}
+
+function shuffled<T>(items: T[]): T[] {
+  const copy = [...items];
+  for (let i = copy.length - 1; i > 0; i -= 1) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [copy[i], copy[j]] = [copy[j] as T, copy[i] as T];
+  }
+  return copy;
 }
 
 /** The pod if this Execution controls it; a pod of an earlier Execution with the same name is not. */

@@ -9,6 +9,7 @@ import { judgedOutcome, judgedTests } from './judging.js';
 import type { Observation } from './observation.js';
 import { outcomeOf } from './pod-progress.js';
 import { formatDuration, rfc3339, toDate } from './time.js';
+import { isWarm } from './warm-pool.js';
 
 // The status of an Execution, rebuilt from what the operator sees on every pass. Pure: the clock
 // is a parameter and nothing here reads the API. A status already terminal is kept as it is.
@@ -59,6 +60,7 @@ export function statusFrom(
         }
       : {}),
     podName: pod?.metadata?.name ?? previous?.podName ?? null,
+    ...(isWarm(pod) || previous?.warm ? { warm: true } : {}),
     observedGeneration: execution.metadata.generation ?? 0,
     conditions: [],
   };

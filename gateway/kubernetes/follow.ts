@@ -17,6 +17,7 @@ import type { ExecutionRef } from './names.js';
 import type { OutputWindow, WindowEnd } from './output-window.js';
 import { hasPod, isStartingAnswer, podNameOf, RetryDelays } from './pod-start.js';
 import { deletedResult, isFinished, isLaterPhase, phaseOf, toResult } from './result.js';
+import { withoutWarmPrefix } from './warm-prefix.js';
 
 // Following an Execution: its phase from the watch, its output live while the program runs (from
 // this replica's attach when it gated the program, see live-attach.ts, else from the pod's log),
@@ -93,6 +94,11 @@ export async function* followExecution(
             phase = next;
             yield { type: 'status', phase };
           }
+          // A warm run's final status holds all of its output (the operator read it over the
+          // attach that saw every byte), so the log need not be waited for: its followed stream
+          // ends only when the kubelet next looks at the container, up to a second later. What the
+          // log has not brought yet comes from status below.
+          if (isTerminal(next) && wholeInStatus(last)) logs.abort();
         }
       }
     }
@@ -111,6 +117,11 @@ export async function* followExecution(
     signal.removeEventListener('abort', stopLogs);
     logs.abort();
   }
+}
+
+/** A warm Execution's final status that holds all of its output, none cut for room. */
+function wholeInStatus(execution: ExecutionObject): boolean {
+  return execution.status?.warm === true && execution.status.truncated === false;
 }
 
 /** The watch keeps Executions without output; the final status with output comes from a read. */
@@ -215,7 +226,7 @@ async function* logOutput(
     let waitMs: number | undefined;
     if (hasPod(execution)) {
       try {
-        yield* podLogs(ctx, ref.namespace, podNameOf(execution), signal);
+        yield* podLogs(ctx, ref.namespace, podNameOf(execution), signal, execution.status?.warm === true);
         return;
       } catch (error) {
         if (signal.aborted) return;
@@ -242,6 +253,7 @@ async function* podLogs(
   namespace: string,
   pod: string,
   signal: AbortSignal,
+  warm = false,
 ): AsyncGenerator<LogChunk> {
   const split = ctx.settings.splitStreams && !ctx.splitStreams.refused;
   const targets: [Stream, 'Stdout' | 'Stderr' | undefined][] = split
@@ -262,7 +274,11 @@ async function* podLogs(
       // A chunk one log read while the other failed is dropped untaken, and read again on the
       // next open.
       for await (const chunk of merged(
-        targets.map(([stream, logStream]) => logOf(ctx, logPath(namespace, pod, logStream), stream, opened.signal)),
+        targets.map(([stream, logStream]) => {
+          const chunks = logOf(ctx, logPath(namespace, pod, logStream), stream, opened.signal);
+          // The launcher of a warm pod frames its own news on stdout before the run's output.
+          return warm && stream === 'stdout' ? withoutWarmPrefix(chunks) : chunks;
+        }),
       )) {
         yield split ? chunk : { ...chunk, combined: true };
       }
@@ -274,7 +290,7 @@ async function* podLogs(
         fix: 'enable the feature gate PodLogsQuerySplitStreams on the API server and kubelets',
       });
       opened.abort();
-      yield* podLogs(ctx, namespace, pod, signal);
+      yield* podLogs(ctx, namespace, pod, signal, warm);
       return;
     }
   } finally {

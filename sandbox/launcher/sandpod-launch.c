@@ -36,6 +36,9 @@
  *          [--sandbox-memory-bytes N] [--stdin PATH] [--gate-ms N] [--env NAME]... [--copy-from DIR]
  *          [--tests N --tests-dir DIR [--scratch DIR]... [--stop-on-failure 0|1]] [--cpu-cgroup DIR|none] [--report PATH]
  *          -- PROGRAM [ARG]...
+ *        sandpod-launch --bundle 1 [--open-files N] [--env NAME]... [--report PATH] --
+ * --bundle 1: a warm pod's launcher; the program, its files, limits and stdin come on stdin
+ * (run_bundle says how).
  * --cpu-cgroup names the cgroup directory whose cpu.stat (v2) or cpuacct.usage (v1) counts the
  * step; left out, a container's init uses the hierarchy mounted at /sys/fs/cgroup, which is the
  * container's own (gVisor: the sandbox's own account of its tasks, exited ones included).
@@ -52,6 +55,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -72,6 +76,7 @@
 
 struct options {
   long long wall_ms, cpu_ms, output_bytes, pids, open_files, sandbox_memory_bytes, gate_ms, tests, stop_on_failure;
+  int bundle;
   const char *stdin_path, *report_path, *copy_from, *tests_dir, *cpu_cgroup;
   const char *env_names[MAX_ENV];
   int env_count;
@@ -114,6 +119,7 @@ static void parse(int argc, char **argv, struct options *o) {
     else if (!strcmp(name, "--report")) o->report_path = value;
     else if (!strcmp(name, "--copy-from")) o->copy_from = value;
     else if (!strcmp(name, "--tests")) o->tests = parse_count(value, name);
+    else if (!strcmp(name, "--bundle")) o->bundle = parse_count(value, name) != 0;
     else if (!strcmp(name, "--tests-dir")) o->tests_dir = value;
     else if (!strcmp(name, "--stop-on-failure")) o->stop_on_failure = parse_count(value, name);
     else if (!strcmp(name, "--scratch")) {
@@ -129,7 +135,8 @@ static void parse(int argc, char **argv, struct options *o) {
       exit(125);
     }
   }
-  if (i >= argc - 1) die_usage("no program after --");
+  if (o->bundle && i < argc - 1) die_usage("--bundle takes its program from stdin, not after --");
+  if (!o->bundle && i >= argc - 1) die_usage("no program after --");
   if (o->tests && !o->tests_dir) die_usage("--tests needs --tests-dir");
   if (o->stop_on_failure > 1) die_usage("--stop-on-failure takes 0 or 1");
   o->argv = argv + i + 1;
@@ -306,6 +313,9 @@ static void write_all(int fd, const char *data, size_t length) {
  * keeps lines, not bytes (it reads "\r\n" as a line end and drops the "\r"). -1 outside
  * --tests: output goes to stdout and stderr as it is. */
 static long long frame_test = -1;
+/* In --bundle mode the compile step's output and report are framed as test "c", and the last
+ * report as the bundle's nonce (see run_bundle); NULL otherwise. */
+static const char *frame_label;
 
 static void write_frame(char kind, const char *data, size_t length) {
   static const char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -323,7 +333,8 @@ static void write_frame(char kind, const char *data, size_t length) {
   }
   encoded[at++] = '\n';
   char header[64];
-  int n = snprintf(header, sizeof header, "\036SP %lld %c %zu\n", frame_test, kind, at - 1);
+  int n = frame_label ? snprintf(header, sizeof header, "\036SP %.64s %c %zu\n", frame_label, kind, at - 1)
+                      : snprintf(header, sizeof header, "\036SP %lld %c %zu\n", frame_test, kind, at - 1);
   write_all(1, header, (size_t)n);
   write_all(1, encoded, at);
 }
@@ -380,6 +391,8 @@ static int relay_stdin(unsigned char first) {
   close(fds[0]);
   return 0;
 }
+/* In --bundle mode: the program's stdin as a file descriptor (a memfd holding spec stdin). */
+static int stdin_fd = -1;
 
 /* Every process of the step but this one. As the init of its PID namespace, kill(-1) reaches
  * them all, daemons in sessions of their own included; elsewhere (tests on a host) only the
@@ -496,7 +509,9 @@ static void child(const struct options *o, const char *stdin_path, char **argv, 
   sigprocmask(SIG_SETMASK, &none, NULL);
   for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
   setsid();
-  if (stdin_path) {
+  if (stdin_fd >= 0) {
+    if (dup2(stdin_fd, 0) < 0) goto failed;
+  } else if (stdin_path) {
     int in = open(stdin_path, O_RDONLY);
     if (in < 0 || dup2(in, 0) < 0) goto failed;
     if (in != 0) close(in);
@@ -585,7 +600,7 @@ static void forward(struct streams *s, int i) {
     }
     long long room = s->budget ? s->budget - s->forwarded : n;
     long long kept = n < room ? n : room;
-    if (frame_test >= 0) {
+    if (frame_test >= 0 || frame_label) {
       if (kept > 0) hold_for_frame(i, buffer, (size_t)kept);
     } else {
       write_all(i == 0 ? 1 : 2, buffer, (size_t)kept);
@@ -694,7 +709,7 @@ static int run_step(const struct options *o, int exits, const char *stdin_path, 
   if (final_cpu > cpu) cpu = final_cpu;
   /* What the step wrote before its end is still in the pipes. */
   for (int i = 0; i < 2; i++) forward(&s, i);
-  if (frame_test >= 0) {
+  if (frame_test >= 0 || frame_label) {
     for (int i = 0; i < 2; i++) flush_frame(i);
   }
   if (s.over && !out->limit) out->limit = "output";
@@ -822,6 +837,239 @@ static int run_tests(const struct options *o, int exits) {
   return exit_code_of(&total);
 }
 
+/* --bundle: a warm pod's launcher starts before any program exists and reads it from stdin, which
+ * the operator writes through an attach. stdin carries records, one a line: "\036" TAG, then
+ * fields separated by one space, each base64, then "\n". A line is read only from its last
+ * "\036" (base64 never holds one), so a record cut short by a broken attach spoils itself only,
+ * and a record that does not parse is skipped: the operator may send the whole bundle again.
+ *   F name content        a source file, written into the working directory
+ *   I content             the run step's stdin (else /dev/null)
+ *   C|R wall cpu output pids memory argv...   the compile step (optional) and the run step;
+ *                         limits as decimal text, memory the bytes the launcher watches (0: none)
+ *   N nonce               letters and digits that label the last report on stdout (end_frame)
+ *   G                     the bundle is complete: compile, then run
+ * An empty frame "c a" says the bundle arrived; the compile step's output and report go to stdout
+ * as frames of test "c" (write_frame), then one empty frame "c s" that says the run starts; everything after it is the run's own output,
+ * as a cold pod's log. The termination report is that of the last step that ran; with a nonce,
+ * it also ends stdout as the frame "<nonce> r". */
+#define BUNDLE_LINE_MAX (8 * 1024 * 1024)
+#define BUNDLE_FILES 64
+
+struct bundle_step {
+  int present;
+  long long wall_ms, cpu_ms, output_bytes, pids, memory_bytes;
+  char *argv[MAX_ARGS + 1];
+};
+
+struct bundle {
+  struct bundle_step compile, run;
+  int stdin_fd;
+  int complete;
+  /* Letters and digits the operator chose; labels the last report on stdout (end_frame). */
+  char nonce[65];
+};
+
+/* The report of the last step once more, on stdout, labelled with the bundle's nonce: whoever
+ * holds an attach sees the end at once, before the kubelet reports the container. The program never
+ * sees the bundle, so it cannot write a frame with that label; and it is dead by now. */
+static void end_frame(const struct bundle *b, const struct step *r) {
+  if (!b->nonce[0]) return;
+  frame_label = b->nonce;
+  report_frame(&r->out, r->started, r->finished, r->duration, r->cpu, r->forwarded);
+  frame_label = NULL;
+}
+
+static int base64_value(unsigned char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+') return 62;
+  if (c == '/') return 63;
+  return -1;
+}
+
+/* Decodes base64 text in place into a NUL-terminated string; its length, or -1 when not base64. */
+static long long base64_decode(char *text, size_t length) {
+  size_t out = 0;
+  unsigned bits = 0;
+  int count = 0;
+  for (size_t i = 0; i < length; i++) {
+    if (text[i] == '=') break;
+    int v = base64_value((unsigned char)text[i]);
+    if (v < 0) return -1;
+    bits = (bits << 6) | (unsigned)v;
+    count += 6;
+    if (count >= 8) {
+      count -= 8;
+      text[out++] = (char)((bits >> count) & 0xff);
+    }
+  }
+  text[out] = 0;
+  return (long long)out;
+}
+
+/* Splits a record's fields at spaces and decodes each; the number of fields, or -1. */
+static int record_fields(char *text, char **fields, long long *lengths, int max) {
+  int n = 0;
+  char *at = text;
+  while (*at && n < max) {
+    char *end = strchr(at, ' ');
+    size_t length = end ? (size_t)(end - at) : strlen(at);
+    if (end) *end = 0;
+    lengths[n] = base64_decode(at, length);
+    if (lengths[n] < 0) return -1;
+    fields[n++] = at;
+    if (!end) break;
+    at = end + 1;
+  }
+  return n;
+}
+
+static int whole_number(const char *text, long long *value) {
+  char *end;
+  errno = 0;
+  *value = strtoll(text, &end, 10);
+  return !errno && *end == 0 && end != text && *value >= 0;
+}
+
+/* A file name as the API allows it: no path separator, no leading dot. */
+static int plain_file_name(const char *name) {
+  if (!name[0] || name[0] == '.' || strlen(name) > 255) return 0;
+  for (const char *c = name; *c; c++) {
+    if (*c == '/') return 0;
+  }
+  return 1;
+}
+
+static void apply_record(struct bundle *b, char *record) {
+  char tag = record[0];
+  char *rest = record[1] == ' ' ? record + 2 : record + 1;
+  static char *fields[MAX_ARGS + 8];
+  static long long lengths[MAX_ARGS + 8];
+  int n = record_fields(rest, fields, lengths, MAX_ARGS + 6);
+  if (n < 0) return;
+  if (tag == 'G' && b->run.present) {
+    b->complete = 1;
+  } else if (tag == 'F' && n == 2 && plain_file_name(fields[0]) && (long long)strlen(fields[0]) == lengths[0]) {
+    int out = open(fields[0], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (out >= 0) {
+      write_all(out, fields[1], (size_t)lengths[1]);
+      close(out);
+    }
+  } else if (tag == 'N' && n == 1 && lengths[0] > 0 && lengths[0] < (long long)sizeof b->nonce) {
+    for (const char *c = fields[0]; *c; c++) {
+      if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9'))) return;
+    }
+    memcpy(b->nonce, fields[0], (size_t)lengths[0] + 1);
+  } else if (tag == 'I' && n == 1) {
+    int fd = memfd_create("stdin", MFD_CLOEXEC);
+    if (fd < 0) return;
+    write_all(fd, fields[0], (size_t)lengths[0]);
+    lseek(fd, 0, SEEK_SET);
+    if (b->stdin_fd >= 0) close(b->stdin_fd);
+    b->stdin_fd = fd;
+  } else if ((tag == 'C' || tag == 'R') && n >= 6) {
+    struct bundle_step *step = tag == 'C' ? &b->compile : &b->run;
+    /* Fields are decoded in place within the line, which lives as long as the process. */
+    if (!whole_number(fields[0], &step->wall_ms) || !whole_number(fields[1], &step->cpu_ms) ||
+        !whole_number(fields[2], &step->output_bytes) || !whole_number(fields[3], &step->pids) ||
+        !whole_number(fields[4], &step->memory_bytes))
+      return;
+    int argc = 0;
+    for (int i = 5; i < n && argc < MAX_ARGS; i++) step->argv[argc++] = fields[i];
+    step->argv[argc] = NULL;
+    step->present = 1;
+  }
+}
+
+/* Reads records from stdin until the bundle is complete; 0 then, -1 at EOF without one. */
+static int read_bundle(struct bundle *b) {
+  size_t size = 1 << 16, used = 0;
+  char *line = malloc(size);
+  if (!line) return -1;
+  for (;;) {
+    if (used == size) {
+      if (size >= BUNDLE_LINE_MAX) used = 0; /* a line this long is no record: dropped */
+      else {
+        char *bigger = realloc(line, size * 2);
+        if (!bigger) return -1;
+        line = bigger;
+        size *= 2;
+      }
+    }
+    ssize_t n = read(0, line + used, size - used);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return -1;
+    size_t scanned = used;
+    used += (size_t)n;
+    char *newline;
+    while ((newline = memchr(line + scanned, '\n', used - scanned))) {
+      *newline = 0;
+      char *start = NULL;
+      for (char *c = line; c < newline; c++) {
+        if (*c == '\036') start = c + 1;
+      }
+      /* Kept: argv and file contents point into it. */
+      if (start && *start) {
+        char *record = strdup(start);
+        if (record) apply_record(b, record);
+      }
+      size_t consumed = (size_t)(newline + 1 - line);
+      memmove(line, newline + 1, used - consumed);
+      used -= consumed;
+      scanned = 0;
+      if (b->complete) {
+        free(line);
+        return 0;
+      }
+    }
+  }
+}
+
+static int run_bundle(struct options *o, int exits) {
+  struct bundle b;
+  memset(&b, 0, sizeof b);
+  b.stdin_fd = -1;
+  if (read_bundle(&b) < 0) {
+    fprintf(stderr, "sandpod-launch: stdin ended before a whole bundle came\n");
+    return 125;
+  }
+  /* Said at once, so whoever sent the bundle knows it arrived, even before a long compile. */
+  write_all(1, "\036SP c a 0\n\n", 11);
+  struct step r;
+  if (b.compile.present) {
+    struct options c = *o;
+    c.wall_ms = b.compile.wall_ms;
+    c.cpu_ms = b.compile.cpu_ms;
+    c.output_bytes = b.compile.output_bytes;
+    c.pids = b.compile.pids;
+    c.sandbox_memory_bytes = b.compile.memory_bytes;
+    frame_label = "c";
+    if (run_step(&c, exits, "/dev/null", b.compile.argv, &r)) return 125;
+    report_frame(&r.out, r.started, r.finished, r.duration, r.cpu, r.forwarded);
+    frame_label = NULL;
+    int failed = r.out.error[0] || r.out.limit || !WIFEXITED(r.out.status) || WEXITSTATUS(r.out.status) != 0;
+    if (failed) {
+      report(o, &r.out, r.started, r.finished, r.duration, r.cpu, r.forwarded);
+      end_frame(&b, &r);
+      return exit_code_of(&r.out);
+    }
+  }
+  /* The run starts: from here on stdout is the program's own. */
+  write_all(1, "\036SP c s 0\n\n", 11);
+  o->wall_ms = b.run.wall_ms;
+  o->cpu_ms = b.run.cpu_ms;
+  o->output_bytes = b.run.output_bytes;
+  o->pids = b.run.pids;
+  o->sandbox_memory_bytes = b.run.memory_bytes;
+  stdin_fd = b.stdin_fd;
+  if (run_step(o, exits, "/dev/null", b.run.argv, &r)) return 125;
+  report(o, &r.out, r.started, r.finished, r.duration, r.cpu, r.forwarded);
+  end_frame(&b, &r);
+  if (r.out.error[0]) fprintf(stderr, "sandpod-launch: %s\n", r.out.error);
+  return exit_code_of(&r.out);
+}
+
 int main(int argc, char **argv) {
   struct options o;
   parse(argc, argv, &o);
@@ -840,6 +1088,7 @@ int main(int argc, char **argv) {
     perror("sandpod-launch: setting up");
     return 125;
   }
+  if (o.bundle) return run_bundle(&o, exits);
   int early = o.gate_ms ? await_gate(o.gate_ms) : -1;
   if (early >= 0 && relay_stdin((unsigned char)early) < 0) {
     perror("sandpod-launch: handing stdin to the program");

@@ -50,6 +50,7 @@ export function installCrds(): void {
     '--timeout=60s',
     'crd/executions.sandpod.dev',
     'crd/runtimes.sandpod.dev',
+    'crd/warmpools.sandpod.dev',
   ]);
   if (!established.ok) throw new Error(established.out);
 }

@@ -31,13 +31,18 @@ export function clusterReachable(): boolean {
 
 export { clusterRequired, installCrds, skipOrFail } from '../helpers/dev-cluster.js';
 
-export async function eventually<T>(what: string, read: () => T | undefined, timeoutMs = 60_000): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  read: () => T | undefined,
+  timeoutMs = 60_000,
+  intervalMs = 500,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const value = read();
     if (value !== undefined) return value;
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
 
@@ -70,6 +75,14 @@ export class OperatorProcess {
 
   get running(): boolean {
     return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Ends it at once, as a node that dies or an OOM kill would: no shutdown of its own. */
+  async kill(): Promise<void> {
+    if (!this.running) return;
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.kill('SIGKILL');
+    await exited;
   }
 
   async stop(): Promise<void> {

@@ -289,6 +289,9 @@ describe('Reconciler with a stale cache', () => {
       executions: (namespace: string) => world.executions(namespace),
       pod: (namespace: string, name: string) => world.pod(namespace, name),
       runtimes: () => world.runtimes(),
+      pools: (namespace: string) => world.pools(namespace),
+      poolPods: (namespace: string, name: string) => world.poolPods(namespace, name),
+      claimedPod: (namespace: string, owner: Parameters<World['claimedPod']>[1]) => world.claimedPod(namespace, owner),
     };
     const reconciler = new Reconciler(world, cache, policy(), silent, () => at(1));
     await reconciler.reconcile(KEY);

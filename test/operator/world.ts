@@ -1,9 +1,10 @@
 import type { V1Pod, V1Secret } from '@kubernetes/client-node';
-import type { ExecutionStatus } from '../../contract/crd.js';
-import type { Execution, Runtime } from '../../contract/objects.js';
+import type { ExecutionStatus, WarmPoolStatus } from '../../contract/crd.js';
+import { type Execution, LABELS, type Runtime, type WarmPool } from '../../contract/objects.js';
 import { slimExecution } from '../../operator/cached-execution.js';
 import type { LogRead } from '../../operator/output.js';
-import type { ClusterApi, ClusterCache } from '../../operator/reconciler.js';
+import type { PoolApi, PoolCache } from '../../operator/pool-reconciler.js';
+import type { ClusterApi, ClusterCache, FollowRun } from '../../operator/reconciler.js';
 
 // A small in-memory cluster for the reconciler's unit tests: objects, logs and events as state,
 // so tests assert what the world looks like after a pass, not which calls were made. Integration
@@ -11,7 +12,15 @@ import type { ClusterApi, ClusterCache } from '../../operator/reconciler.js';
 
 const key = (namespace: string | undefined, name: string | undefined) => `${namespace}/${name}`;
 
-export class World implements ClusterApi, ClusterCache {
+export class World implements ClusterApi, ClusterCache, PoolApi, PoolCache {
+  readonly poolObjects = new Map<string, WarmPool>();
+  /** Bundles written to pods' launchers, by pod name. */
+  readonly bundles = new Map<string, Buffer[]>();
+  /** Whether launchers answer a bundle; false plays one that never takes it. */
+  launchersAnswer = true;
+  claimConflicts = 0;
+  private podVersion = 0;
+  private generated = 0;
   readonly executionObjects = new Map<string, Execution>();
   readonly pods = new Map<string, V1Pod>();
   readonly secrets = new Map<string, V1Secret>();
@@ -51,6 +60,94 @@ export class World implements ClusterApi, ClusterCache {
 
   runtimes() {
     return this.runtimeObjects;
+  }
+
+  pools(namespace: string) {
+    return [...this.poolObjects.values()].filter((pool) => pool.metadata.namespace === namespace);
+  }
+
+  pool(namespace: string, name: string) {
+    return this.poolObjects.get(key(namespace, name));
+  }
+
+  poolPods(namespace: string, name: string) {
+    return [...this.pods.values()].filter(
+      (pod) => pod.metadata?.namespace === namespace && pod.metadata?.labels?.[LABELS.pool] === name,
+    );
+  }
+
+  claimedPod(namespace: string, execution: Execution) {
+    return [...this.pods.values()].find(
+      (pod) =>
+        pod.metadata?.namespace === namespace &&
+        pod.metadata?.ownerReferences?.some((ref) => ref.controller && ref.uid === execution.metadata.uid),
+    );
+  }
+
+  async createPoolPod(pod: V1Pod) {
+    this.generated += 1;
+    const name = `${pod.metadata?.generateName ?? 'pod-'}${this.generated}`;
+    this.podVersion += 1;
+    this.pods.set(
+      key(pod.metadata?.namespace, name),
+      structuredClone({
+        ...pod,
+        metadata: { ...pod.metadata, name, uid: `pod-uid-${name}`, resourceVersion: String(this.podVersion) },
+        status: { phase: 'Pending' },
+      }),
+    );
+    return name;
+  }
+
+  /** A merge patch at a resourceVersion, as the API server applies it. */
+  async claimPod(namespace: string, name: string, patch: object) {
+    const pod = this.pods.get(key(namespace, name));
+    if (!pod) return 'gone' as const;
+    const wanted = patch as { metadata: V1Pod['metadata'] & object; spec: { activeDeadlineSeconds: number } };
+    if (wanted.metadata.resourceVersion !== pod.metadata?.resourceVersion) {
+      this.claimConflicts += 1;
+      return 'conflict' as const;
+    }
+    this.podVersion += 1;
+    const patched: V1Pod = {
+      ...pod,
+      metadata: {
+        ...pod.metadata,
+        resourceVersion: String(this.podVersion),
+        labels: { ...pod.metadata?.labels, ...wanted.metadata.labels },
+        annotations: { ...pod.metadata?.annotations, ...wanted.metadata.annotations },
+        ...(wanted.metadata.ownerReferences ? { ownerReferences: wanted.metadata.ownerReferences } : {}),
+      },
+      spec: { containers: [], ...pod.spec, activeDeadlineSeconds: wanted.spec.activeDeadlineSeconds },
+    };
+    this.pods.set(key(namespace, name), patched);
+    return structuredClone(patched);
+  }
+
+  /** Per pod name, the held attach of its last delivery. */
+  readonly follows = new Map<string, FollowRun>();
+
+  async deliver(_namespace: string, pod: string, bundle: Buffer, _timeoutMs: number, follow?: FollowRun) {
+    this.bundles.set(pod, [...(this.bundles.get(pod) ?? []), bundle]);
+    if (follow && this.launchersAnswer) this.follows.set(pod, follow);
+    return this.launchersAnswer;
+  }
+
+  async replacePoolStatus(pool: WarmPool, status: WarmPoolStatus) {
+    const stored = this.poolObjects.get(key(pool.metadata.namespace, pool.metadata.name));
+    if (stored) stored.status = structuredClone(status);
+  }
+
+  async recordPoolEvent(pool: WarmPool, type: 'Normal' | 'Warning', reason: string, note: string) {
+    this.events.push({ name: pool.metadata.name, type, reason, note });
+  }
+
+  /** Bumps a pod's resourceVersion, as any write to it (the kubelet's status) does. */
+  touchPod(namespace: string, name: string) {
+    const pod = this.pods.get(key(namespace, name));
+    if (!pod?.metadata) throw new Error(`no pod ${name}`);
+    this.podVersion += 1;
+    pod.metadata.resourceVersion = String(this.podVersion);
   }
 
   async readPod(namespace: string, name: string) {

@@ -13,8 +13,10 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
+import { encodeBundle } from '../../sandbox/launcher/bundle.js';
 import { parseTestFrames } from '../../sandbox/launcher/frames.js';
 import { type LaunchReport, launcherExitCode, launchReport } from '../../sandbox/launcher/report.js';
+import { parseWarmLog, splitEndFrame } from '../../sandbox/launcher/warm-log.js';
 import { compileProgram } from '../helpers/gcc.js';
 
 // sandpod-launch (sandbox/launcher), compiled with the host's gcc and run as the init of a PID
@@ -405,5 +407,100 @@ describe('sandpod-launch (needs root and gcc)', function () {
     const result = await launch([], ['/no/such/program']);
     assert.equal(result.exitCode, 127);
     assert.match(result.report.error ?? '', /cannot run \/no\/such\/program: No such file or directory/);
+  });
+
+  describe('--bundle 1 (a warm pod)', () => {
+    const sum =
+      '#include <stdio.h>\nint main(void) { int a, b; if (scanf("%d %d", &a, &b) != 2) return 2;\n printf("%d\\n", a + b); fprintf(stderr, "note\\n"); return 3; }\n';
+    const limits = { wallTimeMs: 20_000, cpuTimeMs: 20_000, outputBytes: 65_536, pids: 64 };
+
+    /** A work directory of its own for each run: the bundle's files land in the launcher's. */
+    function workDir(): string {
+      return mkdtempSync(join(dir, 'work-'));
+    }
+
+    it('should compile and run the program it reads from stdin, the compile step framed before the run', async () => {
+      const bundle = encodeBundle({
+        files: [{ name: 'main.c', content: sum }],
+        stdin: '2 40\n',
+        compile: { argv: ['gcc', '-o', 'main', 'main.c'], limits },
+        run: { argv: ['./main'], limits },
+      });
+      const result = await launch(['--bundle', '1', '--env', 'PATH'], [], {}, workDir(), (stdin) => stdin.end(bundle));
+      const log = parseWarmLog(Buffer.from(result.stdout, 'latin1'));
+      assert.equal(log.runStarted, true);
+      assert.equal(log.compile?.report?.exitCode, 0);
+      assert.equal(Buffer.from(result.stdout, 'latin1').subarray(log.prefixLength).toString(), '42\n');
+      assert.equal(result.stderr, 'note\n');
+      assert.equal(result.exitCode, 3);
+      assert.equal(result.report.exitCode, 3);
+    });
+
+    it('should end stdout with the report under the nonce, after all of the output, when given one', async () => {
+      const bundle = encodeBundle({
+        files: [{ name: 'a.sh', content: 'echo out; echo err >&2; exit 4\n' }],
+        run: { argv: ['sh', 'a.sh'], limits },
+        nonce: 'n0nce',
+      });
+      const result = await launch(['--bundle', '1', '--env', 'PATH'], [], {}, workDir(), (stdin) => stdin.end(bundle));
+      const stdout = Buffer.from(result.stdout, 'latin1');
+      const run = stdout.subarray(parseWarmLog(stdout).prefixLength);
+      const end = splitEndFrame(run, 'n0nce');
+      assert.equal(Buffer.from(end.output).toString(), 'out\n');
+      assert.deepEqual(end.report, result.report);
+      assert.equal(splitEndFrame(run, 'other').report, undefined, 'another nonce is no end');
+    });
+
+    it('should end with the compile report and never run when the compile step fails', async () => {
+      const bundle = encodeBundle({
+        files: [{ name: 'main.c', content: 'int main(void) { return undeclared; }\n' }],
+        compile: { argv: ['gcc', '-o', 'main', 'main.c'], limits },
+        run: { argv: ['./main'], limits },
+      });
+      const result = await launch(['--bundle', '1', '--env', 'PATH'], [], {}, workDir(), (stdin) => stdin.end(bundle));
+      const log = parseWarmLog(Buffer.from(result.stdout, 'latin1'));
+      assert.equal(log.runStarted, false);
+      assert.equal(log.compile?.report?.exitCode, 1);
+      assert.match(
+        Buffer.from(log.compile?.stdout ?? []).toString() + Buffer.from(log.compile?.stderr ?? []).toString(),
+        /undeclared/,
+      );
+      assert.equal(result.report.exitCode, 1);
+    });
+
+    it('should skip a bundle cut short and run the whole one sent after it', async () => {
+      const whole = encodeBundle({
+        files: [{ name: 'a.sh', content: 'echo second\n' }],
+        run: { argv: ['sh', 'a.sh'], limits },
+      });
+      const first = encodeBundle({
+        files: [{ name: 'a.sh', content: 'echo first\n' }],
+        run: { argv: ['sh', 'a.sh'], limits },
+      });
+      // The first attempt broke inside its run record, before G.
+      const cut = first.subarray(0, first.indexOf('\x1eR') + 6);
+      const result = await launch(['--bundle', '1', '--env', 'PATH'], [], {}, workDir(), (stdin) =>
+        stdin.end(Buffer.concat([cut, whole, whole])),
+      );
+      const log = parseWarmLog(Buffer.from(result.stdout, 'latin1'));
+      assert.equal(Buffer.from(result.stdout, 'latin1').subarray(log.prefixLength).toString(), 'second\n');
+      assert.equal(result.report.exitCode, 0);
+    });
+
+    it('should refuse a file name with a path in it', async () => {
+      const outside = encodeBundle({
+        files: [{ name: '../x', content: 'no' }],
+        run: { argv: ['sh', '-c', 'ls'], limits },
+      });
+      const cwd = workDir();
+      const result = await launch(['--bundle', '1', '--env', 'PATH'], [], {}, cwd, (stdin) => stdin.end(outside));
+      assert.equal(existsSync(join(cwd, '..', 'x')), false);
+      assert.equal(
+        Buffer.from(result.stdout, 'latin1')
+          .subarray(parseWarmLog(Buffer.from(result.stdout, 'latin1')).prefixLength)
+          .toString(),
+        '',
+      );
+    });
   });
 });

@@ -339,4 +339,28 @@ describe('following a pod log', () => {
 
     assert.equal(text(events, 'stdout'), 'partial and the rest\n');
   });
+
+  it("should show a warm pod's output without the launcher's frames and exit on its final status before the log ends", async () => {
+    const open: ServerResponse[] = [];
+    handler = (stream, _request, response) => {
+      response.writeHead(200);
+      // The launcher's word that it has the program, that the run starts, then the program's.
+      if (stream === 'Stdout') response.write('\x1eSP c a 0\n\n\x1eSP c s 0\n\nhello\n');
+      // The kubelet ends a followed log only when it next looks at the container: held open here.
+      open.push(response);
+    };
+    const watch = new OneExecution({ phase: 'Running', podName: 'ex-1-run', warm: true });
+    const { events } = await follow(watch, {
+      phase: 'Succeeded',
+      reason: 'Completed',
+      podName: 'ex-1-run',
+      warm: true,
+      truncated: false,
+      stdout: 'hello\nworld\n',
+      stderr: '',
+    });
+    for (const response of open) response.end();
+    assert.equal(text(events, 'stdout'), 'hello\nworld\n');
+    assert.equal(events.at(-1)?.type, 'exit');
+  });
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { attachEnd, attachPath } from '../../../gateway/kubernetes/attach-socket.js';
+import { attachEnd, attachPath } from '../../kube/attach-socket.js';
 
 describe('attachEnd', () => {
   it('should call an attach ended when the status channel says Success', () => {

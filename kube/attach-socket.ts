@@ -1,7 +1,7 @@
 import type https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 import WebSocket from 'ws';
-import type { Stream } from '../../contract/index.js';
+import type { Stream } from '../contract/index.js';
 
 // One WebSocket to a container's attach endpoint: stdin, stdout and stderr framed by channel.k8s.io
 // (a channel byte, then data), with TLS and credentials from the KubeConfig. The client's Attach

@@ -1,0 +1,150 @@
+import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
+import type { Limits } from '../contract/index.js';
+import { CONTAINER } from '../contract/objects.js';
+import { type LaunchReport, launcherExitCode } from '../sandbox/launcher/report.js';
+import { parseWarmLog, splitEndFrame, type WarmLog } from '../sandbox/launcher/warm-log.js';
+import type { StatusPolicy } from './config.js';
+import { type CapturedOutput, captureOutput, decodeBounded, type LogRead } from './output.js';
+import type { ExecutionPlan } from './plan.js';
+import { CLAIMED_AT_ANNOTATION, NONCE_ANNOTATION } from './warm-pool.js';
+
+// A claimed warm pod seen as a cold one, so the rest of the operator judges it the same way: its
+// one container started when it was claimed (not when the pool made it), and its compile step,
+// which ran inside that container and left its report in the log (sandbox/launcher/warm-log.ts),
+// shows as the compile init container a cold pod has.
+
+/** The most bytes the launcher adds to the run's stdout: the compile step before, the report after. */
+export function frameBytes(plan: ExecutionPlan): number {
+  const compileOutput = plan.compileLimits?.outputBytes ?? 0;
+  return Math.ceil((compileOutput * 4) / 3) + 80 * (4 + Math.ceil(compileOutput / 65_536)) + 8192;
+}
+
+export const nonceOf = (pod: V1Pod) => pod.metadata?.annotations?.[NONCE_ANNOTATION] ?? '';
+
+export function warmLogReads(plan: ExecutionPlan, policy: StatusPolicy): LogRead[] {
+  const limitBytes = plan.limits.outputBytes + 1;
+  const stdout = { part: 'stdout', container: CONTAINER.run, limitBytes: limitBytes + frameBytes(plan) } as const;
+  return policy.splitStreams
+    ? [
+        { ...stdout, stream: 'Stdout' },
+        { part: 'stderr', container: CONTAINER.run, stream: 'Stderr', limitBytes },
+      ]
+    : [{ ...stdout, stream: 'All' }];
+}
+
+/**
+ * The run's output between the launcher's frames, the compile step's log and report, and the
+ * launcher's last report when stdout ends with it (labelled with the pod's nonce).
+ */
+export function captureWarmOutput(
+  logs: Partial<Record<LogRead['part'], Uint8Array>>,
+  limits: Limits,
+  policy: StatusPolicy,
+  nonce = '',
+): { output: CapturedOutput; log: WarmLog; report?: LaunchReport } {
+  const stdout = logs.stdout ?? new Uint8Array();
+  const log = parseWarmLog(stdout);
+  const end = splitEndFrame(stdout.subarray(log.prefixLength), nonce);
+  const output = captureOutput({ stdout: end.output, ...(logs.stderr ? { stderr: logs.stderr } : {}) }, limits, policy);
+  if (log.compile) {
+    const text = Buffer.concat([log.compile.stdout, log.compile.stderr]);
+    output.compile = decodeBounded(text, policy.compileOutputChars).text;
+  }
+  return { output, log, ...(end.report ? { report: end.report } : {}) };
+}
+
+/**
+ * Whether what came over the attach is all the launcher forwarded: its report counts the bytes of
+ * the last step's output. An attach may lose the tail of a stream as it closes; then the kubelet's
+ * report and the log are waited for instead.
+ */
+export function wholeOverAttach(capture: ReturnType<typeof captureWarmOutput>): boolean {
+  const { report, log, output } = capture;
+  if (!report) return false;
+  if (!log.runStarted) {
+    const compile = log.compile ? log.compile.stdout.length + log.compile.stderr.length : 0;
+    return compile === report.outputBytes;
+  }
+  return output.runBytes === report.outputBytes;
+}
+
+/**
+ * The pod as the kubelet will report it once it sees the container end, from the launcher's last
+ * report read over the attach: the run container terminated with the launcher's exit code and
+ * report, the pod Succeeded or Failed. The launcher exits right after that report.
+ */
+export function endedByLauncher(pod: V1Pod, report: LaunchReport): V1Pod {
+  const exitCode = launcherExitCode(report);
+  const containerStatuses = (pod.status?.containerStatuses ?? []).map(
+    (status): V1ContainerStatus =>
+      status.name === CONTAINER.run
+        ? {
+            ...status,
+            ready: false,
+            state: {
+              terminated: {
+                exitCode,
+                reason: exitCode === 0 ? 'Completed' : 'Error',
+                message: JSON.stringify(report),
+                startedAt: new Date(report.startedAt),
+                finishedAt: new Date(report.finishedAt),
+              },
+            },
+          }
+        : status,
+  );
+  return { ...pod, status: { ...pod.status, phase: exitCode === 0 ? 'Succeeded' : 'Failed', containerStatuses } };
+}
+
+/**
+ * The pod as a cold one would look: the run container's start moved to the claim, and, once the
+ * log was read, the compile step as an ended init container. A compile step that failed ends the
+ * launcher before any run: the run container then shows as never started, as a cold pod's would.
+ */
+export function warmPodView(pod: V1Pod, log?: WarmLog): V1Pod {
+  const claimedAt = pod.metadata?.annotations?.[CLAIMED_AT_ANNOTATION];
+  const claimed = claimedAt ? new Date(claimedAt) : undefined;
+  const later = (time: Date | undefined) =>
+    claimed && (!time || new Date(time).getTime() < claimed.getTime()) ? claimed : time;
+  const containerStatuses = (pod.status?.containerStatuses ?? []).map((status): V1ContainerStatus => {
+    if (status.name !== CONTAINER.run || !status.state) return status;
+    if (log?.compile && !log.runStarted) return { ...status, state: { waiting: { reason: 'PodInitializing' } } };
+    const { running, terminated } = status.state;
+    return {
+      ...status,
+      state: {
+        ...status.state,
+        ...(running ? { running: { ...running, startedAt: later(running.startedAt) as Date } } : {}),
+        ...(terminated ? { terminated: { ...terminated, startedAt: later(terminated.startedAt) as Date } } : {}),
+      },
+    };
+  });
+  const report = log?.compile?.report;
+  const compile: V1ContainerStatus[] = log?.compile
+    ? [
+        {
+          name: CONTAINER.compile,
+          image: pod.spec?.containers[0]?.image ?? '',
+          imageID: '',
+          ready: false,
+          restartCount: 0,
+          state: {
+            terminated: {
+              // No report: the launcher was killed mid-compile (its deadline, the OOM killer).
+              exitCode: report ? launcherExitCode(report) : 137,
+              ...(report ? { message: JSON.stringify(report) } : {}),
+              ...(report ? { startedAt: new Date(report.startedAt), finishedAt: new Date(report.finishedAt) } : {}),
+            },
+          },
+        },
+      ]
+    : [];
+  return {
+    ...pod,
+    status: {
+      ...pod.status,
+      containerStatuses,
+      ...(compile.length > 0 ? { initContainerStatuses: compile } : {}),
+    },
+  };
+}

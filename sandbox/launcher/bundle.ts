@@ -1,0 +1,55 @@
+import type { Limits, SourceFile } from '../../contract/index.js';
+
+// What a warm pod's launcher (sandpod-launch --bundle 1, run_bundle) reads on its stdin: the
+// program, its files, limits and stdin as records "\x1e<tag> <base64> <base64>...\n". A cut record
+// spoils only itself, and the launcher ignores records once the bundle is complete, so a bundle
+// may be sent again after an attach broke midway.
+
+const RECORD = '\x1e';
+
+export interface BundleStep {
+  argv: string[];
+  limits: Pick<Limits, 'wallTimeMs' | 'cpuTimeMs' | 'outputBytes' | 'pids'>;
+  /** Bytes of sandbox memory the launcher itself holds the step to (0: the pod's limit only). */
+  watchedMemoryBytes?: number;
+}
+
+export interface Bundle {
+  files: SourceFile[];
+  /** The run step's stdin; absent: /dev/null. */
+  stdin?: string;
+  compile?: BundleStep;
+  run: BundleStep;
+  /**
+   * Letters and digits, secret from the program: the launcher ends stdout with the last step's
+   * report framed under this label (sandbox/launcher/warm-log.ts, endFrame), for an attach to read.
+   */
+  nonce?: string;
+}
+
+const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
+
+function record(tag: string, fields: string[]): string {
+  return `${RECORD}${tag}${fields.map((field) => ` ${b64(field)}`).join('')}\n`;
+}
+
+function stepRecord(tag: 'C' | 'R', step: BundleStep): string {
+  const { wallTimeMs, cpuTimeMs, outputBytes, pids } = step.limits;
+  const numbers = [wallTimeMs, cpuTimeMs, outputBytes, pids, step.watchedMemoryBytes ?? 0].map(String);
+  return record(tag, [...numbers, ...step.argv]);
+}
+
+/**
+ * The records of one bundle, led by a newline that ends whatever a broken earlier attempt left
+ * unfinished, and closed by G, after which the launcher starts.
+ */
+export function encodeBundle(bundle: Bundle): Buffer {
+  const parts = ['\n'];
+  if (bundle.nonce !== undefined) parts.push(record('N', [bundle.nonce]));
+  for (const file of bundle.files) parts.push(record('F', [file.name, file.content]));
+  if (bundle.stdin !== undefined) parts.push(record('I', [bundle.stdin]));
+  if (bundle.compile) parts.push(stepRecord('C', bundle.compile));
+  parts.push(stepRecord('R', bundle.run));
+  parts.push(`${RECORD}G\n`);
+  return Buffer.from(parts.join(''), 'utf8');
+}
