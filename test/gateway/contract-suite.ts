@@ -315,7 +315,7 @@ export function contractSuite(name: string, makeBackend: MakeBackend): void {
           field: 'limits.wallTimeMs',
         },
         { what: 'the runtime is missing', body: { source: 'print(1)' }, field: 'runtime' },
-        { what: 'the runtime is unknown', body: { runtime: 'cobol', source: '' }, field: 'runtime' },
+        { what: 'the runtime is unknown', body: { runtime: 'no-such-language', source: '' }, field: 'runtime' },
         {
           what: 'both source and files are given',
           body: { runtime: 'python', source: '', files: [{ name: 'a.py', content: '' }] },

@@ -112,9 +112,9 @@ export function pistonConnectCases(context: PistonConnectContext): void {
     assert.deepEqual(await silent.closed, { code: 4001, reason: 'Initialization Timeout' });
 
     const unknown = await open();
-    unknown.send({ type: 'init', language: 'cobol', version: '*', files: [{ content: '' }] });
+    unknown.send({ type: 'init', language: 'no-such-language', version: '*', files: [{ content: '' }] });
     const error = await unknown.until((message) => message.type === 'error');
-    assert.equal(error.message, 'cobol-* runtime is unknown');
+    assert.equal(error.message, 'no-such-language-* runtime is unknown');
     assert.equal((await unknown.closed).code, 4002);
   });
 

@@ -151,7 +151,10 @@ describe(title, function () {
   });
 
   it('should refuse an unknown runtime with 400 naming runtime', async () => {
-    await assert.rejects(backend.start('alpha', spec({ runtime: 'cobol' })), { status: 400, field: 'runtime' });
+    await assert.rejects(backend.start('alpha', spec({ runtime: 'no-such-language' })), {
+      status: 400,
+      field: 'runtime',
+    });
   });
 
   it("should treat another tenant's execution as missing", async () => {
