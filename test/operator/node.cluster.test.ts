@@ -243,7 +243,8 @@ describe(`programs on the dev cluster's node under ${runtimeClassTitle} (needs a
     assert.equal(status.reason, 'CompileError', status.message);
     assert.equal(status.phase, 'Failed');
     assert.notEqual(status.compile?.exitCode, 0);
-    assert.match(status.compile?.output ?? '', /error: 'undeclared_name' undeclared/);
+    // gcc quotes with ‘ ’ in a UTF-8 locale (the runtime images have C.UTF-8), with ' ' in C.
+    assert.match(status.compile?.output ?? '', /error: ['‘]undeclared_name['’] undeclared/);
   });
 
   it('should end as MemoryLimitExceeded when a program allocates past its memory limit', async () => {
