@@ -134,21 +134,7 @@ export class KubeClusterApi implements ClusterApi {
   }
 
   async recordPoolEvent(pool: WarmPool, type: 'Normal' | 'Warning', reason: string, note: string): Promise<void> {
-    const { namespace, name, uid } = pool.metadata;
-    await this.events.createNamespacedEvent({
-      namespace,
-      body: {
-        metadata: { generateName: `${name}-`, namespace },
-        eventTime: new V1MicroTime(Date.now()),
-        reportingController: REPORTING_CONTROLLER,
-        reportingInstance: this.identity,
-        action: reason,
-        reason,
-        type,
-        note: note.slice(0, 1024),
-        regarding: { apiVersion: API_VERSION_STRING, kind: 'WarmPool', namespace, name, uid },
-      },
-    });
+    await this.recordEventAbout('WarmPool', pool.metadata, type, reason, note);
   }
 
   async readExecution(namespace: string, name: string): Promise<Execution | null> {
@@ -279,7 +265,17 @@ export class KubeClusterApi implements ClusterApi {
   }
 
   async recordEvent(execution: Execution, type: 'Normal' | 'Warning', reason: string, note: string): Promise<void> {
-    const { namespace, name, uid } = execution.metadata;
+    await this.recordEventAbout('Execution', execution.metadata, type, reason, note);
+  }
+
+  /** An Event about one of sandpod's objects, shown by `kubectl describe` and `kubectl events`. */
+  private async recordEventAbout(
+    kind: 'Execution' | 'WarmPool',
+    { namespace, name, uid }: { namespace: string; name: string; uid?: string },
+    type: 'Normal' | 'Warning',
+    reason: string,
+    note: string,
+  ): Promise<void> {
     await this.events.createNamespacedEvent({
       namespace,
       body: {
@@ -291,7 +287,7 @@ export class KubeClusterApi implements ClusterApi {
         reason,
         type,
         note: note.slice(0, 1024),
-        regarding: { apiVersion: API_VERSION_STRING, kind: 'Execution', namespace, name, uid },
+        regarding: { apiVersion: API_VERSION_STRING, kind, namespace, name, uid },
       },
     });
   }
