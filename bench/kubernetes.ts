@@ -20,7 +20,6 @@ import {
   createNamespace,
   deleteNamespace,
   installCrds,
-  kubectl,
   nodeReady,
   repoPath,
   runtimeClassExists,
@@ -29,6 +28,7 @@ import {
   Child,
   CLOCK_TICKS_PER_SECOND,
   connect as connectSocket,
+  ensureRuntimes,
   runOverSocket,
   startGateway as startBenchGateway,
   writeConfig,
@@ -380,11 +380,7 @@ async function main(): Promise<void> {
     return;
   }
   installCrds();
-  for (const runtime of ['python', 'c']) {
-    if (kubectl(['get', 'runtimes.sandpod.dev', runtime]).ok) continue;
-    const created = kubectl(['create', '-f', repoPath(`manifests/runtimes/${runtime}.yaml`)]);
-    if (!created.ok && !/AlreadyExists/.test(created.out)) throw new Error(created.out);
-  }
+  ensureRuntimes(['python', 'c']);
   const dir = mkdtempSync(path.join(tmpdir(), 'sandpod-bench-k8s-'));
   createNamespace(namespace);
   const children: Child[] = [];

@@ -20,10 +20,9 @@ import {
   installCrds,
   kubectl,
   nodeReady,
-  repoPath,
   runtimeClassExists,
 } from '../test/helpers/cluster-suite.js';
-import { Child, connect, runOverSocket, startGateway, writeConfig } from './lib/kube-bench.js';
+import { Child, connect, ensureRuntimes, runOverSocket, startGateway, writeConfig } from './lib/kube-bench.js';
 
 const SAMPLES = Number(process.env.BENCH_WARM_SAMPLES ?? 20);
 const THROUGHPUT_RUNS = Number(process.env.BENCH_WARM_THROUGHPUT_RUNS ?? 40);
@@ -183,11 +182,7 @@ async function main(): Promise<void> {
     return;
   }
   installCrds();
-  for (const runtime of ['python', 'c']) {
-    if (kubectl(['get', 'runtimes.sandpod.dev', runtime]).ok) continue;
-    const created = kubectl(['create', '-f', repoPath(`manifests/runtimes/${runtime}.yaml`)]);
-    if (!created.ok && !/AlreadyExists/.test(created.out)) throw new Error(created.out);
-  }
+  ensureRuntimes(['python', 'c']);
   const dir = mkdtempSync(path.join(tmpdir(), 'sandpod-bench-warm-'));
   createNamespace(namespace);
   const children: Child[] = [];

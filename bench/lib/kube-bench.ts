@@ -4,7 +4,7 @@ import path from 'node:path';
 import yaml from 'js-yaml';
 import { type Socket as ClientSocket, io as connectClient } from 'socket.io-client';
 import type { ExecutionResult } from '../../contract/index.js';
-import { kubeconfigPath, repoPath } from '../../test/helpers/cluster-suite.js';
+import { kubeconfigPath, kubectl, repoPath } from '../../test/helpers/cluster-suite.js';
 import { sha256Hex } from '../../test/helpers/gateway.js';
 
 // What the Kubernetes benches share: the gateway and the operator as processes of their own on the
@@ -65,6 +65,15 @@ class Child {
     const killLater = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
     await this.exited;
     clearTimeout(killLater);
+  }
+}
+
+/** Creates the named Runtimes from manifests/runtimes/ where the cluster has none yet. */
+export function ensureRuntimes(names: string[]): void {
+  for (const runtime of names) {
+    if (kubectl(['get', 'runtimes.sandpod.dev', runtime]).ok) continue;
+    const created = kubectl(['create', '-f', repoPath(`manifests/runtimes/${runtime}.yaml`)]);
+    if (!created.ok && !/AlreadyExists/.test(created.out)) throw new Error(created.out);
   }
 }
 
