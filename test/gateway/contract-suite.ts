@@ -68,7 +68,11 @@ const THREE_PROMPTS: Record<string, string> = {
   bash: "printf 'a? '; read a\nprintf 'b? '; read b\nprintf 'c? '; read c\necho got $a $b $c\n",
 };
 
-/** One byte every 50 ms, no newline; then a line, and the times (ms since the epoch) each was written. */
+/**
+ * One byte every 50 ms, no newline; then a line, and the times (ms since the epoch) each was
+ * written. Under emulation every step of the path to the client is slower, so the gap grows with
+ * the time scale as every other bound does.
+ */
 const BYTE_BY_BYTE = [
   'import sys, time',
   'stamps = []',
@@ -76,7 +80,7 @@ const BYTE_BY_BYTE = [
   '    stamps.append(time.time() * 1000)',
   '    sys.stdout.write(chr(97 + i))',
   '    sys.stdout.flush()',
-  '    time.sleep(0.05)',
+  `    time.sleep(${0.05 * timeScale})`,
   'print()',
   'print(" ".join("%.1f" % stamp for stamp in stamps))',
   '',
