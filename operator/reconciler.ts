@@ -231,6 +231,11 @@ export class Reconciler {
       }
     }
     const livePod = observed.pod;
+    const deliverTo = { execution, livePod, runtime, planned, claim, key, log };
+    // A live stdin's writer (the gateway's attach) may reach the launcher as soon as status names
+    // the pod, and its input must never mix into the program on its way: the program goes first.
+    const liveStdin = planned?.ok === true && planned.plan.interactive;
+    if (liveStdin && (await this.deliverIfDue(deliverTo)) === 'gone') return {};
     let outputLost: string | undefined;
     const attached = this.attachedRuns.get(key);
     if (planned?.ok && observed.pod && attached && isWarm(observed.pod) && !hasEnded(observed.pod, execution)) {
@@ -264,25 +269,40 @@ export class Reconciler {
     }
     if (isTerminal(status.phase)) return this.finished({ ...execution, status }, log);
     // The program goes to a claimed pod after status names it, so that followers open its log
-    // while it is delivered. A pod claimed in an earlier pass, or by a process that stopped, gets
-    // it now; a launcher that already has one ignores a second.
-    if (planned?.ok && livePod && isWarm(livePod) && this.delivered.get(key) !== livePod.metadata?.uid) {
-      if (livePod.status?.phase === 'Running' && execution.spec.cancel !== true) {
-        // After a restart: the launcher may have its program already, and then says so first in its log.
-        if (!claim && (await this.launcherHasProgram(livePod))) {
-          this.delivered.set(key, livePod.metadata?.uid ?? '');
-          return recheck(execution, observed, now, this.policy);
-        }
-        const whole = claim?.whole ?? (await this.api.readExecution(namespace, name));
-        if (!whole || whole.metadata.uid !== execution.metadata.uid) return {};
-        const planWhole = claim
-          ? { ok: true as const, plan: claim.plan }
-          : planExecution(whole, runtime as Runtime, this.policy);
-        if (planWhole.ok)
-          await this.deliver(whole, livePod, planWhole.plan, claim?.startedMs ?? performance.now(), log);
-      }
-    }
+    // while it is delivered.
+    if (!liveStdin && (await this.deliverIfDue(deliverTo)) === 'gone') return {};
     return recheck(execution, observed, now, this.policy);
+  }
+
+  /**
+   * Hands a claimed pod's launcher its program unless this process did already. A pod claimed in
+   * an earlier pass, or by a process that stopped, gets it now; a launcher that already has one
+   * ignores a second. `gone` when the Execution was deleted meanwhile.
+   */
+  private async deliverIfDue(to: {
+    execution: Execution;
+    livePod: V1Pod | null | undefined;
+    runtime: Runtime | undefined;
+    planned: ReturnType<typeof planExecution> | undefined;
+    claim: { whole: Execution; plan: ExecutionPlan; startedMs: number } | undefined;
+    key: string;
+    log: Logger;
+  }): Promise<'gone' | undefined> {
+    const { execution, livePod, runtime, planned, claim, key, log } = to;
+    if (!(planned?.ok && runtime && livePod && isWarm(livePod))) return undefined;
+    if (this.delivered.get(key) === livePod.metadata?.uid) return undefined;
+    if (livePod.status?.phase !== 'Running' || execution.spec.cancel === true) return undefined;
+    // After a restart: the launcher may have its program already, and then says so first in its log.
+    if (!claim && (await this.launcherHasProgram(livePod))) {
+      this.delivered.set(key, livePod.metadata?.uid ?? '');
+      return undefined;
+    }
+    const { namespace, name } = execution.metadata;
+    const whole = claim?.whole ?? (await this.api.readExecution(namespace, name));
+    if (!whole || whole.metadata.uid !== execution.metadata.uid) return 'gone';
+    const planWhole = claim ? { ok: true as const, plan: claim.plan } : planExecution(whole, runtime, this.policy);
+    if (planWhole.ok) await this.deliver(whole, livePod, planWhole.plan, claim?.startedMs ?? performance.now(), log);
+    return undefined;
   }
 
   /**

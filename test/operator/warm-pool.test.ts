@@ -85,7 +85,8 @@ describe('warm pool pods', () => {
     const plan = { limits: { ...size.limits }, files: [], runArgv: ['x'], interactive: false };
     assert.equal(fitsPool(plan, size), true);
     assert.equal(fitsPool({ ...plan, limits: { ...size.limits, memoryMiB: 256 } }, size), false);
-    assert.equal(fitsPool({ ...plan, interactive: true }, size), false);
+    assert.equal(fitsPool({ ...plan, interactive: true }, size), true);
+    assert.equal(fitsPool({ ...plan, tests: [{ stdin: '', args: [] }] }, size), false);
     assert.equal(fitsPool({ ...plan, limits: { ...size.limits, diskMiB: size.limits.diskMiB - 1 } }, size), false);
   });
 
@@ -226,6 +227,22 @@ describe('Reconciler with a warm pool', () => {
     await new Reconciler(world, world, policy(), silent, () => at(11)).reconcile(`${NS}/hello`);
     assert.equal(world.stored(NS, 'hello')?.status?.podName, podName);
     assert.equal(world.bundles.get(podName)?.length, 2, 'the bundle sent again');
+    assert.equal([...world.pods.values()].filter((pod) => pod.metadata?.labels?.[LABELS.claimed]).length, 1);
+  });
+
+  it('should hand an interactive program to its launcher, with a live stdin, before status names the pod', async () => {
+    const { world, reconciler } = await setup();
+    world.addExecution(execution({ interactive: true }));
+    world.launchersAnswer = false;
+    await assert.rejects(reconciler.reconcile(`${NS}/hello`), /did not take its program/);
+    assert.equal(world.stored(NS, 'hello')?.status?.podName, undefined, 'no pod named while the launcher lacks it');
+    world.launchersAnswer = true;
+    await new Reconciler(world, world, policy(), silent, () => at(11)).reconcile(`${NS}/hello`);
+    const status = world.stored(NS, 'hello')?.status;
+    assert.equal(status?.warm, true);
+    const bundles = world.bundles.get(status?.podName ?? '') ?? [];
+    assert.equal(bundles.length, 2, 'sent again to the pod claimed before');
+    assert.ok(bundles[1]?.toString().includes('\x1eL '), 'the live stdin record');
     assert.equal([...world.pods.values()].filter((pod) => pod.metadata?.labels?.[LABELS.claimed]).length, 1);
   });
 
