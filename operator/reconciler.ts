@@ -243,7 +243,8 @@ export class Reconciler {
       const capture = captureWarmOutput(attached, planned.plan.limits, this.policy.status, nonceOf(observed.pod));
       if (capture.report && wholeOverAttach(capture)) {
         observed.output = capture.output;
-        observed.pod = warmPodView(endedByLauncher(observed.pod, capture.report), capture.log);
+        const compiled = planned.plan.compileArgv !== undefined;
+        observed.pod = warmPodView(endedByLauncher(observed.pod, capture.report), capture.log, compiled);
       }
     }
     if (observed.output) {
@@ -467,7 +468,7 @@ export class Reconciler {
       if (isWarm(pod)) {
         const { output, log } = await this.readWarmOutput(pod, plan);
         this.logReadFailures.delete(key);
-        return { output, view: warmPodView(pod, log) };
+        return { output, view: warmPodView(pod, log, plan.compileArgv !== undefined) };
       }
       const output = await this.readOutput(pod, plan);
       this.logReadFailures.delete(key);

@@ -360,6 +360,38 @@ describe('Reconciler with a warm pool', () => {
     assert.equal(status?.compile?.durationMs, 300);
   });
 
+  it('should end as CompileError when the OOM killer ended the pod while it compiled, before any compile report', async () => {
+    const context = poolWorld(warmPool({ runtime: 'c' }, 'c-pool'));
+    await context.poolPass();
+    readyAll(context.world);
+    const { world } = context;
+    const reconciler = new Reconciler(world, world, policy(), silent, () => at(10));
+    world.addExecution(execution({ runtime: 'c', source: '#include </dev/random>\n' }));
+    await reconciler.reconcile(`${NS}/hello`);
+    const podName = world.stored(NS, 'hello')?.status?.podName ?? '';
+    // The launcher took the program and started the compiler; nothing more reached the log.
+    world.logs.set(`${podName}/run/Stdout`, '\x1eSP c a 0\n\n');
+    world.setPodStatus(NS, podName, {
+      phase: 'Failed',
+      startTime: at(0),
+      containerStatuses: [
+        {
+          name: 'run',
+          image: '',
+          imageID: '',
+          ready: false,
+          restartCount: 0,
+          state: { terminated: { exitCode: 137, reason: 'OOMKilled', startedAt: at(0), finishedAt: at(12) } },
+        },
+      ],
+    });
+    await reconciler.reconcile(`${NS}/hello`);
+    const status = world.stored(NS, 'hello')?.status;
+    assert.equal(status?.reason, 'CompileError', JSON.stringify(status));
+    assert.match(status?.message ?? '', /memory/);
+    assert.equal(status?.compile?.exitCode, 137, 'the compile step ended with the container');
+  });
+
   it('should leave a claimed pod alone in the pool count and make a replacement', async () => {
     const { world, reconciler, poolPass, pool } = await setup();
     world.addExecution(execution());
