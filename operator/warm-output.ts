@@ -111,7 +111,8 @@ export function warmPodView(pod: V1Pod, log?: WarmLog, compiled = false): V1Pod 
     claimed && (!time || new Date(time).getTime() < claimed.getTime()) ? claimed : time;
   const runEnd = pod.status?.containerStatuses?.find((status) => status.name === CONTAINER.run)?.state?.terminated;
   const killedCompiling = compiled && log?.accepted === true && !log.runStarted && runEnd !== undefined;
-  const compileStep = log?.compile ?? (killedCompiling ? {} : undefined);
+  const compileStep: WarmLog['compile'] | { report?: undefined } | undefined =
+    log?.compile ?? (killedCompiling ? {} : undefined);
   const containerStatuses = (pod.status?.containerStatuses ?? []).map((status): V1ContainerStatus => {
     if (status.name !== CONTAINER.run || !status.state) return status;
     if (compileStep && !log?.runStarted) return { ...status, state: { waiting: { reason: 'PodInitializing' } } };
