@@ -270,51 +270,50 @@ export class Reconciler {
     // Otherwise the attach to a pod claimed now is opened while status is written, and the program
     // goes once status names the pod.
     const early = claim && !liveStdin && livePod ? this.deliverAfter(claim, livePod, log) : undefined;
-    let outputLost: string | undefined;
-    const attached = this.attachedRuns.get(key);
-    if (planned?.ok && observed.pod && attached && isWarm(observed.pod) && !hasEnded(observed.pod, execution)) {
-      // The launcher's last report came over the attach: the end is known before the kubelet's.
-      const capture = captureWarmOutput(attached, planned.plan.limits, this.policy.status, nonceOf(observed.pod));
-      if (capture.report && wholeOverAttach(capture)) {
-        observed.output = capture.output;
-        const compiled = planned.plan.compileArgv !== undefined;
-        observed.pod = warmPodView(endedByLauncher(observed.pod, capture.report), capture.log, compiled);
+    try {
+      let outputLost: string | undefined;
+      const attached = this.attachedRuns.get(key);
+      if (planned?.ok && observed.pod && attached && isWarm(observed.pod) && !hasEnded(observed.pod, execution)) {
+        // The launcher's last report came over the attach: the end is known before the kubelet's.
+        const capture = captureWarmOutput(attached, planned.plan.limits, this.policy.status, nonceOf(observed.pod));
+        if (capture.report && wholeOverAttach(capture)) {
+          observed.output = capture.output;
+          const compiled = planned.plan.compileArgv !== undefined;
+          observed.pod = warmPodView(endedByLauncher(observed.pod, capture.report), capture.log, compiled);
+        }
       }
-    }
-    if (observed.output) {
-      // Judged from the attach above.
-    } else if (planned?.ok && observed.pod && hasEnded(observed.pod, execution)) {
-      const read = await this.readOutputOrGiveUp(key, observed.pod, planned.plan, log);
-      observed.output = read.output;
-      outputLost = read.lost;
-      if (read.view) observed.pod = read.view;
-    } else if (observed.pod && isWarm(observed.pod)) {
-      observed.pod = warmPodView(observed.pod);
-    }
+      if (observed.output) {
+        // Judged from the attach above.
+      } else if (planned?.ok && observed.pod && hasEnded(observed.pod, execution)) {
+        const read = await this.readOutputOrGiveUp(key, observed.pod, planned.plan, log);
+        observed.output = read.output;
+        outputLost = read.lost;
+        if (read.view) observed.pod = read.view;
+      } else if (observed.pod && isWarm(observed.pod)) {
+        observed.pod = warmPodView(observed.pod);
+      }
 
-    const status = statusFrom(execution, observed, now, this.policy.status);
-    if (outputLost && isTerminal(status.phase)) {
-      status.message = [status.message, `output could not be read: ${outputLost}`].filter(Boolean).join('; ');
-    }
-    if (statusChanged(execution.status, status)) {
-      await this.api.replaceStatus(execution, withoutNulls(status)).catch(async (error: unknown) => {
-        await early?.withhold();
-        throw error;
-      });
-      if (version !== undefined) this.writtenOver.set(key, version);
-      log.info('Updated status', { phase: status.phase, reason: status.reason, pod: status.podName });
-      this.noteWarmStep(key, isTerminal(status.phase) ? 'finished' : 'named');
-      await this.announce(execution, status);
-    }
-    if (isTerminal(status.phase)) {
+      const status = statusFrom(execution, observed, now, this.policy.status);
+      if (outputLost && isTerminal(status.phase)) {
+        status.message = [status.message, `output could not be read: ${outputLost}`].filter(Boolean).join('; ');
+      }
+      if (statusChanged(execution.status, status)) {
+        await this.api.replaceStatus(execution, withoutNulls(status));
+        if (version !== undefined) this.writtenOver.set(key, version);
+        log.info('Updated status', { phase: status.phase, reason: status.reason, pod: status.podName });
+        this.noteWarmStep(key, isTerminal(status.phase) ? 'finished' : 'named');
+        await this.announce(execution, status);
+      }
+      if (isTerminal(status.phase)) return this.finished({ ...execution, status }, log);
+      // The program goes to a claimed pod after status names it, so that followers open its log
+      // while it is delivered.
+      await early?.send();
+      if (!liveStdin && (await this.deliverIfDue(deliverTo)) === 'gone') return {};
+      return recheck(execution, observed, now, this.policy);
+    } finally {
+      // Any way out before the program went: the attach is closed unsent.
       await early?.withhold();
-      return this.finished({ ...execution, status }, log);
     }
-    // The program goes to a claimed pod after status names it, so that followers open its log
-    // while it is delivered.
-    await early?.send();
-    if (!liveStdin && (await this.deliverIfDue(deliverTo)) === 'gone') return {};
-    return recheck(execution, observed, now, this.policy);
   }
 
   /**
