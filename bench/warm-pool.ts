@@ -6,8 +6,10 @@
 // to first output and to exit over Socket.IO, REST ?wait=true), executions per second at
 // concurrency 4, and a C program compiled and run. Before each warm sample of the one-at-a-time
 // phases the pool is back to full, so they measure a claim, not a replacement. Prints tables and
-// how many requests the operator really served warm; asserts nothing. Skips when the dev cluster
-// or its node is not there.
+// how many requests the operator really served warm, and where a warm run's time goes: the
+// operator logs when (epoch ms) each step of a warm run happened ("Warm run steps"), and each is
+// put against when the bench sent the request and when the answer came. Asserts nothing. Skips
+// when the dev cluster or its node is not there.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -118,12 +120,49 @@ interface Samples {
   total: number;
 }
 
+/** The steps of a warm run in the operator (operator/reconciler.ts, WarmStep), in order. */
+const WARM_STEPS = ['seen', 'claimed', 'named', 'attached', 'accepted', 'ended', 'finished'] as const;
+const STEP_NAMES: Record<(typeof WARM_STEPS)[number], string> = {
+  seen: "operator's pass begins (gateway create, watch, queue)",
+  claimed: 'pod claimed (read of the whole object, PATCH)',
+  named: 'status names the pod (status write)',
+  attached: "delivery's attach open",
+  accepted: 'launcher took the program',
+  ended: "launcher's last report over the attach",
+  finished: 'final status written',
+};
+
+/** Per path, each warm sample's steps in ms after the request was sent, and the client's own marks. */
+type Breakdown = Record<string, number>[];
+
+/** The operator's "Warm run steps" of one Execution, as ms after `sentEpochMs`; waits for the line. */
+async function stepsOf(operator: Child, id: string, sentEpochMs: number): Promise<Record<string, number>> {
+  const key = `${namespace}/${id}`;
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    const line = operator.output
+      .split('\n')
+      .find((text) => text.includes('"Warm run steps"') && text.includes(`"${key}"`));
+    if (line) {
+      const steps = (JSON.parse(line) as { stepsEpochMs: Record<string, number> }).stepsEpochMs;
+      return Object.fromEntries(Object.entries(steps).map(([step, at]) => [step, at - sentEpochMs]));
+    }
+    if (Date.now() > deadline) return {};
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 const row = (name: string, values: number[]) => {
   const ordered = sorted(values.filter((value) => !Number.isNaN(value)));
   return `| ${name} | ${ms(percentile(ordered, 50))} | ${ms(percentile(ordered, 99))} | ${ordered.length} |`;
 };
 
-async function oneAtATime(url: string): Promise<Record<Mode, Samples>> {
+async function oneAtATime(
+  url: string,
+  operator: Child,
+): Promise<{ samples: Record<Mode, Samples>; socketSteps: Breakdown; restSteps: Breakdown }> {
+  const socketSteps: Breakdown = [];
+  const restSteps: Breakdown = [];
   const samples = Object.fromEntries(
     MODES.map((mode) => [mode, { firstOutput: [], exit: [], rest: [], compiled: [], served: 0, total: 0 }]),
   ) as unknown as Record<Mode, Samples>;
@@ -135,16 +174,31 @@ async function oneAtATime(url: string): Promise<Record<Mode, Samples>> {
   for (let sample = 0; sample < SAMPLES; sample++) {
     for (const mode of MODES) {
       if (mode === 'warm') await poolFull('python');
+      const socketSent = Date.now();
       const timed = await runOverSocket(socket, { ...HELLO, limits: limitsOf(mode) });
       if (timed.result.reason !== 'Completed') throw new Error(`hello world ended ${timed.result.reason}`);
       samples[mode].firstOutput.push(timed.firstOutputMs);
       samples[mode].exit.push(timed.exitMs);
       count(mode, timed.result.id);
+      if (mode === 'warm') {
+        const steps = await stepsOf(operator, timed.result.id, socketSent);
+        socketSteps.push({
+          ...steps,
+          'first output at the client': timed.firstOutputMs,
+          'exit at the client': timed.exitMs,
+        });
+      }
       if (mode === 'warm') await poolFull('python');
       const startedAt = performance.now();
+      const restSent = Date.now();
       const result = await restWait(url, { ...HELLO, limits: limitsOf(mode) });
-      samples[mode].rest.push(performance.now() - startedAt);
+      const answeredMs = performance.now() - startedAt;
+      samples[mode].rest.push(answeredMs);
       count(mode, result.id);
+      if (mode === 'warm') {
+        const steps = await stepsOf(operator, result.id, restSent);
+        restSteps.push({ ...steps, 'answer at the client': answeredMs });
+      }
       if (mode === 'warm') await poolFull('c');
       const compileStart = performance.now();
       const summed = await restWait(url, { ...C_SUM, limits: limitsOf(mode) });
@@ -154,7 +208,29 @@ async function oneAtATime(url: string): Promise<Record<Mode, Samples>> {
     }
   }
   socket.close();
-  return samples;
+  return { samples, socketSteps, restSteps };
+}
+
+/** The p50 of each step over the samples, in the order the steps happen. */
+function printBreakdown(title: string, breakdown: Breakdown): void {
+  console.log(`\n${title}: p50 ms after the request was sent (${breakdown.length} warm samples)\n`);
+  console.log('| step | p50 | p99 |');
+  console.log('| --- | --- | --- |');
+  const names = [...new Set(breakdown.flatMap((steps) => Object.keys(steps)))];
+  const order = (name: string) => {
+    const index = (WARM_STEPS as readonly string[]).indexOf(name);
+    return index >= 0 ? index : Number.POSITIVE_INFINITY;
+  };
+  const byP50 = names
+    .map((name) => ({
+      name,
+      values: sorted(breakdown.map((steps) => steps[name] ?? Number.NaN).filter((v) => !Number.isNaN(v))),
+    }))
+    .sort((a, b) => percentile(a.values, 50) - percentile(b.values, 50) || order(a.name) - order(b.name));
+  for (const { name, values } of byP50) {
+    const label = STEP_NAMES[name as (typeof WARM_STEPS)[number]] ?? name;
+    console.log(`| ${label} | ${ms(percentile(values, 50))} | ${ms(percentile(values, 99))} |`);
+  }
 }
 
 /** Executions per second with CONCURRENCY requests in flight at all times; and how many went warm. */
@@ -194,14 +270,15 @@ async function main(): Promise<void> {
     console.log(`Warm pool bench in namespace ${namespace}; load average ${load()}`);
     const gateway = await startGateway(dir, tenant);
     children.push(gateway.child);
-    children.push(await startOperator(dir));
+    const operator = await startOperator(dir);
+    children.push(operator);
     createPool('python');
     createPool('c');
     await poolFull('python');
     await poolFull('c');
     // Warm-up: images and caches, in both modes.
     for (const mode of MODES) await restWait(gateway.url, { ...HELLO, limits: limitsOf(mode) });
-    const samples = await oneAtATime(gateway.url);
+    const { samples, socketSteps, restSteps } = await oneAtATime(gateway.url, operator);
     console.log(
       `\nOne at a time, ${SAMPLES} samples per row; pods ${POD_CPUS} CPU, ${POOL_MEMORY_MIB} MiB (cold: ${POOL_MEMORY_MIB + 1})\n`,
     );
@@ -217,6 +294,8 @@ async function main(): Promise<void> {
     for (const mode of MODES) {
       console.log(`${mode}: ${samples[mode].served} of ${samples[mode].total} served ${mode} as intended`);
     }
+    printBreakdown('Warm python hello over Socket.IO, step by step', socketSteps);
+    printBreakdown('Warm python hello over REST ?wait=true, step by step', restSteps);
     console.log(`\nPython hello world, ${THROUGHPUT_RUNS} Executions, ${CONCURRENCY} in flight (REST ?wait=true)\n`);
     console.log('| mode | executions/s | served warm |');
     console.log('| --- | --- | --- |');

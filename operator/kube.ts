@@ -72,6 +72,7 @@ export class KubeClusterApi implements ClusterApi {
     bundle: Buffer,
     timeoutMs: number,
     follow?: FollowRun,
+    when?: Promise<boolean>,
   ): Promise<boolean> {
     if (!this.kubeConfig) throw new Error('no kubeconfig to attach with');
     let answered: () => void = () => undefined;
@@ -80,18 +81,43 @@ export class KubeClusterApi implements ClusterApi {
     });
     const kept = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
     const sizes = { stdout: 0, stderr: 0 };
-    const socket = await AttachSocket.open(
-      this.kubeConfig,
-      { namespace, pod, container: CONTAINER.run },
-      (stream, chunk) => {
-        answered();
-        // Past the bound the run cannot be judged from the attach; the log is read instead.
-        sizes[stream] += chunk.length;
-        if (follow && sizes[stream] <= follow.maxBytes) kept[stream].push(Buffer.from(chunk));
-      },
-    );
+    const whole = () => sizes.stdout <= (follow?.maxBytes ?? 0) && sizes.stderr <= (follow?.maxBytes ?? 0);
+    const run = () => ({ stdout: Buffer.concat(kept.stdout), stderr: Buffer.concat(kept.stderr) });
+    let ended = false;
+    const end = (result: { stdout: Buffer; stderr: Buffer } | undefined) => {
+      if (ended || !follow) return;
+      ended = true;
+      follow.onEnd(result);
+    };
+    /** Where in stdout the last record separator was: the launcher's last report starts with one. */
+    let lastSeparator = -1;
+    let stdoutEndsLine = false;
+    let socket: AttachSocket | undefined;
+    socket = await AttachSocket.open(this.kubeConfig, { namespace, pod, container: CONTAINER.run }, (stream, chunk) => {
+      answered();
+      // Past the bound the run cannot be judged from the attach; the log is read instead.
+      sizes[stream] += chunk.length;
+      if (follow && sizes[stream] <= follow.maxBytes) kept[stream].push(Buffer.from(chunk));
+      if (stream === 'stdout' && chunk.length > 0) {
+        const at = chunk.lastIndexOf(0x1e);
+        if (at >= 0) lastSeparator = sizes.stdout - chunk.length + at;
+        stdoutEndsLine = chunk[chunk.length - 1] === 0x0a;
+      }
+      // The launcher's last report is the end: judged now, not when the attach closes, which
+      // waits for the container's exit to travel back through containerd and the kubelet.
+      const mayBeEnd = stdoutEndsLine && lastSeparator >= 0 && sizes.stdout - lastSeparator <= 4096;
+      if (follow?.isWhole && !ended && mayBeEnd && whole()) {
+        const sofar = run();
+        if (follow.isWhole(sofar)) {
+          end(sofar);
+          socket?.close();
+        }
+      }
+    });
     let held = false;
     try {
+      follow?.onOpen?.();
+      if (when && !(await when)) return false;
       socket.send(bundle);
       // The launcher writes a frame as soon as it has the whole bundle.
       let timer: NodeJS.Timeout | undefined;
@@ -107,12 +133,11 @@ export class KubeClusterApi implements ClusterApi {
       if (took && follow) {
         // Held on until the launcher exits: everything it and the program write comes here first.
         held = true;
-        const giveUp = setTimeout(() => socket.close(), follow.maxMs);
+        const giveUp = setTimeout(() => socket?.close(), follow.maxMs);
         giveUp.unref();
-        void socket.ended.then((end) => {
+        void socket.ended.then((closed) => {
           clearTimeout(giveUp);
-          const whole = end.kind === 'ended' && sizes.stdout <= follow.maxBytes && sizes.stderr <= follow.maxBytes;
-          follow.onEnd(whole ? { stdout: Buffer.concat(kept.stdout), stderr: Buffer.concat(kept.stderr) } : undefined);
+          end(closed.kind === 'ended' && whole() ? run() : undefined);
         });
       }
       return took;

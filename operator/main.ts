@@ -85,6 +85,9 @@ export async function runOperator(config: OperatorConfig): Promise<void> {
       }),
     onDelivered: (execution, pool, seconds) =>
       metrics.warmClaimToFirstOutput.observe({ namespace: execution.metadata.namespace, pool }, seconds),
+    // The held attach of a warm run brought the launcher's last report: judged now, not when the
+    // kubelet next reports the pod.
+    requeue: (key) => queue.add(key),
   });
 
   let ready = false;

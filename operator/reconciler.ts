@@ -69,15 +69,38 @@ export interface ClusterApi {
    * Writes the bundle to the pod's launcher through an attach; true once the launcher answered.
    * With `follow`, the attach is then held until the launcher exits and what came over it is
    * handed to `follow.onEnd` (undefined when the attach broke or brought more than maxBytes).
+   * With `when`, the attach is opened at once and the bundle sent only once `when` resolves true
+   * (false: closed unsent, and false is returned).
    */
-  deliver(namespace: string, pod: string, bundle: Buffer, timeoutMs: number, follow?: FollowRun): Promise<boolean>;
+  deliver(
+    namespace: string,
+    pod: string,
+    bundle: Buffer,
+    timeoutMs: number,
+    follow?: FollowRun,
+    when?: Promise<boolean>,
+  ): Promise<boolean>;
 }
+
+/**
+ * A warm run's way, in order: the pass that claimed began, the claim, the status that names the
+ * pod, the delivery's attach open, the launcher took the program, its last report came over the
+ * attach, the final status.
+ */
+export type WarmStep = 'seen' | 'claimed' | 'named' | 'attached' | 'accepted' | 'ended' | 'finished';
 
 /** A warm run's attach held after the delivery: its whole output, once the launcher exited. */
 export interface FollowRun {
   maxBytes: number;
   /** The attach is closed after this long even if the launcher never ends (its pod deadline). */
   maxMs: number;
+  /** The attach is open; the bundle goes next. */
+  onOpen?(): void;
+  /**
+   * Whether what came so far is all the launcher forwarded, its last report included: then
+   * `onEnd` gets it at once, without waiting for the attach to close.
+   */
+  isWhole?(run: { stdout: Buffer; stderr: Buffer }): boolean;
   onEnd(run: { stdout: Buffer; stderr: Buffer } | undefined): void;
 }
 
@@ -152,6 +175,11 @@ export class Reconciler {
   private readonly claimed = new Map<string, number>();
   /** Per key, what the held attach of its warm pod brought once the launcher exited. */
   private readonly attachedRuns = new Map<string, { stdout: Buffer; stderr: Buffer }>();
+  /**
+   * Per key of a warm run, when (epoch ms) each step of its way happened, logged once it finished
+   * (bench/warm-pool.ts reads them to say where the time goes).
+   */
+  private readonly warmSteps = new Map<string, Partial<Record<WarmStep, number>>>();
 
   constructor(
     private readonly api: ClusterApi,
@@ -174,8 +202,10 @@ export class Reconciler {
       this.secretUids.delete(key);
       this.attachedRuns.delete(key);
       this.delivered.delete(key);
+      this.warmSteps.delete(key);
       return {};
     }
+    const passMs = Date.now();
     const version = execution.metadata.resourceVersion;
     if (version !== undefined && this.writtenOver.get(key) === version) return { requeueAfterMs: STALE_CACHE_RETRY_MS };
     this.writtenOver.delete(key);
@@ -217,6 +247,7 @@ export class Reconciler {
         try {
           const warm = await this.claimWarm(whole, runtime, planWhole.plan, log);
           if (warm) {
+            this.warmSteps.set(key, { seen: passMs, claimed: Date.now() });
             observed.pod = warm.pod;
             claim = { whole, plan: planWhole.plan, startedMs: warm.startedMs };
           } else {
@@ -231,58 +262,117 @@ export class Reconciler {
       }
     }
     const livePod = observed.pod;
-    let outputLost: string | undefined;
-    const attached = this.attachedRuns.get(key);
-    if (planned?.ok && observed.pod && attached && isWarm(observed.pod) && !hasEnded(observed.pod, execution)) {
-      // The launcher's last report came over the attach: the end is known before the kubelet's.
-      const capture = captureWarmOutput(attached, planned.plan.limits, this.policy.status, nonceOf(observed.pod));
-      if (capture.report && wholeOverAttach(capture)) {
-        observed.output = capture.output;
-        observed.pod = warmPodView(endedByLauncher(observed.pod, capture.report), capture.log);
-      }
-    }
-    if (observed.output) {
-      // Judged from the attach above.
-    } else if (planned?.ok && observed.pod && hasEnded(observed.pod, execution)) {
-      const read = await this.readOutputOrGiveUp(key, observed.pod, planned.plan, log);
-      observed.output = read.output;
-      outputLost = read.lost;
-      if (read.view) observed.pod = read.view;
-    } else if (observed.pod && isWarm(observed.pod)) {
-      observed.pod = warmPodView(observed.pod);
-    }
-
-    const status = statusFrom(execution, observed, now, this.policy.status);
-    if (outputLost && isTerminal(status.phase)) {
-      status.message = [status.message, `output could not be read: ${outputLost}`].filter(Boolean).join('; ');
-    }
-    if (statusChanged(execution.status, status)) {
-      await this.api.replaceStatus(execution, withoutNulls(status));
-      if (version !== undefined) this.writtenOver.set(key, version);
-      log.info('Updated status', { phase: status.phase, reason: status.reason, pod: status.podName });
-      await this.announce(execution, status);
-    }
-    if (isTerminal(status.phase)) return this.finished({ ...execution, status }, log);
-    // The program goes to a claimed pod after status names it, so that followers open its log
-    // while it is delivered. A pod claimed in an earlier pass, or by a process that stopped, gets
-    // it now; a launcher that already has one ignores a second.
-    if (planned?.ok && livePod && isWarm(livePod) && this.delivered.get(key) !== livePod.metadata?.uid) {
-      if (livePod.status?.phase === 'Running' && execution.spec.cancel !== true) {
-        // After a restart: the launcher may have its program already, and then says so first in its log.
-        if (!claim && (await this.launcherHasProgram(livePod))) {
-          this.delivered.set(key, livePod.metadata?.uid ?? '');
-          return recheck(execution, observed, now, this.policy);
+    const deliverTo = { execution, livePod, runtime, planned, claim, key, log };
+    // A live stdin's writer (the gateway's attach) may reach the launcher as soon as status names
+    // the pod, and its input must never mix into the program on its way: the program goes first.
+    const liveStdin = planned?.ok === true && planned.plan.interactive;
+    if (liveStdin && (await this.deliverIfDue(deliverTo)) === 'gone') return {};
+    // Otherwise the attach to a pod claimed now is opened while status is written, and the program
+    // goes once status names the pod.
+    const early = claim && !liveStdin && livePod ? this.deliverAfter(claim, livePod, log) : undefined;
+    try {
+      let outputLost: string | undefined;
+      const attached = this.attachedRuns.get(key);
+      if (planned?.ok && observed.pod && attached && isWarm(observed.pod) && !hasEnded(observed.pod, execution)) {
+        // The launcher's last report came over the attach: the end is known before the kubelet's.
+        const capture = captureWarmOutput(attached, planned.plan.limits, this.policy.status, nonceOf(observed.pod));
+        if (capture.report && wholeOverAttach(capture)) {
+          observed.output = capture.output;
+          const compiled = planned.plan.compileArgv !== undefined;
+          observed.pod = warmPodView(endedByLauncher(observed.pod, capture.report), capture.log, compiled);
         }
-        const whole = claim?.whole ?? (await this.api.readExecution(namespace, name));
-        if (!whole || whole.metadata.uid !== execution.metadata.uid) return {};
-        const planWhole = claim
-          ? { ok: true as const, plan: claim.plan }
-          : planExecution(whole, runtime as Runtime, this.policy);
-        if (planWhole.ok)
-          await this.deliver(whole, livePod, planWhole.plan, claim?.startedMs ?? performance.now(), log);
       }
+      if (observed.output) {
+        // Judged from the attach above.
+      } else if (planned?.ok && observed.pod && hasEnded(observed.pod, execution)) {
+        const read = await this.readOutputOrGiveUp(key, observed.pod, planned.plan, log);
+        observed.output = read.output;
+        outputLost = read.lost;
+        if (read.view) observed.pod = read.view;
+      } else if (observed.pod && isWarm(observed.pod)) {
+        observed.pod = warmPodView(observed.pod);
+      }
+
+      const status = statusFrom(execution, observed, now, this.policy.status);
+      if (outputLost && isTerminal(status.phase)) {
+        status.message = [status.message, `output could not be read: ${outputLost}`].filter(Boolean).join('; ');
+      }
+      if (statusChanged(execution.status, status)) {
+        await this.api.replaceStatus(execution, withoutNulls(status));
+        if (version !== undefined) this.writtenOver.set(key, version);
+        log.info('Updated status', { phase: status.phase, reason: status.reason, pod: status.podName });
+        this.noteWarmStep(key, isTerminal(status.phase) ? 'finished' : 'named');
+        await this.announce(execution, status);
+      }
+      if (isTerminal(status.phase)) return this.finished({ ...execution, status }, log);
+      // The program goes to a claimed pod after status names it, so that followers open its log
+      // while it is delivered.
+      await early?.send();
+      if (!liveStdin && (await this.deliverIfDue(deliverTo)) === 'gone') return {};
+      return recheck(execution, observed, now, this.policy);
+    } finally {
+      // Any way out before the program went: the attach is closed unsent.
+      await early?.withhold();
     }
-    return recheck(execution, observed, now, this.policy);
+  }
+
+  /**
+   * A delivery to a pod claimed in this pass whose attach opens now; the program goes at `send`,
+   * never at `withhold`. Each resolves once the delivery is over (send throws as deliver does).
+   */
+  private deliverAfter(
+    claim: { whole: Execution; plan: ExecutionPlan; startedMs: number },
+    pod: V1Pod,
+    log: Logger,
+  ): { send(): Promise<void>; withhold(): Promise<void> } {
+    let decide: (go: boolean) => void = () => undefined;
+    const when = new Promise<boolean>((resolve) => {
+      decide = resolve;
+    });
+    const delivery = this.deliver(claim.whole, pod, claim.plan, claim.startedMs, log, when);
+    // Awaited by send or withhold; a failure before either is not lost, only not yet seen.
+    delivery.catch(() => undefined);
+    return {
+      send: async () => {
+        decide(true);
+        await delivery;
+      },
+      withhold: async () => {
+        decide(false);
+        await delivery.catch(() => undefined);
+      },
+    };
+  }
+
+  /**
+   * Hands a claimed pod's launcher its program unless this process did already. A pod claimed in
+   * an earlier pass, or by a process that stopped, gets it now; a launcher that already has one
+   * ignores a second. `gone` when the Execution was deleted meanwhile.
+   */
+  private async deliverIfDue(to: {
+    execution: Execution;
+    livePod: V1Pod | null | undefined;
+    runtime: Runtime | undefined;
+    planned: ReturnType<typeof planExecution> | undefined;
+    claim: { whole: Execution; plan: ExecutionPlan; startedMs: number } | undefined;
+    key: string;
+    log: Logger;
+  }): Promise<'gone' | undefined> {
+    const { execution, livePod, runtime, planned, claim, key, log } = to;
+    if (!(planned?.ok && runtime && livePod && isWarm(livePod))) return undefined;
+    if (this.delivered.get(key) === livePod.metadata?.uid) return undefined;
+    if (livePod.status?.phase !== 'Running' || execution.spec.cancel === true) return undefined;
+    // After a restart: the launcher may have its program already, and then says so first in its log.
+    if (!claim && (await this.launcherHasProgram(livePod))) {
+      this.delivered.set(key, livePod.metadata?.uid ?? '');
+      return undefined;
+    }
+    const { namespace, name } = execution.metadata;
+    const whole = claim?.whole ?? (await this.api.readExecution(namespace, name));
+    if (!whole || whole.metadata.uid !== execution.metadata.uid) return 'gone';
+    const planWhole = claim ? { ok: true as const, plan: claim.plan } : planExecution(whole, runtime, this.policy);
+    if (planWhole.ok) await this.deliver(whole, livePod, planWhole.plan, claim?.startedMs ?? performance.now(), log);
+    return undefined;
   }
 
   /**
@@ -334,20 +424,41 @@ export class Reconciler {
     plan: ExecutionPlan,
     startedMs: number,
     log: Logger,
+    when?: Promise<boolean>,
   ): Promise<void> {
+    let withheld = false;
+    const sendWhen = when?.then((go) => {
+      withheld = !go;
+      return go;
+    });
     const { namespace, name, uid } = pod.metadata ?? {};
     const bundle = encodeBundle(bundleFor(plan, this.policy.pod, nonceOf(pod)));
     const key = `${execution.metadata.namespace}/${execution.metadata.name}`;
-    const answered = await this.api.deliver(namespace ?? '', name ?? '', bundle, DELIVERY_TIMEOUT_MS, {
-      maxBytes: plan.limits.outputBytes + frameBytes(plan),
-      maxMs: (pod.spec?.activeDeadlineSeconds ?? wallDeadlineSeconds(plan, this.policy.pod)) * 1000,
-      onEnd: (run) => {
-        if (!run) return;
-        this.attachedRuns.set(key, run);
-        this.hooks.requeue?.(key);
+    const answered = await this.api.deliver(
+      namespace ?? '',
+      name ?? '',
+      bundle,
+      DELIVERY_TIMEOUT_MS,
+      {
+        maxBytes: plan.limits.outputBytes + frameBytes(plan),
+        maxMs: (pod.spec?.activeDeadlineSeconds ?? wallDeadlineSeconds(plan, this.policy.pod)) * 1000,
+        isWhole: (run) => {
+          const capture = captureWarmOutput(run, plan.limits, this.policy.status, nonceOf(pod));
+          return capture.report !== undefined && wholeOverAttach(capture);
+        },
+        onOpen: () => this.noteWarmStep(key, 'attached'),
+        onEnd: (run) => {
+          if (!run) return;
+          this.noteWarmStep(key, 'ended');
+          this.attachedRuns.set(key, run);
+          this.hooks.requeue?.(key);
+        },
       },
-    });
+      sendWhen,
+    );
+    if (withheld) return;
     if (!answered) throw new Error(`the launcher of pod ${name} did not take its program; sending it again`);
+    this.noteWarmStep(key, 'accepted');
     this.delivered.set(key, uid ?? '');
     const pool = pod.metadata?.labels?.[LABELS.pool] ?? '';
     this.hooks.onDelivered?.(execution, pool, (performance.now() - startedMs) / 1000);
@@ -447,7 +558,7 @@ export class Reconciler {
       if (isWarm(pod)) {
         const { output, log } = await this.readWarmOutput(pod, plan);
         this.logReadFailures.delete(key);
-        return { output, view: warmPodView(pod, log) };
+        return { output, view: warmPodView(pod, log, plan.compileArgv !== undefined) };
       }
       const output = await this.readOutput(pod, plan);
       this.logReadFailures.delete(key);
@@ -512,6 +623,11 @@ export class Reconciler {
     }
     this.attachedRuns.delete(key);
     this.delivered.delete(key);
+    const steps = this.warmSteps.get(key);
+    if (steps) {
+      this.warmSteps.delete(key);
+      log.info('Warm run steps', { stepsEpochMs: steps });
+    }
     const expiry = ttlExpiry(execution);
     if (!expiry) return {};
     const left = expiry.getTime() - this.clock().getTime();
@@ -519,6 +635,12 @@ export class Reconciler {
     await this.api.deleteExecution(execution);
     log.info('Deleted Execution after its TTL', { ttlSeconds: execution.spec.ttlSecondsAfterFinished });
     return {};
+  }
+
+  /** The first time a warm run got to `step`. */
+  private noteWarmStep(key: string, step: WarmStep): void {
+    const steps = this.warmSteps.get(key);
+    if (steps && steps[step] === undefined) steps[step] = Date.now();
   }
 
   /** Events are for people; one lost to an API hiccup is logged, not retried. */

@@ -100,15 +100,22 @@ export function endedByLauncher(pod: V1Pod, report: LaunchReport): V1Pod {
  * The pod as a cold one would look: the run container's start moved to the claim, and, once the
  * log was read, the compile step as an ended init container. A compile step that failed ends the
  * launcher before any run: the run container then shows as never started, as a cold pod's would.
+ * `compiled` says the program has a compile step: a launcher that took it and ended before the
+ * run, without a word of the compile step in its log, was killed compiling (the pod's OOM killer
+ * can beat the launcher's watch of the compiler's memory), and that ended the compile step.
  */
-export function warmPodView(pod: V1Pod, log?: WarmLog): V1Pod {
+export function warmPodView(pod: V1Pod, log?: WarmLog, compiled = false): V1Pod {
   const claimedAt = pod.metadata?.annotations?.[CLAIMED_AT_ANNOTATION];
   const claimed = claimedAt ? new Date(claimedAt) : undefined;
   const later = (time: Date | undefined) =>
     claimed && (!time || new Date(time).getTime() < claimed.getTime()) ? claimed : time;
+  const runEnd = pod.status?.containerStatuses?.find((status) => status.name === CONTAINER.run)?.state?.terminated;
+  const killedCompiling = compiled && log?.accepted === true && !log.runStarted && runEnd !== undefined;
+  const compileStep: WarmLog['compile'] | { report?: undefined } | undefined =
+    log?.compile ?? (killedCompiling ? {} : undefined);
   const containerStatuses = (pod.status?.containerStatuses ?? []).map((status): V1ContainerStatus => {
     if (status.name !== CONTAINER.run || !status.state) return status;
-    if (log?.compile && !log.runStarted) return { ...status, state: { waiting: { reason: 'PodInitializing' } } };
+    if (compileStep && !log?.runStarted) return { ...status, state: { waiting: { reason: 'PodInitializing' } } };
     const { running, terminated } = status.state;
     return {
       ...status,
@@ -119,8 +126,18 @@ export function warmPodView(pod: V1Pod, log?: WarmLog): V1Pod {
       },
     };
   });
-  const report = log?.compile?.report;
-  const compile: V1ContainerStatus[] = log?.compile
+  const report = compileStep?.report;
+  // No report: the launcher was killed mid-compile (its deadline, the OOM killer), and the
+  // container's end is the compile step's, as a cold pod's compile container would show it.
+  const killed = runEnd
+    ? {
+        exitCode: runEnd.exitCode,
+        ...(runEnd.reason ? { reason: runEnd.reason } : {}),
+        ...(claimed ? { startedAt: claimed } : {}),
+        ...(runEnd.finishedAt ? { finishedAt: runEnd.finishedAt } : {}),
+      }
+    : { exitCode: 137 };
+  const compile: V1ContainerStatus[] = compileStep
     ? [
         {
           name: CONTAINER.compile,
@@ -129,12 +146,14 @@ export function warmPodView(pod: V1Pod, log?: WarmLog): V1Pod {
           ready: false,
           restartCount: 0,
           state: {
-            terminated: {
-              // No report: the launcher was killed mid-compile (its deadline, the OOM killer).
-              exitCode: report ? launcherExitCode(report) : 137,
-              ...(report ? { message: JSON.stringify(report) } : {}),
-              ...(report ? { startedAt: new Date(report.startedAt), finishedAt: new Date(report.finishedAt) } : {}),
-            },
+            terminated: report
+              ? {
+                  exitCode: launcherExitCode(report),
+                  message: JSON.stringify(report),
+                  startedAt: new Date(report.startedAt),
+                  finishedAt: new Date(report.finishedAt),
+                }
+              : killed,
           },
         },
       ]

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { LIMIT_NAMES, type Limits, PROGRAM_ENV_NAMES, runtimeLimitPolicy } from '../contract/index.js';
+import { STDIN_GATE_MS } from '../contract/live-gate.js';
 import {
   CONTAINER,
   type Execution,
@@ -82,11 +83,11 @@ function podLimits(size: PoolSize): Limits {
 /**
  * Whether the pool can serve this plan: each run limit at most the pool's, and scratch exactly the
  * pool's (it is the size of the pod's memory-backed volume: a write past it fails with ENOSPC, and
- * a larger one would let a program write past its own diskMiB). Judged tests and a live stdin are
- * not served warm yet (they need the launcher's --tests and the stdin gate).
+ * a larger one would let a program write past its own diskMiB). Judged tests are not served warm
+ * yet (they need the launcher's --tests in bundle mode).
  */
 export function fitsPool(plan: ExecutionPlan, size: PoolSize): boolean {
-  if (plan.tests || plan.interactive) return false;
+  if (plan.tests) return false;
   return LIMIT_NAMES.every((name) =>
     name === 'diskMiB' ? plan.limits[name] === size.limits[name] : plan.limits[name] <= size.limits[name],
   );
@@ -259,6 +260,8 @@ export function bundleFor(plan: ExecutionPlan, policy: PodPolicy, nonce?: string
     files: plan.files,
     ...(nonce ? { nonce } : {}),
     ...(plan.stdin !== undefined ? { stdin: plan.stdin } : {}),
+    // A live stdin comes from the gateway's attach, gated as on a cold pod (contract/live-gate.ts).
+    ...(plan.interactive ? { live: { gateMs: STDIN_GATE_MS } } : {}),
     ...(plan.compileArgv && plan.compileLimits
       ? { compile: { argv: plan.compileArgv, limits: plan.compileLimits, ...bytes(plan.compileLimits) } }
       : {}),

@@ -5,12 +5,14 @@ import { CONTAINER, type ExecutionObject } from '../../contract/objects.js';
 import { type AttachEnd, AttachSocket } from '../../kube/attach-socket.js';
 import type { ObjectWatch } from '../../kube/watched-objects.js';
 import { errorMessage } from '../../observability/logger.js';
+import { encodeLiveStdin } from '../../sandbox/launcher/bundle.js';
 import { ApiError } from '../errors.js';
 import { ExecutionChanges } from './execution-changes.js';
 import type { ExecutionRef } from './names.js';
 import { OutputWindow } from './output-window.js';
 import { hasPod, podNameOf, RetryDelays } from './pod-start.js';
 import { isFinished } from './result.js';
+import { WarmAttachStdout } from './warm-prefix.js';
 
 // The attach this replica holds to an interactive execution's run container: its stdin, and, when
 // this replica created the execution, all of its output as it is written, prompts without a
@@ -22,6 +24,13 @@ import { isFinished } from './result.js';
 // containerd gives an attach only what is written after it joined, so the replica that creates an
 // execution sends the gate byte first (contract/live-gate.ts): the launcher starts the program only
 // then, and this attach sees every byte of it.
+//
+// A warm pod's launcher (status.warm) shares its container's stdin with the operator's attach that
+// delivered the program, and that stdin stays open across attaches: input goes there as records
+// (sandbox/launcher/bundle.ts, encodeLiveStdin), the gate as an open record, the end of stdin as
+// an end record. The operator names the pod in status only once the launcher has its program, so
+// nothing of this attach can mix into it. Its stdout starts with the launcher's frames, which are
+// left out of the output (warm-prefix.ts).
 
 export const finished = () => new ApiError(409, 'finished', 'the execution has finished');
 export const stdinClosed = () => new ApiError(409, 'stdin_closed', 'stdin of the execution is closed');
@@ -61,7 +70,7 @@ export interface LiveAttachOptions {
   originMs: number;
 }
 
-type StdinItem = Buffer | 'end';
+type StdinItem = Buffer | 'gate' | 'end';
 
 export class LiveAttach {
   /** All output as it is written, when this attach gates the program. */
@@ -80,6 +89,10 @@ export class LiveAttach {
   private markAttached: () => void = () => undefined;
   private failAttach: (error: Error) => void = () => undefined;
   private readonly nowMs: () => number;
+  /** The current attach is to a warm pod's launcher: input goes as records. */
+  private warm = false;
+  /** A warm pod's stdout as the current attach gets it, the launcher's frames left out. */
+  private warmStdout: WarmAttachStdout | undefined;
 
   constructor(
     private readonly ctx: LiveAttachContext,
@@ -90,7 +103,7 @@ export class LiveAttach {
     this.nowMs = ctx.nowMs ?? (() => performance.now());
     this.output = options.gate ? new OutputWindow(ctx.windowBytes) : undefined;
     this.gated = options.gate;
-    if (options.gate) this.unconfirmed.push(Buffer.from([STDIN_GATE_BYTE]));
+    if (options.gate) this.unconfirmed.push('gate');
     this.attachedOnce = new Promise<void>((resolve, reject) => {
       this.markAttached = resolve;
       this.failAttach = reject;
@@ -142,7 +155,10 @@ export class LiveAttach {
   }
 
   private write(socket: AttachSocket, item: StdinItem): void {
-    if (item !== 'end') socket.send(item);
+    // A warm launcher's stdin stays open: its end is a record, which may safely come twice.
+    if (this.warm) socket.send(encodeLiveStdin(item === 'gate' ? 'open' : item));
+    else if (item === 'gate') socket.send(Buffer.from([STDIN_GATE_BYTE]));
+    else if (item !== 'end') socket.send(item);
     else if (this.settled || socket.sawOutput) socket.closeStdin();
     // Otherwise attachOnce sends it once the attach settled.
   }
@@ -159,7 +175,7 @@ export class LiveAttach {
         }
         let waitMs: number | undefined;
         if (hasPod(execution)) {
-          const outcome = await this.attachOnce(podNameOf(execution));
+          const outcome = await this.attachOnce(podNameOf(execution), execution.status?.warm === true);
           if (outcome.kind !== 'refused') {
             this.end(outcome.kind === 'ended' ? 'done' : 'lost', outcome);
             return;
@@ -180,20 +196,24 @@ export class LiveAttach {
     }
   }
 
-  private async attachOnce(pod: string): Promise<AttachEnd> {
+  private async attachOnce(pod: string, warm: boolean): Promise<AttachEnd> {
     let socket: AttachSocket;
+    const warmStdout = warm ? new WarmAttachStdout() : undefined;
     try {
       socket = await AttachSocket.open(
         this.ctx.kubeConfig,
         { namespace: this.ref.namespace, pod, container: CONTAINER.run },
-        (stream, chunk) => this.output?.add(stream, chunk),
+        (stream, chunk) => this.output?.add(stream, warmStdout && stream === 'stdout' ? warmStdout.push(chunk) : chunk),
       );
     } catch (error) {
       // The API server refused the upgrade: nothing was sent.
       return { kind: 'refused', message: error instanceof Error ? error.message : String(error) };
     }
-    // Checked once open, right before the gate would go: opening can take a while.
-    this.dropLateGate();
+    this.warm = warm;
+    this.warmStdout = warmStdout;
+    // Checked once open, right before the gate would go: opening can take a while. A warm launcher
+    // ignores a late open record, and its frames tell whether this attach saw the whole run.
+    if (!warm) this.dropLateGate();
     this.socket = socket;
     this.settled = false;
     this.state = 'attached';
@@ -202,7 +222,7 @@ export class LiveAttach {
     const openedAtMs = this.nowMs();
     const settle = setTimeout(() => {
       this.settled = true;
-      if (this.socket === socket && this.unconfirmed.at(-1) === 'end') socket.closeStdin();
+      if (this.socket === socket && !warm && this.unconfirmed.at(-1) === 'end') socket.closeStdin();
     }, ATTACH_SETTLE_MS);
     const stop = () => socket.close();
     this.stopping.signal.addEventListener('abort', stop, { once: true });
@@ -239,8 +259,11 @@ export class LiveAttach {
     if (!this.usable) return;
     this.state = state;
     this.unconfirmed.length = 0;
+    const rest = this.warmStdout?.end();
+    if (rest) this.output?.add('stdout', rest);
     // Only an attach that gated the program and ran to its end saw all of the output.
-    this.output?.end(state === 'done' && outcome?.kind === 'ended' && this.gated ? 'complete' : 'partial');
+    const sawAll = this.warmStdout ? this.warmStdout.sawRunStart : this.gated;
+    this.output?.end(state === 'done' && outcome?.kind === 'ended' && sawAll ? 'complete' : 'partial');
     this.failAttach(finished());
     if (state === 'lost' && outcome?.kind === 'broken') {
       this.ctx.log.warn('Lost the attach of an Execution', { execution: this.key, reason: outcome.message });

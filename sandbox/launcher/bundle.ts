@@ -16,8 +16,13 @@ export interface BundleStep {
 
 export interface Bundle {
   files: SourceFile[];
-  /** The run step's stdin; absent: /dev/null. */
+  /** The run step's stdin; absent: /dev/null (or a live one). */
   stdin?: string;
+  /**
+   * The run step's stdin is live: it comes after the bundle as records (encodeLiveStdin), and the
+   * run waits up to gateMs for the first one, which says the writer's attach sees all output.
+   */
+  live?: { gateMs: number };
   compile?: BundleStep;
   run: BundleStep;
   /**
@@ -48,8 +53,20 @@ export function encodeBundle(bundle: Bundle): Buffer {
   if (bundle.nonce !== undefined) parts.push(record('N', [bundle.nonce]));
   for (const file of bundle.files) parts.push(record('F', [file.name, file.content]));
   if (bundle.stdin !== undefined) parts.push(record('I', [bundle.stdin]));
+  if (bundle.live) parts.push(record('L', [String(bundle.live.gateMs)]));
   if (bundle.compile) parts.push(stepRecord('C', bundle.compile));
   parts.push(stepRecord('R', bundle.run));
   parts.push(`${RECORD}G\n`);
   return Buffer.from(parts.join(''), 'utf8');
+}
+
+/**
+ * Live stdin after a bundle with `live` (sandpod-launch.c, relay_records): `open` says the writer
+ * is attached (the gate), bytes go to the program, `end` ends its stdin. Only the launcher's relay
+ * reads these: nothing but the bytes of a data record reaches the program.
+ */
+export function encodeLiveStdin(item: Buffer | 'open' | 'end'): Buffer {
+  if (item === 'open') return Buffer.from(`${RECORD}O\n`, 'latin1');
+  if (item === 'end') return Buffer.from(`${RECORD}E\n`, 'latin1');
+  return Buffer.from(`${RECORD}D ${item.toString('base64')}\n`, 'latin1');
 }

@@ -418,6 +418,7 @@ struct outcome {
 
 static void note_exit(struct outcome *out, pid_t pid, int status, const struct rusage *usage) {
   if (usage->ru_maxrss > out->peak_kib) out->peak_kib = usage->ru_maxrss;
+  if (pid == relay) relay = 0;
   if (pid == program && !out->have_status) {
     out->status = status;
     out->have_status = 1;
@@ -526,8 +527,9 @@ static void child(const struct options *o, const char *stdin_path, char **argv, 
     if (setrlimit(RLIMIT_NOFILE, &files) < 0) goto failed;
   }
   if (o->pids) {
-    /* Per user, and this launcher is a process of the same user. */
-    struct rlimit tasks = {(rlim_t)o->pids + 1, (rlim_t)o->pids + 1};
+    /* Per user, and this launcher (and a relay of stdin, if any) are processes of the same user. */
+    rlim_t tasks_limit = (rlim_t)o->pids + 1 + (relay > 0);
+    struct rlimit tasks = {tasks_limit, tasks_limit};
     if (setrlimit(RLIMIT_NPROC, &tasks) < 0) goto failed;
   }
   if (o->cpu_ms) {
@@ -847,6 +849,8 @@ static int run_tests(const struct options *o, int exits) {
  *   C|R wall cpu output pids memory argv...   the compile step (optional) and the run step;
  *                         limits as decimal text, memory the bytes the launcher watches (0: none)
  *   N nonce               letters and digits that label the last report on stdout (end_frame)
+ *   L gate_ms             the run step's stdin is live: it comes after the bundle as records of its
+ *                         own (relay_records), and the run waits up to gate_ms for the first one
  *   G                     the bundle is complete: compile, then run
  * An empty frame "c a" says the bundle arrived; the compile step's output and report go to stdout
  * as frames of test "c" (write_frame), then one empty frame "c s" that says the run starts; everything after it is the run's own output,
@@ -865,6 +869,9 @@ struct bundle {
   struct bundle_step compile, run;
   int stdin_fd;
   int complete;
+  /* Record L: the run's stdin is live, and how long the run waits for its first record. */
+  int live;
+  long long live_gate_ms;
   /* Letters and digits the operator chose; labels the last report on stdout (end_frame). */
   char nonce[65];
 };
@@ -961,6 +968,8 @@ static void apply_record(struct bundle *b, char *record) {
       if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9'))) return;
     }
     memcpy(b->nonce, fields[0], (size_t)lengths[0] + 1);
+  } else if (tag == 'L' && n == 1 && whole_number(fields[0], &b->live_gate_ms)) {
+    b->live = 1;
   } else if (tag == 'I' && n == 1) {
     int fd = memfd_create("stdin", MFD_CLOEXEC);
     if (fd < 0) return;
@@ -982,48 +991,126 @@ static void apply_record(struct bundle *b, char *record) {
   }
 }
 
-/* Reads records from stdin until the bundle is complete; 0 then, -1 at EOF without one. */
-static int read_bundle(struct bundle *b) {
-  size_t size = 1 << 16, used = 0;
-  char *line = malloc(size);
-  if (!line) return -1;
+/* stdin as lines, held across calls: what came after the bundle in the same read stays here for
+ * the relay of a live stdin (relay_records). */
+static char *record_line;
+static size_t record_size, record_used, record_scanned;
+
+/* Hands each record on stdin (a line from its last "\036" on, see run_bundle) to `take` until
+ * `take` returns nonzero: 0 then, -1 at EOF or when memory runs out. */
+static int read_records(int (*take)(void *context, char *record), void *context) {
+  if (!record_line) {
+    record_size = 1 << 16;
+    record_line = malloc(record_size);
+    if (!record_line) return -1;
+  }
   for (;;) {
-    if (used == size) {
-      if (size >= BUNDLE_LINE_MAX) used = 0; /* a line this long is no record: dropped */
-      else {
-        char *bigger = realloc(line, size * 2);
-        if (!bigger) return -1;
-        line = bigger;
-        size *= 2;
-      }
-    }
-    ssize_t n = read(0, line + used, size - used);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return -1;
-    size_t scanned = used;
-    used += (size_t)n;
     char *newline;
-    while ((newline = memchr(line + scanned, '\n', used - scanned))) {
+    while ((newline = memchr(record_line + record_scanned, '\n', record_used - record_scanned))) {
       *newline = 0;
       char *start = NULL;
-      for (char *c = line; c < newline; c++) {
+      for (char *c = record_line; c < newline; c++) {
         if (*c == '\036') start = c + 1;
       }
-      /* Kept: argv and file contents point into it. */
-      if (start && *start) {
-        char *record = strdup(start);
-        if (record) apply_record(b, record);
-      }
-      size_t consumed = (size_t)(newline + 1 - line);
-      memmove(line, newline + 1, used - consumed);
-      used -= consumed;
-      scanned = 0;
-      if (b->complete) {
-        free(line);
-        return 0;
+      int done = start && *start ? take(context, start) : 0;
+      size_t consumed = (size_t)(newline + 1 - record_line);
+      memmove(record_line, newline + 1, record_used - consumed);
+      record_used -= consumed;
+      record_scanned = 0;
+      if (done) return 0;
+    }
+    record_scanned = record_used;
+    if (record_used == record_size) {
+      if (record_size >= BUNDLE_LINE_MAX) record_used = record_scanned = 0; /* a line this long is no record: dropped */
+      else {
+        char *bigger = realloc(record_line, record_size * 2);
+        if (!bigger) return -1;
+        record_line = bigger;
+        record_size *= 2;
       }
     }
+    ssize_t n = read(0, record_line + record_used, record_size - record_used);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return -1;
+    record_used += (size_t)n;
   }
+}
+
+static int take_bundle_record(void *context, char *line) {
+  struct bundle *b = context;
+  /* Kept: argv and file contents point into it. */
+  char *record = strdup(line);
+  if (record) apply_record(b, record);
+  return b->complete;
+}
+
+/* Reads records from stdin until the bundle is complete; 0 then, -1 at EOF without one. */
+static int read_bundle(struct bundle *b) {
+  return read_records(take_bundle_record, b);
+}
+
+/* A live stdin after the bundle (record L), written by whoever holds the program's input (the
+ * gateway's attach), one record a line as the bundle's:
+ *   O            opens the gate: the writer is attached and sees all output from here on
+ *   D content    bytes for the program
+ *   E            the end of its input
+ * Any record opens the gate. Anything else (a bundle sent again, a record cut short) is dropped,
+ * so nothing but D reaches the program; and the program's stdin ends at E, though the container's
+ * stdin (shared by every attach) stays open. */
+struct relay_state {
+  int out, gate;
+};
+
+static int take_live_record(void *context, char *line) {
+  struct relay_state *state = context;
+  char tag = line[0];
+  if ((tag != 'O' && tag != 'D' && tag != 'E') || (line[1] != 0 && line[1] != ' ')) return 0;
+  char *fields[2];
+  long long lengths[2];
+  int n = line[1] ? record_fields(line + 2, fields, lengths, 2) : 0;
+  if (n < 0 || (tag == 'D' && n != 1)) return 0;
+  if (state->gate >= 0) {
+    write_all(state->gate, "g", 1);
+    close(state->gate);
+    state->gate = -1;
+  }
+  if (tag == 'D') write_all(state->out, fields[0], (size_t)lengths[0]);
+  return tag == 'E';
+}
+
+/* The relay: a process of its own that feeds the program's stdin (a pipe) from the records on
+ * stdin, and tells the launcher through `gate` that the first record came. */
+static void relay_records(int out, int gate) {
+  struct relay_state state = {.out = out, .gate = gate};
+  read_records(take_live_record, &state);
+  _exit(0);
+}
+
+/* Starts the relay of a live stdin and waits up to gate_ms for its first record: the read end of
+ * the program's stdin, or -1. */
+static int live_stdin(long long gate_ms) {
+  int data[2], gate[2];
+  if (pipe2(data, O_CLOEXEC) < 0 || pipe2(gate, O_CLOEXEC) < 0) return -1;
+  relay = fork();
+  if (relay < 0) return -1;
+  if (relay == 0) {
+    close(data[0]);
+    close(gate[0]);
+    relay_records(data[1], gate[1]);
+  }
+  close(data[1]);
+  close(gate[1]);
+  long long deadline = now_ms(CLOCK_MONOTONIC) + gate_ms;
+  for (;;) {
+    long long left = deadline - now_ms(CLOCK_MONOTONIC);
+    if (left <= 0) break;
+    struct pollfd opened = {.fd = gate[0], .events = POLLIN};
+    int ready = poll(&opened, 1, (int)left);
+    if (ready < 0 && errno == EINTR) continue;
+    break; /* the gate, the relay's end, or the time is up */
+  }
+  close(gate[0]);
+  return data[0];
 }
 
 static int run_bundle(struct options *o, int exits) {
@@ -1053,6 +1140,15 @@ static int run_bundle(struct options *o, int exits) {
       report(o, &r.out, r.started, r.finished, r.duration, r.cpu, r.forwarded);
       end_frame(&b, &r);
       return exit_code_of(&r.out);
+    }
+  }
+  if (b.live) {
+    /* Waited for after the compile step, which runs meanwhile; the gate's writer then sees the
+     * whole run, from the frame below on. */
+    b.stdin_fd = live_stdin(b.live_gate_ms);
+    if (b.stdin_fd < 0) {
+      perror("sandpod-launch: handing stdin to the program");
+      return 125;
     }
   }
   /* The run starts: from here on stdout is the program's own. */

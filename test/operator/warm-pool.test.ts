@@ -85,7 +85,8 @@ describe('warm pool pods', () => {
     const plan = { limits: { ...size.limits }, files: [], runArgv: ['x'], interactive: false };
     assert.equal(fitsPool(plan, size), true);
     assert.equal(fitsPool({ ...plan, limits: { ...size.limits, memoryMiB: 256 } }, size), false);
-    assert.equal(fitsPool({ ...plan, interactive: true }, size), false);
+    assert.equal(fitsPool({ ...plan, interactive: true }, size), true);
+    assert.equal(fitsPool({ ...plan, tests: [{ stdin: '', args: [] }] }, size), false);
     assert.equal(fitsPool({ ...plan, limits: { ...size.limits, diskMiB: size.limits.diskMiB - 1 } }, size), false);
   });
 
@@ -229,6 +230,22 @@ describe('Reconciler with a warm pool', () => {
     assert.equal([...world.pods.values()].filter((pod) => pod.metadata?.labels?.[LABELS.claimed]).length, 1);
   });
 
+  it('should hand an interactive program to its launcher, with a live stdin, before status names the pod', async () => {
+    const { world, reconciler } = await setup();
+    world.addExecution(execution({ interactive: true }));
+    world.launchersAnswer = false;
+    await assert.rejects(reconciler.reconcile(`${NS}/hello`), /did not take its program/);
+    assert.equal(world.stored(NS, 'hello')?.status?.podName, undefined, 'no pod named while the launcher lacks it');
+    world.launchersAnswer = true;
+    await new Reconciler(world, world, policy(), silent, () => at(11)).reconcile(`${NS}/hello`);
+    const status = world.stored(NS, 'hello')?.status;
+    assert.equal(status?.warm, true);
+    const bundles = world.bundles.get(status?.podName ?? '') ?? [];
+    assert.equal(bundles.length, 2, 'sent again to the pod claimed before');
+    assert.ok(bundles[1]?.toString().includes('\x1eL '), 'the live stdin record');
+    assert.equal([...world.pods.values()].filter((pod) => pod.metadata?.labels?.[LABELS.claimed]).length, 1);
+  });
+
   it('should not send the program again after a restart when the log says the launcher has it', async () => {
     const { world, reconciler } = await setup();
     world.addExecution(execution());
@@ -341,6 +358,38 @@ describe('Reconciler with a warm pool', () => {
     assert.equal(status?.reason, 'CompileError');
     assert.match(status?.compile?.output ?? '', /undeclared/);
     assert.equal(status?.compile?.durationMs, 300);
+  });
+
+  it('should end as CompileError when the OOM killer ended the pod while it compiled, before any compile report', async () => {
+    const context = poolWorld(warmPool({ runtime: 'c' }, 'c-pool'));
+    await context.poolPass();
+    readyAll(context.world);
+    const { world } = context;
+    const reconciler = new Reconciler(world, world, policy(), silent, () => at(10));
+    world.addExecution(execution({ runtime: 'c', source: '#include </dev/random>\n' }));
+    await reconciler.reconcile(`${NS}/hello`);
+    const podName = world.stored(NS, 'hello')?.status?.podName ?? '';
+    // The launcher took the program and started the compiler; nothing more reached the log.
+    world.logs.set(`${podName}/run/Stdout`, '\x1eSP c a 0\n\n');
+    world.setPodStatus(NS, podName, {
+      phase: 'Failed',
+      startTime: at(0),
+      containerStatuses: [
+        {
+          name: 'run',
+          image: '',
+          imageID: '',
+          ready: false,
+          restartCount: 0,
+          state: { terminated: { exitCode: 137, reason: 'OOMKilled', startedAt: at(0), finishedAt: at(12) } },
+        },
+      ],
+    });
+    await reconciler.reconcile(`${NS}/hello`);
+    const status = world.stored(NS, 'hello')?.status;
+    assert.equal(status?.reason, 'CompileError', JSON.stringify(status));
+    assert.match(status?.message ?? '', /memory/);
+    assert.equal(status?.compile?.exitCode, 137, 'the compile step ended with the container');
   });
 
   it('should leave a claimed pod alone in the pool count and make a replacement', async () => {

@@ -127,7 +127,15 @@ export class World implements ClusterApi, ClusterCache, PoolApi, PoolCache {
   /** Per pod name, the held attach of its last delivery. */
   readonly follows = new Map<string, FollowRun>();
 
-  async deliver(_namespace: string, pod: string, bundle: Buffer, _timeoutMs: number, follow?: FollowRun) {
+  async deliver(
+    _namespace: string,
+    pod: string,
+    bundle: Buffer,
+    _timeoutMs: number,
+    follow?: FollowRun,
+    when?: Promise<boolean>,
+  ) {
+    if (when && !(await when)) return false;
     this.bundles.set(pod, [...(this.bundles.get(pod) ?? []), bundle]);
     if (follow && this.launchersAnswer) this.follows.set(pod, follow);
     return this.launchersAnswer;

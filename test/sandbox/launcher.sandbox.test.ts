@@ -13,7 +13,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
-import { encodeBundle } from '../../sandbox/launcher/bundle.js';
+import { encodeBundle, encodeLiveStdin } from '../../sandbox/launcher/bundle.js';
 import { parseTestFrames } from '../../sandbox/launcher/frames.js';
 import { type LaunchReport, launcherExitCode, launchReport } from '../../sandbox/launcher/report.js';
 import { parseWarmLog, splitEndFrame } from '../../sandbox/launcher/warm-log.js';
@@ -484,6 +484,47 @@ describe('sandpod-launch (needs root and gcc)', function () {
       );
       const log = parseWarmLog(Buffer.from(result.stdout, 'latin1'));
       assert.equal(Buffer.from(result.stdout, 'latin1').subarray(log.prefixLength).toString(), 'second\n');
+      assert.equal(result.report.exitCode, 0);
+    });
+
+    it("should hand a live stdin's data records alone to the program and end its stdin at the end record", async () => {
+      const bundle = encodeBundle({
+        files: [{ name: 'a.sh', content: 'cat; echo done\n' }],
+        run: { argv: ['sh', 'a.sh'], limits },
+        live: { gateMs: 20_000 },
+      });
+      // All in one write, so the records come in the same read as the bundle's end; the bundle
+      // sent again and a stray record are not input. stdin itself stays open, as a pod's does.
+      const input = Buffer.concat([
+        bundle,
+        encodeLiveStdin('open'),
+        encodeLiveStdin(Buffer.from('hello\n')),
+        bundle,
+        Buffer.from('\x1eX junk\n'),
+        encodeLiveStdin(Buffer.from('world\x00\x1e\n')),
+        encodeLiveStdin('end'),
+      ]);
+      const result = await launch(['--bundle', '1', '--env', 'PATH'], [], {}, workDir(), (stdin) => stdin.write(input));
+      const stdout = Buffer.from(result.stdout, 'latin1');
+      assert.equal(
+        stdout.subarray(parseWarmLog(stdout).prefixLength).toString('latin1'),
+        'hello\nworld\x00\x1e\ndone\n',
+      );
+      assert.equal(result.report.exitCode, 0);
+    });
+
+    it('should start the run without its gate once the wait is over, when no record came', async () => {
+      const bundle = encodeBundle({
+        files: [{ name: 'a.sh', content: 'echo started\n' }],
+        run: { argv: ['sh', 'a.sh'], limits },
+        live: { gateMs: 100 },
+      });
+      // stdin stays open and brings nothing after the bundle.
+      const result = await launch(['--bundle', '1', '--env', 'PATH'], [], {}, workDir(), (stdin) =>
+        stdin.write(bundle),
+      );
+      const stdout = Buffer.from(result.stdout, 'latin1');
+      assert.equal(stdout.subarray(parseWarmLog(stdout).prefixLength).toString(), 'started\n');
       assert.equal(result.report.exitCode, 0);
     });
 

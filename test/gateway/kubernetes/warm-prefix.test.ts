@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { withoutWarmPrefix } from '../../../gateway/kubernetes/warm-prefix.js';
+import { WarmAttachStdout, withoutWarmPrefix } from '../../../gateway/kubernetes/warm-prefix.js';
 
 async function collect(parts: string[]) {
   let position = 0;
@@ -49,5 +49,31 @@ describe('withoutWarmPrefix', () => {
   it('should hand on a tail that only looks like the start of a frame once the log ends', async () => {
     const out = await collect(['\x1eSP c a 0\n\n\x1eSP c s 0\n\nx\x1eSP not a frame']);
     assert.equal(out.map((item) => item.text).join(''), 'x\x1eSP not a frame');
+  });
+});
+
+describe('WarmAttachStdout', () => {
+  const end = `\x1eSP n0nce r ${report.length}\n${report}\n`;
+
+  function through(parts: string[]): { text: string; sawRunStart: boolean } {
+    const stdout = new WarmAttachStdout();
+    const out = parts.map((part) => stdout.push(Buffer.from(part, 'latin1')).toString('latin1'));
+    out.push(stdout.end().toString('latin1'));
+    return { text: out.join(''), sawRunStart: stdout.sawRunStart };
+  }
+
+  it("should hand on the run's output alone when the attach joined in the middle of a compile frame", () => {
+    const stream = `${compileFrames.slice(20)}\x1eSP c s 0\n\nwho? ann\n${end}`;
+    const cut = [stream.slice(0, 9), stream.slice(9, stream.length - 30), stream.slice(stream.length - 30)];
+    assert.deepEqual(through(cut), { text: 'who? ann\n', sawRunStart: true });
+  });
+
+  it('should hand on nothing and say so when the attach joined after the run started', () => {
+    assert.deepEqual(through(['who? ', `ann\n${end}`]), { text: '', sawRunStart: false });
+  });
+
+  it("should keep a program's own frame-like output after the run's start", () => {
+    const fake = '\x1eSP c s 0\n\n';
+    assert.deepEqual(through([`\x1eSP c s 0\n\n${fake}x`]), { text: `${fake}x`, sawRunStart: true });
   });
 });
