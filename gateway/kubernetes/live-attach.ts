@@ -9,7 +9,7 @@ import { ApiError } from '../errors.js';
 import { ExecutionChanges } from './execution-changes.js';
 import type { ExecutionRef } from './names.js';
 import { OutputWindow } from './output-window.js';
-import type { PendingStdinStore, StdinItem as PendingItem } from './pending-stdin.js';
+import type { StdinItem as PendingItem, PendingStdinStore } from './pending-stdin.js';
 import { stdinClosed } from './pending-stdin.js';
 import { hasPod, podNameOf, RetryDelays } from './pod-start.js';
 import { isFinished } from './result.js';

@@ -80,7 +80,10 @@ describe('pending stdin', () => {
     it('should take an unreadable annotation as no pending input', () => {
       for (const text of ['{', 'null', '[]', '{"chunks":[1,"a"],"end":"soon","taken":-0.5}']) {
         const state = pendingStdinOf({ metadata: { annotations: { [PENDING_STDIN_ANNOTATION]: text } } } as never);
-        assert.ok(state.chunks.every((chunk) => typeof chunk === 'string'), text);
+        assert.ok(
+          state.chunks.every((chunk) => typeof chunk === 'string'),
+          text,
+        );
         assert.equal(state.end, undefined, text);
         assert.ok(Number.isSafeInteger(state.taken), text);
       }
