@@ -444,7 +444,7 @@ async function socketClient(record: Record_, gateways: Gateways, deadline: numbe
       continue;
     }
     const lost = new Promise<'lost'>((resolve) => socket.once('disconnect', () => resolve('lost')));
-    // An ack may wait long (stdin waits for the container), but not for a replica that is gone.
+    // An ack may wait (the API server restarting), but not for a replica that is gone.
     const ackOf = async (event: string, payload: unknown): Promise<Ack> => {
       const ack = socket.timeout(Math.max(1, deadline - Date.now())).emitWithAck(event, payload) as Promise<Ack>;
       const outcome = await Promise.race([ack, lost]);

@@ -28,6 +28,7 @@ import {
   newExecutionName,
   tenantNamespace,
 } from './names.js';
+import { hasPendingStdin, pendingStdinOf, pendingStdinStore } from './pending-stdin.js';
 import { deletedResult, isFinished, phaseOf, toResult } from './result.js';
 import { runtimeInfos } from './runtime-info.js';
 import { executionBytes, type StoredUsage, storedUsage } from './stored-executions.js';
@@ -142,6 +143,10 @@ export class KubernetesBackend implements ExecutionBackend {
     });
     this.attaches = new LiveAttaches({
       kubeConfig: deps.kubeConfig,
+      pending: pendingStdinStore({
+        readWhole: (ref) => this.readWhole(ref),
+        patch: (ref, body) => this.patchExecution(ref, body),
+      }),
       executions: deps.executions,
       read: (ref) => this.read(ref),
       retryDelayMs: deps.settings.podRetryDelayMs,
@@ -272,10 +277,17 @@ export class KubernetesBackend implements ExecutionBackend {
     return true;
   }
 
-  /** The time of the last attach, as an annotation every replica sees (the orphan check reads it). */
+  /**
+   * The time of the last attach, as an annotation every replica sees (the orphan check reads it).
+   * Input that another replica acked and kept pending but could not send on (it went away) is
+   * sent on from here: a client that lost its replica attaches through another.
+   */
   async noteAttach(tenant: string, id: string): Promise<void> {
     const found = await this.find(tenant, id);
     if (!found || isFinished(found.execution)) return;
+    if (found.execution.spec.interactive === true && hasPendingStdin(pendingStdinOf(found.execution))) {
+      this.attaches.resume(found.ref, found.execution);
+    }
     await this.patchExecution(found.ref, {
       metadata: { annotations: { [ATTACHED_AT_ANNOTATION]: this.now().toISOString() } },
     });

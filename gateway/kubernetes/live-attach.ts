@@ -10,6 +10,8 @@ import { ApiError } from '../errors.js';
 import { ExecutionChanges } from './execution-changes.js';
 import type { ExecutionRef } from './names.js';
 import { OutputWindow } from './output-window.js';
+import type { StdinItem as PendingItem, PendingStdinStore } from './pending-stdin.js';
+import { stdinClosed } from './pending-stdin.js';
 import { hasPod, podNameOf, RetryDelays } from './pod-start.js';
 import { isFinished } from './result.js';
 import { WarmAttachStdout } from './warm-prefix.js';
@@ -31,9 +33,15 @@ import { WarmAttachStdout } from './warm-prefix.js';
 // an end record. The operator names the pod in status only once the launcher has its program, so
 // nothing of this attach can mix into it. Its stdout starts with the launcher's frames, which are
 // left out of the output (warm-prefix.ts).
+//
+// An ack of input means it will reach the program, whichever replica lives on: input that comes
+// while no attach of this replica has settled on the container is kept in the Execution
+// (pending-stdin.ts) before the ack, and taken from there by the first replica whose attach
+// settles; only while this replica's settled attach has taken all of it does input go straight
+// to the attach. Input is handled one piece at a time, so a piece never overtakes an earlier one.
 
 export const finished = () => new ApiError(409, 'finished', 'the execution has finished');
-export const stdinClosed = () => new ApiError(409, 'stdin_closed', 'stdin of the execution is closed');
+export { stdinClosed };
 
 /**
  * How long after it began creating the Execution this replica may still send the gate: less than
@@ -52,6 +60,8 @@ export const ATTACH_SETTLE_MS = 500;
 
 export interface LiveAttachContext {
   kubeConfig: KubeConfig;
+  /** Input kept in the Execution until an attach that reached the container takes it. */
+  pending: PendingStdinStore;
   executions: ObjectWatch<ExecutionObject>;
   /** The Execution now, from the watch's cache or else the API server. */
   read(ref: ExecutionRef): Promise<ExecutionObject | undefined>;
@@ -72,6 +82,11 @@ export interface LiveAttachOptions {
 
 type StdinItem = Buffer | 'gate' | 'end';
 
+const toItem = (item: PendingItem): StdinItem => (typeof item === 'string' ? Buffer.from(item, 'utf8') : 'end');
+
+/** Wait before taking pending input again after the API server failed a take. */
+const TAKE_RETRY_MS = 1000;
+
 export class LiveAttach {
   /** All output as it is written, when this attach gates the program. */
   readonly output: OutputWindow | undefined;
@@ -84,10 +99,13 @@ export class LiveAttach {
   private settled = false;
   private state: 'connecting' | 'attached' | 'done' | 'lost' = 'connecting';
   private stdinEnded = false;
+  /** The current attach settled and took all pending input: input may go straight to it. */
+  private flowing = false;
+  /** A take of pending input is queued and has not begun. */
+  private takeQueued = false;
+  /** Input and takes, one after another. */
+  private queue: Promise<void> = Promise.resolve();
   private readonly stopping = new AbortController();
-  private readonly attachedOnce: Promise<void>;
-  private markAttached: () => void = () => undefined;
-  private failAttach: (error: Error) => void = () => undefined;
   private readonly nowMs: () => number;
   /** The current attach is to a warm pod's launcher: input goes as records. */
   private warm = false;
@@ -104,12 +122,6 @@ export class LiveAttach {
     this.output = options.gate ? new OutputWindow(ctx.windowBytes) : undefined;
     this.gated = options.gate;
     if (options.gate) this.unconfirmed.push('gate');
-    this.attachedOnce = new Promise<void>((resolve, reject) => {
-      this.markAttached = resolve;
-      this.failAttach = reject;
-    });
-    // Awaited by senders only; an attach nobody sent input to may end without one.
-    this.attachedOnce.catch(() => undefined);
     void this.run().then(
       () => onGone(),
       (error: unknown) => {
@@ -129,15 +141,37 @@ export class LiveAttach {
     return this.stdinEnded;
   }
 
-  /** Sends input (`null`: end of file); kept and sent again until an attach takes it. */
+  /**
+   * Sends input (`null`: end of file): straight to a settled attach that took all pending input,
+   * else into the Execution's pending input; resolves once one of them holds it.
+   */
   async send(data: string | null): Promise<void> {
     if (this.stdinEnded) throw stdinClosed();
     if (!this.usable) throw data === null ? stdinClosed() : finished();
     if (data === null) this.stdinEnded = true;
-    this.deliver(data === null ? 'end' : Buffer.from(data, 'utf8'));
-    // The first attach tells whether the program can be reached at all.
-    await this.attachedOnce;
-    if (this.state === 'lost') throw data === null ? stdinClosed() : finished();
+    try {
+      await this.serially(async () => {
+        if (!this.usable) throw data === null ? stdinClosed() : finished();
+        if (this.flowing && this.socket) {
+          this.deliver(data === null ? 'end' : Buffer.from(data, 'utf8'));
+          return;
+        }
+        await this.ctx.pending.append(this.ref, data === null ? { end: true } : data);
+        if (this.socket && this.isSettled(this.socket)) this.takeSoon(this.socket);
+      });
+    } catch (error) {
+      // Not kept anywhere: the client may send the end again.
+      if (data === null && !(error instanceof ApiError && error.code === 'stdin_closed')) this.stdinEnded = false;
+      throw error;
+    }
+  }
+
+  /** Takes pending input again (another replica may have left some): a client attached here. */
+  resume(): void {
+    if (this.socket && this.isSettled(this.socket)) {
+      this.flowing = false;
+      this.takeSoon(this.socket);
+    }
   }
 
   close(): void {
@@ -159,8 +193,53 @@ export class LiveAttach {
     if (this.warm) socket.send(encodeLiveStdin(item === 'gate' ? 'open' : item));
     else if (item === 'gate') socket.send(Buffer.from([STDIN_GATE_BYTE]));
     else if (item !== 'end') socket.send(item);
-    else if (this.settled || socket.sawOutput) socket.closeStdin();
+    else if (this.isSettled(socket)) socket.closeStdin();
     // Otherwise attachOnce sends it once the attach settled.
+  }
+
+  private isSettled(socket: AttachSocket): boolean {
+    return this.settled || socket.sawOutput;
+  }
+
+  private serially<T>(work: () => Promise<T>): Promise<T> {
+    const done = this.queue.then(work);
+    this.queue = done.then(
+      () => undefined,
+      () => undefined,
+    );
+    return done;
+  }
+
+  /**
+   * Queues a take of the pending input for `socket`, once it settled: what is taken is sent on at
+   * once, after the gate and before any later input. A failed take is tried again while the
+   * attach lasts.
+   */
+  private takeSoon(socket: AttachSocket): void {
+    if (this.takeQueued) return;
+    this.takeQueued = true;
+    void this.serially(async () => {
+      this.takeQueued = false;
+      if (this.socket !== socket || this.flowing || !this.usable) return;
+      let items: StdinItem[];
+      try {
+        items = (await this.ctx.pending.take(this.ref)).map(toItem);
+      } catch (error) {
+        this.ctx.log.warn('Failed to take the pending input of an Execution; trying again', {
+          execution: this.key,
+          error: errorMessage(error),
+        });
+        setTimeout(() => this.socket === socket && this.takeSoon(socket), TAKE_RETRY_MS).unref();
+        return;
+      }
+      // Taken, so this replica alone sends it: on this attach, or kept for the next if it ended.
+      for (const item of items) {
+        if (item === 'end') this.stdinEnded = true;
+        this.deliver(item);
+      }
+      if (items.length > 0) this.ctx.log.debug('Sent pending input on', { execution: this.key, items: items.length });
+      if (this.socket === socket) this.flowing = true;
+    });
   }
 
   private async run(): Promise<void> {
@@ -203,7 +282,11 @@ export class LiveAttach {
       socket = await AttachSocket.open(
         this.ctx.kubeConfig,
         { namespace: this.ref.namespace, pod, container: CONTAINER.run },
-        (stream, chunk) => this.output?.add(stream, warmStdout && stream === 'stdout' ? warmStdout.push(chunk) : chunk),
+        (stream, chunk) => {
+          this.output?.add(stream, warmStdout && stream === 'stdout' ? warmStdout.push(chunk) : chunk);
+          // Output (a warm launcher's frames included) shows the attach reached the container.
+          if (!this.flowing && this.socket) this.takeSoon(this.socket);
+        },
       );
     } catch (error) {
       // The API server refused the upgrade: nothing was sent.
@@ -216,13 +299,15 @@ export class LiveAttach {
     if (!warm) this.dropLateGate();
     this.socket = socket;
     this.settled = false;
+    this.flowing = false;
     this.state = 'attached';
-    this.markAttached();
     for (const item of this.unconfirmed) this.write(socket, item);
     const openedAtMs = this.nowMs();
     const settle = setTimeout(() => {
       this.settled = true;
-      if (this.socket === socket && !warm && this.unconfirmed.at(-1) === 'end') socket.closeStdin();
+      if (this.socket !== socket) return;
+      if (!warm && this.unconfirmed.at(-1) === 'end') socket.closeStdin();
+      this.takeSoon(socket);
     }, ATTACH_SETTLE_MS);
     const stop = () => socket.close();
     this.stopping.signal.addEventListener('abort', stop, { once: true });
@@ -237,6 +322,7 @@ export class LiveAttach {
       this.stopping.signal.removeEventListener('abort', stop);
       this.socket = undefined;
       this.settled = false;
+      this.flowing = false;
       if (this.usable) this.state = 'connecting';
     }
   }
@@ -264,7 +350,6 @@ export class LiveAttach {
     // Only an attach that gated the program and ran to its end saw all of the output.
     const sawAll = this.warmStdout ? this.warmStdout.sawRunStart : this.gated;
     this.output?.end(state === 'done' && outcome?.kind === 'ended' && sawAll ? 'complete' : 'partial');
-    this.failAttach(finished());
     if (state === 'lost' && outcome?.kind === 'broken') {
       this.ctx.log.warn('Lost the attach of an Execution', { execution: this.key, reason: outcome.message });
     }

@@ -37,6 +37,18 @@ export class LiveAttaches {
     await attach.send(data);
   }
 
+  /**
+   * Takes input another replica may have left pending for an unfinished execution: attaches to
+   * it unless this replica holds its attach already (then that one takes it again).
+   */
+  resume(ref: ExecutionRef, execution: ExecutionObject): void {
+    const key = keyOf(ref);
+    if (isFinished(execution) || this.ended.has(key)) return;
+    const attach = this.attaches.get(key);
+    if (attach) attach.resume();
+    else this.open(ref, { gate: false, originMs: 0 });
+  }
+
   close(): void {
     for (const attach of this.attaches.values()) attach.close();
     this.attaches.clear();
