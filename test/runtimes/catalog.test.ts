@@ -108,6 +108,30 @@ describe('runtime catalog', () => {
     );
   });
 
+  it('should print a shared layer and the images that name it when the catalog has one', () => {
+    const text = catalogText({ image: { shared: 'jdk', command: ['x'] } });
+    const withLayer = yaml.dump({
+      ...(yaml.load(text) as object),
+      images: { base: { packages: ['dash'] }, shared: { jdk: { packages: ['jre'], exclude: ['/src\\.zip$'] } } },
+    });
+    const small = parseRuntimeCatalog(withLayer, 't');
+    assert.deepEqual(imageNeeds(small), ['dash', 'jre']);
+    const lines = imageSpec(small).split('\n');
+    assert.deepEqual(lines.slice(2, 5), [
+      'shared-jdk packages jre',
+      'shared-jdk paths',
+      'shared-jdk exclude /src\\.zip$',
+    ]);
+    assert.ok(lines.includes('lang shared jdk'), lines.join('\n'));
+  });
+
+  it('should refuse an image naming a shared layer the catalog lacks, naming the field', () => {
+    assert.throws(
+      () => parseRuntimeCatalog(catalogText({ image: { shared: 'jdk', command: ['x'] } }), 'c.yaml'),
+      /c\.yaml: runtimes\[0\]\.image\.shared: jdk is not a layer of images\.shared/,
+    );
+  });
+
   it('should print the package lists and image spec of the scripts when asked', () => {
     const small = parseRuntimeCatalog(
       catalogText({ image: { packages: ['xx', 'dash'], paths: ['/opt/x/'], needs: ['yy'], command: ['x', 'a b'] } }),
@@ -121,6 +145,7 @@ describe('runtime catalog', () => {
       'lang paths /opt/x/',
       'lang exclude',
       'lang needs yy',
+      'lang shared',
       'lang command ["x","a b"]',
     ]);
     assert.deepEqual(
