@@ -33,6 +33,8 @@ jars=("${paths[@]##*/}")
 classpath="$(printf "$dest/%s:" "${jars[@]}")"
 classpath="${classpath%:}"
 
+work="$(mktemp -d)"
+trap 'rm -rf "$work" "$dest.new"' EXIT
 echo "$language $version: downloading ${#jars[@]} jars from $repository"
 rm -rf "$dest.new"
 mkdir -p "$dest.new"
@@ -46,29 +48,29 @@ mv "$dest.new" "$dest"
 chmod -R go-w,a+rX "$dest"
 
 echo "$language $version: making the class data sharing archive $dest/$language.jsa"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
 # The catalog's flags: its compile step (for Groovy, its run step, which compiles the script).
 compile_flags=(-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:-UsePerfData -Xss2m)
 run_flags=(-XX:+UseSerialGC -XX:CICompilerCount=2 -XX:-UsePerfData -Xms16m -Xmx8g -Xss64m)
 archive=(-XX:ArchiveClassesAtExit="$work/$language.jsa" -Xlog:cds=off -Xlog:cds+dynamic=off)
 mkdir "$work/build"
+flags=("${compile_flags[@]}")
 case "$language" in
   kotlin)
     printf 'fun main() {\n    val line = readlnOrNull() ?: "world"\n    println("hello, ${line.trim()}")\n}\n' >"$work/main.kt"
-    (cd "$work" && "$jdk/bin/java" "${compile_flags[@]}" "${archive[@]}" -cp "$classpath" \
+    (cd "$work" && "$jdk/bin/java" "${flags[@]}" "${archive[@]}" -cp "$classpath" \
       org.jetbrains.kotlin.cli.jvm.K2JVMCompiler -no-stdlib -no-reflect -cp "$dest/kotlin-stdlib-$version.jar" \
       -nowarn -d build main.kt)
     ;;
   scala)
     printf '@main def Main(): Unit =\n  val line = scala.io.StdIn.readLine()\n  println(s"hello, $line")\n' >"$work/main.scala"
-    (cd "$work" && "$jdk/bin/java" "${compile_flags[@]}" "${archive[@]}" -cp "$classpath" \
-      dotty.tools.dotc.Main -classpath "$dest/scala3-library_3-$version.jar:$(echo "$dest"/scala-library-2.*.jar)" \
+    (cd "$work" && "$jdk/bin/java" "${flags[@]}" "${archive[@]}" -cp "$classpath" \
+      dotty.tools.dotc.Main -color:never -classpath "$dest/scala3-library_3-$version.jar:$(echo "$dest"/scala-library-2.*.jar)" \
       -nowarn -d build main.scala)
     ;;
   groovy)
+    flags=("${run_flags[@]}")
     printf 'def line = System.in.newReader().readLine()\nprintln "hello, ${line?.trim()}"\n' >"$work/main.groovy"
-    (cd "$work" && "$jdk/bin/java" "${run_flags[@]}" "${archive[@]}" -cp "$classpath" groovy.ui.GroovyMain main.groovy </dev/null >/dev/null)
+    (cd "$work" && "$jdk/bin/java" "${flags[@]}" "${archive[@]}" -cp "$classpath" groovy.ui.GroovyMain main.groovy </dev/null >/dev/null)
     ;;
   *)
     echo "jvm.sh: no archive recipe for $language" >&2
@@ -77,5 +79,8 @@ case "$language" in
 esac
 chmod a+r "$work/$language.jsa"
 mv "$work/$language.jsa" "$dest/$language.jsa"
+# The JVM that cannot map an archive says nothing unless told to insist: here it is, once.
+"$jdk/bin/java" "${flags[@]}" -XX:SharedArchiveFile="$dest/$language.jsa" -Xshare:on -cp "$classpath" -version 2>/dev/null ||
+  { echo "jvm.sh: the JVM does not map $dest/$language.jsa" >&2; exit 1; }
 echo "$stamp" >"$dest/.installed"
 chmod -R go-w,a+rX "$dest"
