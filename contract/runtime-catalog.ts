@@ -88,6 +88,8 @@ export const catalogRuntimeSchema = z.strictObject({
   image: imageContentsSchema.extend({
     /** Extended regular expressions of paths left out of the image. */
     exclude: z.array(exclusion).default([]),
+    /** A layer of images.shared that the image holds below its own (its files go in as well). */
+    shared: runtimeName.optional(),
     /** Debian packages the image build must install for `paths`. */
     needs: z.array(debianPackage).default([]),
     /** The image's default command. */
@@ -100,6 +102,11 @@ export const runtimeCatalogSchema = z.strictObject({
   images: z.strictObject({
     /** What every runtime image holds. */
     base: imageContentsSchema,
+    /**
+     * Layers that several runtime images hold alike (the JVM languages' JDK), by name: a node
+     * stores each once, as it does the base.
+     */
+    shared: z.record(runtimeName, imageContentsSchema.extend({ exclude: z.array(exclusion).default([]) })).default({}),
   }),
   runtimes: z.array(catalogRuntimeSchema).min(1),
 });
@@ -117,6 +124,10 @@ export function parseRuntimeCatalog(text: string, source: string): RuntimeCatalo
     for (const name of [entry.name, ...entry.aliases]) {
       if (names.has(name)) throw new Error(`${source}: runtimes[${index}]: the name ${name} is used twice`);
       names.add(name);
+    }
+    const shared = entry.image.shared;
+    if (shared !== undefined && !Object.hasOwn(parsed.data.images.shared, shared)) {
+      throw new Error(`${source}: runtimes[${index}].image.shared: ${shared} is not a layer of images.shared`);
     }
     // Without a compile step nothing writes {build}, and a pod mounts it only for compiled languages.
     if (!entry.compile && entry.run.some((arg) => arg.includes(BUILD_DIR_PLACEHOLDER))) {

@@ -127,6 +127,6 @@ sandpod_key="$(inputs_key images/sandpod.Dockerfile package.json package-lock.js
 build sandpod images/sandpod.Dockerfile "$sandpod_key"
 for language in $LANGUAGES; do
   key="$(inputs_key images/runtime.Dockerfile "$language" package.json package-lock.json contract runtimes \
-    dev-cluster/images sandbox/launcher)"
+    scripts/toolchains dev-cluster/images sandbox/launcher)"
   build "runtime-$language" images/runtime.Dockerfile "$key" --build-arg LANGUAGE="$language"
 done

@@ -17,14 +17,23 @@ import { readCatalog } from './catalog.js';
 const unique = (values: string[]) => [...new Set(values)];
 
 /**
- * A line per key, `<image> <key> <words...>`, the image `base` for the shared contents. Keys:
- * packages, paths, exclude (regular expressions), needs, command (the JSON of the image's Cmd).
+ * A line per key, `<image> <key> <words...>`, the image `base` for the contents every image shares
+ * and `shared-<name>` for a layer of images.shared. Keys: packages, paths, exclude (regular
+ * expressions), and of a runtime also needs, shared (the name of its shared layer) and command
+ * (the JSON of the image's Cmd).
  */
 export function imageSpec(catalog: RuntimeCatalog): string {
   const lines = [
     `base packages ${catalog.images.base.packages.join(' ')}`,
     `base paths ${catalog.images.base.paths.join(' ')}`,
   ];
+  for (const [name, layer] of Object.entries(catalog.images.shared)) {
+    lines.push(
+      `shared-${name} packages ${layer.packages.join(' ')}`,
+      `shared-${name} paths ${layer.paths.join(' ')}`,
+      `shared-${name} exclude ${layer.exclude.join(' ')}`,
+    );
+  }
   for (const { name, image, etc } of catalog.runtimes) {
     // A directory of /etc the toolchain reads goes in whole, as embedded mode shows it.
     const etcTrees = etc.map((dir) => (dir.endsWith('/') ? dir : `${dir}/`));
@@ -33,6 +42,7 @@ export function imageSpec(catalog: RuntimeCatalog): string {
       `${name} paths ${[...image.paths, ...etcTrees].join(' ')}`,
       `${name} exclude ${image.exclude.join(' ')}`,
       `${name} needs ${image.needs.join(' ')}`,
+      `${name} shared ${image.shared ?? ''}`,
       `${name} command ${JSON.stringify(image.command)}`,
     );
   }
@@ -43,6 +53,7 @@ export function imageSpec(catalog: RuntimeCatalog): string {
 export function imageNeeds(catalog: RuntimeCatalog): string[] {
   return unique([
     ...catalog.images.base.packages,
+    ...Object.values(catalog.images.shared).flatMap((layer) => layer.packages),
     ...catalog.runtimes.flatMap(({ image }) => [...image.packages, ...image.needs]),
   ]);
 }

@@ -34,7 +34,11 @@ print_catalog() { (cd "$root" && node --import=tsx runtimes/print.ts "$1"); }
 lacking="$(print_catalog host-lacking)"
 catalog_missing="$(print_catalog host-missing)"
 catalog_installs="$(print_catalog host-installs)"
-[[ -z "$catalog_missing" ]] || mapfile -t -O "${#missing[@]}" missing <<<"$catalog_missing"
+# A lacking runtime's package may be there already (the JDK of a JVM language whose compiler jars
+# are not): apt-get would upgrade it in passing, so only those not installed are asked for.
+while read -r pkg; do
+  [[ -z "$pkg" || $(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null) == *" installed" ]] || missing+=("$pkg")
+done <<<"$catalog_missing"
 [[ -z "$lacking" ]] || echo "Languages to install: $(paste -sd' ' <<<"$lacking")"
 if $want_test; then
   # The guest's initramfs has no C library, so its busybox must be the static one.

@@ -13,7 +13,8 @@
 # coreutils, /etc/passwd with root and sandbox (65534) only, and mount points
 # /sandpod/{src,input,build}. Everything is world-readable: pods run as uid 65534. These (the
 # catalog's images.base) are a first layer of the same bytes in every runtime image, which a node
-# stores once; the second layer holds what the language adds.
+# stores once; a runtime that names a layer of images.shared (the JDK of the JVM languages) has it
+# next, the same bytes in each such image; the last layer holds what the language adds.
 #
 # Cached: an image's key is the hash of this script, pause.c, the launcher, what the catalog says of
 # the images, the versions of every installed Debian package and the size and mtime of the single
@@ -145,12 +146,15 @@ spec_words() {
   done
 }
 
-# list_runtime NAME : the files of the base and of that runtime's packages and paths (a path ending
-# in / is every file under it), less its exclusions, completed.
+# list_runtime NAME : the files of the base, of that runtime's shared layer (if any) and of its own
+# packages and paths (a path ending in / is every file under it), less its and its layer's
+# exclusions, completed.
 list_runtime() {
-  local name="$1" p packages=() exclude
-  mapfile -t packages < <(spec_words base packages; spec_words "$name" packages)
-  exclude="$(spec_words "$name" exclude | paste -sd'|' -)"
+  local name="$1" shared p packages=() exclude
+  shared="$(spec_words "$name" shared)"
+  mapfile -t packages < <(spec_words base packages; spec_words "$name" packages; [ -z "$shared" ] || spec_words "shared-$shared" packages)
+  exclude="$(spec_words "$name" exclude; [ -z "$shared" ] || spec_words "shared-$shared" exclude)"
+  exclude="$(paste -sd'|' - <<<"$exclude")"
   {
     package_files "${packages[@]}"
     while read -r p; do
@@ -158,14 +162,16 @@ list_runtime() {
         */) find "${p%/}" \( -type f -o -type l \) -print ;;
         *) printf '%s\n' "$p" ;;
       esac
-    done < <(spec_words base paths; spec_words "$name" paths)
+    done < <(spec_words base paths; spec_words "$name" paths; [ -z "$shared" ] || spec_words "shared-$shared" paths)
   } | if [ -n "$exclude" ]; then grep -Ev "$exclude"; else cat; fi | complete_list
 }
 
-# list_base : the files every runtime image shares (the base's packages and paths), completed.
+# list_base [IMAGE] : the files every runtime image shares (the base's packages and paths), or with
+# IMAGE (shared-<name>) those and a shared layer's (less its exclusions), completed.
 list_base() {
-  local p packages=()
-  mapfile -t packages < <(spec_words base packages)
+  local p packages=() exclude=""
+  mapfile -t packages < <(spec_words base packages; [ -z "${1:-}" ] || spec_words "$1" packages)
+  [ -z "${1:-}" ] || exclude="$(spec_words "$1" exclude | paste -sd'|' -)"
   {
     package_files "${packages[@]}"
     while read -r p; do
@@ -173,8 +179,8 @@ list_base() {
         */) find "${p%/}" \( -type f -o -type l \) -print ;;
         *) printf '%s\n' "$p" ;;
       esac
-    done < <(spec_words base paths)
-  } | complete_list
+    done < <(spec_words base paths; [ -z "${1:-}" ] || spec_words "$1" paths)
+  } | if [ -n "$exclude" ]; then grep -Ev "$exclude"; else cat; fi | complete_list
 }
 
 # --- assembling --------------------------------------------------------------------------
@@ -215,17 +221,30 @@ base_root() {
   list_base | assemble_root "$BASE_ROOT"
 }
 
-# strip_base ROOT : removes from ROOT every file the base layer holds as it is, so that the
-# runtime's own layer holds only what the language adds.
+# strip_base ROOT [LOWER] : removes from ROOT every file the base layer (or the root LOWER) holds
+# as it is, so that the runtime's own layer holds only what the language adds.
 strip_base() {
-  local r="$1" f
+  local r="$1" lower="${2:-$BASE_ROOT}" f
   while IFS= read -r -d '' f; do
-    if [ -L "$BASE_ROOT/$f" ]; then
-      if [ -L "$r/$f" ] && [ "$(readlink "$BASE_ROOT/$f")" = "$(readlink "$r/$f")" ]; then rm -f "$r/$f"; fi
-    elif [ -f "$r/$f" ] && [ ! -L "$r/$f" ] && cmp -s "$BASE_ROOT/$f" "$r/$f"; then
+    if [ -L "$lower/$f" ]; then
+      if [ -L "$r/$f" ] && [ "$(readlink "$lower/$f")" = "$(readlink "$r/$f")" ]; then rm -f "$r/$f"; fi
+    elif [ -f "$r/$f" ] && [ ! -L "$r/$f" ] && cmp -s "$lower/$f" "$r/$f"; then
       rm -f "$r/$f"
     fi
-  done < <(cd "$BASE_ROOT" && find . ! -type d -print0)
+  done < <(cd "$lower" && find . ! -type d -print0)
+}
+
+# A shared layer's root (images.shared of the catalog, such as the JVM languages' JDK): its files
+# less the base's, the second layer of every image that names it, the same bytes in each; made
+# once per run.
+declare -A SHARED_ROOT=()
+shared_root() {
+  local name="$1"
+  [ -z "${SHARED_ROOT[$name]:-}" ] || return 0
+  base_root
+  SHARED_ROOT[$name]="$(mktemp -d)"
+  list_base "shared-$name" | assemble_root "${SHARED_ROOT[$name]}"
+  strip_base "${SHARED_ROOT[$name]}"
 }
 
 # make_image REF OUT_TAR CMD_JSON ROOTFS... : an OCI image layout as a tarball, a layer per ROOTFS
@@ -302,7 +321,14 @@ build_runtime() {
     assemble_root "$r" <"$list"
     base_root
     strip_base "$r"
-    make_image "$ref" "$out" "$cmd" "$BASE_ROOT" "$r"
+    local shared layers=("$BASE_ROOT")
+    shared="$(spec_words "$name" shared)"
+    if [ -n "$shared" ]; then
+      shared_root "$shared"
+      strip_base "$r" "${SHARED_ROOT[$shared]}"
+      layers+=("${SHARED_ROOT[$shared]}")
+    fi
+    make_image "$ref" "$out" "$cmd" "${layers[@]}" "$r"
     rm -rf "$r"
     # older tarballs of this image
     find "$OUT" -maxdepth 1 -name "runtime-$name-*.tar" ! -name "runtime-$name-$key.tar" -delete
@@ -314,16 +340,17 @@ build_runtime() {
 
 # missing_for NAME : what the host lacks to build that runtime image (nothing when it has it all).
 missing_for() {
-  local pkg p
+  local pkg p shared
+  shared="$(spec_words "$1" shared)"
   while read -r pkg; do
     dpkg-query -W -f '${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || echo "package $pkg"
-  done < <(spec_words base packages; spec_words "$1" packages needs)
+  done < <(spec_words base packages; spec_words "$1" packages needs; [ -z "$shared" ] || spec_words "shared-$shared" packages)
   while read -r p; do
     [ -e "$p" ] || echo "$p"
-  done < <(spec_words base paths; spec_words "$1" paths)
+  done < <(spec_words base paths; spec_words "$1" paths; [ -z "$shared" ] || spec_words "shared-$shared" paths)
 }
 
-trap '[ -z "$BASE_ROOT" ] || rm -rf "$BASE_ROOT"' EXIT
+trap '[ -z "$BASE_ROOT" ] || rm -rf "$BASE_ROOT" "${SHARED_ROOT[@]}"' EXIT
 build_pause
 for image in ${SANDPOD_DEV_IMAGES:-${RUNTIMES[*]}}; do
   [ -n "${SPEC[$image.command]:-}" ] || die "unknown image $image (${RUNTIMES[*]})"

@@ -54,13 +54,18 @@ describe('images', () => {
     for (const runtime of catalog.runtimes) {
       for (const pkg of [...runtime.image.packages, ...runtime.image.needs]) assert.ok(needs.includes(pkg), pkg);
     }
+    for (const layer of Object.values(catalog.images.shared)) {
+      for (const pkg of layer.packages) assert.ok(needs.includes(pkg), pkg);
+    }
     assert.ok(needs.includes('dash') && needs.includes('coreutils') && needs.includes('python3.11'), `${needs}`);
   });
 
   it('should hand build-images.sh a spec line per image key it reads', () => {
     const lines = imageSpec(catalog).split('\n');
-    for (const key of ['packages', 'paths', 'exclude', 'needs', 'command']) {
-      const runtimeLines = lines.filter((line) => !line.startsWith('base ') && line.split(' ')[1] === key);
+    for (const key of ['packages', 'paths', 'exclude', 'needs', 'shared', 'command']) {
+      const runtimeLines = lines.filter(
+        (line) => !line.startsWith('base ') && !line.startsWith('shared-') && line.split(' ')[1] === key,
+      );
       assert.equal(runtimeLines.length, catalog.runtimes.length, key);
       if (key !== 'command') assert.match(buildImages, new RegExp(`spec_words [^\\n]*\\b${key}\\b`), key);
     }

@@ -47,6 +47,36 @@ describe('runtime catalog', () => {
     assert.deepEqual(names, expected.sort());
   });
 
+  it('should start the JVM compilers of scripts/toolchains/jvm.sh as that script made their class data sharing archives', () => {
+    // The JVM maps an archive only for the class path and flags it was made with, and says nothing
+    // when it cannot: a drift here would only make compiles slower.
+    const script = repoFile('scripts/toolchains/jvm.sh');
+    const flags = (name: string) => script.match(new RegExp(`^${name}=\\(([^)]*)\\)$`, 'm'))?.[1]?.split(' ');
+    const installed = catalog.runtimes.filter((runtime) => runtime.host.install?.[0] === 'scripts/toolchains/jvm.sh');
+    assert.deepEqual(installed.map((runtime) => runtime.name).sort(), ['groovy', 'kotlin', 'scala']);
+    for (const runtime of installed) {
+      const [, language, version] = runtime.host.install ?? [];
+      const dest = `/usr/local/lib/sandpod/${language}${version}`;
+      const lock = repoFile(`scripts/toolchains/jvm/${language}-${version}.lock`);
+      const jars = lock
+        .split('\n')
+        .filter((line) => line !== '' && !line.startsWith('#'))
+        .map((line) => `${dest}/${line.split('/').at(-1)}`);
+      // Groovy compiles its script as it runs: its run step is the one the archive was made from.
+      const argv = runtime.compile ?? runtime.run;
+      const expectedFlags = flags(runtime.compile ? 'compile_flags' : 'run_flags');
+      const classPathAt = argv.indexOf('-cp');
+      assert.deepEqual(
+        argv.slice(1, classPathAt),
+        [...(expectedFlags ?? []), `-XX:SharedArchiveFile=${dest}/${language}.jsa`],
+        runtime.name,
+      );
+      assert.equal(argv[classPathAt + 1], jars.join(':'), runtime.name);
+      assert.equal(runtime.version.declared, version, runtime.name);
+      assert.ok(runtime.image.paths.includes(`${dest}/`), runtime.name);
+    }
+  });
+
   it('should make a Runtime spec the CRD schema accepts for every entry, {build} put where a pod mounts it', () => {
     for (const entry of catalog.runtimes) {
       const spec = runtimeSpecOf(entry);
@@ -108,6 +138,30 @@ describe('runtime catalog', () => {
     );
   });
 
+  it('should print a shared layer and the images that name it when the catalog has one', () => {
+    const text = catalogText({ image: { shared: 'jdk', command: ['x'] } });
+    const withLayer = yaml.dump({
+      ...(yaml.load(text) as object),
+      images: { base: { packages: ['dash'] }, shared: { jdk: { packages: ['jre'], exclude: ['/src\\.zip$'] } } },
+    });
+    const small = parseRuntimeCatalog(withLayer, 't');
+    assert.deepEqual(imageNeeds(small), ['dash', 'jre']);
+    const lines = imageSpec(small).split('\n');
+    assert.deepEqual(lines.slice(2, 5), [
+      'shared-jdk packages jre',
+      'shared-jdk paths',
+      'shared-jdk exclude /src\\.zip$',
+    ]);
+    assert.ok(lines.includes('lang shared jdk'), lines.join('\n'));
+  });
+
+  it('should refuse an image naming a shared layer the catalog lacks, naming the field', () => {
+    assert.throws(
+      () => parseRuntimeCatalog(catalogText({ image: { shared: 'jdk', command: ['x'] } }), 'c.yaml'),
+      /c\.yaml: runtimes\[0\]\.image\.shared: jdk is not a layer of images\.shared/,
+    );
+  });
+
   it('should print the package lists and image spec of the scripts when asked', () => {
     const small = parseRuntimeCatalog(
       catalogText({ image: { packages: ['xx', 'dash'], paths: ['/opt/x/'], needs: ['yy'], command: ['x', 'a b'] } }),
@@ -121,6 +175,7 @@ describe('runtime catalog', () => {
       'lang paths /opt/x/',
       'lang exclude',
       'lang needs yy',
+      'lang shared',
       'lang command ["x","a b"]',
     ]);
     assert.deepEqual(

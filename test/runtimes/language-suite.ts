@@ -15,7 +15,9 @@ import { timeScale } from '../helpers/time-scale.js';
 // product of two integers on stdin, runtime-error.<ext> ends with a runtime error (NonZeroExit with
 // the exit code of expect.yaml's runtimeErrorExitCode, 1 unless it says), and, for a compiled
 // language, compile-error.<ext> ends with CompileError and the compiler's message (matching
-// expect.yaml's compileErrorPattern when it names one). Limits are left out, so each runtime runs
+// expect.yaml's compileErrorPattern when it names one), and, where a language's version matters
+// (a toolchain newer than Debian's), version.<ext> prints "hello, world" by a feature that older
+// versions lack, so that it fails on those. Limits are left out, so each runtime runs
 // under its own defaults: a language that needs more pids or memory than those fails here.
 
 export const SAMPLES_DIR = fileURLToPath(new URL('samples/', import.meta.url));
@@ -30,6 +32,7 @@ export interface LanguageSamples {
   product: string;
   runtimeError: string;
   compileError?: string;
+  version?: string;
   runtimeErrorExitCode: number;
   compileErrorPattern?: RegExp;
 }
@@ -51,14 +54,22 @@ export function readSamples(runtime: CatalogRuntime): LanguageSamples {
   const expectPath = path.join(dir, 'expect.yaml');
   const expected = expectSchema.parse(existsSync(expectPath) ? yaml.load(readFileSync(expectPath, 'utf8')) : {});
   const compiled = runtime.compile !== undefined;
+  const version = sample('version');
   return {
     hello: required('hello'),
     product: required('product'),
     runtimeError: required('runtime-error'),
     ...(compiled ? { compileError: required('compile-error') } : {}),
+    ...(version === undefined ? {} : { version }),
     runtimeErrorExitCode: expected.runtimeErrorExitCode,
     ...(expected.compileErrorPattern ? { compileErrorPattern: new RegExp(expected.compileErrorPattern) } : {}),
   };
+}
+
+/** Whether the runtime's samples include version.<ext> (decided as the suite is declared). */
+function hasVersionSample(runtime: CatalogRuntime): boolean {
+  const dir = path.join(SAMPLES_DIR, runtime.name);
+  return existsSync(dir) && readdirSync(dir).some((name) => name.startsWith('version.'));
 }
 
 export interface LanguageTarget {
@@ -161,6 +172,14 @@ export function languageSuite(title: string, setup: () => Promise<LanguageTarget
           assert.equal(result.exitCode, samples.runtimeErrorExitCode, shown(result));
           assert.ok(result.stderr.length > 0 || result.stdout.length > 0, `nothing said why: ${shown(result)}`);
         });
+
+        if (hasVersionSample(runtime)) {
+          it(`should run a program that needs version ${runtime.version.declared}`, async () => {
+            const result = await run(url(), { runtime: runtime.name, source: samples.version });
+            assert.equal(result.reason, 'Completed', shown(result));
+            assert.equal(result.stdout, 'hello, world\n', shown(result));
+          });
+        }
 
         if (runtime.compile) {
           it("should end with CompileError and the compiler's message", async () => {
