@@ -143,7 +143,8 @@ fi
 start sandpod-netpol "$NETPOL" --kubeconfig="$STATE/sandpod-netpol.kubeconfig" --node-name="$NODE_NAME" \
   --nfqueue-id="$NETPOL_QUEUE" --v=1
 queue_bound() { awk -v q="$NETPOL_QUEUE" '$1 == q { found = 1 } END { exit !found }' /proc/net/netfilter/nfnetlink_queue; }
-WAIT_COMPONENT=sandpod-netpol wait_for "sandpod-netpol on netfilter queue $NETPOL_QUEUE" 60 queue_bound ||
+# (no WAIT_COMPONENT: right after start its pid may still show setsid, which reads as "exited")
+wait_for "sandpod-netpol on netfilter queue $NETPOL_QUEUE" 60 queue_bound ||
   die "sandpod-netpol did not bind its queue (log: $LOGS/sandpod-netpol.log)"
 iptables -t mangle -N SANDPOD-DEV-NETPOL 2>/dev/null || iptables -t mangle -F SANDPOD-DEV-NETPOL
 iptables -t mangle -A SANDPOD-DEV-NETPOL -m conntrack --ctstate NEW -j NFQUEUE --queue-num "$NETPOL_QUEUE"

@@ -56,9 +56,11 @@ func main() {
 		networkpolicy.Config{
 			QueueID:  *queueID,
 			NodeName: *nodeName,
-			// Pod addresses come from the API server (pod status), not from containerd's NRI,
-			// which the dev node's containerd leaves off.
-			NRIdisabled: true,
+			// NRI stays "enabled" although the dev node's containerd serves no NRI socket: the
+			// plugin then fails to connect (logged once) and pod addresses come from the API
+			// server (pod status) alone. With NRIdisabled, v0.8.0 dereferences its nil NRI
+			// plugin for every packet whose address is no pod's (the node, a Service) and dies.
+			NRIdisabled: false,
 			FailOpen:    false,
 		},
 	)
