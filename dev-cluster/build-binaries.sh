@@ -3,7 +3,7 @@
 #   $SANDPOD_CACHE_DIR/bin/<group>-<version>/<name>   (default ~/.cache/sandpod)
 # Usage: dev-cluster/build-binaries.sh [component ...]   (default: all)
 #   components: runsc etcd kube-apiserver kubectl kube-controller-manager
-#               kube-scheduler kubelet kube-proxy containerd-shim-runsc-v1 kwok helm
+#               kube-scheduler kubelet kube-proxy sandpod-netpol containerd-shim-runsc-v1 kwok helm
 # A component is skipped when $SANDPOD_<NAME> names an executable, when the
 # cached file exists and is executable, or when PATH has one reporting the
 # pinned version. Builds run one after another at low priority (nice 15).
@@ -147,6 +147,12 @@ func main() { etcdmain.Main(os.Args) }')"
       dir="$(gvisor_shim_wrapper)"
       pkg=gvisor.dev/gvisor/shim
       ldflags="-s -w -X 'gvisor.dev/gvisor/runsc/version.version=$SANDPOD_GVISOR_VERSION'" ;;
+    sandpod-netpol)
+      # The project's own module (dev-cluster/netpol/go.mod pins sigs.k8s.io/kube-network-policies).
+      dir="$SANDPOD_NETPOL_SRC"
+      pkg="."
+      tags=(-mod=readonly) # never rewrite the repo's go.mod/go.sum (GOFLAGS has -mod=mod)
+      ldflags="-s -w" ;;
     containerd|ctr|containerd-shim-runc-v2)
       dir="$(simple_wrapper "containerd-$SANDPOD_CONTAINERD_VERSION" github.com/containerd/containerd "$SANDPOD_CONTAINERD_VERSION")"
       pkg="github.com/containerd/containerd/cmd/$c"

@@ -26,6 +26,8 @@ POD_GATEWAY_IP="${POD_CIDR%.*}.1"
 NODE_PORT_RANGE="${SANDPOD_DEV_NODE_PORT_RANGE:-8000-32767}"
 KUBE_PROXY_HEALTHZ_PORT="${SANDPOD_DEV_KUBE_PROXY_HEALTHZ_PORT:-10256}"
 KUBE_PROXY_METRICS_PORT="${SANDPOD_DEV_KUBE_PROXY_METRICS_PORT:-10249}"
+# The netfilter queue whose packets sandpod-netpol (pod-services.sh) judges against NetworkPolicies.
+NETPOL_QUEUE="${SANDPOD_DEV_NETPOL_QUEUE:-100}"
 # How up.sh installs sandpod: `local` (default): the operator and gateway as local processes from
 # dist/ (dev-cluster/sandpod.sh); `helm`: `helm install` of charts/sandpod with the images built by
 # images/build.sh, on a pod network that routes to the API server through kube-proxy

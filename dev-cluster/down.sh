@@ -31,7 +31,7 @@ if running_pid containerd >/dev/null && [ -n "$CTR" ]; then
   fi
 fi
 
-for c in kwok kube-proxy apiserver-forward kubelet containerd kube-scheduler kube-controller-manager kube-apiserver etcd; do
+for c in kwok sandpod-netpol kube-proxy apiserver-forward kubelet containerd kube-scheduler kube-controller-manager kube-apiserver etcd; do
   stop_component "$c"
 done
 
@@ -65,7 +65,8 @@ if [ -e "$STATE/cni/net.d/10-sandpod.conflist" ] && ip link show sandpod0 >/dev/
   ip link delete sandpod0 2>/dev/null || true
 fi
 
-# SANDPOD_DEV_INSTALL=helm (pod-services.sh): kube-proxy's rules, the guard chain, route_localnet.
+# SANDPOD_DEV_INSTALL=helm (pod-services.sh): kube-proxy's rules, the guard and NetworkPolicy
+# chains, route_localnet.
 if [ -f "$STATE/kube-proxy.yaml" ]; then
   KUBE_PROXY="$(resolve_component kube-proxy 2>/dev/null || true)"
   [ -z "$KUBE_PROXY" ] || "$KUBE_PROXY" --cleanup --config="$STATE/kube-proxy.yaml" >/dev/null 2>&1 || true
@@ -73,6 +74,10 @@ if [ -f "$STATE/kube-proxy.yaml" ]; then
     while iptables -D "$chain" -i sandpod0 -j SANDPOD-DEV-GUARD 2>/dev/null; do :; done
   done
   iptables -F SANDPOD-DEV-GUARD 2>/dev/null && iptables -X SANDPOD-DEV-GUARD 2>/dev/null || true
+  for chain in INPUT FORWARD; do
+    while iptables -t mangle -D "$chain" -i sandpod0 -j SANDPOD-DEV-NETPOL 2>/dev/null; do :; done
+  done
+  iptables -t mangle -F SANDPOD-DEV-NETPOL 2>/dev/null && iptables -t mangle -X SANDPOD-DEV-NETPOL 2>/dev/null || true
   # kube-proxy's guard for route_localnet, which its --cleanup leaves behind.
   for chain in INPUT OUTPUT; do
     while iptables -D "$chain" -j KUBE-FIREWALL 2>/dev/null; do :; done

@@ -24,7 +24,7 @@ export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
 
 # Every component the scripts know about.
 # shellcheck disable=SC2034  # used by the scripts that source this file
-SANDPOD_COMPONENTS=(runsc etcd kube-apiserver kubectl kube-controller-manager kube-scheduler kubelet kube-proxy containerd ctr containerd-shim-runc-v2 containerd-shim-runsc-v1 kwok helm)
+SANDPOD_COMPONENTS=(runsc etcd kube-apiserver kubectl kube-controller-manager kube-scheduler kubelet kube-proxy sandpod-netpol containerd ctr containerd-shim-runc-v2 containerd-shim-runsc-v1 kwok helm)
 
 log() { printf '%s [dev-cluster] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -40,8 +40,15 @@ component_group() {
     # built from a patched copy (see build-binaries.sh), hence its own directory
     containerd-shim-runsc-v1) echo "gvisor-$SANDPOD_GVISOR_VERSION-sandpod" ;;
     containerd|ctr|containerd-shim-runc-v2) echo "containerd-$SANDPOD_CONTAINERD_VERSION" ;;
+    # the project's own module (dev-cluster/netpol): keyed on its source, so an edit rebuilds it
+    sandpod-netpol) echo "netpol-$(netpol_source_key)" ;;
     *) return 1 ;;
   esac
+}
+
+SANDPOD_NETPOL_SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/netpol"
+netpol_source_key() {
+  cat "$SANDPOD_NETPOL_SRC/go.mod" "$SANDPOD_NETPOL_SRC/go.sum" "$SANDPOD_NETPOL_SRC/main.go" | sha256sum | cut -c1-12
 }
 
 # SANDPOD_KUBE_APISERVER, SANDPOD_CONTAINERD_SHIM_RUNSC_V1, ...
@@ -80,7 +87,8 @@ component_version_ok() {
     containerd|ctr)
       out="$("$bin" --version 2>/dev/null)" || return 1
       grep -q " $SANDPOD_CONTAINERD_VERSION\b" <<<"$out" ;;
-    containerd-shim-runsc-v1|containerd-shim-runc-v2)
+    containerd-shim-runsc-v1|containerd-shim-runc-v2|sandpod-netpol)
+      # sandpod-netpol is the project's own program: only the cache (keyed on its source) will do.
       # Shims have no usable version flag: only $SANDPOD_<NAME> or the cache
       # provide them (a Debian containerd 1.6 shim on PATH would not do).
       return 1 ;;

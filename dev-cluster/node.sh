@@ -118,6 +118,11 @@ root = "$RUN/runsc"
   # network, the node or the API server, whatever the CNI set up for the pod.
   network = "none"
 EOF
+  # RuntimeClass gvisor-network (dev node only): gVisor with its own network stack on the pod
+  # network, for the tests that show the NetworkPolicy enforcer (pod-services.sh) fencing gVisor
+  # pods as well as runc ones.
+  sed -e 's|^  network = "none"$|  network = "sandbox"|' -e '/^  # No network stack/,/^  # network, the node/d' \
+    "$CD/runsc.toml" >"$CD/runsc-network.toml"
 fi
 
 cat >"$CD/config.toml" <<EOF
@@ -185,6 +190,11 @@ case "$GVISOR_MODE" in
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runsc.options]
         TypeUrl = "io.containerd.runsc.v1.options"
         ConfigPath = "$CD/runsc.toml"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runsc-network]
+      runtime_type = "io.containerd.runsc.v1"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runsc-network.options]
+        TypeUrl = "io.containerd.runsc.v1.options"
+        ConfigPath = "$CD/runsc-network.toml"
 EOF
   ;;
 esac
@@ -322,8 +332,14 @@ kind: RuntimeClass
 metadata:
   name: gvisor
 handler: runsc
+---
+apiVersion: node.k8s.io/v1
+kind: RuntimeClass
+metadata:
+  name: gvisor-network
+handler: runsc-network
 EOF
-  log "RuntimeClass gvisor (handler runsc, $GVISOR_MODE) applied"
+  log "RuntimeClasses gvisor (handler runsc, $GVISOR_MODE) and gvisor-network (runsc-network) applied"
 else
   log "no RuntimeClass gvisor (reason above)"
 fi

@@ -13,6 +13,11 @@
 #     endpoint reconciler off);
 #   - kube-proxy, built from the same Kubernetes release (iptables mode; NodePorts on 127.0.0.1
 #     only, which sets route_localnet).
+#   - sandpod-netpol (dev-cluster/netpol, on sigs.k8s.io/kube-network-policies): NetworkPolicy
+#     enforcement. iptables chain SANDPOD-DEV-NETPOL (mangle table, INPUT and FORWARD, for what
+#     enters from the bridge) sends the first packet of every connection a pod opens to its
+#     netfilter queue; it accepts or drops it by the policies of the sending pod (egress) and of
+#     the receiving pod (ingress). Without its verdict the packet is dropped.
 # down.sh undoes all of it.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -23,6 +28,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 KUBECTL="$(resolve_component kubectl)"
 KUBE_PROXY="$(resolve_component kube-proxy)" || { "$HERE/build-binaries.sh" kube-proxy; KUBE_PROXY="$(resolve_component kube-proxy)"; }
+NETPOL="$(resolve_component sandpod-netpol)" || { "$HERE/build-binaries.sh" sandpod-netpol; NETPOL="$(resolve_component sandpod-netpol)"; }
 NODE="$(command -v node)" || die "node not found (runs the API server's forwarder)"
 k() { "$KUBECTL" --kubeconfig="$KUBECONFIG_PATH" "$@"; }
 command -v iptables >/dev/null || die "iptables not found (apt-get install iptables)"
@@ -98,3 +104,52 @@ start kube-proxy "$KUBE_PROXY" --config="$STATE/kube-proxy.yaml" --v=1
 WAIT_COMPONENT=kube-proxy wait_for "kube-proxy /healthz" 60 curl -fsS "http://127.0.0.1:$KUBE_PROXY_HEALTHZ_PORT/healthz" ||
   die "kube-proxy did not become healthy (log: $LOGS/kube-proxy.log)"
 log "pod network routes Services: kubernetes -> $POD_GATEWAY_IP:$APISERVER_PORT, NodePorts on 127.0.0.1 ($NODE_PORT_RANGE)"
+
+# NetworkPolicy enforcement. The policy engine reads pods, namespaces and NetworkPolicies (and
+# records Events); the queue is bound before any packet is sent to it.
+k apply -f - >/dev/null <<YAML
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: sandpod:netpol
+rules:
+  - apiGroups: [""]
+    resources: [pods, namespaces]
+    verbs: [get, list, watch]
+  - apiGroups: [networking.k8s.io]
+    resources: [networkpolicies]
+    verbs: [get, list, watch]
+  - apiGroups: ["", events.k8s.io]
+    resources: [events]
+    verbs: [create, patch, update]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: sandpod:netpol
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: sandpod:netpol
+subjects:
+  - apiGroup: rbac.authorization.k8s.io
+    kind: User
+    name: sandpod:netpol
+YAML
+# A new binary (an edited dev-cluster/netpol) replaces the one running.
+if pid="$(running_pid sandpod-netpol)" && [ "$(awk '{print $2}' "$PIDS/sandpod-netpol.pid")" != "$NETPOL" ]; then
+  stop_component sandpod-netpol
+fi
+start sandpod-netpol "$NETPOL" --kubeconfig="$STATE/sandpod-netpol.kubeconfig" --node-name="$NODE_NAME" \
+  --nfqueue-id="$NETPOL_QUEUE" --v=1
+queue_bound() { awk -v q="$NETPOL_QUEUE" '$1 == q { found = 1 } END { exit !found }' /proc/net/netfilter/nfnetlink_queue; }
+# (no WAIT_COMPONENT: right after start its pid may still show setsid, which reads as "exited")
+wait_for "sandpod-netpol on netfilter queue $NETPOL_QUEUE" 60 queue_bound ||
+  die "sandpod-netpol did not bind its queue (log: $LOGS/sandpod-netpol.log)"
+iptables -t mangle -N SANDPOD-DEV-NETPOL 2>/dev/null || iptables -t mangle -F SANDPOD-DEV-NETPOL
+iptables -t mangle -A SANDPOD-DEV-NETPOL -m conntrack --ctstate NEW -j NFQUEUE --queue-num "$NETPOL_QUEUE"
+for chain in INPUT FORWARD; do
+  iptables -t mangle -C "$chain" -i sandpod0 -j SANDPOD-DEV-NETPOL 2>/dev/null ||
+    iptables -t mangle -I "$chain" 1 -i sandpod0 -j SANDPOD-DEV-NETPOL
+done
+log "NetworkPolicies enforced on the pod network (sandpod-netpol, netfilter queue $NETPOL_QUEUE)"

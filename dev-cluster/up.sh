@@ -67,6 +67,7 @@ subjectAltName=IP:127.0.0.1,IP:$SERVICE_IP,DNS:localhost,DNS:kubernetes,DNS:kube
   issue ca controller-manager "/CN=system:kube-controller-manager" "$client"
   issue ca scheduler "/CN=system:kube-scheduler" "$client"
   issue ca kube-proxy "/CN=system:kube-proxy" "$client"
+  issue ca sandpod-netpol "/CN=sandpod:netpol" "$client"
   issue ca apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" "$client"
   issue ca "node-$NODE_NAME" "/O=system:nodes/CN=system:node:$NODE_NAME" "$client"
   issue ca "kubelet-serving-$NODE_NAME" "/CN=$NODE_NAME" "$server
@@ -105,6 +106,7 @@ kubeconfig "$KUBECONFIG_PATH" sandpod-dev-admin admin
 kubeconfig "$STATE/controller-manager.kubeconfig" system:kube-controller-manager controller-manager
 kubeconfig "$STATE/scheduler.kubeconfig" system:kube-scheduler scheduler
 kubeconfig "$STATE/kube-proxy.kubeconfig" system:kube-proxy kube-proxy
+kubeconfig "$STATE/sandpod-netpol.kubeconfig" sandpod:netpol sandpod-netpol
 kubeconfig "$STATE/kubelet.kubeconfig" "system:node:$NODE_NAME" "node-$NODE_NAME"
 
 # --- components ----------------------------------------------------------------
