@@ -67,7 +67,8 @@ if (problem) {
     let warm = 0;
     return {
       run: async (request) => {
-        const deadline = Date.now() + 60_000;
+        // Only a runtime with a pool is waited for: the others (go, java) are served cold at once.
+        const deadline = Date.now() + (RUNTIMES.includes(request.runtime) ? 60_000 : 0);
         while (readyPods(namespace, request.runtime) < 1 && Date.now() < deadline) {
           await new Promise((resolve) => setTimeout(resolve, 200));
         }
