@@ -68,9 +68,11 @@ if (problem) {
     return {
       run: async (request) => {
         // Only a runtime with a pool is waited for: the others (go, java) are served cold at once.
-        const deadline = Date.now() + (RUNTIMES.includes(request.runtime) ? 60_000 : 0);
-        while (readyPods(namespace, request.runtime) < 1 && Date.now() < deadline) {
-          await new Promise((resolve) => setTimeout(resolve, 200));
+        if (RUNTIMES.includes(request.runtime)) {
+          const deadline = Date.now() + 60_000;
+          while (readyPods(namespace, request.runtime) < 1 && Date.now() < deadline) {
+            await new Promise((resolve) => setTimeout(resolve, 200));
+          }
         }
         const result = await runToEnd(backend, request);
         runs += 1;
