@@ -137,6 +137,13 @@ export const executionStatusSchema = z.strictObject({
   podName: z.string().max(253).nullable(),
   /** Served by a ready pod of a WarmPool rather than a pod made for it. */
   warm: z.boolean().optional(),
+  /**
+   * The run container's stdin is shared by every attach and stays open when one ends: live input
+   * goes to the launcher as records, and only an end record ends it (sandbox/launcher/bundle.ts,
+   * encodeLiveStdin). Absent on pods of an operator before this field, which end the program's
+   * input when the first attach ends.
+   */
+  stdinRecords: z.boolean().optional(),
   observedGeneration: z.int().min(0),
   conditions: z.array(conditionSchema).max(STATUS_BOUNDS.conditions),
 });

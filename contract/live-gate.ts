@@ -1,9 +1,11 @@
 // How the gateway and the launcher agree that an interactive program's output can be streamed
 // whole through the pod attach API. containerd hands an attach only what the container writes
 // after the attach joined, so the launcher holds the program back until the gateway, attached,
-// sends one byte on stdin; the launcher reads that byte itself, and the program never sees it.
+// sends the gate on stdin: an open record (sandbox/launcher/bundle.ts, encodeLiveStdin) to a
+// launcher that reads records (status.stdinRecords, warm pods), else one byte. The launcher reads
+// the gate itself, and the program never sees it.
 
-/** The byte the gateway sends first on an interactive container's stdin. */
+/** The byte the gateway sends first on the stdinOnce stdin of a pod made by an earlier operator. */
 export const STDIN_GATE_BYTE = 0;
 
 /**

@@ -42,6 +42,7 @@ export function slimExecution(execution: Execution): Execution {
           podName: status.podName,
           finishedAt: status.finishedAt,
           warm: status.warm,
+          stdinRecords: status.stdinRecords,
         }),
       },
     };

@@ -114,7 +114,9 @@ export function desiredPod(execution: Execution, runtime: Runtime, plan: Executi
     ],
     terminationMessagePath: TERMINATION_MESSAGE_PATH,
     terminationMessagePolicy: 'File',
-    ...(plan.interactive ? { stdin: true, stdinOnce: true } : {}),
+    // Every attach shares a stdin that stays open: a gateway replica that dies while attached
+    // leaves the program's input to the next (the launcher reads it as records, --live-ms).
+    ...(plan.interactive ? { stdin: true, stdinOnce: false } : {}),
   };
   const initContainers: V1Container[] = [];
   if (compiled && plan.compileArgv && plan.compileLimits) {
@@ -189,6 +191,15 @@ export function desiredPod(execution: Execution, runtime: Runtime, plan: Executi
       volumes,
     },
   };
+}
+
+/**
+ * Whether the pod's run container takes live input as launcher records on a stdin that outlives
+ * each attach (status.stdinRecords): every interactive pod this operator makes, and every warm pod.
+ */
+export function takesStdinRecords(pod: V1Pod | null | undefined): boolean {
+  const run = pod?.spec?.containers.find((container) => container.name === CONTAINER.run);
+  return run?.stdin === true && run.stdinOnce !== true;
 }
 
 /**
@@ -339,13 +350,14 @@ export function launch(
   watchMemory = false,
   tests?: { count: number; stopOnFailure: boolean },
 ): string[] {
-  // A live stdin is gated (contract/live-gate.ts): the gateway's attach then sees all the output.
+  // A live stdin comes as records, and the first is the gate (contract/live-gate.ts): the
+  // gateway's attach then sees all the output.
   const stdinArgs =
     stdin === 'file'
       ? ['--stdin', PATHS.stdin]
       : stdin === 'none'
         ? ['--stdin', '/dev/null']
-        : ['--gate-ms', String(STDIN_GATE_MS)];
+        : ['--live-ms', String(STDIN_GATE_MS)];
   return [
     policy.launcher,
     '--wall-ms',

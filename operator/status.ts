@@ -7,6 +7,7 @@ import type { StatusPolicy } from './config.js';
 import { containerStatus, firstStart, runDurationMs } from './containers.js';
 import { judgedOutcome, judgedTests } from './judging.js';
 import type { Observation } from './observation.js';
+import { takesStdinRecords } from './pod.js';
 import { outcomeOf } from './pod-progress.js';
 import { formatDuration, rfc3339, toDate } from './time.js';
 import { isWarm } from './warm-pool.js';
@@ -61,6 +62,7 @@ export function statusFrom(
       : {}),
     podName: pod?.metadata?.name ?? previous?.podName ?? null,
     ...(isWarm(pod) || previous?.warm ? { warm: true } : {}),
+    ...(takesStdinRecords(pod) || previous?.stdinRecords ? { stdinRecords: true } : {}),
     observedGeneration: execution.metadata.generation ?? 0,
     conditions: [],
   };

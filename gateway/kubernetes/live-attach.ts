@@ -24,15 +24,18 @@ import { WarmAttachStdout } from './warm-prefix.js';
 // the status channel tells a refused attach (nothing reached the container) from one that worked,
 // so input is kept until then and sent again after a refusal, never lost and never doubled.
 // containerd gives an attach only what is written after it joined, so the replica that creates an
-// execution sends the gate byte first (contract/live-gate.ts): the launcher starts the program only
+// execution sends the gate first (contract/live-gate.ts): the launcher starts the program only
 // then, and this attach sees every byte of it.
 //
-// A warm pod's launcher (status.warm) shares its container's stdin with the operator's attach that
-// delivered the program, and that stdin stays open across attaches: input goes there as records
+// The run container's stdin is shared by every attach and stays open when one ends
+// (status.stdinRecords, and every warm pod): input goes there as records the launcher reads
 // (sandbox/launcher/bundle.ts, encodeLiveStdin), the gate as an open record, the end of stdin as
-// an end record. The operator names the pod in status only once the launcher has its program, so
-// nothing of this attach can mix into it. Its stdout starts with the launcher's frames, which are
-// left out of the output (warm-prefix.ts).
+// an end record, so an attach that dies never ends the program's input. A pod of an operator
+// before status.stdinRecords has stdinOnce: the gate is a byte, and the end of stdin closes it.
+// A warm pod's launcher shares that stdin with the operator's attach that delivered the program;
+// the operator names the pod in status only once the launcher has its program, so nothing of this
+// attach can mix into it. Its stdout starts with the launcher's frames, which are left out of the
+// output (warm-prefix.ts).
 //
 // An ack of input means it will reach the program, whichever replica lives on: input that comes
 // while no attach of this replica has settled on the container is kept in the Execution
@@ -107,8 +110,8 @@ export class LiveAttach {
   private queue: Promise<void> = Promise.resolve();
   private readonly stopping = new AbortController();
   private readonly nowMs: () => number;
-  /** The current attach is to a warm pod's launcher: input goes as records. */
-  private warm = false;
+  /** The current attach is to a launcher that reads records (status.stdinRecords or warm). */
+  private records = false;
   /** A warm pod's stdout as the current attach gets it, the launcher's frames left out. */
   private warmStdout: WarmAttachStdout | undefined;
 
@@ -189,8 +192,8 @@ export class LiveAttach {
   }
 
   private write(socket: AttachSocket, item: StdinItem): void {
-    // A warm launcher's stdin stays open: its end is a record, which may safely come twice.
-    if (this.warm) socket.send(encodeLiveStdin(item === 'gate' ? 'open' : item));
+    // A stdin of records stays open: its end is a record, which may safely come twice.
+    if (this.records) socket.send(encodeLiveStdin(item === 'gate' ? 'open' : item));
     else if (item === 'gate') socket.send(Buffer.from([STDIN_GATE_BYTE]));
     else if (item !== 'end') socket.send(item);
     else if (this.isSettled(socket)) socket.closeStdin();
@@ -254,7 +257,10 @@ export class LiveAttach {
         }
         let waitMs: number | undefined;
         if (hasPod(execution)) {
-          const outcome = await this.attachOnce(podNameOf(execution), execution.status?.warm === true);
+          const outcome = await this.attachOnce(podNameOf(execution), {
+            warm: execution.status?.warm === true,
+            records: execution.status?.warm === true || execution.status?.stdinRecords === true,
+          });
           if (outcome.kind !== 'refused') {
             this.end(outcome.kind === 'ended' ? 'done' : 'lost', outcome);
             return;
@@ -275,7 +281,7 @@ export class LiveAttach {
     }
   }
 
-  private async attachOnce(pod: string, warm: boolean): Promise<AttachEnd> {
+  private async attachOnce(pod: string, { warm, records }: { warm: boolean; records: boolean }): Promise<AttachEnd> {
     let socket: AttachSocket;
     const warmStdout = warm ? new WarmAttachStdout() : undefined;
     try {
@@ -292,11 +298,11 @@ export class LiveAttach {
       // The API server refused the upgrade: nothing was sent.
       return { kind: 'refused', message: error instanceof Error ? error.message : String(error) };
     }
-    this.warm = warm;
+    this.records = records;
     this.warmStdout = warmStdout;
-    // Checked once open, right before the gate would go: opening can take a while. A warm launcher
-    // ignores a late open record, and its frames tell whether this attach saw the whole run.
-    if (!warm) this.dropLateGate();
+    // Checked once open, right before the gate would go: opening can take a while. A warm
+    // launcher's frames tell whether this attach saw the whole run.
+    if (!warm) this.lateGate();
     this.socket = socket;
     this.settled = false;
     this.flowing = false;
@@ -306,7 +312,7 @@ export class LiveAttach {
     const settle = setTimeout(() => {
       this.settled = true;
       if (this.socket !== socket) return;
-      if (!warm && this.unconfirmed.at(-1) === 'end') socket.closeStdin();
+      if (!records && this.unconfirmed.at(-1) === 'end') socket.closeStdin();
       this.takeSoon(socket);
     }, ATTACH_SETTLE_MS);
     const stop = () => socket.close();
@@ -328,13 +334,14 @@ export class LiveAttach {
   }
 
   /**
-   * Past the cutoff the launcher may have stopped waiting and would hand the gate to the program:
-   * it is not sent, and the log tells the output instead.
+   * Past the cutoff the launcher may have stopped waiting, and the program started before this
+   * attach: the log tells the output instead. A late open record is dropped by the launcher, so it
+   * still goes (the launcher may yet be waiting for it); a late gate byte would reach the program.
    */
-  private dropLateGate(): void {
+  private lateGate(): void {
     if (!this.gated || this.nowMs() - this.options.originMs <= GATE_CUTOFF_MS) return;
     this.gated = false;
-    this.unconfirmed.shift();
+    if (!this.records) this.unconfirmed.shift();
     this.output?.end('partial');
     this.ctx.log.warn('Did not gate the program: its container started too late; its output comes from the log', {
       execution: this.key,

@@ -5,8 +5,9 @@ import type { OutputWindow } from './output-window.js';
 import { isFinished } from './result.js';
 
 // The attaches this replica holds, one per interactive execution at most: opened when it creates
-// one (gated, output kept for its followers) or when input comes for one created elsewhere. The
-// run container has stdinOnce, so once its stdin was ended nothing more can reach the program.
+// one (gated, output kept for its followers) or when input comes for one created elsewhere. Once
+// the program's stdin was ended (an end record, or the close of a stdinOnce container's stdin)
+// nothing more can reach it.
 
 /** Executions whose stdin this replica closed are remembered up to this many, oldest dropped first. */
 const REMEMBERED_ENDS = 10_000;

@@ -20,6 +20,10 @@
  *     gateway sends it once its attach to the container is in place, so that attach sees every
  *     byte the program writes (containerd gives an attach only what is written after it joins);
  *     a first byte other than the gate is the program's input, handed on to it with the rest;
+ *   - with --live-ms, the program's stdin as records (relay_records, as after a warm pod's bundle)
+ *     and the program held back until the first record: the container's stdin is then shared
+ *     by every attach and stays open when one of them ends, so only an end record ends the
+ *     program's input;
  *   - the outcome, with times in milliseconds and the largest resident set of the step's processes,
  *     as one JSON line in the termination message;
  *   - with --tests N, the program once per test (stdin and extra arguments from
@@ -33,7 +37,7 @@
  * the report is written, so nothing the program started can overwrite it or outlive the step.
  *
  * Usage: sandpod-launch [--wall-ms N] [--cpu-ms N] [--output-bytes N] [--pids N] [--open-files N]
- *          [--sandbox-memory-bytes N] [--stdin PATH] [--gate-ms N] [--env NAME]... [--copy-from DIR]
+ *          [--sandbox-memory-bytes N] [--stdin PATH] [--gate-ms N | --live-ms N] [--env NAME]... [--copy-from DIR]
  *          [--tests N --tests-dir DIR [--scratch DIR]... [--stop-on-failure 0|1]] [--cpu-cgroup DIR|none] [--report PATH]
  *          -- PROGRAM [ARG]...
  *        sandpod-launch --bundle 1 [--open-files N] [--env NAME]... [--report PATH] --
@@ -43,7 +47,8 @@
  * step; left out, a container's init uses the hierarchy mounted at /sys/fs/cgroup, which is the
  * container's own (gVisor: the sandbox's own account of its tasks, exited ones included).
  * A limit of 0 (or left out) is not enforced. --stdin left out keeps the inherited stdin (a live
- * attach). --gate-ms waits at most N ms for the gate; EOF on stdin also opens it. The report goes to
+ * attach). --gate-ms waits at most N ms for the gate; EOF on stdin also opens it. --live-ms waits at
+ * most N ms for the first record; EOF on stdin ends the wait and the input. The report goes to
  * /dev/termination-log unless --report names another file.
  * Built statically by dev-cluster/images/build-images.sh into every runtime image. */
 #define _GNU_SOURCE
@@ -75,7 +80,7 @@
 #define MAX_ARGS 256
 
 struct options {
-  long long wall_ms, cpu_ms, output_bytes, pids, open_files, sandbox_memory_bytes, gate_ms, tests, stop_on_failure;
+  long long wall_ms, cpu_ms, output_bytes, pids, open_files, sandbox_memory_bytes, gate_ms, live_ms, tests, stop_on_failure;
   int bundle;
   const char *stdin_path, *report_path, *copy_from, *tests_dir, *cpu_cgroup;
   const char *env_names[MAX_ENV];
@@ -115,6 +120,7 @@ static void parse(int argc, char **argv, struct options *o) {
     else if (!strcmp(name, "--open-files")) o->open_files = parse_count(value, name);
     else if (!strcmp(name, "--sandbox-memory-bytes")) o->sandbox_memory_bytes = parse_count(value, name);
     else if (!strcmp(name, "--gate-ms")) o->gate_ms = parse_count(value, name);
+    else if (!strcmp(name, "--live-ms")) o->live_ms = parse_count(value, name);
     else if (!strcmp(name, "--stdin")) o->stdin_path = value;
     else if (!strcmp(name, "--report")) o->report_path = value;
     else if (!strcmp(name, "--copy-from")) o->copy_from = value;
@@ -138,6 +144,7 @@ static void parse(int argc, char **argv, struct options *o) {
   if (o->bundle && i < argc - 1) die_usage("--bundle takes its program from stdin, not after --");
   if (!o->bundle && i >= argc - 1) die_usage("no program after --");
   if (o->tests && !o->tests_dir) die_usage("--tests needs --tests-dir");
+  if (o->live_ms && (o->gate_ms || o->stdin_path || o->tests)) die_usage("--live-ms is the only stdin of a single run");
   if (o->stop_on_failure > 1) die_usage("--stop-on-failure takes 0 or 1");
   o->argv = argv + i + 1;
 }
@@ -1187,6 +1194,10 @@ int main(int argc, char **argv) {
   if (o.bundle) return run_bundle(&o, exits);
   int early = o.gate_ms ? await_gate(o.gate_ms) : -1;
   if (early >= 0 && relay_stdin((unsigned char)early) < 0) {
+    perror("sandpod-launch: handing stdin to the program");
+    return 125;
+  }
+  if (o.live_ms && (stdin_fd = live_stdin(o.live_ms)) < 0) {
     perror("sandpod-launch: handing stdin to the program");
     return 125;
   }

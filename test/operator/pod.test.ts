@@ -3,7 +3,14 @@ import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { STDIN_GATE_MS } from '../../contract/live-gate.js';
 import { childName, findRuntime } from '../../contract/objects.js';
 import { type ExecutionPlan, planExecution } from '../../operator/plan.js';
-import { desiredPod, desiredSecret, ephemeralStorageMiB, launch, PATHS } from '../../operator/pod.js';
+import {
+  desiredPod,
+  desiredSecret,
+  ephemeralStorageMiB,
+  launch,
+  PATHS,
+  takesStdinRecords,
+} from '../../operator/pod.js';
 import { cRuntime, execution, policy, runtime } from './fixtures.js';
 
 function planOf(...args: Parameters<typeof planExecution>): ExecutionPlan {
@@ -304,14 +311,25 @@ describe('desiredPod', () => {
     assert.ok(pod.spec?.containers[0]?.volumeMounts?.some((m) => m.mountPath === PATHS.input && m.readOnly));
   });
 
-  it('should keep stdin open and attachable when interactive', () => {
+  it('should keep stdin open and attachable when interactive, across attaches', () => {
     const { pod, secret } = build({ interactive: true, stdin: 'ignored' });
     const run = pod.spec?.containers[0];
     assert.equal(run?.stdin, true);
-    assert.equal(run?.stdinOnce, true);
+    // An attach that ends must not end the program's input: only the launcher's end record does.
+    assert.equal(run?.stdinOnce, false);
+    assert.equal(takesStdinRecords(pod), true);
     assert.equal(secret.data?.stdin, undefined);
-    // No --stdin: the program keeps the container's stdin, which the gateway attaches to.
+    // No --stdin: the launcher reads the container's stdin, which the gateway attaches to.
     assert.equal(run?.command?.includes('--stdin'), false);
+  });
+
+  it('should say that a pod takes stdin records only when its run container keeps stdin open', () => {
+    assert.equal(takesStdinRecords(build().pod), false);
+    const legacy = build({ interactive: true }).pod;
+    const run = legacy.spec?.containers[0];
+    if (run) run.stdinOnce = true;
+    assert.equal(takesStdinRecords(legacy), false);
+    assert.equal(takesStdinRecords(undefined), false);
   });
 
   it('should make the Secret immutable, owned and labelled like the pod', () => {
@@ -366,11 +384,12 @@ describe('launch', () => {
     assert.deepEqual(kept, ['PATH', 'HOME', 'TMPDIR', 'LANG']);
   });
 
-  it('should have the launcher wait for the stdin gate when stdin is live, and only then', () => {
-    assert.equal(option(launch(['true'], limits, 'live', policy().pod), '--gate-ms'), String(STDIN_GATE_MS));
+  it('should have the launcher read a live stdin as records, gated, and only then', () => {
+    assert.equal(option(launch(['true'], limits, 'live', policy().pod), '--live-ms'), String(STDIN_GATE_MS));
     assert.ok(!launch(['true'], limits, 'live', policy().pod).includes('--stdin'));
-    assert.ok(!launch(['true'], limits, 'none', policy().pod).includes('--gate-ms'));
-    assert.ok(!launch(['true'], limits, 'file', policy().pod).includes('--gate-ms'));
+    assert.ok(!launch(['true'], limits, 'live', policy().pod).includes('--gate-ms'));
+    assert.ok(!launch(['true'], limits, 'none', policy().pod).includes('--live-ms'));
+    assert.ok(!launch(['true'], limits, 'file', policy().pod).includes('--live-ms'));
   });
 
   it('should start the launcher the policy names', () => {

@@ -290,6 +290,18 @@ describe('statusFrom', () => {
     assert.equal(status.podName, 'hello-run');
   });
 
+  it('should say stdinRecords of a pod whose run container keeps stdin open, and keep saying it once the pod is gone', () => {
+    const running = pod({ phase: 'Running', containerStatuses: [container('run', { running: {} })] });
+    const status = statusFrom(execution(), observe(running), at(3), statusPolicy);
+    assert.equal(status.stdinRecords, undefined);
+    running.spec = { containers: [{ name: 'run', stdin: true, stdinOnce: false }] };
+    const records = statusFrom(execution(), observe(running), at(3), statusPolicy);
+    assert.equal(records.stdinRecords, true);
+    assert.equal(executionStatusSchema.safeParse(records).success, true, 'status fits the CRD schema');
+    const after = statusFrom(execution({}, { status: records }), observe(null), at(4), statusPolicy);
+    assert.equal(after.stdinRecords, true);
+  });
+
   it("should take the duration in milliseconds from the launcher's report", () => {
     const done = pod({ phase: 'Succeeded', containerStatuses: [container('run', launched({}))] });
     const status = statusFrom(execution(), observe(done, { output: output() }), at(10), statusPolicy);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -242,6 +242,60 @@ describe('sandpod-launch (needs root and gcc)', function () {
     stdin?.end();
     assert.equal(result.stdout, 'ran\n');
     assert.equal(result.report.limit, null);
+  });
+
+  it('should hold the program until the first live record, and hand it only the data records', async () => {
+    let openedAtMs = 0;
+    let stdin: Writable | undefined;
+    const source = 'date +%s%3N; cat; echo end';
+    const result = await launch(['--live-ms', '60000'], ['sh', '-c', source], {}, dir, (input) => {
+      stdin = input;
+      setTimeout(() => {
+        openedAtMs = Date.now();
+        input.write(encodeLiveStdin('open'));
+        input.write(
+          encodeBundle({
+            files: [],
+            run: { argv: ['x'], limits: { wallTimeMs: 1, cpuTimeMs: 1, outputBytes: 1, pids: 1 } },
+          }),
+        );
+        input.write(encodeLiveStdin(Buffer.from('typed\n')));
+        input.write('raw bytes outside any record\n');
+        input.write(encodeLiveStdin('end'));
+      }, 300);
+    });
+    // The container's stdin is still open: only the end record ended the program's input.
+    assert.equal(stdin?.writableEnded, false);
+    stdin?.end();
+    const [startedAtMs, ...rest] = result.stdout.split('\n');
+    assert.ok(Number(startedAtMs) >= openedAtMs, `started at ${startedAtMs}, opened at ${openedAtMs}`);
+    assert.equal(rest.join('\n'), 'typed\nend\n');
+    assert.equal(result.report.exitCode, 0);
+  });
+
+  it('should start a live program ungated when no record came within --live-ms, and relay the later ones', async () => {
+    const result = await launch(
+      ['--live-ms', '200', '--wall-ms', '20000'],
+      ['sh', '-c', 'echo ran; cat'],
+      {},
+      dir,
+      (input) => {
+        setTimeout(() => {
+          input.write(encodeLiveStdin('open'));
+          input.write(encodeLiveStdin(Buffer.from('late\n')));
+          input.end();
+        }, 1000);
+      },
+    );
+    // EOF on the container's stdin ends the program's input as an end record would.
+    assert.equal(result.stdout, 'ran\nlate\n');
+    assert.equal(result.report.limit, null);
+  });
+
+  it('should refuse --live-ms beside another stdin', () => {
+    const run = spawnSync(binary, ['--live-ms', '200', '--stdin', '/dev/null', '--', 'true'], { encoding: 'utf8' });
+    assert.equal(run.status, 125);
+    assert.match(run.stderr, /--live-ms is the only stdin of a single run/);
   });
 
   it('should kill what the program left behind and keep its late output out', async () => {

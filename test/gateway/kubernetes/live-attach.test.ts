@@ -6,6 +6,7 @@ import type { ExecutionObject } from '../../../contract/objects.js';
 import { LiveAttaches } from '../../../gateway/kubernetes/live-attaches.js';
 import { type PendingStdinApi, pendingStdinOf, pendingStdinStore } from '../../../gateway/kubernetes/pending-stdin.js';
 import type { ObjectWatch } from '../../../kube/watched-objects.js';
+import { encodeLiveStdin } from '../../../sandbox/launcher/bundle.js';
 import { testLogger } from '../../helpers/gateway.js';
 
 // Two replicas' attaches to one execution, against a loopback WebSocket server that speaks the
@@ -16,19 +17,19 @@ const ref = { namespace: 'ns', name: 'ex-a' };
 const STDIN = 0;
 const CLOSE = 255;
 
-function execution(): ExecutionObject {
+function execution(stdinRecords = false): ExecutionObject {
   return {
     apiVersion: 'sandpod.dev/v1alpha1',
     kind: 'Execution',
     metadata: { name: ref.name, namespace: ref.namespace, resourceVersion: '1' },
     spec: { runtime: 'python', source: 'print(1)', interactive: true },
-    status: { phase: 'Pending', podName: 'ex-a-run' },
+    status: { phase: 'Pending', podName: 'ex-a-run', ...(stdinRecords ? { stdinRecords: true } : {}) },
   } as unknown as ExecutionObject;
 }
 
 /** The Execution in memory: its watch (one object) and merge patches of annotations. */
-function memoryCluster() {
-  const object = execution();
+function memoryCluster(stdinRecords = false) {
+  const object = execution(stdinRecords);
   const listeners = new Set<(execution: ExecutionObject | undefined) => void>();
   const watch: ObjectWatch<ExecutionObject> = {
     problem: undefined,
@@ -147,6 +148,22 @@ describe('LiveAttaches with input pending in the Execution', function () {
 
     assert.deepEqual(received, ['a', 'b', 'c', 'EOF']);
     assert.deepEqual(pendingStdinOf(cluster.object), { chunks: [], taken: 2 });
+  });
+
+  it('should send input and its end as launcher records to a pod that keeps stdin open, never closing that stdin', async () => {
+    const cluster = memoryCluster(true);
+    const one = replica(cluster);
+    await one.stdin(ref, cluster.object, 'a');
+    running = true;
+    await until('the pending input sent on', () => received.length === 1);
+    await one.stdin(ref, cluster.object, 'b');
+    await one.stdin(ref, cluster.object, null);
+    await until('the end of stdin', () => received.length === 3);
+    await new Promise((resolve) => setTimeout(resolve, 800));
+
+    const record = (item: 'end' | string) =>
+      encodeLiveStdin(item === 'end' ? 'end' : Buffer.from(item)).toString('utf8');
+    assert.deepEqual(received, [record('a'), record('b'), record('end')]);
   });
 
   it('should have the other replica send what a closed replica acked and kept, once, when a client attaches there', async () => {

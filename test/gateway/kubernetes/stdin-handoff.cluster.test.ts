@@ -38,6 +38,9 @@ const namespace = `sandpod-gw-stdin-${process.pid}-${Date.now().toString(36)}`;
 const token = 'handoff-token-0123456789';
 // Echoes all of its input back, then how many characters: a lost, doubled or reordered chunk shows.
 const ECHO = 'import sys\ndata = sys.stdin.read()\nsys.stdout.write(data)\nprint("chars", len(data))\n';
+// Echoes each line as it comes, then how many characters: shows what reached it, and when.
+const LINES =
+  'import sys\nn = 0\nfor line in sys.stdin:\n    n += len(line)\n    sys.stdout.write(line)\n    sys.stdout.flush()\nprint("chars", n)\n';
 
 interface Replica {
   process: LocalProcess;
@@ -160,6 +163,38 @@ describe(title, function () {
     // Nothing left behind for another replica to send again.
     const after = pendingAnnotation(id);
     assert.deepEqual(JSON.parse(after.out).chunks, []);
+  });
+
+  it('should keep the program reading when the replica whose attach joined its container dies', async () => {
+    // The first attach to join the container used to own its stdin (stdinOnce): when it ended,
+    // the program read end of file, and input acked afterwards never reached it.
+    await runOperator();
+    const first = await startReplica();
+    const second = await startReplica();
+    const { socket: toFirst, recorder: onFirst } = await connect(first);
+    const id = ackId(await emitWithAck(toFirst, 'run', { runtime: 'python', source: LINES, interactive: true }));
+    assert.deepEqual(await emitWithAck(toFirst, 'stdin', { id, data: 'before\n' }), { id });
+    await onFirst.untilStdout(id, 'before\n');
+    await kill(first);
+
+    const { socket: toSecond, recorder } = await connect(second);
+    assert.deepEqual(await emitWithAck(toSecond, 'attach', { id }), { id });
+    assert.deepEqual(await emitWithAck(toSecond, 'stdin', { id, data: 'after\n' }), { id });
+    assert.deepEqual(await emitWithAck(toSecond, 'stdin:end', { id }), { id });
+    const result = await recorder.untilExit(id);
+
+    assert.equal(result.reason, 'Completed', JSON.stringify(result));
+    assert.equal(recorder.stdout(id), 'before\nafter\nchars 13\n');
+    const status = kubectl([
+      '-n',
+      namespace,
+      'get',
+      'executions.sandpod.dev',
+      id,
+      '-o',
+      'jsonpath={.status.stdinRecords}',
+    ]);
+    assert.equal(status.out, 'true');
   });
 
   it('should hand the program input acked right after the run when the replica dies at once', async () => {
