@@ -79,6 +79,15 @@ describe(title, function () {
     return connected;
   };
 
+  /** Attaches through `replica`, types `data` and the end, and waits for the exit. */
+  const finishThrough = async (replica: Replica, id: string, data: string) => {
+    const { socket, recorder } = await connect(replica);
+    assert.deepEqual(await emitWithAck(socket, 'attach', { id }), { id });
+    assert.deepEqual(await emitWithAck(socket, 'stdin', { id, data }), { id });
+    assert.deepEqual(await emitWithAck(socket, 'stdin:end', { id }), { id });
+    return { result: await recorder.untilExit(id), stdout: () => recorder.stdout(id) };
+  };
+
   const kill = async (replica: Replica) => {
     const exited = new Promise((resolve) => replica.process.child.once('exit', resolve));
     replica.process.child.kill('SIGKILL');
@@ -150,16 +159,12 @@ describe(title, function () {
     await kill(first);
     await runOperator();
 
-    const { socket: toSecond, recorder } = await connect(second);
-    assert.deepEqual(await emitWithAck(toSecond, 'attach', { id }), { id });
-    assert.deepEqual(await emitWithAck(toSecond, 'stdin', { id, data: 'three\n' }), { id });
-    assert.deepEqual(await emitWithAck(toSecond, 'stdin:end', { id }), { id });
-    const result = await recorder.untilExit(id);
+    const { result, stdout } = await finishThrough(second, id, 'three\n');
 
     const sent = 'one\ntwo €\nthree\n';
     const expected = `${sent}chars ${sent.length}\n`;
     assert.equal(result.reason, 'Completed', JSON.stringify(result));
-    assert.equal(recorder.stdout(id), expected);
+    assert.equal(stdout(), expected);
     // Nothing left behind for another replica to send again.
     const after = pendingAnnotation(id);
     assert.deepEqual(JSON.parse(after.out).chunks, []);
@@ -177,14 +182,10 @@ describe(title, function () {
     await onFirst.untilStdout(id, 'before\n');
     await kill(first);
 
-    const { socket: toSecond, recorder } = await connect(second);
-    assert.deepEqual(await emitWithAck(toSecond, 'attach', { id }), { id });
-    assert.deepEqual(await emitWithAck(toSecond, 'stdin', { id, data: 'after\n' }), { id });
-    assert.deepEqual(await emitWithAck(toSecond, 'stdin:end', { id }), { id });
-    const result = await recorder.untilExit(id);
+    const { result, stdout } = await finishThrough(second, id, 'after\n');
 
     assert.equal(result.reason, 'Completed', JSON.stringify(result));
-    assert.equal(recorder.stdout(id), 'before\nafter\nchars 13\n');
+    assert.equal(stdout(), 'before\nafter\nchars 13\n');
     const status = kubectl([
       '-n',
       namespace,
@@ -207,13 +208,9 @@ describe(title, function () {
     assert.deepEqual(await emitWithAck(toFirst, 'stdin', { id, data: 'early\n' }), { id });
     await kill(first);
 
-    const { socket: toSecond, recorder } = await connect(second);
-    assert.deepEqual(await emitWithAck(toSecond, 'attach', { id }), { id });
-    assert.deepEqual(await emitWithAck(toSecond, 'stdin', { id, data: 'late\n' }), { id });
-    assert.deepEqual(await emitWithAck(toSecond, 'stdin:end', { id }), { id });
-    const result = await recorder.untilExit(id);
+    const { result, stdout } = await finishThrough(second, id, 'late\n');
 
     assert.equal(result.reason, 'Completed', JSON.stringify(result));
-    assert.equal(recorder.stdout(id), 'early\nlate\nchars 11\n');
+    assert.equal(stdout(), 'early\nlate\nchars 11\n');
   });
 });
