@@ -94,16 +94,12 @@ describe(title, function () {
     await exited;
   };
 
+  /** One field of the Execution, by kubectl's JSONPath. */
+  const executionField = (id: string, path: string) =>
+    kubectl(['-n', namespace, 'get', 'executions.sandpod.dev', id, '-o', `jsonpath={${path}}`]);
+
   const pendingAnnotation = (id: string) =>
-    kubectl([
-      '-n',
-      namespace,
-      'get',
-      'executions.sandpod.dev',
-      id,
-      '-o',
-      `jsonpath={.metadata.annotations.${PENDING_STDIN_ANNOTATION.replace(/\./g, '\\.')}}`,
-    ]);
+    executionField(id, `.metadata.annotations.${PENDING_STDIN_ANNOTATION.replace(/\./g, '\\.')}`);
 
   const runOperator = async () => {
     operator = await startOperator(namespace, {
@@ -186,16 +182,7 @@ describe(title, function () {
 
     assert.equal(result.reason, 'Completed', JSON.stringify(result));
     assert.equal(stdout(), 'before\nafter\nchars 13\n');
-    const status = kubectl([
-      '-n',
-      namespace,
-      'get',
-      'executions.sandpod.dev',
-      id,
-      '-o',
-      'jsonpath={.status.stdinRecords}',
-    ]);
-    assert.equal(status.out, 'true');
+    assert.equal(executionField(id, '.status.stdinRecords').out, 'true');
   });
 
   it('should hand the program input acked right after the run when the replica dies at once', async () => {
