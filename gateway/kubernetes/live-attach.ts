@@ -257,10 +257,10 @@ export class LiveAttach {
         }
         let waitMs: number | undefined;
         if (hasPod(execution)) {
-          const outcome = await this.attachOnce(podNameOf(execution), {
-            warm: execution.status?.warm === true,
-            records: execution.status?.warm === true || execution.status?.stdinRecords === true,
-          });
+          // A warm pod of an operator before status.stdinRecords reads records all the same.
+          const warm = execution.status?.warm === true;
+          const records = warm || execution.status?.stdinRecords === true;
+          const outcome = await this.attachOnce(podNameOf(execution), { warm, records });
           if (outcome.kind !== 'refused') {
             this.end(outcome.kind === 'ended' ? 'done' : 'lost', outcome);
             return;
