@@ -22,6 +22,7 @@ import {
   type WarmPool,
 } from '../contract/objects.js';
 import { AttachSocket } from '../kube/attach-socket.js';
+import { KubeletLogError, kubeletLogError } from '../kube/kubelet-log-error.js';
 import type { LogRead } from './output.js';
 import { type ClusterApi, type FollowRun, PermanentError, type SecretOwner } from './reconciler.js';
 
@@ -248,6 +249,9 @@ export class KubeClusterApi implements ClusterApi {
         },
         abortAfter(this.logReadTimeoutMs),
       );
+      // A 200 whose body is the kubelet's own error: read again, as any failed read is.
+      const kubeletError = kubeletLogError(text ?? '');
+      if (kubeletError) throw new KubeletLogError(kubeletError);
       return Buffer.from(text ?? '', 'utf8');
     } catch (error) {
       const refusedStream = error instanceof ApiException && (error.code === 400 || error.code === 422);

@@ -4,6 +4,7 @@ import type winston from 'winston';
 import { DEFAULT_LIMITS, isTerminal, STREAMS, type Stream } from '../../contract/index.js';
 import type { ExecutionObject } from '../../contract/objects.js';
 import { CONTAINER } from '../../contract/objects.js';
+import { KubeletLogError, kubeletLogError } from '../../kube/kubelet-log-error.js';
 import type { ObjectWatch } from '../../kube/watched-objects.js';
 import { errorMessage } from '../../observability/logger.js';
 import type { ExecutionEvent } from '../backend.js';
@@ -314,6 +315,9 @@ export function logPath(namespace: string, pod: string, stream: 'Stdout' | 'Stde
 async function* chunksOf(response: IncomingMessage, stream: Stream): AsyncGenerator<Chunk> {
   let position = 0;
   for await (const chunk of response as AsyncIterable<Buffer>) {
+    // The kubelet's error as the whole first chunk: nothing of the log came, open it again.
+    const kubeletError = position === 0 ? kubeletLogError(chunk) : undefined;
+    if (kubeletError) throw new KubeletLogError(kubeletError);
     yield { stream, chunk, position };
     position += chunk.length;
   }
