@@ -75,6 +75,9 @@ function runOutcome(
   if (run.reason === 'ContainerStatusUnknown') {
     return failed('SystemError', `the node lost the program's container: ${run.message ?? run.reason}`);
   }
+  if (exitUnseen(run, report)) {
+    return failed('SystemError', `the node's container runtime did not see the program end: ${UNSEEN_EXIT}`);
+  }
   if (run.reason === 'ContainerCannotRun' || run.reason === 'StartError') {
     return failed(
       'SystemError',
@@ -105,12 +108,27 @@ function compileFailure(
   if (!end && !deadline) {
     return failed('SystemError', `the pod failed before compiling finished: ${podReason ?? 'unknown'}`);
   }
+  if (end && exitUnseen(end, report)) {
+    return failed('SystemError', `the node's container runtime did not see the compiler end: ${UNSEEN_EXIT}`);
+  }
   const step = end ? stepReport(end, report) : limitReport('wall');
   if (deadline && step.limitHit === null) step.limitHit = 'wall';
   const verdict = compileVerdict(step, plan?.compileLimits);
   if (!verdict) return failed('SystemError', 'the compiler succeeded, yet the pod failed');
   const exitCode = limitOf(step) === null && verdict.reason === 'CompileError' ? (end?.exitCode ?? null) : null;
   return { ...ended(verdict), exitCode };
+}
+
+const UNSEEN_EXIT =
+  'it reported exit code 255, reason Unknown, as containerd does for a task that ended while it was down; the output may be incomplete';
+
+/**
+ * containerd's word for a task that ended while it was down: it reports exit code 255 with
+ * reason Unknown, whatever the launcher exited with. A report the exit code does not vouch for
+ * is not trusted (the program can write the file), so the step's end is not known.
+ */
+function exitUnseen(end: V1ContainerStateTerminated, report: LaunchReport | undefined): boolean {
+  return end.reason === 'Unknown' && end.exitCode === 255 && report === undefined;
 }
 
 /** A step the sandbox ended at one of its limits. */

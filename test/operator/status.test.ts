@@ -123,6 +123,34 @@ const endings: EndCase[] = [
     message: /lost/,
   },
   {
+    name: 'an end containerd did not see (it was down): 255, reason Unknown',
+    pod: pod({ phase: 'Failed', containerStatuses: [container('run', terminated(255, 'Unknown'))] }),
+    phase: 'Failed',
+    reason: 'SystemError',
+    exitCode: null,
+    message: /container runtime did not see the program end: .*255, reason Unknown/,
+  },
+  {
+    name: 'an end containerd did not see, with a report its 255 does not vouch for',
+    pod: pod({
+      phase: 'Failed',
+      containerStatuses: [
+        container('run', { terminated: { ...launched({ exitCode: 0 }).terminated, exitCode: 255, reason: 'Unknown' } }),
+      ],
+    }),
+    phase: 'Failed',
+    reason: 'SystemError',
+    message: /did not see the program end/,
+  },
+  {
+    name: 'a program that exits 255 itself',
+    pod: pod({ phase: 'Failed', containerStatuses: [container('run', launched({ exitCode: 255 }))] }),
+    phase: 'Failed',
+    reason: 'NonZeroExit',
+    exitCode: 255,
+    message: /exited with code 255/,
+  },
+  {
     name: 'SIGXCPU from RLIMIT_CPU',
     pod: pod({ phase: 'Failed', containerStatuses: [container('run', terminated(152))] }),
     phase: 'Failed',
@@ -438,6 +466,16 @@ describe('statusFrom', () => {
       const status = statusFrom(execution({ runtime: 'c' }), observeC(p, ''), at(40), statusPolicy);
       assert.equal(status.reason, 'CompileError');
       assert.equal(status.message, 'the compiler exceeded the wall time limit of 20000 ms');
+    });
+
+    it('should end as SystemError when containerd did not see the compiler end', () => {
+      const p = pod({
+        phase: 'Failed',
+        initContainerStatuses: [container('compile', terminated(255, 'Unknown'))],
+      });
+      const status = statusFrom(execution({ runtime: 'c' }), observeC(p, ''), at(40), statusPolicy);
+      assert.equal(status.reason, 'SystemError');
+      assert.match(status.message, /container runtime did not see the compiler end/);
     });
 
     it('should end as SystemError when the compiler never started', () => {
