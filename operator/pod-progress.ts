@@ -1,5 +1,6 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Execution } from '../contract/objects.js';
+import { placeInLine } from './capacity.js';
 import type { StatusPolicy } from './config.js';
 import { isCompiling } from './containers.js';
 import type { Observation } from './observation.js';
@@ -47,7 +48,9 @@ export function outcomeOf(
       return failed('SystemError', `pod ${execution.status.podName} was deleted before the execution finished`);
     }
     if (observed.queuePosition) {
-      return pending(`queued: ${observed.queuePosition} in line for this namespace's cap on running executions`);
+      return pending(
+        `queued: ${placeInLine(observed.queuePosition)} in line for this namespace's cap on running executions`,
+      );
     }
     return pending('creating the pod');
   }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Execution } from '../../contract/objects.js';
-import { queuePosition } from '../../operator/capacity.js';
+import { placeInLine, queuePosition } from '../../operator/capacity.js';
 import { at, execution } from './fixtures.js';
 
 function named(name: string, createdAt: number, status?: Execution['status'], namespace = 'tenant-a'): Execution {
@@ -58,5 +58,36 @@ describe('queuePosition', () => {
     assert.ok(late && early);
     assert.equal(queuePosition(early, siblings, 2), 0);
     assert.equal(queuePosition(late, siblings, 2), 1);
+  });
+});
+
+describe('placeInLine', () => {
+  const places: [number, string][] = [
+    [1, '1'],
+    [10, '10'],
+    [11, 'more than 10'],
+    [20, 'more than 10'],
+    [21, 'more than 20'],
+    [50, 'more than 20'],
+    [51, 'more than 50'],
+    [101, 'more than 100'],
+    [499, 'more than 200'],
+    [515, 'more than 500'],
+    [20_001, 'more than 20000'],
+  ];
+  for (const [position, place] of places) {
+    it(`should say ${place} for place ${position}`, () => assert.equal(placeInLine(position), place));
+  }
+
+  it('should change a few times per decade while a line of 2000 moves up, not at every start', () => {
+    const changes = (from: number) => {
+      let count = 0;
+      for (let position = from; position > 1; position -= 1) {
+        if (placeInLine(position - 1) !== placeInLine(position)) count += 1;
+      }
+      return count;
+    };
+    // 9 exact steps below 10, then 10, 20, 50, 100, 200, 500, 1000 (each crossed once).
+    assert.equal(changes(2000), 16);
   });
 });
