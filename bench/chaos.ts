@@ -37,6 +37,7 @@ import {
   undisturbedLatency,
 } from './lib/chaos-figures.js';
 import { type ChaosKind, MIX, PROGRAMS, programOf } from './lib/chaos-mix.js';
+import { percentile } from './lib/probes.js';
 
 type FaultKind = 'operator' | 'gateway' | 'apiserver' | 'etcd' | 'kubelet' | 'containerd';
 const FAULT_KINDS: FaultKind[] = ['operator', 'gateway', 'apiserver', 'etcd', 'kubelet', 'containerd'];
@@ -324,6 +325,11 @@ interface Record_ {
   /** Submissions refused with 429/503 before one was accepted, and creates that got no answer. */
   refused: number;
   unanswered: number;
+  /** Socket.IO connections that failed (refused or timed out) before one was made, and the last error. */
+  connectFailures: number;
+  connectError?: string;
+  /** When the client started, and when its execution was accepted (ms since the campaign's start). */
+  submittedMs: number;
   id?: string;
   acceptedMs?: number;
   finishedMs?: number;
@@ -438,7 +444,9 @@ async function socketClient(record: Record_, gateways: Gateways, deadline: numbe
     let socket: Socket;
     try {
       socket = await connectSocket(gateways.urls[slot] as string);
-    } catch {
+    } catch (error) {
+      record.connectFailures += 1;
+      record.connectError = (error as Error).message;
       slot = 1 - slot;
       await sleep(500);
       continue;
@@ -733,6 +741,8 @@ async function main(): Promise<void> {
         gateway: index % 2,
         refused: 0,
         unanswered: 0,
+        connectFailures: 0,
+        submittedMs: now(),
         exits: 0,
         reattaches: 0,
       };
@@ -893,7 +903,7 @@ async function report(records: Record_[], faults: InjectedFault[], operatorExits
     console.log(
       `| ${kind} | ${ofKind.length} | ${fmt(median(ofKind.map((fault) => fault.recoveredMs - fault.startMs)))} | ${
         touched.length
-      } | ${fmt(median(added))} / ${fmt(Math.max(...added, Number.NaN))} | ${
+      } | ${fmt(median(added))} / ${fmt(percentile(added, 100))} | ${
         touched.filter((record) => record.reattaches > 0).length
       } | ${touched.filter((record) => lost.includes(record)).length} | ${
         touched.filter((record) => duplicated.includes(record)).length
@@ -911,6 +921,21 @@ async function report(records: Record_[], faults: InjectedFault[], operatorExits
     `| submissions refused with 429/503 and sent again | ${records.reduce((sum, r) => sum + r.refused, 0)} |`,
   );
   console.log(`| creates that got no answer (replica killed) and were sent again | ${unanswered} |`);
+  const connectFailures = records.filter((record) => record.connectFailures > 0);
+  console.log(
+    `| Socket.IO connections that failed and were made again (clients) | ${connectFailures.reduce((sum, r) => sum + r.connectFailures, 0)} (${connectFailures.length})${
+      connectFailures.length > 0 ? `; last error: ${connectFailures.at(-1)?.connectError}` : ''
+    } |`,
+  );
+  for (const transport of ['rest', 'socket'] as const) {
+    const waits = accepted
+      .filter((record) => PROGRAMS[record.kind].transport === transport)
+      .map((record) => (record.acceptedMs as number) - record.submittedMs);
+    const fmt = (value: number) => `${(value / 1000).toFixed(1)} s`;
+    console.log(
+      `| ${transport === 'rest' ? 'REST' : 'Socket.IO'}: client start to accepted, p50 / p99 / max | ${fmt(percentile(waits, 50))} / ${fmt(percentile(waits, 99))} / ${fmt(percentile(waits, 100))} |`,
+    );
+  }
   console.log(
     `| Executions in the cluster no client was told of | ${clientless.length} (terminal: ${clientless.filter((e) => TERMINAL.has(e.status?.phase ?? '')).length}) |`,
   );
