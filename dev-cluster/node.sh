@@ -50,6 +50,11 @@ pkgs=()
 command -v runc >/dev/null || pkgs+=(runc)
 [ -x "$CNI_BIN/bridge" ] && [ -x "$CNI_BIN/host-local" ] && [ -x "$CNI_BIN/loopback" ] || pkgs+=(containernetworking-plugins)
 command -v gcc >/dev/null || pkgs+=(gcc libc6-dev)
+if [ "$INSTALL_MODE" = helm ]; then
+  # helm-install.sh builds the gateway/operator image; pod-services.sh routes Services and fences pods.
+  command -v buildah >/dev/null || pkgs+=(buildah)
+  command -v iptables >/dev/null || pkgs+=(iptables)
+fi
 if [ ${#pkgs[@]} -gt 0 ]; then
   command -v apt-get >/dev/null || no_node "missing ${pkgs[*]} and no apt-get to install them"
   log "installing Debian packages: ${pkgs[*]}"

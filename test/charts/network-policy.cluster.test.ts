@@ -7,6 +7,7 @@ import {
   nodeProblem,
   nodeSuiteTitle,
   skipOrFail,
+  skipWithoutRelease,
 } from '../helpers/cluster-suite.js';
 import { findObject, objectsOf } from './rendered.js';
 
@@ -157,10 +158,7 @@ describe(title, function () {
   before(function () {
     if (problem) skipOrFail(this, problem);
     if (!kubectl(['get', 'service', gatewayService, '-n', releaseNamespace]).ok) {
-      process.stderr.write(
-        `      skipped: no Service ${releaseNamespace}/${gatewayService}: the dev cluster runs sandpod as local processes (start it with SANDPOD_DEV_INSTALL=helm)\n`,
-      );
-      this.skip();
+      skipWithoutRelease(this, `no Service ${releaseNamespace}/${gatewayService}`);
     }
     const runtimeClass = kubectl(['get', 'runtimeclass', 'gvisor-network']);
     assert.ok(

@@ -9,6 +9,7 @@ import {
   nodeSuiteTitle,
   repoPath,
   skipOrFail,
+  skipWithoutRelease,
 } from '../helpers/cluster-suite.js';
 
 // The dev cluster installed as a platform team installs sandpod (SANDPOD_DEV_INSTALL=helm,
@@ -118,12 +119,7 @@ describe(title, function () {
     if (problem) skipOrFail(this, problem);
     helmPath();
     const status = h(['status', release, '-n', namespace]);
-    if (!status.ok) {
-      process.stderr.write(
-        `      skipped: no release ${release} in ${namespace}: the dev cluster runs sandpod as local processes (start it with SANDPOD_DEV_INSTALL=helm)\n`,
-      );
-      this.skip();
-    }
+    if (!status.ok) skipWithoutRelease(this, `no release ${release} in ${namespace}`);
     originalDigest = releaseDigest();
   });
 

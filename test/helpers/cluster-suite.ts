@@ -10,7 +10,7 @@ import { startLocal } from './local-process.js';
 // its kubectl. Nothing here starts a cluster; whoever runs the suite decides that. Every object a
 // test run makes lives in a namespace of its own (or is named after the run), deleted at the end.
 
-export { installCrds, kubeconfigPath, kubectl, repoPath, skipOrFail } from './dev-cluster.js';
+export { installCrds, kubeconfigPath, kubectl, repoPath, skipOrFail, skipWithoutRelease } from './dev-cluster.js';
 
 /**
  * Why the dev cluster cannot be used, or undefined when its API server answers. Suites then skip
