@@ -28,10 +28,10 @@ import { toDate } from './time.js';
 import {
   captureWarmOutput,
   endedByLauncher,
-  frameBytes,
   nonceOf,
   warmLogReads,
   warmPodView,
+  warmStdoutBytes,
   wholeOverAttach,
 } from './warm-output.js';
 import { bundleFor, choosePool, claimPatch, isPoolMember, isReady, isWarm, poolSize } from './warm-pool.js';
@@ -275,7 +275,14 @@ export class Reconciler {
       const attached = this.attachedRuns.get(key);
       if (planned?.ok && observed.pod && attached && isWarm(observed.pod) && !hasEnded(observed.pod, execution)) {
         // The launcher's last report came over the attach: the end is known before the kubelet's.
-        const capture = captureWarmOutput(attached, planned.plan.limits, this.policy.status, nonceOf(observed.pod));
+        const { plan } = planned;
+        const capture = captureWarmOutput(
+          attached,
+          plan.limits,
+          this.policy.status,
+          nonceOf(observed.pod),
+          plan.tests?.length,
+        );
         if (capture.report && wholeOverAttach(capture)) {
           observed.output = capture.output;
           const compiled = planned.plan.compileArgv !== undefined;
@@ -440,10 +447,10 @@ export class Reconciler {
       bundle,
       DELIVERY_TIMEOUT_MS,
       {
-        maxBytes: plan.limits.outputBytes + frameBytes(plan),
+        maxBytes: warmStdoutBytes(plan),
         maxMs: (pod.spec?.activeDeadlineSeconds ?? wallDeadlineSeconds(plan, this.policy.pod)) * 1000,
         isWhole: (run) => {
-          const capture = captureWarmOutput(run, plan.limits, this.policy.status, nonceOf(pod));
+          const capture = captureWarmOutput(run, plan.limits, this.policy.status, nonceOf(pod), plan.tests?.length);
           return capture.report !== undefined && wholeOverAttach(capture);
         },
         onOpen: () => this.noteWarmStep(key, 'attached'),
@@ -590,7 +597,7 @@ export class Reconciler {
     for (const read of warmLogReads(plan, this.policy.status)) {
       logs[read.part] = await this.api.readLog(pod.metadata?.namespace ?? '', pod.metadata?.name ?? '', read);
     }
-    return captureWarmOutput(logs, plan.limits, this.policy.status, nonceOf(pod));
+    return captureWarmOutput(logs, plan.limits, this.policy.status, nonceOf(pod), plan.tests?.length);
   }
 
   /** Output is read once, after the pod ended (or when cancelled), and before the pod is deleted. */
