@@ -34,7 +34,17 @@ import {
   warmStdoutBytes,
   wholeOverAttach,
 } from './warm-output.js';
-import { bundleFor, choosePool, claimPatch, isPoolMember, isReady, isWarm, poolSize } from './warm-pool.js';
+import {
+  bundleFor,
+  choosePool,
+  claimPatch,
+  desiredPoolPod,
+  isPoolMember,
+  isReady,
+  isWarm,
+  poolSize,
+  templateOf,
+} from './warm-pool.js';
 
 // reconcile(namespace/name): read the Execution and its pod, make the children the plan calls for,
 // rebuild status from what is there and write it only if it changed. Safe to run any number of
@@ -403,9 +413,20 @@ export class Reconciler {
       poolSize(pool, runtime, this.policy),
     );
     for (const pool of pools) {
+      // Judged tests need the launcher options of the current template (--scratch): a pod made
+      // before it, which the pool replaces on its next pass, serves only plain runs.
+      const template = plan.tests
+        ? templateOf(desiredPoolPod(pool, runtime, poolSize(pool, runtime, this.policy), this.policy.pod))
+        : undefined;
       const ready = this.cache
         .poolPods(namespace, pool.metadata.name)
-        .filter((pod) => isPoolMember(pod, pool) && isReady(pod) && !this.claimed.has(pod.metadata?.name ?? ''));
+        .filter(
+          (pod) =>
+            isPoolMember(pod, pool) &&
+            isReady(pod) &&
+            !this.claimed.has(pod.metadata?.name ?? '') &&
+            (template === undefined || templateOf(pod) === template),
+        );
       // Claimers that start from the same cache spread over the pods rather than all take the first.
       for (const pod of shuffled(ready)) {
         const name = pod.metadata?.name ?? '';

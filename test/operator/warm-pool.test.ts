@@ -682,6 +682,24 @@ describe('Reconciler with a judged Execution on a warm pod', () => {
     );
   });
 
+  it('should go cold rather than run tests on a pool pod made from an older template', async () => {
+    const context = poolWorld(warmPool({ limits: { outputBytes: 4 * 1024 * 1024 } }));
+    await context.poolPass();
+    readyAll(context.world);
+    const { world } = context;
+    for (const pod of world.pods.values()) {
+      if (pod.metadata?.annotations) pod.metadata.annotations['sandpod.dev/pool-template'] = 'older';
+    }
+    const reconciler = new Reconciler(world, world, policy(), silent, () => at(10), { requeue: () => undefined });
+    world.addExecution(execution(spec));
+    await reconciler.reconcile(`${NS}/hello`);
+    assert.equal(world.stored(NS, 'hello')?.status?.warm, undefined);
+    assert.equal(world.podsCreated, 1, 'a cold pod');
+    world.addExecution(execution({}, { metadata: { ...execution().metadata, name: 'plain', uid: 'uid-plain' } }));
+    await reconciler.reconcile(`${NS}/plain`);
+    assert.equal(world.stored(NS, 'plain')?.status?.warm, true, 'a plain run still takes the older pod');
+  });
+
   it('should end from the attach with the same verdicts when every test came whole, else wait for the log', async () => {
     const cold = await coldStatus();
     const { world, reconciler, podName, log } = await warmWorld();
