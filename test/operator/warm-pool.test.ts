@@ -40,6 +40,22 @@ const readyStatus = (): V1Pod['status'] => ({
   ],
 });
 
+/** What the kubelet reports of a pool pod whose launcher ended at 11 s with this report. */
+const ended = (message: string, exitCode = 0): V1Pod['status'] => ({
+  phase: exitCode === 0 ? 'Succeeded' : 'Failed',
+  startTime: at(0),
+  containerStatuses: [
+    {
+      name: 'run',
+      image: '',
+      imageID: '',
+      ready: false,
+      restartCount: 0,
+      state: { terminated: { exitCode, startedAt: at(0), finishedAt: at(11), message } },
+    },
+  ],
+});
+
 function poolWorld(pool = warmPool()) {
   const world = new World();
   world.runtimeObjects.push(runtime(), cRuntime());
@@ -346,22 +362,7 @@ describe('Reconciler with a warm pool', () => {
       error: null,
     };
     world.logs.set(`${podName}/run/Stdout`, '\x1eSP c a 0\n\n\x1eSP c s 0\n\nhi\n');
-    world.setPodStatus(NS, podName, {
-      phase: 'Succeeded',
-      startTime: at(0),
-      containerStatuses: [
-        {
-          name: 'run',
-          image: '',
-          imageID: '',
-          ready: false,
-          restartCount: 0,
-          state: {
-            terminated: { exitCode: 0, startedAt: at(0), finishedAt: at(11), message: JSON.stringify(report) },
-          },
-        },
-      ],
-    });
+    world.setPodStatus(NS, podName, ended(JSON.stringify(report)));
     await reconciler.reconcile(`${NS}/hello`);
     const status = world.stored(NS, 'hello')?.status;
     assert.equal(status?.phase, 'Succeeded');
@@ -401,20 +402,7 @@ describe('Reconciler with a warm pool', () => {
       `${podName}/run/Stdout`,
       `\x1eSP c a 0\n\n\x1eSP c e ${error.length}\n${error}\n\x1eSP c r ${reportText.length}\n${reportText}\n`,
     );
-    world.setPodStatus(NS, podName, {
-      phase: 'Failed',
-      startTime: at(0),
-      containerStatuses: [
-        {
-          name: 'run',
-          image: '',
-          imageID: '',
-          ready: false,
-          restartCount: 0,
-          state: { terminated: { exitCode: 1, startedAt: at(0), finishedAt: at(11), message: JSON.stringify(report) } },
-        },
-      ],
-    });
+    world.setPodStatus(NS, podName, ended(JSON.stringify(report), 1));
     await reconciler.reconcile(`${NS}/hello`);
     const status = world.stored(NS, 'hello')?.status;
     assert.equal(status?.reason, 'CompileError');
@@ -609,20 +597,6 @@ describe('Reconciler with a judged Execution on a warm pod', () => {
     cpuMs: 30,
     memoryPeakKiB: 2050,
   };
-  const ended = (message: string): V1Pod['status'] => ({
-    phase: 'Succeeded',
-    startTime: at(0),
-    containerStatuses: [
-      {
-        name: 'run',
-        image: '',
-        imageID: '',
-        ready: false,
-        restartCount: 0,
-        state: { terminated: { exitCode: 0, startedAt: at(0), finishedAt: at(11), message } },
-      },
-    ],
-  });
 
   async function coldStatus() {
     const world = new World();
