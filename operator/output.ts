@@ -51,7 +51,7 @@ export interface CapturedTest {
  * Bytes of the run log of a tests run: each test's output within its limit in base64, a frame
  * header per 64 KiB chunk of it and its report, with room to spare.
  */
-function testsLogBytes(plan: ExecutionPlan, tests: number): number {
+export function testsLogBytes(plan: ExecutionPlan, tests: number): number {
   const perTest =
     Math.ceil((plan.limits.outputBytes * 4) / 3) + 80 * (2 + Math.ceil(plan.limits.outputBytes / 65_536)) + 2048;
   return tests * perTest + 4096;

@@ -28,13 +28,23 @@ import { toDate } from './time.js';
 import {
   captureWarmOutput,
   endedByLauncher,
-  frameBytes,
   nonceOf,
   warmLogReads,
   warmPodView,
+  warmStdoutBytes,
   wholeOverAttach,
 } from './warm-output.js';
-import { bundleFor, choosePool, claimPatch, isPoolMember, isReady, isWarm, poolSize } from './warm-pool.js';
+import {
+  bundleFor,
+  choosePool,
+  claimPatch,
+  desiredPoolPod,
+  isPoolMember,
+  isReady,
+  isWarm,
+  poolSize,
+  templateOf,
+} from './warm-pool.js';
 
 // reconcile(namespace/name): read the Execution and its pod, make the children the plan calls for,
 // rebuild status from what is there and write it only if it changed. Safe to run any number of
@@ -275,7 +285,14 @@ export class Reconciler {
       const attached = this.attachedRuns.get(key);
       if (planned?.ok && observed.pod && attached && isWarm(observed.pod) && !hasEnded(observed.pod, execution)) {
         // The launcher's last report came over the attach: the end is known before the kubelet's.
-        const capture = captureWarmOutput(attached, planned.plan.limits, this.policy.status, nonceOf(observed.pod));
+        const { plan } = planned;
+        const capture = captureWarmOutput(
+          attached,
+          plan.limits,
+          this.policy.status,
+          nonceOf(observed.pod),
+          plan.tests?.length,
+        );
         if (capture.report && wholeOverAttach(capture)) {
           observed.output = capture.output;
           const compiled = planned.plan.compileArgv !== undefined;
@@ -396,9 +413,20 @@ export class Reconciler {
       poolSize(pool, runtime, this.policy),
     );
     for (const pool of pools) {
+      // Judged tests need the launcher options of the current template (--scratch): a pod made
+      // before it, which the pool replaces on its next pass, serves only plain runs.
+      const template = plan.tests
+        ? templateOf(desiredPoolPod(pool, runtime, poolSize(pool, runtime, this.policy), this.policy.pod))
+        : undefined;
       const ready = this.cache
         .poolPods(namespace, pool.metadata.name)
-        .filter((pod) => isPoolMember(pod, pool) && isReady(pod) && !this.claimed.has(pod.metadata?.name ?? ''));
+        .filter(
+          (pod) =>
+            isPoolMember(pod, pool) &&
+            isReady(pod) &&
+            !this.claimed.has(pod.metadata?.name ?? '') &&
+            (template === undefined || templateOf(pod) === template),
+        );
       // Claimers that start from the same cache spread over the pods rather than all take the first.
       for (const pod of shuffled(ready)) {
         const name = pod.metadata?.name ?? '';
@@ -440,10 +468,10 @@ export class Reconciler {
       bundle,
       DELIVERY_TIMEOUT_MS,
       {
-        maxBytes: plan.limits.outputBytes + frameBytes(plan),
+        maxBytes: warmStdoutBytes(plan),
         maxMs: (pod.spec?.activeDeadlineSeconds ?? wallDeadlineSeconds(plan, this.policy.pod)) * 1000,
         isWhole: (run) => {
-          const capture = captureWarmOutput(run, plan.limits, this.policy.status, nonceOf(pod));
+          const capture = captureWarmOutput(run, plan.limits, this.policy.status, nonceOf(pod), plan.tests?.length);
           return capture.report !== undefined && wholeOverAttach(capture);
         },
         onOpen: () => this.noteWarmStep(key, 'attached'),
@@ -590,7 +618,7 @@ export class Reconciler {
     for (const read of warmLogReads(plan, this.policy.status)) {
       logs[read.part] = await this.api.readLog(pod.metadata?.namespace ?? '', pod.metadata?.name ?? '', read);
     }
-    return captureWarmOutput(logs, plan.limits, this.policy.status, nonceOf(pod));
+    return captureWarmOutput(logs, plan.limits, this.policy.status, nonceOf(pod), plan.tests?.length);
   }
 
   /** Output is read once, after the pod ended (or when cancelled), and before the pod is deleted. */

@@ -1,10 +1,11 @@
 import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import type { Limits } from '../contract/index.js';
 import { CONTAINER } from '../contract/objects.js';
+import { parseTestFrames } from '../sandbox/launcher/frames.js';
 import { type LaunchReport, launcherExitCode } from '../sandbox/launcher/report.js';
 import { parseWarmLog, splitEndFrame, type WarmLog } from '../sandbox/launcher/warm-log.js';
 import type { StatusPolicy } from './config.js';
-import { type CapturedOutput, captureOutput, decodeBounded, type LogRead } from './output.js';
+import { type CapturedOutput, captureOutput, decodeBounded, type LogRead, testsLogBytes } from './output.js';
 import type { ExecutionPlan } from './plan.js';
 import { CLAIMED_AT_ANNOTATION, NONCE_ANNOTATION } from './warm-pool.js';
 
@@ -21,9 +22,17 @@ export function frameBytes(plan: ExecutionPlan): number {
 
 export const nonceOf = (pod: V1Pod) => pod.metadata?.annotations?.[NONCE_ANNOTATION] ?? '';
 
+/** The most bytes of a warm pod's stdout: the run's output (every test's frames), and frameBytes. */
+export function warmStdoutBytes(plan: ExecutionPlan): number {
+  const tests = plan.tests?.length;
+  return (tests ? testsLogBytes(plan, tests) : plan.limits.outputBytes + 1) + frameBytes(plan);
+}
+
 export function warmLogReads(plan: ExecutionPlan, policy: StatusPolicy): LogRead[] {
   const limitBytes = plan.limits.outputBytes + 1;
-  const stdout = { part: 'stdout', container: CONTAINER.run, limitBytes: limitBytes + frameBytes(plan) } as const;
+  const stdout = { part: 'stdout', container: CONTAINER.run, limitBytes: warmStdoutBytes(plan) } as const;
+  // Tests are framed on stdout alone, as on a cold pod (logReads); stderr has only the launcher's.
+  if (plan.tests) return [{ ...stdout, stream: policy.splitStreams ? 'Stdout' : 'All' }];
   return policy.splitStreams
     ? [
         { ...stdout, stream: 'Stdout' },
@@ -32,25 +41,52 @@ export function warmLogReads(plan: ExecutionPlan, policy: StatusPolicy): LogRead
     : [{ ...stdout, stream: 'All' }];
 }
 
+export interface WarmCapture {
+  output: CapturedOutput;
+  log: WarmLog;
+  report?: LaunchReport;
+  /**
+   * Bytes of the run's output in what was read, to hold against the report's outputBytes: the
+   * run's stdout and stderr, or with tests the payloads of their output frames (undefined when
+   * the frames are not intact).
+   */
+  forwarded?: number;
+}
+
 /**
  * The run's output between the launcher's frames, the compile step's log and report, and the
- * launcher's last report when stdout ends with it (labelled with the pod's nonce).
+ * launcher's last report when stdout ends with it (labelled with the pod's nonce). With `tests`,
+ * the run's part is the tests' frames, read as a cold pod's (captureOutput with tests).
  */
 export function captureWarmOutput(
   logs: Partial<Record<LogRead['part'], Uint8Array>>,
   limits: Limits,
   policy: StatusPolicy,
   nonce = '',
-): { output: CapturedOutput; log: WarmLog; report?: LaunchReport } {
+  tests?: number,
+): WarmCapture {
   const stdout = logs.stdout ?? new Uint8Array();
   const log = parseWarmLog(stdout);
   const end = splitEndFrame(stdout.subarray(log.prefixLength), nonce);
-  const output = captureOutput({ stdout: end.output, ...(logs.stderr ? { stderr: logs.stderr } : {}) }, limits, policy);
+  const run = tests ? { stdout: end.output } : { stdout: end.output, ...(logs.stderr ? { stderr: logs.stderr } : {}) };
+  const output = captureOutput(run, limits, policy, tests);
   if (log.compile) {
     const text = Buffer.concat([log.compile.stdout, log.compile.stderr]);
     output.compile = decodeBounded(text, policy.compileOutputChars).text;
   }
-  return { output, log, ...(end.report ? { report: end.report } : {}) };
+  return {
+    output,
+    log,
+    ...(end.report ? { report: end.report } : {}),
+    forwarded: tests ? framedBytes(end.output, tests) : output.runBytes,
+  };
+}
+
+/** The bytes of the tests' output in their frames; undefined when the frames are cut or mixed. */
+function framedBytes(bytes: Uint8Array, tests: number): number | undefined {
+  const frames = parseTestFrames(bytes, tests);
+  if (!frames.intact) return undefined;
+  return frames.tests.reduce((total, test) => total + test.stdout.length + test.stderr.length, 0);
 }
 
 /**
@@ -58,14 +94,15 @@ export function captureWarmOutput(
  * the last step's output. An attach may lose the tail of a stream as it closes; then the kubelet's
  * report and the log are waited for instead.
  */
-export function wholeOverAttach(capture: ReturnType<typeof captureWarmOutput>): boolean {
-  const { report, log, output } = capture;
+export function wholeOverAttach(capture: WarmCapture): boolean {
+  const { report, log, forwarded } = capture;
   if (!report) return false;
   if (!log.runStarted) {
     const compile = log.compile ? log.compile.stdout.length + log.compile.stderr.length : 0;
     return compile === report.outputBytes;
   }
-  return output.runBytes === report.outputBytes;
+  // With tests, the report is their sum, whose outputBytes adds up every test's.
+  return forwarded === report.outputBytes;
 }
 
 /**

@@ -83,11 +83,18 @@ function podLimits(size: PoolSize): Limits {
 /**
  * Whether the pool can serve this plan: each run limit at most the pool's, and scratch exactly the
  * pool's (it is the size of the pod's memory-backed volume: a write past it fails with ENOSPC, and
- * a larger one would let a program write past its own diskMiB). Judged tests are not served warm
- * yet (they need the launcher's --tests in bundle mode).
+ * a larger one would let a program write past its own diskMiB).
+ *
+ * Judged tests run in the one container, and its log (its ephemeral storage) holds every test's
+ * output: a cold pod for N tests has ephemeralStorageMiB(limits, policy, N), the output limit N
+ * times, and a pool pod the pool's output limit once (plus the compile step's, podLimits), with the
+ * same overhead factor; so the N tests' output must fit in the pool's output limit. Their wall
+ * time needs nothing of the pool: a pool pod has no deadline until its claim sets it from this
+ * plan (claimPatch, wallDeadlineSeconds grows with the tests).
  */
 export function fitsPool(plan: ExecutionPlan, size: PoolSize): boolean {
-  if (plan.tests) return false;
+  const runs = plan.tests?.length ?? 1;
+  if (plan.limits.outputBytes * runs > size.limits.outputBytes) return false;
   return LIMIT_NAMES.every((name) =>
     name === 'diskMiB' ? plan.limits[name] === size.limits[name] : plan.limits[name] <= size.limits[name],
   );
@@ -122,6 +129,12 @@ export function desiredPoolPod(pool: WarmPool, runtime: Runtime, size: PoolSize,
       '--open-files',
       String(policy.openFiles),
       ...PROGRAM_ENV_NAMES.flatMap((name) => ['--env', name]),
+      // Emptied between judged tests, as a cold pod's (pod.ts launch); the build directory, which
+      // holds the compiled program, is not among them.
+      '--scratch',
+      PATHS.work,
+      '--scratch',
+      PATHS.tmp,
       '--report',
       TERMINATION_MESSAGE_PATH,
       '--',
@@ -266,6 +279,8 @@ export function bundleFor(plan: ExecutionPlan, policy: PodPolicy, nonce?: string
       ? { compile: { argv: plan.compileArgv, limits: plan.compileLimits, ...bytes(plan.compileLimits) } }
       : {}),
     run: { argv: plan.runArgv, limits: plan.limits, ...bytes(plan.limits) },
+    // Judged: the launcher runs the program once per test, as a cold pod's --tests does.
+    ...(plan.tests ? { tests: plan.tests, stopOnFailure: plan.stopOnFirstFailure === true } : {}),
   };
 }
 

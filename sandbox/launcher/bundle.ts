@@ -26,6 +26,15 @@ export interface Bundle {
   compile?: BundleStep;
   run: BundleStep;
   /**
+   * Judged: the run step once per test, each with its own stdin (absent: empty) and the arguments
+   * after run.argv, framed on stdout as sandpod-launch --tests frames them (frames.ts). Never
+   * with `live`. The launcher empties its --scratch directories and writes `files` afresh before
+   * each test after the first.
+   */
+  tests?: { stdin?: string; args?: string[] }[];
+  /** With tests: none after the first that did not end cleanly (--stop-on-failure 1). */
+  stopOnFailure?: boolean;
+  /**
    * Letters and digits, secret from the program: the launcher ends stdout with the last step's
    * report framed under this label (sandbox/launcher/warm-log.ts, endFrame), for an attach to read.
    */
@@ -56,6 +65,13 @@ export function encodeBundle(bundle: Bundle): Buffer {
   if (bundle.live) parts.push(record('L', [String(bundle.live.gateMs)]));
   if (bundle.compile) parts.push(stepRecord('C', bundle.compile));
   parts.push(stepRecord('R', bundle.run));
+  if (bundle.tests && bundle.tests.length > 0) {
+    parts.push(record('K', [String(bundle.tests.length), bundle.stopOnFailure ? '1' : '0']));
+    // Each test names its index: a bundle sent again replaces tests, never adds them.
+    bundle.tests.forEach((test, index) => {
+      parts.push(record('T', [String(index), test.stdin ?? '', ...(test.args ?? [])]));
+    });
+  }
   parts.push(`${RECORD}G\n`);
   return Buffer.from(parts.join(''), 'utf8');
 }

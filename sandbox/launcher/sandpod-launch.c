@@ -32,7 +32,9 @@
  *     on stdout (write_frame says how), the termination message then the tests' sum; with
  *     --stop-on-failure 1, no test after the first that did not end with exit code 0 (a limit, a
  *     signal, another code, or a program that could not start): the expected outputs never enter
- *     the pod, so a wrong answer is for the operator to find, not this program.
+ *     the pod, so a wrong answer is for the operator to find, not this program;
+ *   - with --bundle 1 (a warm pod), the same steps from a bundle of records on stdin, tests too
+ *     (run_bundle says how), framed on stdout so that one log holds the compile step and the run.
  * When the program ends (or a limit is hit) every process left in the namespace is killed before
  * the report is written, so nothing the program started can overwrite it or outlive the step.
  *
@@ -40,9 +42,9 @@
  *          [--sandbox-memory-bytes N] [--stdin PATH] [--gate-ms N | --live-ms N] [--env NAME]... [--copy-from DIR]
  *          [--tests N --tests-dir DIR [--scratch DIR]... [--stop-on-failure 0|1]] [--cpu-cgroup DIR|none] [--report PATH]
  *          -- PROGRAM [ARG]...
- *        sandpod-launch --bundle 1 [--open-files N] [--env NAME]... [--report PATH] --
- * --bundle 1: a warm pod's launcher; the program, its files, limits and stdin come on stdin
- * (run_bundle says how).
+ *        sandpod-launch --bundle 1 [--open-files N] [--env NAME]... [--scratch DIR]... [--report PATH] --
+ * --bundle 1: a warm pod's launcher; the program, its files, limits, stdin and tests come on stdin
+ * (run_bundle says how); --scratch names what is emptied between tests, as with --tests.
  * --cpu-cgroup names the cgroup directory whose cpu.stat (v2) or cpuacct.usage (v1) counts the
  * step; left out, a container's init uses the hierarchy mounted at /sys/fs/cgroup, which is the
  * container's own (gVisor: the sandbox's own account of its tasks, exited ones included).
@@ -813,37 +815,62 @@ static int ended_cleanly(const struct outcome *out) {
   return !out->error[0] && !out->limit && out->have_status && WIFEXITED(out->status) && WEXITSTATUS(out->status) == 0;
 }
 
+/* Where run_tests finds each test: a cold pod's in files under --tests-dir and its sources in
+ * --copy-from, a warm pod's in its bundle (run_bundle). One loop for both, so a test runs the same
+ * wherever it came from. */
+struct test_source {
+  /* Test i's argv; its stdin as *stdin_path, or as stdin_fd (set, or -1) when the source holds it. */
+  char **(*test)(void *context, long long i, const char **stdin_path);
+  /* Puts the sources afresh into the working directory: 0, or an errno with out->error said. */
+  int (*stage)(void *context, struct outcome *out);
+  void *context;
+};
+
+static char **cold_test(void *context, long long i, const char **stdin_path) {
+  static char arg_buffer[REQUEST_ARGS_BYTES];
+  static char *argv[MAX_ARGS + 1];
+  static char path[4096];
+  const struct options *o = context;
+  snprintf(path, sizeof path, "%s/%lld/stdin", o->tests_dir, i);
+  *stdin_path = access(path, R_OK) == 0 ? path : "/dev/null";
+  return test_argv(o, i, arg_buffer, sizeof arg_buffer, argv);
+}
+
+static int cold_stage(void *context, struct outcome *out) {
+  return stage_sources(context, out);
+}
+
 /* --tests N: the program once per test, each with its own stdin, arguments, limits and output
  * budget, on emptied scratch directories and a fresh copy of the sources; every test's output and
  * report in frames on stdout. The termination report is then the tests' sum: times added up, the
- * largest peak, and the exit of the launcher itself (0, or 127 when it could not go on). With
- * --stop-on-failure the round ends after the first test that did not end cleanly; the tests after
- * it have no frames at all. */
-static int run_tests(const struct options *o, int exits) {
-  static char arg_buffer[REQUEST_ARGS_BYTES];
-  char *argv[MAX_ARGS + 1];
-  struct outcome total = {0};
-  long long started = now_ms(CLOCK_REALTIME), duration = 0, cpu = 0, forwarded = 0;
-  for (long long i = 0; i < o->tests && !total.error[0]; i++) {
+ * largest peak, and the exit of the launcher itself (0, or 127 when it could not go on); *sum is
+ * that report (a warm pod frames it once more, end_frame). With --stop-on-failure the round ends
+ * after the first test that did not end cleanly; the tests after it have no frames at all.
+ * 125 when the launcher itself failed. */
+static int run_tests(const struct options *o, int exits, const struct test_source *source, struct step *sum) {
+  memset(sum, 0, sizeof *sum);
+  struct outcome *total = &sum->out;
+  sum->started = now_ms(CLOCK_REALTIME);
+  for (long long i = 0; i < o->tests && !total->error[0]; i++) {
     frame_test = i;
     struct step r;
     for (int d = 0; i > 0 && d < o->scratch_count; d++) empty_directory(o->scratch[d]);
-    if (i > 0 && stage_sources(o, &total)) break;
-    char stdin_path[4096];
-    snprintf(stdin_path, sizeof stdin_path, "%s/%lld/stdin", o->tests_dir, i);
-    if (access(stdin_path, R_OK) != 0) snprintf(stdin_path, sizeof stdin_path, "/dev/null");
-    if (run_step(o, exits, stdin_path, test_argv(o, i, arg_buffer, sizeof arg_buffer, argv), &r)) return 125;
+    if (i > 0 && source->stage(source->context, total)) break;
+    const char *stdin_path = "/dev/null";
+    char **argv = source->test(source->context, i, &stdin_path);
+    if (run_step(o, exits, stdin_path, argv, &r)) return 125;
     report_frame(&r.out, r.started, r.finished, r.duration, r.cpu, r.forwarded);
-    duration += r.duration;
-    cpu += r.cpu;
-    forwarded += r.forwarded;
-    if (r.out.peak_kib > total.peak_kib) total.peak_kib = r.out.peak_kib;
+    sum->duration += r.duration;
+    sum->cpu += r.cpu;
+    sum->forwarded += r.forwarded;
+    if (r.out.peak_kib > total->peak_kib) total->peak_kib = r.out.peak_kib;
     if (o->stop_on_failure && !ended_cleanly(&r.out)) break;
   }
-  total.have_status = !total.error[0];
-  total.status = 0;
-  report(o, &total, started, now_ms(CLOCK_REALTIME), duration, cpu, forwarded);
-  return exit_code_of(&total);
+  total->have_status = !total->error[0];
+  total->status = 0;
+  sum->finished = now_ms(CLOCK_REALTIME);
+  report(o, total, sum->started, sum->finished, sum->duration, sum->cpu, sum->forwarded);
+  return exit_code_of(total);
 }
 
 /* --bundle: a warm pod's launcher starts before any program exists and reads it from stdin, which
@@ -858,13 +885,26 @@ static int run_tests(const struct options *o, int exits) {
  *   N nonce               letters and digits that label the last report on stdout (end_frame)
  *   L gate_ms             the run step's stdin is live: it comes after the bundle as records of its
  *                         own (relay_records), and the run waits up to gate_ms for the first one
- *   G                     the bundle is complete: compile, then run
+ *   K count stop          the run step is judged: it runs once per test, as --tests count does
+ *                         (run_tests), with --stop-on-failure stop (0 or 1)
+ *   T index stdin arg...  test index (0 to count-1): its stdin and the arguments after the run
+ *                         step's argv; the index is explicit so that a bundle sent again replaces
+ *                         a test rather than adds one
+ *   G                     the bundle is complete: compile, then run; with K, only once every test
+ *                         from 0 to count-1 came (a G before that waits for the bundle sent again)
  * An empty frame "c a" says the bundle arrived; the compile step's output and report go to stdout
- * as frames of test "c" (write_frame), then one empty frame "c s" that says the run starts; everything after it is the run's own output,
- * as a cold pod's log. The termination report is that of the last step that ran; with a nonce,
- * it also ends stdout as the frame "<nonce> r". */
+ * as frames of test "c" (write_frame), then one empty frame "c s" that says the run starts;
+ * everything after it is the run's own output, as a cold pod's log: the program's output as it is,
+ * or with K the tests' frames exactly as --tests writes them. Between tests the --scratch
+ * directories are emptied and the F files written afresh, as a cold pod copies its sources; the
+ * compile step's output is not in a scratch directory, so it stays. Tests bring their own stdin,
+ * so L is ignored in a bundle with K (the operator never sends both: judged runs are not
+ * interactive). The termination report is that of the last step that ran (with K, the tests' sum);
+ * with a nonce, it also ends stdout as the frame "<nonce> r". */
 #define BUNDLE_LINE_MAX (8 * 1024 * 1024)
 #define BUNDLE_FILES 64
+/* REQUEST_BOUNDS.tests in contract/request.ts. */
+#define BUNDLE_TESTS 100
 
 struct bundle_step {
   int present;
@@ -872,10 +912,30 @@ struct bundle_step {
   char *argv[MAX_ARGS + 1];
 };
 
+/* Fields point into their record, which is kept for the life of the process. */
+struct bundle_file {
+  const char *name, *content;
+  long long length;
+};
+
+struct bundle_test {
+  int present;
+  const char *stdin_content;
+  long long stdin_length;
+  char **args;
+  int arg_count;
+};
+
 struct bundle {
   struct bundle_step compile, run;
   int stdin_fd;
   int complete;
+  /* Kept to be written afresh before each test after the first. */
+  struct bundle_file files[BUNDLE_FILES];
+  int file_count;
+  /* Record K: how many tests (0: one plain run) and whether the first failure ends them. */
+  long long test_count, stop_on_failure;
+  struct bundle_test tests[BUNDLE_TESTS];
   /* Record L: the run's stdin is live, and how long the run waits for its first record. */
   int live;
   long long live_gate_ms;
@@ -922,11 +982,13 @@ static long long base64_decode(char *text, size_t length) {
   return (long long)out;
 }
 
-/* Splits a record's fields at spaces and decodes each; the number of fields, or -1. */
+/* Splits a record's fields at spaces and decodes each; the number of fields, or -1. A space at the
+ * end is an empty last field (an empty stdin or argument encodes to nothing). */
 static int record_fields(char *text, char **fields, long long *lengths, int max) {
   int n = 0;
   char *at = text;
-  while (*at && n < max) {
+  if (!*at) return 0;
+  while (n < max) {
     char *end = strchr(at, ' ');
     size_t length = end ? (size_t)(end - at) : strlen(at);
     if (end) *end = 0;
@@ -955,6 +1017,34 @@ static int plain_file_name(const char *name) {
   return 1;
 }
 
+static void write_bundle_file(const struct bundle_file *f) {
+  int out = open(f->name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (out >= 0) {
+    write_all(out, f->content, (size_t)f->length);
+    close(out);
+  }
+}
+
+/* A file of the bundle, written now and remembered (once per name, a bundle sent again replaces). */
+static void take_file(struct bundle *b, const char *name, const char *content, long long length) {
+  int i = 0;
+  while (i < b->file_count && strcmp(b->files[i].name, name) != 0) i++;
+  struct bundle_file f = {.name = name, .content = content, .length = length};
+  if (i < BUNDLE_FILES) {
+    b->files[i] = f;
+    if (i == b->file_count) b->file_count++;
+  }
+  write_bundle_file(&f);
+}
+
+/* Whether the bundle holds every test record K announced. */
+static int tests_complete(const struct bundle *b) {
+  for (long long i = 0; i < b->test_count; i++) {
+    if (!b->tests[i].present) return 0;
+  }
+  return 1;
+}
+
 static void apply_record(struct bundle *b, char *record) {
   char tag = record[0];
   char *rest = record[1] == ' ' ? record + 2 : record + 1;
@@ -962,14 +1052,31 @@ static void apply_record(struct bundle *b, char *record) {
   static long long lengths[MAX_ARGS + 8];
   int n = record_fields(rest, fields, lengths, MAX_ARGS + 6);
   if (n < 0) return;
-  if (tag == 'G' && b->run.present) {
+  if (tag == 'G' && b->run.present && tests_complete(b)) {
     b->complete = 1;
   } else if (tag == 'F' && n == 2 && plain_file_name(fields[0]) && (long long)strlen(fields[0]) == lengths[0]) {
-    int out = open(fields[0], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (out >= 0) {
-      write_all(out, fields[1], (size_t)lengths[1]);
-      close(out);
-    }
+    take_file(b, fields[0], fields[1], lengths[1]);
+  } else if (tag == 'K' && n == 2) {
+    long long count, stop;
+    /* A second K (a bundle sent again) must say the same: tests are never added or dropped. */
+    if (!whole_number(fields[0], &count) || !whole_number(fields[1], &stop) || count < 1 || count > BUNDLE_TESTS ||
+        stop > 1 || (b->test_count && b->test_count != count))
+      return;
+    b->test_count = count;
+    b->stop_on_failure = stop;
+  } else if (tag == 'T' && n >= 2) {
+    long long index;
+    if (!whole_number(fields[0], &index) || index >= BUNDLE_TESTS) return;
+    struct bundle_test *t = &b->tests[index];
+    char **args = realloc(t->args, (size_t)(n - 2 + 1) * sizeof *args);
+    if (!args) return;
+    for (int i = 2; i < n; i++) args[i - 2] = fields[i];
+    args[n - 2] = NULL;
+    t->args = args;
+    t->arg_count = n - 2;
+    t->stdin_content = fields[1];
+    t->stdin_length = lengths[1];
+    t->present = 1;
   } else if (tag == 'N' && n == 1 && lengths[0] > 0 && lengths[0] < (long long)sizeof b->nonce) {
     for (const char *c = fields[0]; *c; c++) {
       if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9'))) return;
@@ -1120,6 +1227,34 @@ static int live_stdin(long long gate_ms) {
   return data[0];
 }
 
+/* A warm pod's tests (record K) as run_tests takes them. */
+static char **bundle_test(void *context, long long i, const char **stdin_path) {
+  static char *argv[MAX_ARGS + 1];
+  const struct bundle *b = context;
+  const struct bundle_test *t = &b->tests[i];
+  int count = 0;
+  for (; b->run.argv[count] && count < MAX_ARGS; count++) argv[count] = b->run.argv[count];
+  for (int a = 0; a < t->arg_count && count < MAX_ARGS; a++) argv[count++] = t->args[a];
+  argv[count] = NULL;
+  /* As record I: the test's stdin in memory, from its start. */
+  if (stdin_fd >= 0) close(stdin_fd);
+  stdin_fd = memfd_create("stdin", MFD_CLOEXEC);
+  if (stdin_fd >= 0) {
+    write_all(stdin_fd, t->stdin_content, (size_t)t->stdin_length);
+    lseek(stdin_fd, 0, SEEK_SET);
+  }
+  /* Without memory for it, no input rather than the launcher's own stdin. */
+  *stdin_path = "/dev/null";
+  return argv;
+}
+
+static int bundle_stage(void *context, struct outcome *out) {
+  (void)out; /* writing a file that fits the scratch cannot fail short of the platform failing */
+  const struct bundle *b = context;
+  for (int i = 0; i < b->file_count; i++) write_bundle_file(&b->files[i]);
+  return 0;
+}
+
 static int run_bundle(struct options *o, int exits) {
   struct bundle b;
   memset(&b, 0, sizeof b);
@@ -1149,7 +1284,7 @@ static int run_bundle(struct options *o, int exits) {
       return exit_code_of(&r.out);
     }
   }
-  if (b.live) {
+  if (b.live && !b.test_count) {
     /* Waited for after the compile step, which runs meanwhile; the gate's writer then sees the
      * whole run, from the frame below on. */
     b.stdin_fd = live_stdin(b.live_gate_ms);
@@ -1165,6 +1300,14 @@ static int run_bundle(struct options *o, int exits) {
   o->output_bytes = b.run.output_bytes;
   o->pids = b.run.pids;
   o->sandbox_memory_bytes = b.run.memory_bytes;
+  if (b.test_count) {
+    o->tests = b.test_count;
+    o->stop_on_failure = b.stop_on_failure;
+    struct test_source tests = {.test = bundle_test, .stage = bundle_stage, .context = &b};
+    int code = run_tests(o, exits, &tests, &r);
+    if (code != 125) end_frame(&b, &r);
+    return code;
+  }
   stdin_fd = b.stdin_fd;
   if (run_step(o, exits, "/dev/null", b.run.argv, &r)) return 125;
   report(o, &r.out, r.started, r.finished, r.duration, r.cpu, r.forwarded);
@@ -1209,7 +1352,11 @@ int main(int argc, char **argv) {
     fprintf(stderr, "sandpod-launch: %s\n", staged.error);
     return 127;
   }
-  if (o.tests) return run_tests(&o, exits);
+  if (o.tests) {
+    struct test_source files = {.test = cold_test, .stage = cold_stage, .context = &o};
+    struct step sum;
+    return run_tests(&o, exits, &files, &sum);
+  }
 
   struct step r;
   if (run_step(&o, exits, o.stdin_path, o.argv, &r)) return 125;

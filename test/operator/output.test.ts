@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { captureOutput, decodeBounded, logReads } from '../../operator/output.js';
 import { planExecution } from '../../operator/plan.js';
+import { captureWarmOutput, frameBytes, warmLogReads, wholeOverAttach } from '../../operator/warm-output.js';
 import { cRuntime, execution, policy, runtime } from './fixtures.js';
 
 const limits = { wallTimeMs: 1000, cpuTimeMs: 1000, memoryMiB: 64, pids: 8, outputBytes: 10, diskMiB: 8 };
@@ -84,5 +85,71 @@ describe('logReads', () => {
       reads.map((read) => read.stream),
       ['All'],
     );
+  });
+});
+
+describe('warm output of judged tests', () => {
+  const frame = (label: string | number, kind: 'o' | 'e' | 'r', text: string) => {
+    const payload = Buffer.from(text).toString('base64');
+    return `\x1eSP ${label} ${kind} ${payload.length}\n${payload}\n`;
+  };
+  const report = (outputBytes: number) =>
+    JSON.stringify({
+      sandpodLaunch: 1,
+      startedAt: '2026-01-01T10:00:01.250Z',
+      finishedAt: '2026-01-01T10:00:01.260Z',
+      durationMs: 10,
+      cpuMs: 4,
+      memoryPeakKiB: 2048,
+      outputBytes,
+      limit: null,
+      exitCode: 0,
+      signal: null,
+      error: null,
+    });
+  const tests =
+    frame(0, 'o', 'one\n') +
+    frame(0, 'e', 'warn\n') +
+    frame(0, 'r', report(9)) +
+    frame(1, 'o', 'two\n') +
+    frame(1, 'r', report(4));
+  const compile = frame('c', 'o', 'compiled\n') + frame('c', 'r', report(9));
+  const warmLog = `\x1eSP c a 0\n\n${compile}\x1eSP c s 0\n\n${tests}${frame('n0nce', 'r', report(13))}`;
+  const statusPolicy = policy().status;
+
+  it("should read the run's part of a warm log as the tests' frames, as a cold pod's log is read", () => {
+    const warm = captureWarmOutput({ stdout: bytes(warmLog) }, limits, statusPolicy, 'n0nce', 2);
+    const cold = captureOutput({ stdout: bytes(tests), compile: bytes('compiled\n') }, limits, statusPolicy, 2);
+    assert.deepEqual(warm.output, cold);
+    assert.equal(warm.output.tests?.[1]?.stdout, 'two\n');
+    assert.equal(warm.report?.outputBytes, 13);
+    assert.equal(warm.forwarded, 13, 'every test output byte, for wholeOverAttach');
+    assert.equal(wholeOverAttach(warm), true);
+  });
+
+  it('should not take a warm tests log as whole when a frame is cut or a test is missing', () => {
+    const cut = warmLog.replace(frame(1, 'o', 'two\n'), frame(1, 'o', 'two\n').slice(0, 12));
+    assert.equal(wholeOverAttach(captureWarmOutput({ stdout: bytes(cut) }, limits, statusPolicy, 'n0nce', 2)), false);
+    const lost = warmLog.replace(frame(1, 'o', 'two\n') + frame(1, 'r', report(4)), '');
+    assert.equal(wholeOverAttach(captureWarmOutput({ stdout: bytes(lost) }, limits, statusPolicy, 'n0nce', 2)), false);
+  });
+
+  it("should read a warm tests run's stdout alone, with room for every test's frames", () => {
+    const result = planExecution(
+      execution({
+        tests: [
+          { stdin: '1', expectedOutput: '1' },
+          { stdin: '2', expectedOutput: '2' },
+        ],
+      }),
+      runtime(),
+      policy(),
+    );
+    assert.ok(result.ok);
+    const [cold] = logReads(result.plan, statusPolicy);
+    const reads = warmLogReads(result.plan, statusPolicy);
+    assert.equal(reads.length, 1);
+    assert.equal(reads[0]?.stream, cold?.stream);
+    assert.equal(reads[0]?.limitBytes, (cold?.limitBytes ?? 0) + frameBytes(result.plan));
   });
 });

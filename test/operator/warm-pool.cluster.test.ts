@@ -25,6 +25,8 @@ interface Status {
   podName?: string;
   warm?: boolean;
   compile?: { exitCode?: number; output?: string };
+  tests?: { name?: string; reason?: string; stdout?: string }[];
+  testsPassed?: string;
 }
 
 interface PodList {
@@ -225,6 +227,39 @@ describe('WarmPools on the dev cluster (needs a node)', function () {
     assert.equal(status.stdout, 'hello cold\n');
     assert.equal(status.warm, undefined);
     assert.equal(status.podName, 'too-big-run');
+  });
+
+  it('should judge tests in a warm pod that fits them with the verdicts a cold pod gives', async () => {
+    // The pool pod's log holds three tests of the default 1 MiB output limit.
+    createPool('judge', 'python', 1, { outputBytes: 4 * 1024 * 1024 });
+    await poolReady('judge', 1);
+    const judged = (limits: Record<string, number> = {}) => ({
+      runtime: runtimeName('python'),
+      source: 'import sys\nn = int(sys.stdin.read())\nprint(n * 2 if n != 2 else 5, *sys.argv[1:])\n',
+      tests: [
+        { name: 'one', stdin: '1\n', expectedOutput: '2\n' },
+        { name: 'two', stdin: '2\n', expectedOutput: '4\n' },
+        { name: 'three', stdin: '3\n', args: ['x'], expectedOutput: '6 x\n' },
+      ],
+      ...(Object.keys(limits).length > 0 ? { limits } : {}),
+    });
+    createExecution('warm-judged', judged());
+    // Above the pool's memory: the same tests on a cold pod.
+    createExecution('cold-judged', judged({ memoryMiB: 512 }));
+    const [warm, cold] = await endOf(['warm-judged', 'cold-judged']);
+    assert.equal(warm?.warm, true, warm?.message);
+    assert.equal(cold?.warm, undefined);
+    const verdicts = (status?: Status) => status?.tests?.map((test) => [test.name, test.reason, test.stdout]);
+    assert.deepEqual(verdicts(warm), [
+      ['one', 'Accepted', '2\n'],
+      ['two', 'WrongAnswer', '5\n'],
+      ['three', 'Accepted', '6 x\n'],
+    ]);
+    assert.deepEqual(verdicts(warm), verdicts(cold));
+    assert.equal(warm?.reason, cold?.reason);
+    assert.equal(warm?.reason, 'WrongAnswer');
+    assert.equal(warm?.testsPassed, cold?.testsPassed);
+    kubectl(['delete', 'wp', 'judge', '-n', namespace]);
   });
 
   it('should replace a pool pod that is killed', async () => {

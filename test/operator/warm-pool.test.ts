@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import type { V1Pod } from '@kubernetes/client-node';
 import winston from 'winston';
 import { LABELS, type WarmPool } from '../../contract/objects.js';
+import { ephemeralStorageMiB, PATHS, wallDeadlineSeconds } from '../../operator/pod.js';
 import { PoolReconciler } from '../../operator/pool-reconciler.js';
 import { Reconciler } from '../../operator/reconciler.js';
 import {
+  bundleFor,
   claimPatch,
   desiredPoolPod,
   fitsPool,
@@ -12,6 +14,7 @@ import {
   planPool,
   poolSize,
 } from '../../operator/warm-pool.js';
+import { encodeBundle } from '../../sandbox/launcher/bundle.js';
 import { at, cRuntime, execution, policy, runtime } from './fixtures.js';
 import { World } from './world.js';
 
@@ -34,6 +37,22 @@ const readyStatus = (): V1Pod['status'] => ({
   conditions: [{ type: 'Ready', status: 'True' }],
   containerStatuses: [
     { name: 'run', image: '', imageID: '', ready: true, restartCount: 0, state: { running: { startedAt: at(0) } } },
+  ],
+});
+
+/** What the kubelet reports of a pool pod whose launcher ended at 11 s with this report. */
+const ended = (message: string, exitCode = 0): V1Pod['status'] => ({
+  phase: exitCode === 0 ? 'Succeeded' : 'Failed',
+  startTime: at(0),
+  containerStatuses: [
+    {
+      name: 'run',
+      image: '',
+      imageID: '',
+      ready: false,
+      restartCount: 0,
+      state: { terminated: { exitCode, startedAt: at(0), finishedAt: at(11), message } },
+    },
   ],
 });
 
@@ -86,8 +105,67 @@ describe('warm pool pods', () => {
     assert.equal(fitsPool(plan, size), true);
     assert.equal(fitsPool({ ...plan, limits: { ...size.limits, memoryMiB: 256 } }, size), false);
     assert.equal(fitsPool({ ...plan, interactive: true }, size), true);
-    assert.equal(fitsPool({ ...plan, tests: [{ stdin: '', args: [] }] }, size), false);
+    assert.equal(fitsPool({ ...plan, tests: [{ stdin: '', args: [] }] }, size), true);
     assert.equal(fitsPool({ ...plan, limits: { ...size.limits, diskMiB: size.limits.diskMiB - 1 } }, size), false);
+  });
+
+  it("should serve judged tests warm only when every test's output fits the pool pod's log", () => {
+    const pool = warmPool({ limits: { outputBytes: 3 * 1024 * 1024 } });
+    const size = poolSize(pool, runtime(), policy());
+    const tests = [{ stdin: '1\n' }, { stdin: '2\n' }, { stdin: '3\n', args: ['x'] }];
+    const plan = {
+      limits: { ...size.limits, outputBytes: 1024 * 1024 },
+      files: [],
+      runArgv: ['x'],
+      interactive: false,
+    };
+    assert.equal(fitsPool({ ...plan, tests }, size), true, 'three tests of 1 MiB in a log of 3 MiB');
+    assert.equal(fitsPool({ ...plan, tests: [...tests, { stdin: '4\n' }] }, size), false, 'a fourth does not fit');
+    // The same comparison as the cold pod's ephemeral storage for N tests, with the same factor.
+    const pod = desiredPoolPod(pool, runtime(), size, policy().pod);
+    const coldMiB = ephemeralStorageMiB(plan.limits, policy().pod, tests.length);
+    assert.equal(pod.spec?.containers[0]?.resources?.limits?.['ephemeral-storage'], `${coldMiB}Mi`);
+    assert.ok(
+      ephemeralStorageMiB(plan.limits, policy().pod, tests.length + 1) > coldMiB,
+      'a plan that does not fit would need more',
+    );
+  });
+
+  it("should set a claimed pod's deadline for every test of a judged plan", () => {
+    const size = poolSize(warmPool(), runtime(), policy());
+    const plan = { limits: { ...size.limits, wallTimeMs: 2000 }, files: [], runArgv: ['x'], interactive: false };
+    const tests = Array.from({ length: 5 }, () => ({ stdin: '' }));
+    const pod = { metadata: { resourceVersion: '1' }, status: { startTime: at(0) } } as V1Pod;
+    const one = claimPatch(pod, execution(), plan, policy().pod, at(10), 'n0nce').spec.activeDeadlineSeconds;
+    const five = claimPatch(pod, execution(), { ...plan, tests }, policy().pod, at(10), 'n0nce').spec
+      .activeDeadlineSeconds;
+    assert.equal(five - one, 4 * 2, 'two seconds more per test');
+    assert.equal(five, 10 + wallDeadlineSeconds({ ...plan, tests }, policy().pod), 'as a cold pod, plus the wait');
+  });
+
+  it('should empty the work and tmp directories between tests, not the build directory', () => {
+    const pool = warmPool({ runtime: 'c' });
+    const command = desiredPoolPod(pool, cRuntime(), poolSize(pool, cRuntime(), policy()), policy().pod).spec
+      ?.containers[0]?.command;
+    const scratch = (command ?? []).flatMap((arg, index) => (arg === '--scratch' ? [command?.[index + 1]] : []));
+    assert.deepEqual(scratch, [PATHS.work, PATHS.tmp]);
+  });
+
+  it("should put the plan's tests in the bundle, each under its index, with stop-on-failure", () => {
+    const size = poolSize(warmPool(), runtime(), policy());
+    const tests = [{ stdin: '1\n' }, { args: ['a', 'b'] }];
+    const plan = { limits: size.limits, files: [], runArgv: ['x'], interactive: false, tests };
+    const bundle = bundleFor({ ...plan, stopOnFirstFailure: true }, policy().pod);
+    assert.deepEqual(bundle.tests, tests);
+    assert.equal(bundle.stopOnFailure, true);
+    assert.equal(bundleFor(plan, policy().pod).stopOnFailure, false);
+    const b64 = (text: string) => Buffer.from(text).toString('base64');
+    const encoded = encodeBundle(bundle).toString();
+    assert.ok(encoded.includes(`\x1eK ${b64('2')} ${b64('1')}\n`));
+    assert.ok(encoded.includes(`\x1eT ${b64('0')} ${b64('1\n')}\n`));
+    assert.ok(encoded.includes(`\x1eT ${b64('1')}  ${b64('a')} ${b64('b')}\n`), 'an empty stdin, then the args');
+    assert.ok(encoded.endsWith('\x1eG\n'));
+    assert.equal(bundleFor({ ...plan, tests: undefined }, policy().pod).tests, undefined);
   });
 
   it('should count pods being created so that a stale cache never makes more than replicas', () => {
@@ -284,22 +362,7 @@ describe('Reconciler with a warm pool', () => {
       error: null,
     };
     world.logs.set(`${podName}/run/Stdout`, '\x1eSP c a 0\n\n\x1eSP c s 0\n\nhi\n');
-    world.setPodStatus(NS, podName, {
-      phase: 'Succeeded',
-      startTime: at(0),
-      containerStatuses: [
-        {
-          name: 'run',
-          image: '',
-          imageID: '',
-          ready: false,
-          restartCount: 0,
-          state: {
-            terminated: { exitCode: 0, startedAt: at(0), finishedAt: at(11), message: JSON.stringify(report) },
-          },
-        },
-      ],
-    });
+    world.setPodStatus(NS, podName, ended(JSON.stringify(report)));
     await reconciler.reconcile(`${NS}/hello`);
     const status = world.stored(NS, 'hello')?.status;
     assert.equal(status?.phase, 'Succeeded');
@@ -339,20 +402,7 @@ describe('Reconciler with a warm pool', () => {
       `${podName}/run/Stdout`,
       `\x1eSP c a 0\n\n\x1eSP c e ${error.length}\n${error}\n\x1eSP c r ${reportText.length}\n${reportText}\n`,
     );
-    world.setPodStatus(NS, podName, {
-      phase: 'Failed',
-      startTime: at(0),
-      containerStatuses: [
-        {
-          name: 'run',
-          image: '',
-          imageID: '',
-          ready: false,
-          restartCount: 0,
-          state: { terminated: { exitCode: 1, startedAt: at(0), finishedAt: at(11), message: JSON.stringify(report) } },
-        },
-      ],
-    });
+    world.setPodStatus(NS, podName, ended(JSON.stringify(report), 1));
     await reconciler.reconcile(`${NS}/hello`);
     const status = world.stored(NS, 'hello')?.status;
     assert.equal(status?.reason, 'CompileError');
@@ -507,5 +557,136 @@ describe('Reconciler with a held attach', () => {
     await reconciler.reconcile(`${NS}/hello`);
     assert.equal(world.stored(NS, 'hello')?.status?.phase, 'Running', 'not judged from 9000 of 20000 bytes');
     assert.ok(world.pods.has(`${NS}/${podName}`));
+  });
+});
+
+describe('Reconciler with a judged Execution on a warm pod', () => {
+  const spec = {
+    tests: [
+      { name: 'one', stdin: '1\n', expectedOutput: '2\n' },
+      { stdin: '2\n', expectedOutput: '4\n', args: ['x'] },
+      { stdin: '3\n', expectedOutput: '6\n' },
+    ],
+  };
+  const testReport = (index: number, outputBytes: number) => ({
+    sandpodLaunch: 1,
+    startedAt: new Date(at(10).getTime() + index * 100).toISOString(),
+    finishedAt: new Date(at(10).getTime() + index * 100 + 40).toISOString(),
+    durationMs: 40,
+    cpuMs: 10,
+    memoryPeakKiB: 2048 + index,
+    outputBytes,
+    limit: null,
+    exitCode: 0,
+    signal: null,
+    error: null,
+  });
+  const frame = (label: string | number, kind: 'o' | 'e' | 'r', text: string) => {
+    const payload = Buffer.from(text).toString('base64');
+    return `\x1eSP ${label} ${kind} ${payload.length}\n${payload}\n`;
+  };
+  // The second test answers wrong; the launcher never knows, and runs the third.
+  const outputs = ['2\n', '5\n', '6\n'];
+  const testsLog = outputs
+    .map((out, index) => frame(index, 'o', out) + frame(index, 'r', JSON.stringify(testReport(index, out.length))))
+    .join('');
+  const sum = {
+    ...testReport(0, 6),
+    finishedAt: at(11).toISOString(),
+    durationMs: 120,
+    cpuMs: 30,
+    memoryPeakKiB: 2050,
+  };
+
+  async function coldStatus() {
+    const world = new World();
+    world.runtimeObjects.push(runtime());
+    const reconciler = new Reconciler(world, world, policy(), silent, () => at(10));
+    world.addExecution(execution(spec));
+    await reconciler.reconcile(`${NS}/hello`);
+    const podName = [...world.pods.values()][0]?.metadata?.name ?? '';
+    world.logs.set(`${podName}/run/Stdout`, testsLog);
+    world.setPodStatus(NS, podName, ended(JSON.stringify(sum)));
+    await reconciler.reconcile(`${NS}/hello`);
+    return world.stored(NS, 'hello')?.status;
+  }
+
+  async function warmWorld() {
+    const context = poolWorld(warmPool({ limits: { outputBytes: 4 * 1024 * 1024 } }));
+    await context.poolPass();
+    readyAll(context.world);
+    const { world } = context;
+    const reconciler = new Reconciler(world, world, policy(), silent, () => at(10), { requeue: () => undefined });
+    world.addExecution(execution(spec));
+    await reconciler.reconcile(`${NS}/hello`);
+    const podName = world.stored(NS, 'hello')?.status?.podName ?? '';
+    const nonce = world.pods.get(`${NS}/${podName}`)?.metadata?.annotations?.['sandpod.dev/end-nonce'] ?? '';
+    const log = `\x1eSP c a 0\n\n\x1eSP c s 0\n\n${testsLog}${frame(nonce, 'r', JSON.stringify(sum))}`;
+    return { world, reconciler, podName, log };
+  }
+
+  /** What a warm and a cold run of the same tests must agree on. */
+  const judged = (status: Awaited<ReturnType<typeof coldStatus>>) => ({
+    phase: status?.phase,
+    reason: status?.reason,
+    testsPassed: status?.testsPassed,
+    tests: status?.tests,
+    durationMs: status?.durationMs,
+    usage: status?.usage,
+    exitCode: status?.exitCode,
+  });
+
+  it('should send the tests in the bundle and end with the verdicts a cold pod gives, from the log', async () => {
+    const cold = await coldStatus();
+    assert.equal(cold?.reason, 'WrongAnswer');
+    const { world, reconciler, podName, log } = await warmWorld();
+    assert.equal(world.stored(NS, 'hello')?.status?.warm, true);
+    assert.equal(world.podsCreated, 0, 'no cold pod');
+    const bundle = world.bundles.get(podName)?.[0]?.toString() ?? '';
+    assert.equal(bundle.split('\x1eT ').length - 1, 3, 'one record per test');
+    world.logs.set(`${podName}/run/Stdout`, log);
+    world.setPodStatus(NS, podName, ended(JSON.stringify(sum)));
+    await reconciler.reconcile(`${NS}/hello`);
+    const warm = world.stored(NS, 'hello')?.status;
+    assert.equal(warm?.warm, true);
+    assert.deepEqual(judged(warm), judged(cold));
+    assert.deepEqual(
+      warm?.tests?.map((test) => test.reason),
+      ['Accepted', 'WrongAnswer', 'Accepted'],
+    );
+  });
+
+  it('should go cold rather than run tests on a pool pod made from an older template', async () => {
+    const context = poolWorld(warmPool({ limits: { outputBytes: 4 * 1024 * 1024 } }));
+    await context.poolPass();
+    readyAll(context.world);
+    const { world } = context;
+    for (const pod of world.pods.values()) {
+      if (pod.metadata?.annotations) pod.metadata.annotations['sandpod.dev/pool-template'] = 'older';
+    }
+    const reconciler = new Reconciler(world, world, policy(), silent, () => at(10), { requeue: () => undefined });
+    world.addExecution(execution(spec));
+    await reconciler.reconcile(`${NS}/hello`);
+    assert.equal(world.stored(NS, 'hello')?.status?.warm, undefined);
+    assert.equal(world.podsCreated, 1, 'a cold pod');
+    world.addExecution(execution({}, { metadata: { ...execution().metadata, name: 'plain', uid: 'uid-plain' } }));
+    await reconciler.reconcile(`${NS}/plain`);
+    assert.equal(world.stored(NS, 'plain')?.status?.warm, true, 'a plain run still takes the older pod');
+  });
+
+  it('should end from the attach with the same verdicts when every test came whole, else wait for the log', async () => {
+    const cold = await coldStatus();
+    const { world, reconciler, podName, log } = await warmWorld();
+    // An attach that lost the middle of the frames is not the whole run.
+    const cut = log.replace(testsLog, testsLog.slice(0, 40) + testsLog.slice(60));
+    world.follows.get(podName)?.onEnd({ stdout: Buffer.from(cut, 'latin1'), stderr: Buffer.alloc(0) });
+    await reconciler.reconcile(`${NS}/hello`);
+    assert.equal(world.stored(NS, 'hello')?.status?.phase, 'Running', 'not judged from cut frames');
+    world.follows.get(podName)?.onEnd({ stdout: Buffer.from(log, 'latin1'), stderr: Buffer.alloc(0) });
+    await reconciler.reconcile(`${NS}/hello`);
+    const warm = world.stored(NS, 'hello')?.status;
+    assert.equal(warm?.warm, true);
+    assert.deepEqual(judged(warm), judged(cold));
+    assert.equal(world.pods.has(`${NS}/${podName}`), false, 'judged before the kubelet said so, and deleted');
   });
 });

@@ -582,6 +582,142 @@ describe('sandpod-launch (needs root and gcc)', function () {
       assert.equal(result.report.exitCode, 0);
     });
 
+    describe('with tests (records K and T)', () => {
+      /** The tests' frames between the launcher's "c s" frame and its end frame under the nonce. */
+      function testsOf(result: Launched, count: number) {
+        const stdout = Buffer.from(result.stdout, 'latin1');
+        const log = parseWarmLog(stdout);
+        const end = splitEndFrame(stdout.subarray(log.prefixLength), 'n0nce');
+        return { log, end, ...parseTestFrames(end.output, count) };
+      }
+      const text = (bytes: Uint8Array | undefined) => Buffer.from(bytes ?? []).toString('utf8');
+
+      it('should run each test with its stdin and args on emptied scratch and fresh files, the build kept', async () => {
+        const work = workDir();
+        const tmp = mkdtempSync(join(dir, 'tmp-'));
+        const build = mkdtempSync(join(dir, 'build-'));
+        // Each test sees the files as sent, leaves marks in both scratch directories, and edits a.sh.
+        const program = `ls; ls "${tmp}"; cat "${build}/prog"; read n; echo "n=$n args=$*"; touch mark "${tmp}/mark"; echo changed > a.sh; echo warn >&2`;
+        const bundle = encodeBundle({
+          files: [{ name: 'a.sh', content: program }],
+          compile: { argv: ['sh', '-c', `echo built > "${build}/prog"`], limits },
+          run: { argv: ['sh', 'a.sh', 'first'], limits },
+          tests: [{ stdin: '5\n' }, { stdin: '7\n', args: ['x', 'two words'] }],
+          nonce: 'n0nce',
+        });
+        const result = await launch(
+          ['--bundle', '1', '--env', 'PATH', '--scratch', work, '--scratch', tmp],
+          [],
+          {},
+          work,
+          (stdin) => stdin.end(bundle),
+        );
+        const { log, end, tests: ran, intact } = testsOf(result, 2);
+        assert.equal(log.compile?.report?.exitCode, 0);
+        assert.equal(log.runStarted, true);
+        assert.equal(intact, true);
+        assert.deepEqual(
+          ran.map((test) => text(test.stdout)),
+          ['a.sh\nbuilt\nn=5 args=first\n', 'a.sh\nbuilt\nn=7 args=first x two words\n'],
+        );
+        assert.deepEqual(
+          ran.map((test) => text(test.stderr)),
+          ['warn\n', 'warn\n'],
+        );
+        assert.deepEqual(
+          ran.map((test) => test.report?.exitCode),
+          [0, 0],
+        );
+        // The termination report is the tests' sum, and the end frame says the same.
+        assert.deepEqual(end.report, result.report);
+        const reports = ran.map((test) => test.report as LaunchReport);
+        assert.equal(
+          result.report.outputBytes,
+          reports.reduce((total, report) => total + report.outputBytes, 0),
+        );
+        assert.equal(
+          result.report.durationMs,
+          reports.reduce((total, report) => total + report.durationMs, 0),
+        );
+        assert.equal(result.report.exitCode, 0);
+        assert.equal(result.exitCode, 0);
+      });
+
+      it('should run no test after the first that failed when told to stop on failure', async () => {
+        const work = workDir();
+        const bundle = encodeBundle({
+          files: [{ name: 'a.sh', content: 'read what; echo "$what"; [ "$what" = fail ] && exit 3; exit 0\n' }],
+          run: { argv: ['sh', 'a.sh'], limits },
+          tests: [{ stdin: 'ok\n' }, { stdin: 'fail\n' }, { stdin: 'ok\n' }],
+          stopOnFailure: true,
+          nonce: 'n0nce',
+        });
+        const result = await launch(['--bundle', '1', '--env', 'PATH', '--scratch', work], [], {}, work, (stdin) =>
+          stdin.end(bundle),
+        );
+        const { end, tests: ran, intact } = testsOf(result, 3);
+        assert.equal(intact, true);
+        assert.deepEqual(
+          ran.map((test) => [text(test.stdout), test.report?.exitCode]),
+          [
+            ['ok\n', 0],
+            ['fail\n', 3],
+            ['', undefined],
+          ],
+        );
+        assert.deepEqual(end.report, result.report);
+        assert.equal(result.report.exitCode, 0);
+      });
+
+      it('should run each test once when the bundle comes again, and wait for a test that is missing', async () => {
+        const work = workDir();
+        const whole = encodeBundle({
+          files: [{ name: 'a.sh', content: 'read n; echo "n=$n"\n' }],
+          run: { argv: ['sh', 'a.sh'], limits },
+          tests: [{ stdin: '1\n' }, { stdin: '2\n' }],
+          nonce: 'n0nce',
+        });
+        // The first attempt lost test 1 but got to G: no run may start before the bundle is whole.
+        const secondTest = whole.indexOf('\x1eT MQ==');
+        const lost = Buffer.concat([
+          whole.subarray(0, secondTest),
+          whole.subarray(whole.indexOf('\n', secondTest) + 1),
+        ]);
+        const result = await launch(['--bundle', '1', '--env', 'PATH', '--scratch', work], [], {}, work, (stdin) =>
+          stdin.end(Buffer.concat([lost, whole, whole])),
+        );
+        const stdout = Buffer.from(result.stdout, 'latin1');
+        const { end, tests: ran, intact } = testsOf(result, 2);
+        assert.equal(intact, true);
+        assert.deepEqual(
+          ran.map((test) => text(test.stdout)),
+          ['n=1\n', 'n=2\n'],
+        );
+        // Exactly two test reports: nothing ran twice.
+        const headers = stdout.toString('latin1').split('\x1eSP ');
+        assert.equal(headers.filter((header) => /^\d+ r /.test(header)).length, 2);
+        assert.ok(end.report);
+      });
+
+      it('should take an empty stdin and an empty last argument as given', async () => {
+        const work = workDir();
+        const bundle = encodeBundle({
+          files: [{ name: 'a.sh', content: 'echo "$#:$2."; cat\n' }],
+          run: { argv: ['sh', 'a.sh'], limits },
+          tests: [{}, { args: ['a', ''] }],
+          nonce: 'n0nce',
+        });
+        const result = await launch(['--bundle', '1', '--env', 'PATH', '--scratch', work], [], {}, work, (stdin) =>
+          stdin.write(bundle),
+        );
+        const { tests: ran } = testsOf(result, 2);
+        assert.deepEqual(
+          ran.map((test) => text(test.stdout)),
+          ['0:.\n', '2:.\n'],
+        );
+      });
+    });
+
     it('should refuse a file name with a path in it', async () => {
       const outside = encodeBundle({
         files: [{ name: '../x', content: 'no' }],
