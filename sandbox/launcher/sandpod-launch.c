@@ -1283,6 +1283,12 @@ static int run_bundle(struct options *o, int exits) {
       end_frame(&b, &r);
       return exit_code_of(&r.out);
     }
+    /* A cold pod compiles in a container of its own, on read-only sources: its run never sees what
+     * the compiler left beside them (caches in HOME, objects, TMPDIR). Here the compiler ran in the
+     * working directory, so the scratch directories are emptied and the files written afresh; what
+     * the run needs was built into the build directory, which is not among them. */
+    for (int d = 0; d < o->scratch_count; d++) empty_directory(o->scratch[d]);
+    bundle_stage(&b, NULL);
   }
   if (b.live && !b.test_count) {
     /* Waited for after the compile step, which runs meanwhile; the gate's writer then sees the

@@ -600,7 +600,9 @@ describe('sandpod-launch (needs root and gcc)', function () {
         const program = `ls; ls "${tmp}"; cat "${build}/prog"; read n; echo "n=$n args=$*"; touch mark "${tmp}/mark"; echo changed > a.sh; echo warn >&2`;
         const bundle = encodeBundle({
           files: [{ name: 'a.sh', content: program }],
-          compile: { argv: ['sh', '-c', `echo built > "${build}/prog"`], limits },
+          // What the compiler leaves beside the sources and in TMPDIR is gone by the first test, as
+          // a cold pod's separate compile container leaves nothing there.
+          compile: { argv: ['sh', '-c', `echo built > "${build}/prog"; touch leftover "${tmp}/leftover"`], limits },
           run: { argv: ['sh', 'a.sh', 'first'], limits },
           tests: [{ stdin: '5\n' }, { stdin: '7\n', args: ['x', 'two words'] }],
           nonce: 'n0nce',
