@@ -30,6 +30,10 @@ const SAMPLES = Number(process.env.BENCH_WARM_SAMPLES ?? 20);
 const THROUGHPUT_RUNS = Number(process.env.BENCH_WARM_THROUGHPUT_RUNS ?? 40);
 const CONCURRENCY = 4;
 const POD_CPUS = Number(process.env.BENCH_WARM_POD_CPUS ?? 0.25);
+/** What each pod requests, when less than POD_CPUS: it may burst to POD_CPUS on idle cores. */
+const POD_CPU_REQUEST = process.env.BENCH_WARM_POD_CPU_REQUEST
+  ? Number(process.env.BENCH_WARM_POD_CPU_REQUEST)
+  : undefined;
 const POOL_SIZE = { python: 4, c: 2 } as const;
 /** The pool's memory; a cold request asks for one MiB more. */
 const POOL_MEMORY_MIB = 256;
@@ -59,7 +63,11 @@ async function startOperator(dir: string): Promise<Child> {
     leaderElection: { enabled: false },
     metrics: { host: '127.0.0.1', port: 0 },
     shutdownGraceMs: 2_000,
-    pod: { runtimeClassName: runtimeClassExists('gvisor') ? 'gvisor' : '', cpus: POD_CPUS },
+    pod: {
+      runtimeClassName: runtimeClassExists('gvisor') ? 'gvisor' : '',
+      cpus: POD_CPUS,
+      ...(POD_CPU_REQUEST === undefined ? {} : { cpuRequest: POD_CPU_REQUEST }),
+    },
     queue: { workers: 16 },
   });
   const operator = new Child('operator/main.ts', { SANDPOD_OPERATOR_CONFIG: config, LOG_LEVEL: 'info' });
@@ -280,7 +288,7 @@ async function main(): Promise<void> {
     for (const mode of MODES) await restWait(gateway.url, { ...HELLO, limits: limitsOf(mode) });
     const { samples, socketSteps, restSteps } = await oneAtATime(gateway.url, operator);
     console.log(
-      `\nOne at a time, ${SAMPLES} samples per row; pods ${POD_CPUS} CPU, ${POOL_MEMORY_MIB} MiB (cold: ${POOL_MEMORY_MIB + 1})\n`,
+      `\nOne at a time, ${SAMPLES} samples per row; pods ${POD_CPUS} CPU${POD_CPU_REQUEST === undefined ? '' : ` (${POD_CPU_REQUEST} requested)`}, ${POOL_MEMORY_MIB} MiB (cold: ${POOL_MEMORY_MIB + 1})\n`,
     );
     console.log('| mode | path | p50 | p99 | samples |');
     console.log('| --- | --- | --- | --- | --- |');

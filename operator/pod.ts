@@ -296,14 +296,17 @@ function seccompProfile(policy: PodPolicy) {
     : { type: 'RuntimeDefault' };
 }
 
-/** Requests equal limits: the pod is Guaranteed, and the scheduler reserves what it may use. */
+/**
+ * Requests equal limits: the pod is Guaranteed, and the scheduler reserves what it may use; only
+ * CPU may be requested below its limit (policy.cpuRequest), for pods that burst on idle cores.
+ */
 export function resources(limits: Limits, policy: PodPolicy, runs = 1) {
   const amounts = {
     cpu: String(policy.cpus),
     memory: `${limits.memoryMiB}Mi`,
     'ephemeral-storage': `${ephemeralStorageMiB(limits, policy, runs)}Mi`,
   };
-  return { requests: amounts, limits: { ...amounts } };
+  return { requests: { ...amounts, cpu: String(policy.cpuRequest ?? policy.cpus) }, limits: amounts };
 }
 
 /**

@@ -279,6 +279,7 @@ describe('helm chart charts/sandpod', function () {
       assert.deepEqual(file.pod.tolerations, [
         { key: 'sandpod.dev/executions', operator: 'Exists', effect: 'NoSchedule' },
       ]);
+      assert.equal(file.pod.cpuRequest, 0.25);
       assert.equal(file.capacity.maxRunningPerNamespace, 16);
       assert.equal(file.status.podStartTimeoutSeconds, 300, 'operator.config is merged over the chart');
     });

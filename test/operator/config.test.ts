@@ -16,6 +16,8 @@ describe('operator configuration', () => {
       (error: unknown) => error instanceof OperatorConfigError && /pod\.seccomp/.test(error.message),
     );
     assert.throws(() => parseOperatorConfig({ pod: { uid: 0 } }), /pod\.uid/);
+    assert.throws(() => parseOperatorConfig({ pod: { cpus: 0.5, cpuRequest: 1 } }), /pod\.cpuRequest.*at most cpus/);
+    assert.equal(parseOperatorConfig({ pod: { cpus: 1, cpuRequest: 0.25 } }).pod.cpuRequest, 0.25);
   });
 
   it('should take the Lease namespace from POD_NAMESPACE and the watch scope from WATCH_NAMESPACE', () => {

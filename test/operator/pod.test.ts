@@ -153,6 +153,14 @@ describe('desiredPod', () => {
     });
   }
 
+  it('should request less CPU than the limit when cpuRequest says so, and nothing else below its limit', () => {
+    const run = build({}, runtime(), { pod: { cpus: 1, cpuRequest: 0.25 } }).pod.spec?.containers[0];
+    assert.equal(run?.resources?.requests?.cpu, '0.25');
+    assert.equal(run?.resources?.limits?.cpu, '1');
+    assert.equal(run?.resources?.requests?.memory, run?.resources?.limits?.memory);
+    assert.equal(run?.resources?.requests?.['ephemeral-storage'], run?.resources?.limits?.['ephemeral-storage']);
+  });
+
   it('should give the compile step its own limits when the runtime compiles', () => {
     const { pod } = build({ runtime: 'c', source: 'int main(){}' }, cRuntime());
     assert.equal(pod.spec?.initContainers?.[0]?.resources?.limits?.memory, '512Mi');
