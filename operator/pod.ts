@@ -376,17 +376,15 @@ export function launch(
     ...(watchMemory ? ['--sandbox-memory-bytes', String(limits.memoryMiB * 1024 * 1024)] : []),
     ...stdinArgs,
     ...PROGRAM_ENV_NAMES.flatMap((name) => ['--env', name]),
-    ...(copySourcesFrom ? ['--copy-from', copySourcesFrom] : []),
+    // The run step's scratch, emptied before it starts (and between tests): a container the
+    // kubelet starts again in the same pod finds nothing of an attempt the runtime lost.
+    ...(copySourcesFrom ? ['--copy-from', copySourcesFrom, '--scratch', PATHS.work, '--scratch', PATHS.tmp] : []),
     ...(tests
       ? [
           '--tests',
           String(tests.count),
           '--tests-dir',
           PATHS.tests,
-          '--scratch',
-          PATHS.work,
-          '--scratch',
-          PATHS.tmp,
           // Only a test that did not end cleanly stops the round in the pod: the expected outputs
           // never reach it, so the tests after a wrong answer run and the operator skips them.
           ...(tests.stopOnFailure ? ['--stop-on-failure', '1'] : []),

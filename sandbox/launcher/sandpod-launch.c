@@ -40,11 +40,12 @@
  *
  * Usage: sandpod-launch [--wall-ms N] [--cpu-ms N] [--output-bytes N] [--pids N] [--open-files N]
  *          [--sandbox-memory-bytes N] [--stdin PATH] [--gate-ms N | --live-ms N] [--env NAME]... [--copy-from DIR]
- *          [--tests N --tests-dir DIR [--scratch DIR]... [--stop-on-failure 0|1]] [--cpu-cgroup DIR|none] [--report PATH]
+ *          [--scratch DIR]... [--tests N --tests-dir DIR [--stop-on-failure 0|1]] [--cpu-cgroup DIR|none] [--report PATH]
  *          -- PROGRAM [ARG]...
  *        sandpod-launch --bundle 1 [--open-files N] [--env NAME]... [--scratch DIR]... [--report PATH] --
  * --bundle 1: a warm pod's launcher; the program, its files, limits, stdin and tests come on stdin
- * (run_bundle says how); --scratch names what is emptied between tests, as with --tests.
+ * (run_bundle says how). --scratch names a directory emptied before the step starts (a container
+ * started again in the same pod finds nothing of the attempt before it) and between tests.
  * --cpu-cgroup names the cgroup directory whose cpu.stat (v2) or cpuacct.usage (v1) counts the
  * step; left out, a container's init uses the hierarchy mounted at /sys/fs/cgroup, which is the
  * container's own (gVisor: the sandbox's own account of its tasks, exited ones included).
@@ -1340,6 +1341,11 @@ int main(int argc, char **argv) {
     perror("sandpod-launch: setting up");
     return 125;
   }
+  /* A step starts on empty scratch directories: the kubelet starts a container again in the same
+   * pod when the container runtime lost its first attempt (containerd restarting as it started
+   * it), and the pod's volumes keep what that attempt left, such as its copy of the sources, which
+   * the copy below refuses to overwrite, and whatever the program wrote. */
+  for (int d = 0; d < o.scratch_count; d++) empty_directory(o.scratch[d]);
   if (o.bundle) return run_bundle(&o, exits);
   int early = o.gate_ms ? await_gate(o.gate_ms) : -1;
   if (early >= 0 && relay_stdin((unsigned char)early) < 0) {

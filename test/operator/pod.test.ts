@@ -253,6 +253,14 @@ describe('desiredPod', () => {
     });
   });
 
+  it("should have the run step's launcher empty its scratch before it starts, and the compile step's none", () => {
+    const { pod } = build({ runtime: 'c', source: 'int main(){}' }, cRuntime());
+    const run = pod.spec?.containers[0]?.command ?? [];
+    const at = run.indexOf('--scratch');
+    assert.deepEqual(run.slice(at, at + 4), ['--scratch', PATHS.work, '--scratch', PATHS.tmp]);
+    assert.ok(!pod.spec?.initContainers?.[0]?.command?.includes('--scratch'), 'the compiler works in the build dir');
+  });
+
   it('should never put the source or stdin into the pod spec itself', () => {
     const secretText = 'print("the secret sauce 8d1f")';
     const { pod } = build({ source: secretText, stdin: 'stdin-payload-77aa' });
@@ -273,16 +281,7 @@ describe('desiredPod', () => {
     const run = pod.spec?.containers[0];
     const command = run?.command ?? [];
     const at = command.indexOf('--tests');
-    assert.deepEqual(command.slice(at, at + 8), [
-      '--tests',
-      '3',
-      '--tests-dir',
-      PATHS.tests,
-      '--scratch',
-      PATHS.work,
-      '--scratch',
-      PATHS.tmp,
-    ]);
+    assert.deepEqual(command.slice(at, at + 4), ['--tests', '3', '--tests-dir', PATHS.tests]);
     assert.ok(!command.includes('-v'), 'the spec args go with each test that has none');
     assert.ok(!command.includes('--stop-on-failure'), 'without stopOnFirstFailure every test runs');
     assert.deepEqual(

@@ -347,6 +347,26 @@ describe('sandpod-launch (needs root and gcc)', function () {
     assert.equal(result.stdout, 'main.py\nprint(1)\nx\n');
   });
 
+  it('should start on emptied scratch, so a container started again in its pod finds nothing of the attempt before', async () => {
+    const source = mkdtempSync(join(dir, 'source-'));
+    const work = mkdtempSync(join(dir, 'work-'));
+    const tmp = mkdtempSync(join(dir, 'tmp-'));
+    writeFileSync(join(source, 'main.py'), 'print(1)\n');
+    // What a first attempt left: its copy of the source (changed by its program), and its files.
+    writeFileSync(join(work, 'main.py'), 'changed by the first attempt\n');
+    mkdirSync(join(work, 'out'));
+    writeFileSync(join(work, 'out', 'partial'), 'x');
+    writeFileSync(join(tmp, 'left'), 'x');
+    const result = await launch(
+      ['--copy-from', source, '--scratch', work, '--scratch', tmp],
+      ['sh', '-c', `ls -A && ls -A "${tmp}" && cat main.py`],
+      {},
+      work,
+    );
+    assert.equal(result.report.error, null);
+    assert.equal(result.stdout, 'main.py\nprint(1)\n');
+  });
+
   it('should run each test on emptied scratch with its own stdin, args and limits when --tests is given', async () => {
     const source = mkdtempSync(join(dir, 'source-'));
     const work = mkdtempSync(join(dir, 'work-'));
