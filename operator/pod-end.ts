@@ -79,10 +79,11 @@ function runOutcome(
     return failed('SystemError', `the node's container runtime did not see the program end: ${UNSEEN_EXIT}`);
   }
   if (run.reason === 'ContainerCannotRun' || run.reason === 'StartError') {
-    return failed(
-      'SystemError',
-      `the program could not start: ${run.message ?? run.reason}; check the Runtime's run argv`,
-    );
+    const message = run.message ?? run.reason;
+    // The argv is at fault only when the runtime could not exec it; else the runtime itself failed
+    // (a shim killed or a start cancelled by a containerd or kubelet restart).
+    const why = EXEC_FAILURE.test(message) ? "check the Runtime's run argv" : "the node's container runtime failed";
+    return failed('SystemError', `the program could not start: ${message}; ${why}`);
   }
   const step = stepReport(run, report);
   const verdict = runVerdict(step, limits);
@@ -118,6 +119,9 @@ function compileFailure(
   const exitCode = limitOf(step) === null && verdict.reason === 'CompileError' ? (end?.exitCode ?? null) : null;
   return { ...ended(verdict), exitCode };
 }
+
+/** What runc and runsc say when the argv itself cannot be executed. */
+const EXEC_FAILURE = /not found|no such file or directory|permission denied|exec format error/i;
 
 const UNSEEN_EXIT =
   'it reported exit code 255, reason Unknown, as containerd does for a task that ended while it was down; the output may be incomplete';

@@ -279,6 +279,24 @@ const endings: EndCase[] = [
     reason: 'SystemError',
     message: /python3.*run argv/,
   },
+  {
+    name: 'a container whose start a containerd restart cut short',
+    pod: pod({
+      phase: 'Failed',
+      containerStatuses: [
+        container('run', {
+          terminated: {
+            exitCode: 128,
+            reason: 'StartError',
+            message: 'failed to create containerd task: failed to start shim: start failed: : signal: killed: unknown',
+          },
+        }),
+      ],
+    }),
+    phase: 'Failed',
+    reason: 'SystemError',
+    message: /signal: killed: unknown; the node's container runtime failed$/,
+  },
 ];
 
 describe('statusFrom', () => {
