@@ -2,6 +2,7 @@ import type { V1ContainerState, V1ContainerStatus, V1Pod } from '@kubernetes/cli
 import type { ExecutionSpec } from '../../contract/crd.js';
 import type { Execution, Runtime } from '../../contract/objects.js';
 import { type Policy, parseOperatorConfig } from '../../operator/config.js';
+import type { LaunchReport } from '../../sandbox/launcher/report.js';
 
 // Objects for the operator's unit tests, built the way the API server would hand them over.
 
@@ -72,3 +73,18 @@ export function pod(status: V1Pod['status'], createdSecondsAfterT0 = 0): V1Pod {
     status,
   };
 }
+
+/** A report sandpod-launch writes for a step that ended by itself with exit code 0. */
+export const LAUNCH_REPORT: LaunchReport = {
+  sandpodLaunch: 1,
+  startedAt: '2026-01-01T10:00:01.250Z',
+  finishedAt: '2026-01-01T10:00:01.260Z',
+  durationMs: 10,
+  cpuMs: 4,
+  memoryPeakKiB: 2048,
+  outputBytes: 2,
+  limit: null,
+  exitCode: 0,
+  signal: null,
+  error: null,
+};

@@ -4,24 +4,10 @@ import { judgedTests } from '../../operator/judging.js';
 import { failed, type Outcome } from '../../operator/outcome.js';
 import { captureOutput } from '../../operator/output.js';
 import type { LaunchReport } from '../../sandbox/launcher/report.js';
-import { execution, policy } from './fixtures.js';
+import { execution, LAUNCH_REPORT, policy } from './fixtures.js';
 
 const statusPolicy = policy().status;
 const completed: Outcome = { phase: 'Succeeded', reason: 'Completed', message: '', exitCode: 0, signal: null };
-
-const REPORT: LaunchReport = {
-  sandpodLaunch: 1,
-  startedAt: '2026-01-01T10:00:01.250Z',
-  finishedAt: '2026-01-01T10:00:01.260Z',
-  durationMs: 10,
-  cpuMs: 4,
-  memoryPeakKiB: 2048,
-  outputBytes: 2,
-  limit: null,
-  exitCode: 0,
-  signal: null,
-  error: null,
-};
 
 /** The run log of a tests run as the launcher frames it. */
 function frames(...parts: [number, 'o' | 'e' | 'r', string][]): Uint8Array {
@@ -32,7 +18,7 @@ function frames(...parts: [number, 'o' | 'e' | 'r', string][]): Uint8Array {
     }),
   );
 }
-const report = (fields: Partial<LaunchReport> = {}) => JSON.stringify({ ...REPORT, ...fields });
+const report = (fields: Partial<LaunchReport> = {}) => JSON.stringify({ ...LAUNCH_REPORT, ...fields });
 
 describe('judgedTests', () => {
   const spec = {

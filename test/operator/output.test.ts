@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { captureOutput, decodeBounded, logReads } from '../../operator/output.js';
 import { planExecution } from '../../operator/plan.js';
 import { captureWarmOutput, frameBytes, warmLogReads, wholeOverAttach } from '../../operator/warm-output.js';
-import { cRuntime, execution, policy, runtime } from './fixtures.js';
+import { cRuntime, execution, LAUNCH_REPORT, policy, runtime } from './fixtures.js';
 
 const limits = { wallTimeMs: 1000, cpuTimeMs: 1000, memoryMiB: 64, pids: 8, outputBytes: 10, diskMiB: 8 };
 const bytes = (text: string) => new TextEncoder().encode(text);
@@ -93,20 +93,7 @@ describe('warm output of judged tests', () => {
     const payload = Buffer.from(text).toString('base64');
     return `\x1eSP ${label} ${kind} ${payload.length}\n${payload}\n`;
   };
-  const report = (outputBytes: number) =>
-    JSON.stringify({
-      sandpodLaunch: 1,
-      startedAt: '2026-01-01T10:00:01.250Z',
-      finishedAt: '2026-01-01T10:00:01.260Z',
-      durationMs: 10,
-      cpuMs: 4,
-      memoryPeakKiB: 2048,
-      outputBytes,
-      limit: null,
-      exitCode: 0,
-      signal: null,
-      error: null,
-    });
+  const report = (outputBytes: number) => JSON.stringify({ ...LAUNCH_REPORT, outputBytes });
   const tests =
     frame(0, 'o', 'one\n') +
     frame(0, 'e', 'warn\n') +

@@ -41,7 +41,7 @@ const readyStatus = (): V1Pod['status'] => ({
 });
 
 /** What the kubelet reports of a pool pod whose launcher ended at 11 s with this report. */
-const ended = (message: string, exitCode = 0): V1Pod['status'] => ({
+const ended = (message: string, exitCode = 0, reason?: string): V1Pod['status'] => ({
   phase: exitCode === 0 ? 'Succeeded' : 'Failed',
   startTime: at(0),
   containerStatuses: [
@@ -51,7 +51,7 @@ const ended = (message: string, exitCode = 0): V1Pod['status'] => ({
       imageID: '',
       ready: false,
       restartCount: 0,
-      state: { terminated: { exitCode, startedAt: at(0), finishedAt: at(11), message } },
+      state: { terminated: { exitCode, ...(reason ? { reason } : {}), startedAt: at(0), finishedAt: at(11), message } },
     },
   ],
 });
@@ -421,20 +421,7 @@ describe('Reconciler with a warm pool', () => {
     const podName = world.stored(NS, 'hello')?.status?.podName ?? '';
     // The launcher took the program and started the compiler; nothing more reached the log.
     world.logs.set(`${podName}/run/Stdout`, '\x1eSP c a 0\n\n');
-    world.setPodStatus(NS, podName, {
-      phase: 'Failed',
-      startTime: at(0),
-      containerStatuses: [
-        {
-          name: 'run',
-          image: '',
-          imageID: '',
-          ready: false,
-          restartCount: 0,
-          state: { terminated: { exitCode: 137, reason: 'OOMKilled', startedAt: at(0), finishedAt: at(12) } },
-        },
-      ],
-    });
+    world.setPodStatus(NS, podName, ended('', 137, 'OOMKilled'));
     await reconciler.reconcile(`${NS}/hello`);
     const status = world.stored(NS, 'hello')?.status;
     assert.equal(status?.reason, 'CompileError', JSON.stringify(status));
