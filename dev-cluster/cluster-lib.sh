@@ -37,7 +37,7 @@ case "$INSTALL_MODE" in local|helm) ;; *) echo "SANDPOD_DEV_INSTALL must be loca
 # The node is named localhost: kubelet refuses a loopback node IP, so the
 # apiserver reaches the kubelet through the node's Hostname address instead.
 NODE_NAME="${SANDPOD_DEV_NODE_NAME:-localhost}"
-KCM_CONTROLLERS="${SANDPOD_DEV_KCM_CONTROLLERS:-garbage-collector-controller,namespace-controller,job-controller,cronjob-controller,ttl-after-finished-controller,serviceaccount-token-controller,serviceaccount-controller,root-ca-certificate-publisher-controller,clusterrole-aggregation-controller,pod-garbage-collector-controller,replicaset-controller,deployment-controller,daemonset-controller,endpointslice-controller,resourcequota-controller,node-lifecycle-controller,taint-eviction-controller}"
+KCM_CONTROLLERS="${SANDPOD_DEV_KCM_CONTROLLERS:-garbage-collector-controller,namespace-controller,job-controller,cronjob-controller,ttl-after-finished-controller,serviceaccount-token-controller,serviceaccount-controller,root-ca-certificate-publisher-controller,clusterrole-aggregation-controller,pod-garbage-collector-controller,replicaset-controller,deployment-controller,daemonset-controller,endpointslice-controller,resourcequota-controller,node-lifecycle-controller,taint-eviction-controller,disruption-controller}"
 
 # pid of a running component, or nothing. The pid file holds "pid path-of-binary";
 # a pid is only trusted while /proc/<pid>/exe still points at that binary.
