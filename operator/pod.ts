@@ -297,6 +297,13 @@ function seccompProfile(policy: PodPolicy) {
 }
 
 /**
+ * The run step's scratch directories, for the launcher to empty before the step, between tests and
+ * (warm pods) after a compile step; the build directory, which holds the compiled program, is not
+ * among them.
+ */
+export const RUN_SCRATCH_ARGS = ['--scratch', PATHS.work, '--scratch', PATHS.tmp];
+
+/**
  * Requests equal limits: the pod is Guaranteed, and the scheduler reserves what it may use; only
  * CPU may be requested below its limit (policy.cpuRequest), for pods that burst on idle cores.
  */
@@ -378,7 +385,7 @@ export function launch(
     ...PROGRAM_ENV_NAMES.flatMap((name) => ['--env', name]),
     // The run step's scratch, emptied before it starts (and between tests): a container the
     // kubelet starts again in the same pod finds nothing of an attempt the runtime lost.
-    ...(copySourcesFrom ? ['--copy-from', copySourcesFrom, '--scratch', PATHS.work, '--scratch', PATHS.tmp] : []),
+    ...(copySourcesFrom ? ['--copy-from', copySourcesFrom, ...RUN_SCRATCH_ARGS] : []),
     ...(tests
       ? [
           '--tests',

@@ -285,14 +285,7 @@ export class Reconciler {
       const attached = this.attachedRuns.get(key);
       if (planned?.ok && observed.pod && attached && isWarm(observed.pod) && !hasEnded(observed.pod, execution)) {
         // The launcher's last report came over the attach: the end is known before the kubelet's.
-        const { plan } = planned;
-        const capture = captureWarmOutput(
-          attached,
-          plan.limits,
-          this.policy.status,
-          nonceOf(observed.pod),
-          plan.tests?.length,
-        );
+        const capture = this.warmCapture(attached, planned.plan, observed.pod);
         if (capture.report && wholeOverAttach(capture)) {
           observed.output = capture.output;
           const compiled = planned.plan.compileArgv !== undefined;
@@ -471,7 +464,7 @@ export class Reconciler {
         maxBytes: warmStdoutBytes(plan),
         maxMs: (pod.spec?.activeDeadlineSeconds ?? wallDeadlineSeconds(plan, this.policy.pod)) * 1000,
         isWhole: (run) => {
-          const capture = captureWarmOutput(run, plan.limits, this.policy.status, nonceOf(pod), plan.tests?.length);
+          const capture = this.warmCapture(run, plan, pod);
           return capture.report !== undefined && wholeOverAttach(capture);
         },
         onOpen: () => this.noteWarmStep(key, 'attached'),
@@ -618,6 +611,11 @@ export class Reconciler {
     for (const read of warmLogReads(plan, this.policy.status)) {
       logs[read.part] = await this.api.readLog(pod.metadata?.namespace ?? '', pod.metadata?.name ?? '', read);
     }
+    return this.warmCapture(logs, plan, pod);
+  }
+
+  /** A warm pod's output, from its log or its attach, read for this plan. */
+  private warmCapture(logs: Partial<Record<LogRead['part'], Uint8Array>>, plan: ExecutionPlan, pod: V1Pod) {
     return captureWarmOutput(logs, plan.limits, this.policy.status, nonceOf(pod), plan.tests?.length);
   }
 

@@ -782,6 +782,11 @@ static int empty_directory(const char *path) {
   return 0;
 }
 
+/* Empties every --scratch directory: before a step, between tests, and after a warm compile step. */
+static void empty_scratch(const struct options *o) {
+  for (int d = 0; d < o->scratch_count; d++) empty_directory(o->scratch[d]);
+}
+
 /* The argv of test i: the program's, then the NUL-separated arguments of <tests-dir>/<i>/args. */
 static char **test_argv(const struct options *o, long long i, char *buffer, size_t size, char **argv) {
   int count = 0;
@@ -855,7 +860,7 @@ static int run_tests(const struct options *o, int exits, const struct test_sourc
   for (long long i = 0; i < o->tests && !total->error[0]; i++) {
     frame_test = i;
     struct step r;
-    for (int d = 0; i > 0 && d < o->scratch_count; d++) empty_directory(o->scratch[d]);
+    if (i > 0) empty_scratch(o);
     if (i > 0 && source->stage(source->context, total)) break;
     const char *stdin_path = "/dev/null";
     char **argv = source->test(source->context, i, &stdin_path);
@@ -1288,7 +1293,7 @@ static int run_bundle(struct options *o, int exits) {
      * the compiler left beside them (caches in HOME, objects, TMPDIR). Here the compiler ran in the
      * working directory, so the scratch directories are emptied and the files written afresh; what
      * the run needs was built into the build directory, which is not among them. */
-    for (int d = 0; d < o->scratch_count; d++) empty_directory(o->scratch[d]);
+    empty_scratch(o);
     bundle_stage(&b, NULL);
   }
   if (b.live && !b.test_count) {
@@ -1345,7 +1350,7 @@ int main(int argc, char **argv) {
    * pod when the container runtime lost its first attempt (containerd restarting as it started
    * it), and the pod's volumes keep what that attempt left, such as its copy of the sources, which
    * the copy below refuses to overwrite, and whatever the program wrote. */
-  for (int d = 0; d < o.scratch_count; d++) empty_directory(o.scratch[d]);
+  empty_scratch(&o);
   if (o.bundle) return run_bundle(&o, exits);
   int early = o.gate_ms ? await_gate(o.gate_ms) : -1;
   if (early >= 0 && relay_stdin((unsigned char)early) < 0) {
